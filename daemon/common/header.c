@@ -1,0 +1,147 @@
+/* header.c - parse "<dcc>[:<version>][ key=value]…" */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "header.h"
+
+static int
+name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || c == '.' || c == '+';
+}
+
+/* Copy a token of name characters; -1 if empty, too long or bad. */
+static int
+copy_name(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (len == 0 || len >= outlen)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (!name_char(s[i]))
+			return -1;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static int
+set_option(struct header *h, const char *key, size_t klen, const char *val, size_t vlen,
+	   char *err, size_t errlen)
+{
+	if (klen == 4 && !memcmp(key, "mode", 4)) {
+		if (vlen == 3 && !memcmp(val, "raw", 3))
+			h->mode = HEADER_MODE_RAW;
+		else if (vlen == 4 && !memcmp(val, "json", 4))
+			h->mode = HEADER_MODE_JSON;
+		else {
+			snprintf(err, errlen, "mode must be raw or json, not '%.*s'", (int)vlen,
+				 val);
+			return -1;
+		}
+	} else if (klen == 2 && !memcmp(key, "ns", 2)) {
+		if (vlen == 4 && !memcmp(val, "main", 4))
+			h->fresh = 0;
+		else if (vlen == 5 && !memcmp(val, "fresh", 5))
+			h->fresh = 1;
+		else {
+			snprintf(err, errlen, "ns must be main or fresh, not '%.*s'", (int)vlen, val);
+			return -1;
+		}
+	} else if (klen == 4 && !memcmp(key, "file", 4)) {
+		if (vlen == 0 || vlen >= sizeof(h->file)) {
+			snprintf(err, errlen, "file must be 1 to %zu bytes", sizeof(h->file) - 1);
+			return -1;
+		}
+		memcpy(h->file, val, vlen);
+		h->file[vlen] = '\0';
+	} else {
+		snprintf(err, errlen, "unknown header option '%.*s' (known: mode, ns, file)",
+			 (int)klen, key);
+		return -1;
+	}
+	return 0;
+}
+
+int
+header_parse(const char *line, size_t len, struct header *ret, char *err, size_t errlen)
+{
+	struct header h;
+	const char *p, *end, *tok, *colon;
+	size_t i;
+
+	memset(&h, 0, sizeof(h));
+	if (len > HEADER_MAX) {
+		snprintf(err, errlen, "header longer than %d bytes", HEADER_MAX);
+		return -EINVAL;
+	}
+	if (len && line[len - 1] == '\n')
+		len--;
+	if (len && line[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c < 0x20 || c == 0x7f) {
+			snprintf(err, errlen, "header contains a control character (0x%02x)", c);
+			return -EINVAL;
+		}
+	}
+
+	p = line;
+	end = line + len;
+	while (p < end && *p == ' ')
+		p++;
+	tok = p;
+	while (p < end && *p != ' ')
+		p++;
+	if (tok == p) {
+		snprintf(err, errlen, "empty header: expected <dcc>[:<version>]");
+		return -EINVAL;
+	}
+	colon = memchr(tok, ':', (size_t)(p - tok));
+	if (copy_name(tok, (size_t)((colon ? colon : p) - tok), h.dcc, sizeof(h.dcc)) < 0 ||
+	    (colon && copy_name(colon + 1, (size_t)(p - colon - 1), h.version,
+				sizeof(h.version)) < 0)) {
+		snprintf(err, errlen,
+			 "bad target '%.*s': expected <dcc>[:<version>] of letters, digits "
+			 "and . _ - +",
+			 (int)(p - tok), tok);
+		return -EINVAL;
+	}
+
+	while (p < end) {
+		const char *eq;
+
+		while (p < end && *p == ' ')
+			p++;
+		if (p == end)
+			break;
+		tok = p;
+		while (p < end && *p != ' ')
+			p++;
+		eq = memchr(tok, '=', (size_t)(p - tok));
+		if (!eq || eq == tok) {
+			snprintf(err, errlen, "bad header option '%.*s': expected key=value",
+				 (int)(p - tok), tok);
+			return -EINVAL;
+		}
+		if (set_option(&h, tok, (size_t)(eq - tok), eq + 1, (size_t)(p - eq - 1), err,
+			       errlen) < 0)
+			return -EINVAL;
+	}
+	*ret = h;
+	return 0;
+}
+
+void
+header_target(const struct header *h, char *out, size_t outlen)
+{
+	if (h->version[0])
+		snprintf(out, outlen, "%s:%s", h->dcc, h->version);
+	else
+		snprintf(out, outlen, "%s", h->dcc);
+}

@@ -1,0 +1,31 @@
+/* header.h - the first line of every client connection */
+#ifndef HOTLOAD_HEADER_H
+#define HOTLOAD_HEADER_H
+
+#include <stddef.h>
+
+#define HEADER_MAX 1024 /* bytes, including the line end */
+#define HEADER_NAME_MAX 64
+
+enum header_mode {
+	HEADER_MODE_RAW,
+	HEADER_MODE_JSON,
+};
+
+/* "<dcc>[:<version>][ key=value]…", parsed. */
+struct header {
+	char dcc[HEADER_NAME_MAX];
+	char version[HEADER_NAME_MAX]; /* "" when none was given */
+	enum header_mode mode;
+	char file[256]; /* raw mode: name shown in tracebacks, "" for default */
+	int fresh;      /* raw mode: ns=fresh */
+};
+
+/* Parse one header line (without or with its "\n" / "\r\n"). On failure
+ * returns -EINVAL and writes a one-line reason to err; ret is untouched. */
+int header_parse(const char *line, size_t len, struct header *ret, char *err, size_t errlen);
+
+/* Format the target of h as "dcc" or "dcc:version" into out. */
+void header_target(const struct header *h, char *out, size_t outlen);
+
+#endif

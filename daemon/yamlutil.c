@@ -1,0 +1,1 @@
+/* yamlutil.c - placeholder */

@@ -1,0 +1,1 @@
+/* itest.c - placeholder */
