@@ -1,1 +1,226 @@
-/* listen.c - placeholder */
+/* listen.c - listening sockets: Unix, TCP, compat ports */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "listen.h"
+
+#define BACKLOG 128
+
+struct listener {
+	union {
+		uv_handle_t handle;
+		uv_stream_t stream;
+		uv_pipe_t pipe;
+		uv_tcp_t tcp;
+	} h;
+	enum listener_kind kind;
+	char *name;
+	char *path; /* Unix: removed on close */
+	const struct compat_port *compat;
+	listener_connection_cb cb;
+	void *data;
+};
+
+static void
+on_listener_closed(uv_handle_t *h)
+{
+	struct listener *l = h->data;
+
+	free(l->name);
+	free(l->path);
+	free(l);
+}
+
+void
+listener_close(struct listener *l)
+{
+	if (!l)
+		return;
+	if (l->path)
+		unlink(l->path);
+	uv_close(&l->h.handle, on_listener_closed);
+}
+
+static void
+on_connection(uv_stream_t *s, int status)
+{
+	struct listener *l = s->data;
+
+	if (status < 0)
+		return;
+	l->cb(l, l->data);
+}
+
+int
+listener_accept(struct listener *l, uv_stream_t *client)
+{
+	return uv_accept(&l->h.stream, client);
+}
+
+enum listener_kind
+listener_kind(const struct listener *l)
+{
+	return l->kind;
+}
+
+const char *
+listener_name(const struct listener *l)
+{
+	return l->name;
+}
+
+void
+listener_set_compat(struct listener *l, const struct compat_port *c)
+{
+	l->compat = c;
+}
+
+const struct compat_port *
+listener_compat(const struct listener *l)
+{
+	return l->compat;
+}
+
+/* mkdir -p with mode 0700 for the directories we create. */
+static int
+make_dirs(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int r = 0;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			r = -errno;
+			break;
+		}
+		*s = '/';
+	}
+	if (!r && mkdir(p, 0700) < 0 && errno != EEXIST)
+		r = -errno;
+	free(p);
+	return r;
+}
+
+/* Is a daemon answering on path? */
+static int
+socket_alive(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, alive;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	alive = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return alive;
+}
+
+static struct listener *
+listener_alloc(uv_loop_t *loop, enum listener_kind kind, listener_connection_cb cb, void *data)
+{
+	struct listener *l = xcalloc(1, sizeof(*l));
+
+	l->kind = kind;
+	l->cb = cb;
+	l->data = data;
+	if (kind == LISTENER_UNIX)
+		uv_pipe_init(loop, &l->h.pipe, 0);
+	else
+		uv_tcp_init(loop, &l->h.tcp);
+	l->h.handle.data = l;
+	return l;
+}
+
+int
+listener_open_unix(uv_loop_t *loop, const char *path, listener_connection_cb cb, void *data,
+		   struct listener **ret)
+{
+	struct listener *l;
+	struct buf name = BUF_INIT;
+	char *dir = xstrdup(path), *slash;
+	struct stat st;
+	mode_t old;
+	int r;
+
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		free(dir);
+		return -ENAMETOOLONG;
+	}
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		r = make_dirs(dir);
+		if (r < 0) {
+			free(dir);
+			return r;
+		}
+	}
+	free(dir);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		if (socket_alive(path))
+			return -EADDRINUSE;
+		unlink(path);
+	}
+
+	l = listener_alloc(loop, LISTENER_UNIX, cb, data);
+	/* Created 0600 from the start: no window in which others may connect. */
+	old = umask(0177);
+	r = uv_pipe_bind(&l->h.pipe, path);
+	umask(old);
+	if (r >= 0)
+		r = uv_listen(&l->h.stream, BACKLOG, on_connection);
+	if (r < 0) {
+		listener_close(l);
+		return r;
+	}
+	l->path = xstrdup(path);
+	buf_printf(&name, "unix:%s", path);
+	l->name = buf_steal(&name);
+	*ret = l;
+	return 0;
+}
+
+int
+listener_open_tcp(uv_loop_t *loop, const char *host, int port, listener_connection_cb cb,
+		  void *data, struct listener **ret)
+{
+	struct listener *l;
+	struct sockaddr_storage sa;
+	struct buf name = BUF_INIT;
+	int r;
+
+	if (strchr(host, ':'))
+		r = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&sa);
+	else
+		r = uv_ip4_addr(host, port, (struct sockaddr_in *)&sa);
+	if (r < 0)
+		return r;
+	l = listener_alloc(loop, LISTENER_TCP, cb, data);
+	r = uv_tcp_bind(&l->h.tcp, (struct sockaddr *)&sa, 0);
+	if (r >= 0)
+		r = uv_listen(&l->h.stream, BACKLOG, on_connection);
+	if (r < 0) {
+		listener_close(l);
+		return r;
+	}
+	buf_printf(&name, strchr(host, ':') ? "tcp:[%s]:%d" : "tcp:%s:%d", host, port);
+	l->name = buf_steal(&name);
+	*ret = l;
+	return 0;
+}

@@ -1,1 +1,302 @@
-int main(void){return 0;}
+/* main.c - hotloadd: start-up, signals, shut-down */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "builtin_hooks.h"
+#include "config.h"
+#include "hook.h"
+#include "log.h"
+#include "paths.h"
+#include "server.h"
+
+#define EXIT_USAGE 2
+#define EXIT_CONFIG 78 /* EX_CONFIG: systemd will not restart us in a loop on it */
+
+struct daemon {
+	uv_loop_t *loop;
+	struct server *srv;
+	uv_signal_t sigint;
+	uv_signal_t sigterm;
+	uv_signal_t sighup;
+	int stopping;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hotloadd [OPTIONS]\n"
+		"\n"
+		"Keep DCC Python interpreters warm and run the code clients send them.\n"
+		"Runs in the foreground; logs to stderr (the journal under systemd).\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE     read only FILE on top of the built-in defaults\n"
+		"                        (default: %s/hotloadd.yaml, then\n"
+		"                        ~/.config/hotload/hotloadd.yaml, when present)\n"
+		"      --check-config    load the configuration and hooks, report, exit\n"
+		"      --log-level LEVEL debug, info, warning or error (default: info)\n"
+		"  -h, --help            show this help\n"
+		"  -V, --version         show the version\n"
+		"\n"
+		"Try: hotloadctl exec python:3 -c 'print(1)'\n",
+		HOTLOAD_SYSCONFDIR);
+}
+
+/* The directory above the one holding this binary: bin/.. in the build
+ * tree and under the install prefix alike. */
+static char *
+self_prefix(void)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	char *slash;
+	int i;
+
+	if (n <= 0)
+		return xstrdup("/usr");
+	path[n] = '\0';
+	for (i = 0; i < 2; i++) {
+		slash = strrchr(path, '/');
+		if (!slash)
+			return xstrdup("/usr");
+		*slash = '\0';
+	}
+	return xstrdup(path[0] ? path : "/");
+}
+
+static int
+file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* Defaults, then the system and user files (or only --config). */
+static struct config *
+load_config(const char *prefix, const char *path)
+{
+	struct buf shipped = BUF_INIT;
+	struct config *cfg;
+	char err[1024];
+	char *user;
+	int r = 0;
+
+	buf_printf(&shipped, "%s/%s", prefix, HOTLOAD_HOOKS_RELDIR);
+	cfg = config_new_default(shipped.data);
+	buf_free(&shipped);
+	if (path) {
+		r = config_load_file(cfg, path, err, sizeof(err));
+	} else {
+		if (file_exists(HOTLOAD_SYSCONFDIR "/hotloadd.yaml"))
+			r = config_load_file(cfg, HOTLOAD_SYSCONFDIR "/hotloadd.yaml", err,
+					     sizeof(err));
+		user = config_expand_home("~/.config/hotload/hotloadd.yaml");
+		if (r >= 0 && user && file_exists(user))
+			r = config_load_file(cfg, user, err, sizeof(err));
+		free(user);
+	}
+	if (r < 0) {
+		fprintf(stderr, "hotloadd: %s\n", err);
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static struct hookset *
+load_hooks(const struct config *cfg)
+{
+	struct hookset *hs = hookset_new();
+	char err[1024];
+	size_t i;
+	int r;
+
+	r = hookset_load_string(hs, "<built-in python hook>", builtin_python_hook, err,
+				sizeof(err));
+	for (i = 0; r >= 0 && i < cfg->n_hooks_dirs; i++)
+		r = hookset_load_dir(hs, cfg->hooks_dirs[i], err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "hotloadd: %s\n", err);
+		hookset_free(hs);
+		return NULL;
+	}
+	return hs;
+}
+
+static void
+on_shutdown_done(void *data)
+{
+	struct daemon *d = data;
+
+	log_info("all workers stopped, exiting");
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+
+	if (signum == SIGHUP) {
+		log_warn("SIGHUP: configuration reload is not supported yet, ignoring");
+		return;
+	}
+	if (d->stopping) {
+		log_warn("%s again: exiting without waiting for workers", strsignal(signum));
+		uv_stop(d->loop);
+		return;
+	}
+	d->stopping = 1;
+	log_info("%s: stopping workers and exiting", strsignal(signum));
+	server_shutdown(d->srv, on_shutdown_done, d);
+}
+
+static void
+print_hooks(const struct hookset *hs)
+{
+	size_t i;
+
+	for (i = 0; i < hookset_count(hs); i++) {
+		const struct hook *h = hookset_at(hs, i);
+
+		printf("  %-10s %s\n", h->name, h->source ? h->source : "");
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct daemon d;
+	const char *config_path = NULL, *level = NULL;
+	char *prefix = NULL, *agent = NULL;
+	struct config *cfg = NULL;
+	struct hookset *hs = NULL;
+	int check = 0, opt, r, lvl, ret = 1;
+
+	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'L':
+			level = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("hotloadd %s\n", HOTLOAD_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hotloadd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	prefix = self_prefix();
+	cfg = load_config(prefix, config_path);
+	if (!cfg) {
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	hs = load_hooks(cfg);
+	if (!hs) {
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	lvl = log_level_from_string(level ? level : cfg->log_level ? cfg->log_level : "info");
+	if (lvl < 0) {
+		fprintf(stderr, "hotloadd: unknown log level '%s'\n", level ? level : cfg->log_level);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	log_setup(lvl);
+
+	if (cfg->agent)
+		agent = xstrdup(cfg->agent);
+	else {
+		struct buf b = BUF_INIT;
+
+		buf_printf(&b, "%s/%s/hookd.py", prefix, HOTLOAD_AGENT_RELDIR);
+		agent = buf_steal(&b);
+	}
+	if (!file_exists(agent)) {
+		fprintf(stderr, "hotloadd: the agent %s is missing (set 'agent:' in the config)\n",
+			agent);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	if (check) {
+		printf("configuration OK; agent %s; hooks:\n", agent);
+		print_hooks(hs);
+		ret = 0;
+		goto out;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&d, 0, sizeof(d));
+	d.loop = uv_default_loop();
+	d.srv = server_new(d.loop, cfg, hs, agent);
+	cfg = NULL; /* owned by the server now */
+	hs = NULL;
+	r = server_start(d.srv);
+	if (r < 0) {
+		server_free(d.srv);
+		uv_run(d.loop, UV_RUN_NOWAIT);
+		ret = 1;
+		goto out;
+	}
+	uv_signal_init(d.loop, &d.sigint);
+	uv_signal_init(d.loop, &d.sigterm);
+	uv_signal_init(d.loop, &d.sighup);
+	d.sigint.data = d.sigterm.data = d.sighup.data = &d;
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	log_info("hotloadd %s ready (pid %d); try: hotloadctl exec python:3 -c 'print(1)'",
+		 HOTLOAD_VERSION, (int)getpid());
+
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	ret = 0;
+	if (uv_loop_alive(d.loop)) {
+		/* forced exit: workers see EOF on their control socket and go */
+		ret = 1;
+	} else
+		server_free(d.srv);
+	uv_loop_close(d.loop);
+out:
+	config_free(cfg);
+	hookset_free(hs);
+	free(agent);
+	free(prefix);
+	return ret;
+}

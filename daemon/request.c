@@ -1,1 +1,101 @@
-/* request.c - placeholder */
+/* request.c - one piece of work for a worker */
+#include <stdlib.h>
+
+#include "buf.h"
+#include "request.h"
+#include "worker.h"
+
+struct request *
+request_new(enum request_op op, const struct request_sink *sink, void *sink_data)
+{
+	struct request *r = xcalloc(1, sizeof(*r));
+
+	r->op = op;
+	r->state = REQUEST_QUEUED;
+	r->sink = sink;
+	r->sink_data = sink_data;
+	return r;
+}
+
+void
+request_free(struct request *r)
+{
+	if (!r)
+		return;
+	free(r->code);
+	free(r->file);
+	json_decref(r->client_id);
+	free(r);
+}
+
+const char *
+request_op_name(enum request_op op)
+{
+	switch (op) {
+	case REQUEST_EXEC:
+		return "exec";
+	case REQUEST_EVAL:
+		return "eval";
+	case REQUEST_RESET:
+		return "reset";
+	case REQUEST_PING:
+		return "ping";
+	}
+	return "?";
+}
+
+json_t *
+request_to_agent(const struct request *r, uint64_t id)
+{
+	json_t *m = json_pack("{s:I, s:s}", "id", (json_int_t)id, "op", request_op_name(r->op));
+
+	if (r->op == REQUEST_EXEC || r->op == REQUEST_EVAL) {
+		json_object_set_new(m, "code", json_stringn(r->code ? r->code : "", r->code_len));
+		json_object_set_new(m, "file", r->file ? json_string(r->file) : json_null());
+		json_object_set_new(m, "ns", json_string(r->fresh ? "fresh" : "main"));
+	}
+	return m;
+}
+
+int
+request_output(struct request *r, int fd, const char *data, size_t len)
+{
+	if (!r->sink)
+		return 0;
+	return r->sink->output(r, fd, data, len);
+}
+
+json_t *
+request_error_json(const char *type, const char *message)
+{
+	return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "type", type, "message",
+			 message);
+}
+
+void
+request_fail(struct request *r, const char *type, const char *message)
+{
+	json_t *res = request_error_json(type, message);
+
+	request_finish(r, res);
+	json_decref(res);
+}
+
+void
+request_finish(struct request *r, json_t *result)
+{
+	r->state = REQUEST_DONE;
+	r->worker = NULL;
+	r->pool = NULL;
+	if (r->sink)
+		r->sink->done(r, result);
+	else
+		request_free(r);
+}
+
+void
+request_resume_output(struct request *r)
+{
+	if (r->worker)
+		worker_resume_output(r->worker);
+}

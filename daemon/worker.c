@@ -1,1 +1,621 @@
-/* worker.c - placeholder */
+/* worker.c - one DCC interpreter process running the hookd agent
+ *
+ * The daemon owns the worker's fd 1 and 2 (everything it prints, Python or
+ * native) and talks to the agent over fd 3 in newline-delimited JSON. A
+ * worker record lives until the process is reaped *and* every handle is
+ * closed; its owner hears of the exit once and forgets it then. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "request.h"
+#include "utf8.h"
+#include "worker.h"
+
+#define CTL_LINE_MAX (256u << 20) /* an agent reply larger than this is a broken agent */
+#define TAIL_MAX 4096             /* bytes of stderr kept for error messages */
+#define READ_CHUNK 65536
+
+struct worker {
+	uv_loop_t *loop;
+	uv_process_t proc;
+	uv_pipe_t out;
+	uv_pipe_t err;
+	uv_pipe_t ctl;
+	uv_timer_t timer;
+	int open_handles;
+
+	enum worker_state state;
+	char *name;
+	unsigned id;
+	int pid;
+	uint64_t started_ns;
+	unsigned requests;
+	double startup_timeout;
+	double stop_grace;
+	int stop_phase; /* 0 asked, 1 SIGTERM sent, 2 SIGKILL sent */
+
+	const struct worker_events *ev;
+	void *data;
+
+	struct request *current;
+	uint64_t current_id;
+	uint64_t next_id;
+	int paused;
+	int out_eof;
+	int err_eof;
+
+	struct buf ctl_in;
+	struct utf8_carry carry[3]; /* by fd: 1 stdout, 2 stderr */
+	struct buf tail;            /* last TAIL_MAX bytes of stderr */
+	json_t *start_error;        /* why it never became ready */
+	char readbuf[READ_CHUNK];
+};
+
+static unsigned next_worker_id = 1;
+
+static void worker_deliver(struct worker *w, int fd, const char *data, size_t len);
+
+enum worker_state
+worker_state(const struct worker *w)
+{
+	return w->state;
+}
+
+const char *
+worker_state_name(enum worker_state s)
+{
+	switch (s) {
+	case WORKER_STARTING:
+		return "starting";
+	case WORKER_IDLE:
+		return "idle";
+	case WORKER_BUSY:
+		return "busy";
+	case WORKER_STOPPING:
+		return "stopping";
+	case WORKER_DEAD:
+		return "stopped";
+	}
+	return "?";
+}
+
+int
+worker_pid(const struct worker *w)
+{
+	return w->pid;
+}
+
+unsigned
+worker_id(const struct worker *w)
+{
+	return w->id;
+}
+
+json_t *
+worker_status(const struct worker *w)
+{
+	double up = (double)(uv_hrtime() - w->started_ns) / 1e9;
+
+	return json_pack("{s:i, s:s, s:i, s:f, s:i}", "id", (int)w->id, "state",
+			 worker_state_name(w->state), "pid", w->pid, "uptime_s", up, "requests",
+			 (int)w->requests);
+}
+
+static void
+on_handle_closed(uv_handle_t *h)
+{
+	struct worker *w = h->data;
+
+	if (--w->open_handles > 0)
+		return;
+	buf_free(&w->ctl_in);
+	buf_free(&w->tail);
+	json_decref(w->start_error);
+	free(w->name);
+	free(w);
+}
+
+static void
+close_handle(struct worker *w, uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, on_handle_closed);
+}
+
+/* Close everything; the record is freed by the last close callback. */
+static void
+worker_close(struct worker *w)
+{
+	close_handle(w, (uv_handle_t *)&w->out);
+	close_handle(w, (uv_handle_t *)&w->err);
+	close_handle(w, (uv_handle_t *)&w->ctl);
+	close_handle(w, (uv_handle_t *)&w->timer);
+	close_handle(w, (uv_handle_t *)&w->proc);
+}
+
+int
+worker_kill(struct worker *w, int sig)
+{
+	if (w->pid <= 0)
+		return -ESRCH;
+	/* The worker leads its own session: -pid is its whole group, so DCC
+	 * child processes get the signal too. */
+	if (kill(-w->pid, sig) < 0)
+		return -errno;
+	return 0;
+}
+
+static void
+on_write_done(uv_write_t *req, int status)
+{
+	free(req->data);
+	free(req);
+}
+
+/* Send one JSON message to the agent. A failed write is not reported: the
+ * agent is gone, and its exit says so. */
+static void
+worker_send(struct worker *w, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
+	size_t n;
+	uv_write_t *req;
+	uv_buf_t b;
+
+	if (!s)
+		return;
+	n = strlen(s);
+	s = xrealloc(s, n + 2);
+	s[n++] = '\n';
+	s[n] = '\0';
+	req = xmalloc(sizeof(*req));
+	req->data = s;
+	b = uv_buf_init(s, (unsigned)n);
+	if (uv_write(req, (uv_stream_t *)&w->ctl, &b, 1, on_write_done) < 0) {
+		free(s);
+		free(req);
+	}
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct worker *w = h->data;
+
+	*b = uv_buf_init(w->readbuf, sizeof(w->readbuf));
+}
+
+static void
+pause_output(struct worker *w)
+{
+	if (w->paused)
+		return;
+	w->paused = 1;
+	uv_read_stop((uv_stream_t *)&w->out);
+	uv_read_stop((uv_stream_t *)&w->err);
+}
+
+static void on_output_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+void
+worker_resume_output(struct worker *w)
+{
+	if (!w->paused || w->state == WORKER_DEAD)
+		return;
+	w->paused = 0;
+	if (!w->out_eof)
+		uv_read_start((uv_stream_t *)&w->out, on_alloc, on_output_read);
+	if (!w->err_eof)
+		uv_read_start((uv_stream_t *)&w->err, on_alloc, on_output_read);
+}
+
+/* Keep the last TAIL_MAX bytes of stderr for error messages. */
+static void
+tail_append(struct worker *w, const char *data, size_t len)
+{
+	if (len >= TAIL_MAX) {
+		buf_clear(&w->tail);
+		data += len - TAIL_MAX;
+		len = TAIL_MAX;
+	}
+	if (w->tail.len + len > TAIL_MAX)
+		buf_consume(&w->tail, w->tail.len + len - TAIL_MAX);
+	buf_append(&w->tail, data, len);
+	/* Start on a character boundary so the tail stays valid UTF-8. */
+	while (w->tail.len && ((unsigned char)w->tail.data[0] & 0xc0) == 0x80)
+		buf_consume(&w->tail, 1);
+}
+
+/* Valid UTF-8 output to the running request, or to the log between
+ * requests. */
+static void
+deliver_text(struct worker *w, int fd, const char *text, size_t len)
+{
+	if (!len)
+		return;
+	if (fd == 2)
+		tail_append(w, text, len);
+	if (w->current) {
+		if (request_output(w->current, fd, text, len) > 0)
+			pause_output(w);
+	} else
+		log_worker_output(w->name, w->pid, fd == 1 ? "stdout" : "stderr", text, len);
+}
+
+static void
+worker_deliver(struct worker *w, int fd, const char *data, size_t len)
+{
+	struct buf text = BUF_INIT;
+
+	utf8_repair(&w->carry[fd], data, len, &text);
+	deliver_text(w, fd, text.data, text.len);
+	buf_free(&text);
+}
+
+/* End of a request or of the process: a sequence cut off now stays cut. */
+static void
+finish_carry(struct worker *w)
+{
+	int fd;
+
+	for (fd = 1; fd <= 2; fd++) {
+		struct buf text = BUF_INIT;
+
+		utf8_finish(&w->carry[fd], &text);
+		deliver_text(w, fd, text.data, text.len);
+		buf_free(&text);
+	}
+}
+
+/* Read whatever output is already in the worker's sockets. The agent
+ * flushes before it sends "done", so when "done" arrives everything printed
+ * for the request is here, even if libuv has not polled for it yet. */
+static void
+drain_output(struct worker *w)
+{
+	uv_pipe_t *pipes[2] = {&w->out, &w->err};
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		uv_os_fd_t fd;
+		ssize_t n;
+
+		if ((i == 0 ? w->out_eof : w->err_eof) ||
+		    uv_fileno((uv_handle_t *)pipes[i], &fd) < 0)
+			continue;
+		while ((n = read(fd, w->readbuf, sizeof(w->readbuf))) > 0)
+			worker_deliver(w, i + 1, w->readbuf, (size_t)n);
+	}
+}
+
+static void
+on_output_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct worker *w = s->data;
+	int fd = s == (uv_stream_t *)&w->out ? 1 : 2;
+
+	if (n > 0) {
+		worker_deliver(w, fd, b->base, (size_t)n);
+		return;
+	}
+	if (n < 0) {
+		uv_read_stop(s);
+		if (fd == 1)
+			w->out_eof = 1;
+		else
+			w->err_eof = 1;
+	}
+}
+
+static void
+on_request_done(struct worker *w, json_t *msg)
+{
+	struct request *r = w->current;
+	json_t *res;
+	int stop_after;
+
+	drain_output(w);
+	finish_carry(w);
+	res = json_deep_copy(msg);
+	json_object_del(res, "id");
+	json_object_del(res, "event");
+	if (!json_is_boolean(json_object_get(res, "ok")))
+		json_object_set_new(res, "ok", json_false());
+	json_object_set_new(res, "duration_ms",
+			    json_real((double)(uv_hrtime() - r->started_ns) / 1e6));
+
+	w->current = NULL;
+	w->requests++;
+	w->state = WORKER_IDLE;
+	stop_after = r->shutdown_after;
+	r->worker = NULL;
+	request_finish(r, res);
+	json_decref(res);
+	if (w->paused)
+		worker_resume_output(w);
+
+	if (stop_after) {
+		log_info("%s[%d]: __SHUTDOWN__ requested, stopping", w->name, w->pid);
+		worker_stop(w);
+	} else
+		w->ev->idle(w, w->data);
+}
+
+/* One message from the agent. A message that makes no sense means the agent
+ * is broken: kill the worker rather than guess. */
+static void
+on_agent_message(struct worker *w, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *msg = json_loadb(line, len, 0, &jerr);
+	const char *event = json_string_value(json_object_get(msg, "event"));
+
+	if (!event) {
+		log_err("%s[%d]: bad message from the agent: %.200s", w->name, w->pid, line);
+		worker_kill(w, SIGKILL);
+		goto out;
+	}
+	if (!strcmp(event, "ready") && w->state == WORKER_STARTING) {
+		uv_timer_stop(&w->timer);
+		w->state = WORKER_IDLE;
+		log_info("%s[%d]: ready in %.0f ms", w->name, w->pid,
+			 (double)(uv_hrtime() - w->started_ns) / 1e6);
+		w->ev->ready(w, w->data);
+	} else if (!strcmp(event, "failed")) {
+		json_decref(w->start_error);
+		w->start_error = json_incref(json_object_get(msg, "error"));
+	} else if (!strcmp(event, "done") && w->current &&
+		   json_integer_value(json_object_get(msg, "id")) == (json_int_t)w->current_id) {
+		on_request_done(w, msg);
+	} else if (!strcmp(event, "done") && w->state == WORKER_STOPPING) {
+		/* the answer to "stop": the exit follows */
+	} else {
+		log_err("%s[%d]: unexpected '%s' from the agent, ignoring", w->name, w->pid,
+			event);
+	}
+out:
+	json_decref(msg);
+}
+
+static void
+on_ctl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct worker *w = s->data;
+	size_t len;
+
+	if (n < 0) {
+		uv_read_stop(s);
+		return;
+	}
+	buf_append(&w->ctl_in, b->base, (size_t)n);
+	while ((len = buf_line_len(&w->ctl_in)) > 0) {
+		/* The message may finish the request or stop the worker, but
+		 * the record stays until the exit, so w is still valid. */
+		w->ctl_in.data[len - 1] = '\0';
+		on_agent_message(w, w->ctl_in.data, len - 1);
+		buf_consume(&w->ctl_in, len);
+	}
+	if (w->ctl_in.len > CTL_LINE_MAX) {
+		log_err("%s[%d]: agent message larger than %u bytes, killing", w->name, w->pid,
+			CTL_LINE_MAX);
+		buf_clear(&w->ctl_in);
+		worker_kill(w, SIGKILL);
+	}
+}
+
+/* "exited with status 3" / "killed by signal 11 (Segmentation fault)" */
+static void
+describe_exit(struct buf *b, int64_t status, int sig)
+{
+	if (sig)
+		buf_printf(b, "killed by signal %d (%s)", sig, strsignal(sig));
+	else
+		buf_printf(b, "exited with status %lld", (long long)status);
+}
+
+static void
+on_worker_exit(uv_process_t *p, int64_t status, int sig)
+{
+	struct worker *w = p->data;
+	struct buf msg = BUF_INIT;
+	json_t *start_err = NULL;
+	enum worker_state was = w->state;
+
+	uv_timer_stop(&w->timer);
+	/* Children the DCC left behind go with it. */
+	worker_kill(w, SIGKILL);
+	drain_output(w);
+	finish_carry(w);
+	w->state = WORKER_DEAD;
+
+	buf_printf(&msg, "%s (pid %d) ", w->name, w->pid);
+	describe_exit(&msg, status, sig);
+	log_msg(was == WORKER_STOPPING && !sig && !status ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
+		"%s", msg.data);
+
+	if (w->current) {
+		struct request *r = w->current;
+		json_t *res;
+
+		w->current = NULL;
+		r->worker = NULL;
+		buf_puts(&msg, " while running this request");
+		res = request_error_json("WorkerDied", msg.data);
+		json_object_set_new(json_object_get(res, "error"), "exit_status",
+				    json_integer(status));
+		json_object_set_new(json_object_get(res, "error"), "signal", json_integer(sig));
+		if (w->tail.len)
+			json_object_set_new(json_object_get(res, "error"), "stderr_tail",
+					    json_string(w->tail.data));
+		request_finish(r, res);
+		json_decref(res);
+	}
+	if (was == WORKER_STARTING) {
+		if (w->start_error) {
+			start_err = json_deep_copy(w->start_error);
+			json_object_set_new(start_err, "type", json_string("WorkerStartFailed"));
+		} else {
+			buf_puts(&msg, " before it was ready");
+			if (w->tail.len) {
+				buf_puts(&msg, "; its last output:\n");
+				buf_append(&msg, w->tail.data, w->tail.len);
+			}
+			start_err = json_pack("{s:s, s:s}", "type", "WorkerStartFailed",
+					      "message", msg.data);
+		}
+	}
+	buf_free(&msg);
+	w->pid = 0;
+	w->ev->exited(w, start_err, w->data);
+	json_decref(start_err);
+	worker_close(w);
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	uint64_t grace = (uint64_t)(w->stop_grace * 1000);
+
+	if (w->state == WORKER_STARTING) {
+		char m[256];
+
+		snprintf(m, sizeof(m), "%s did not become ready within %.0f s (startup_timeout)",
+			 w->name, w->startup_timeout);
+		log_err("%s[%d]: %s, killing", w->name, w->pid, m);
+		json_decref(w->start_error);
+		w->start_error = json_pack("{s:s, s:s}", "type", "WorkerStartFailed", "message",
+					   m);
+		worker_kill(w, SIGKILL);
+		return;
+	}
+	if (w->state != WORKER_STOPPING)
+		return;
+	if (w->stop_phase == 0) {
+		log_warn("%s[%d]: did not stop within %.1f s, sending SIGTERM", w->name, w->pid,
+			 w->stop_grace);
+		worker_kill(w, SIGTERM);
+		w->stop_phase = 1;
+		uv_timer_start(&w->timer, on_timer, grace, 0);
+	} else if (w->stop_phase == 1) {
+		log_warn("%s[%d]: ignored SIGTERM, sending SIGKILL", w->name, w->pid);
+		worker_kill(w, SIGKILL);
+		w->stop_phase = 2;
+	}
+}
+
+int
+worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worker_events *ev,
+	     void *data, struct worker **ret)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+	uv_process_options_t opts;
+	uv_stdio_container_t stdio[4];
+	int r;
+
+	w->loop = loop;
+	w->ev = ev;
+	w->data = data;
+	w->name = xstrdup(spec->name);
+	w->id = next_worker_id++;
+	w->state = WORKER_STARTING;
+	w->startup_timeout = spec->startup_timeout;
+	w->stop_grace = spec->stop_grace;
+	w->next_id = 1;
+	w->started_ns = uv_hrtime();
+
+	uv_pipe_init(loop, &w->out, 0);
+	uv_pipe_init(loop, &w->err, 0);
+	uv_pipe_init(loop, &w->ctl, 0);
+	uv_timer_init(loop, &w->timer);
+	w->out.data = w->err.data = w->ctl.data = w->timer.data = w->proc.data = w;
+	/* uv_spawn initialises proc even when it fails, so it is always
+	 * closed, and counted, too. */
+	w->open_handles = 5;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(stdio, 0, sizeof(stdio));
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	stdio[1].data.stream = (uv_stream_t *)&w->out;
+	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	stdio[2].data.stream = (uv_stream_t *)&w->err;
+	stdio[3].flags = UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
+	stdio[3].data.stream = (uv_stream_t *)&w->ctl;
+	opts.file = spec->argv[0];
+	opts.args = spec->argv;
+	opts.env = spec->env;
+	opts.stdio = stdio;
+	opts.stdio_count = 4;
+	opts.exit_cb = on_worker_exit;
+	/* setsid(): the worker leads its own session and process group. */
+	opts.flags = UV_PROCESS_DETACHED;
+
+	r = uv_spawn(loop, &w->proc, &opts);
+	if (r < 0) {
+		worker_close(w);
+		return r;
+	}
+	w->pid = w->proc.pid;
+	uv_read_start((uv_stream_t *)&w->out, on_alloc, on_output_read);
+	uv_read_start((uv_stream_t *)&w->err, on_alloc, on_output_read);
+	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, on_ctl_read);
+	if (spec->startup_timeout > 0)
+		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
+	log_info("%s[%d]: starting %s", w->name, w->pid, spec->argv[0]);
+	*ret = w;
+	return 0;
+}
+
+void
+worker_run(struct worker *w, struct request *r)
+{
+	json_t *msg;
+
+	w->current = r;
+	w->current_id = w->next_id++;
+	w->state = WORKER_BUSY;
+	r->worker = w;
+	r->state = REQUEST_RUNNING;
+	r->started_ns = uv_hrtime();
+	msg = request_to_agent(r, w->current_id);
+	worker_send(w, msg);
+	json_decref(msg);
+}
+
+void
+worker_detach(struct worker *w, struct request *r)
+{
+	if (w->current != r)
+		return;
+	r->sink = NULL;
+	if (w->paused)
+		worker_resume_output(w);
+}
+
+void
+worker_stop(struct worker *w)
+{
+	json_t *msg;
+
+	if (w->state == WORKER_STOPPING || w->state == WORKER_DEAD)
+		return;
+	if (w->state == WORKER_STARTING) {
+		w->state = WORKER_STOPPING;
+		w->stop_phase = 1;
+		worker_kill(w, SIGTERM);
+	} else {
+		w->state = WORKER_STOPPING;
+		w->stop_phase = 0;
+		msg = json_pack("{s:i, s:s}", "id", 0, "op", "stop");
+		worker_send(w, msg);
+		json_decref(msg);
+	}
+	uv_timer_start(&w->timer, on_timer, (uint64_t)(w->stop_grace * 1000), 0);
+}

@@ -1,0 +1,40 @@
+/* listen.h - listening sockets: Unix, TCP, compat ports */
+#ifndef HOTLOAD_LISTEN_H
+#define HOTLOAD_LISTEN_H
+
+#include <uv.h>
+
+struct compat_port;
+struct listener;
+
+enum listener_kind {
+	LISTENER_UNIX,
+	LISTENER_TCP,
+};
+
+/* A client is waiting: accept it with listener_accept(). */
+typedef void (*listener_connection_cb)(struct listener *l, void *data);
+
+/* Bind and listen on a Unix socket: its directory is created 0700 when
+ * missing, the socket is 0600, and a stale socket is replaced, but one with
+ * a live daemon behind it is not (-EADDRINUSE). */
+int listener_open_unix(uv_loop_t *loop, const char *path, listener_connection_cb cb, void *data,
+		       struct listener **ret);
+int listener_open_tcp(uv_loop_t *loop, const char *host, int port, listener_connection_cb cb,
+		      void *data, struct listener **ret);
+
+/* Accept into client, an initialised uv_pipe_t (Unix) or uv_tcp_t (TCP). */
+int listener_accept(struct listener *l, uv_stream_t *client);
+
+enum listener_kind listener_kind(const struct listener *l);
+/* "unix:/run/…/hotloadd.sock" or "tcp:127.0.0.1:7720" */
+const char *listener_name(const struct listener *l);
+
+/* For compat listeners: the configured port (borrowed), else NULL. */
+void listener_set_compat(struct listener *l, const struct compat_port *c);
+const struct compat_port *listener_compat(const struct listener *l);
+
+/* Close; the Unix socket file is removed. Freed asynchronously. */
+void listener_close(struct listener *l);
+
+#endif

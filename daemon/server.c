@@ -1,0 +1,296 @@
+/* server.c - the daemon's state: configuration, hooks, listeners, pools */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "conn.h"
+#include "hook.h"
+#include "listen.h"
+#include "log.h"
+#include "paths.h"
+#include "pool.h"
+#include "server.h"
+
+static void on_pool_empty(struct pool *p, void *data);
+
+struct server {
+	uv_loop_t *loop;
+	struct config *cfg;
+	struct hookset *hooks;
+	char *agent;
+	uint64_t started_ns;
+
+	struct listener **listeners;
+	size_t n_listeners;
+	struct pool **pools;
+	size_t n_pools;
+	struct conn **conns;
+	size_t n_conns;
+
+	int shutting_down;
+	void (*shutdown_done)(void *data);
+	void *shutdown_data;
+};
+
+struct server *
+server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *agent)
+{
+	struct server *s = xcalloc(1, sizeof(*s));
+
+	s->loop = loop;
+	s->cfg = cfg;
+	s->hooks = hs;
+	s->agent = xstrdup(agent);
+	s->started_ns = uv_hrtime();
+	return s;
+}
+
+void
+server_free(struct server *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n_pools; i++)
+		pool_free(s->pools[i]);
+	free(s->pools);
+	free(s->listeners);
+	free(s->conns);
+	hookset_free(s->hooks);
+	config_free(s->cfg);
+	free(s->agent);
+	free(s);
+}
+
+uv_loop_t *
+server_loop(const struct server *s)
+{
+	return s->loop;
+}
+
+const struct config *
+server_config(const struct server *s)
+{
+	return s->cfg;
+}
+
+void
+server_conn_add(struct server *s, struct conn *c)
+{
+	s->conns = xrealloc(s->conns, (s->n_conns + 1) * sizeof(*s->conns));
+	s->conns[s->n_conns++] = c;
+}
+
+void
+server_conn_gone(struct server *s, struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_conns; i++)
+		if (s->conns[i] == c) {
+			s->conns[i] = s->conns[--s->n_conns];
+			return;
+		}
+}
+
+static void
+on_connection(struct listener *l, void *data)
+{
+	struct server *s = data;
+
+	conn_accept(s, l, s->cfg->max_payload, s->n_conns >= s->cfg->max_connections);
+}
+
+static void
+add_listener(struct server *s, struct listener *l)
+{
+	s->listeners = xrealloc(s->listeners, (s->n_listeners + 1) * sizeof(*s->listeners));
+	s->listeners[s->n_listeners++] = l;
+	log_info("listening on %s", listener_name(l));
+}
+
+static void
+close_listeners(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_listeners; i++)
+		listener_close(s->listeners[i]);
+	s->n_listeners = 0;
+}
+
+int
+server_start(struct server *s)
+{
+	const struct config *cfg = s->cfg;
+	struct listener *l;
+	size_t i;
+	int r;
+
+	if (cfg->unix_path) {
+		r = listener_open_unix(s->loop, cfg->unix_path, on_connection, s, &l);
+		if (r < 0) {
+			log_err("cannot listen on unix:%s: %s%s", cfg->unix_path, uv_strerror(r),
+				r == -EADDRINUSE ? " (another hotloadd is running there)" : "");
+			goto fail;
+		}
+		add_listener(s, l);
+	}
+	if (cfg->tcp_host) {
+		r = listener_open_tcp(s->loop, cfg->tcp_host, cfg->tcp_port, on_connection, s, &l);
+		if (r < 0) {
+			log_err("cannot listen on tcp:%s:%d: %s", cfg->tcp_host, cfg->tcp_port,
+				uv_strerror(r));
+			goto fail;
+		}
+		add_listener(s, l);
+	}
+	for (i = 0; i < cfg->n_compat; i++) {
+		const struct compat_port *c = &cfg->compat[i];
+
+		r = listener_open_tcp(s->loop, c->host, c->port, on_connection, s, &l);
+		if (r < 0) {
+			log_err("cannot listen on compat port %s:%d: %s", c->host, c->port,
+				uv_strerror(r));
+			goto fail;
+		}
+		listener_set_compat(l, c);
+		add_listener(s, l);
+		log_info("compat port %d serves %s", c->port, c->target);
+	}
+	if (!s->n_listeners) {
+		log_err("nothing to listen on: listen.unix, listen.tcp and compat are all empty");
+		return -EINVAL;
+	}
+	return 0;
+fail:
+	close_listeners(s);
+	return r;
+}
+
+/* "blender, hython (houdini), mayapy (maya), python" */
+static void
+known_hooks(const struct server *s, struct buf *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < hookset_count(s->hooks); i++) {
+		const struct hook *h = hookset_at(s->hooks, i);
+
+		buf_printf(b, "%s%s", i ? ", " : "", h->name);
+		for (j = 0; j < h->n_aliases; j++)
+			buf_printf(b, "%s%s", j ? ", " : " (", h->aliases[j]);
+		if (h->n_aliases)
+			buf_puts(b, ")");
+	}
+}
+
+int
+server_route(struct server *s, const char *dcc, const char *version, struct pool **ret,
+	     const char **ret_type, struct buf *message)
+{
+	const struct hook *h = hookset_find(s->hooks, dcc);
+	struct buf searched = BUF_INIT;
+	char *path = NULL, *ver = NULL;
+	struct pool *p = NULL;
+	size_t i;
+	int r;
+
+	if (!h) {
+		buf_printf(message, "unknown DCC '%s'; known: ", dcc);
+		known_hooks(s, message);
+		*ret_type = "UnknownTarget";
+		return -ENOENT;
+	}
+	r = hook_resolve(h, version, &path, &ver, &searched);
+	if (r < 0) {
+		buf_printf(message, "%s%s%s is not installed", dcc, *version ? ":" : "", version);
+		if (searched.len)
+			buf_printf(message, "; searched:\n%s", searched.data);
+		*ret_type = "NotInstalled";
+		buf_free(&searched);
+		return r;
+	}
+	buf_free(&searched);
+	for (i = 0; i < s->n_pools && !p; i++)
+		if (pool_matches(s->pools[i], h, path))
+			p = s->pools[i];
+	if (!p) {
+		if (s->shutting_down) {
+			buf_puts(message, "the daemon is shutting down");
+			*ret_type = "ShuttingDown";
+			free(path);
+			free(ver);
+			return -ESHUTDOWN;
+		}
+		p = pool_new(s->loop, h, path, ver, s->agent, on_pool_empty, s);
+		s->pools = xrealloc(s->pools, (s->n_pools + 1) * sizeof(*s->pools));
+		s->pools[s->n_pools++] = p;
+		log_debug("new target %s: %s", pool_name(p), path);
+	}
+	free(path);
+	free(ver);
+	*ret = p;
+	return 0;
+}
+
+json_t *
+server_status(const struct server *s)
+{
+	json_t *targets = json_array();
+	size_t i;
+
+	for (i = 0; i < s->n_pools; i++)
+		json_array_append_new(targets, pool_status(s->pools[i]));
+	return json_pack("{s:{s:i, s:s, s:f, s:I}, s:o}", "daemon", "pid", (int)getpid(),
+			 "version", HOTLOAD_VERSION, "uptime_s",
+			 (double)(uv_hrtime() - s->started_ns) / 1e9, "connections",
+			 (json_int_t)s->n_conns, "targets", targets);
+}
+
+static void
+shutdown_check(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_pools; i++)
+		if (pool_worker_count(s->pools[i]))
+			return;
+	while (s->n_conns)
+		conn_close(s->conns[s->n_conns - 1]);
+	if (s->shutdown_done) {
+		void (*done)(void *) = s->shutdown_done;
+
+		s->shutdown_done = NULL;
+		done(s->shutdown_data);
+	}
+}
+
+static void
+on_pool_empty(struct pool *p, void *data)
+{
+	struct server *s = data;
+
+	if (s->shutting_down)
+		shutdown_check(s);
+}
+
+void
+server_shutdown(struct server *s, void (*done)(void *data), void *data)
+{
+	size_t i;
+
+	if (s->shutting_down)
+		return;
+	s->shutting_down = 1;
+	s->shutdown_done = done;
+	s->shutdown_data = data;
+	close_listeners(s);
+	for (i = 0; i < s->n_pools; i++)
+		pool_stop(s->pools[i]);
+	shutdown_check(s);
+}
