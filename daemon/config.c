@@ -1,1 +1,565 @@
-/* config.c - placeholder */
+/* config.c - hotloadd.yaml: listeners, hook directories, compat ports, limits */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "header.h"
+#include "paths.h"
+#include "yamlutil.h"
+
+#define CONFIG_DEFAULT_TCP_PORT 7720
+#define CONFIG_DEFAULT_QUIET 0.25
+
+static const char *const top_keys[] = {"listen", "hooks_dirs", "compat", "limits",
+                                       "agent",  "log_level",  NULL};
+static const char *const listen_keys[] = {"unix", "tcp", NULL};
+static const char *const compat_keys[] = {"port", "target", "host", "quiet", NULL};
+static const char *const limits_keys[] = {"max_payload", "max_connections", NULL};
+static const char *const log_levels[] = {"debug", "info", "warning", "error", NULL};
+
+/* The user's home: $HOME, else the password database; NULL if neither. */
+static const char *
+home_dir(void)
+{
+	const char *h = getenv("HOME");
+	struct passwd *pw;
+
+	if (h && *h)
+		return h;
+	pw = getpwuid(getuid());
+	return pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
+}
+
+char *
+config_expand_home(const char *path)
+{
+	const char *home;
+	struct buf b = BUF_INIT;
+
+	if (path[0] != '~' || (path[1] != '/' && path[1] != '\0'))
+		return xstrdup(path);
+	home = home_dir();
+	if (!home)
+		return xstrdup(path);
+	buf_puts(&b, home);
+	buf_puts(&b, path + 1);
+	return buf_steal(&b);
+}
+
+/* Where the Unix socket goes when the file does not say. */
+static char *
+default_unix_path(void)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct buf b = BUF_INIT;
+
+	if (xdg && *xdg)
+		buf_printf(&b, "%s/hotload/hotloadd.sock", xdg);
+	else if (geteuid() == 0)
+		buf_puts(&b, "/run/hotload/hotloadd.sock");
+	else
+		buf_printf(&b, "/tmp/hotload-%u/hotloadd.sock", (unsigned)geteuid());
+	return buf_steal(&b);
+}
+
+/* ~/.config/hotload/hooks.d, honouring $XDG_CONFIG_HOME. */
+static char *
+default_user_hooks_dir(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	struct buf b = BUF_INIT;
+
+	if (xdg && *xdg == '/')
+		buf_printf(&b, "%s/hotload/hooks.d", xdg);
+	else
+		return config_expand_home("~/.config/hotload/hooks.d");
+	return buf_steal(&b);
+}
+
+struct config *
+config_new_default(const char *shipped_hooks_dir)
+{
+	struct config *c = xcalloc(1, sizeof(*c));
+	size_t n = 0;
+
+	c->unix_path = default_unix_path();
+	c->tcp_host = xstrdup("127.0.0.1");
+	c->tcp_port = CONFIG_DEFAULT_TCP_PORT;
+	c->hooks_dirs = xcalloc(4, sizeof(char *));
+	if (shipped_hooks_dir)
+		c->hooks_dirs[n++] = xstrdup(shipped_hooks_dir);
+	c->hooks_dirs[n++] = xstrdup(HOTLOAD_SYSCONFDIR "/hooks.d");
+	c->hooks_dirs[n++] = default_user_hooks_dir();
+	c->n_hooks_dirs = n;
+	c->max_payload = (size_t)64 << 20;
+	c->max_connections = 256;
+	c->log_level = xstrdup("info");
+	return c;
+}
+
+/* Free the members of c, not c itself. */
+static void
+config_clear(struct config *c)
+{
+	size_t i;
+
+	free(c->unix_path);
+	free(c->tcp_host);
+	for (i = 0; i < c->n_hooks_dirs; i++)
+		free(c->hooks_dirs[i]);
+	free(c->hooks_dirs);
+	for (i = 0; i < c->n_compat; i++) {
+		free(c->compat[i].host);
+		free(c->compat[i].target);
+	}
+	free(c->compat);
+	free(c->agent);
+	free(c->log_level);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+config_free(struct config *c)
+{
+	if (!c)
+		return;
+	config_clear(c);
+	free(c);
+}
+
+/* strdup that passes NULL through. */
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* Deep copy of c's members into out. */
+static void
+config_copy(struct config *out, const struct config *c)
+{
+	size_t i;
+
+	*out = *c;
+	out->unix_path = dup_or_null(c->unix_path);
+	out->tcp_host = dup_or_null(c->tcp_host);
+	out->hooks_dirs = xcalloc(c->n_hooks_dirs + 1, sizeof(char *));
+	for (i = 0; i < c->n_hooks_dirs; i++)
+		out->hooks_dirs[i] = xstrdup(c->hooks_dirs[i]);
+	out->compat = xcalloc(c->n_compat + 1, sizeof(struct compat_port));
+	for (i = 0; i < c->n_compat; i++) {
+		out->compat[i] = c->compat[i];
+		out->compat[i].host = xstrdup(c->compat[i].host);
+		out->compat[i].target = xstrdup(c->compat[i].target);
+	}
+	out->agent = dup_or_null(c->agent);
+	out->log_level = dup_or_null(c->log_level);
+}
+
+/* Whether s is a numeric IPv4 or IPv6 address. */
+static int
+numeric_host(const char *s)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
+}
+
+/* Split "HOST:PORT" / "[V6]:PORT"; returns 0 or -EINVAL with a reason. */
+static int
+split_hostport(const char *s, char **ret_host, int *ret_port, const char **why)
+{
+	const char *colon, *h = s, *p;
+	size_t hlen;
+	long port;
+	char *end, *host;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':') {
+			*why = "an IPv6 address in brackets followed by :PORT";
+			return -EINVAL;
+		}
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		p = close + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon) {
+			*why = "\"host:port\"";
+			return -EINVAL;
+		}
+		if (memchr(s, ':', (size_t)(colon - s))) {
+			*why = "\"[IPv6]:port\" (an IPv6 address goes in brackets)";
+			return -EINVAL;
+		}
+		hlen = (size_t)(colon - s);
+		p = colon + 1;
+	}
+	errno = 0;
+	port = (*p >= '0' && *p <= '9') ? strtol(p, &end, 10) : -1;
+	if (port < 1 || port > 65535 || errno || *end) {
+		*why = "a port from 1 to 65535 after the ':'";
+		return -EINVAL;
+	}
+	host = xstrndup(h, hlen);
+	if (!numeric_host(host)) {
+		free(host);
+		*why = "a numeric IPv4 or IPv6 address as host (like 127.0.0.1 or [::1])";
+		return -EINVAL;
+	}
+	*ret_host = host;
+	*ret_port = (int)port;
+	return 0;
+}
+
+/* listen: {unix, tcp}; remembers the tcp node for later checks. */
+static int
+parse_listen(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c,
+             const yaml_node_t **ret_tcp)
+{
+	const yaml_node_t *v;
+	const char *why;
+	char *s = NULL, *host;
+	int r, port;
+
+	r = yamlutil_check_map(d, n, "listen", listen_keys);
+	if (r < 0)
+		return r;
+	v = yamlutil_get(d, n, "unix");
+	if (v) {
+		r = yamlutil_string(d, v, "listen.unix", 1, &s);
+		if (r < 0)
+			return r;
+		free(c->unix_path);
+		c->unix_path = s && *s ? config_expand_home(s) : NULL;
+		free(s);
+		if (c->unix_path &&
+		    strlen(c->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return yamlutil_fail(d, v,
+			                     "listen.unix: path is %zu bytes, a Unix socket path "
+			                     "must be shorter than %zu",
+			                     strlen(c->unix_path),
+			                     sizeof(((struct sockaddr_un *)0)->sun_path));
+	}
+	v = yamlutil_get(d, n, "tcp");
+	if (v) {
+		char tmp[64];
+
+		if (v->type != YAML_SCALAR_NODE)
+			return yamlutil_fail(d, v, "listen.tcp: expected \"host:port\", got %s",
+			                     yamlutil_describe(v, tmp, sizeof(tmp)));
+		r = yamlutil_string(d, v, "listen.tcp", 1, &s);
+		if (r < 0)
+			return r;
+		free(c->tcp_host);
+		c->tcp_host = NULL;
+		c->tcp_port = 0;
+		if (s && *s) {
+			r = split_hostport(s, &host, &port, &why);
+			free(s);
+			if (r < 0)
+				return yamlutil_fail(d, v, "listen.tcp: expected %s, got %s", why,
+				                     yamlutil_describe(v, tmp, sizeof(tmp)));
+			c->tcp_host = host;
+			c->tcp_port = port;
+		} else {
+			free(s);
+		}
+		*ret_tcp = v;
+	}
+	return 0;
+}
+
+/* hooks_dirs: [..], ~ expanded. */
+static int
+parse_hooks_dirs(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c)
+{
+	char **v;
+	size_t i, count;
+	int r;
+
+	r = yamlutil_strv(d, n, "hooks_dirs", &v, &count);
+	if (r < 0)
+		return r;
+	for (i = 0; i < c->n_hooks_dirs; i++)
+		free(c->hooks_dirs[i]);
+	free(c->hooks_dirs);
+	for (i = 0; i < count; i++) {
+		char *e = config_expand_home(v[i]);
+
+		free(v[i]);
+		v[i] = e;
+	}
+	c->hooks_dirs = v;
+	c->n_hooks_dirs = count;
+	return 0;
+}
+
+/* One compat entry at index i. */
+static int
+parse_compat_entry(struct yamlutil_doc *d, const yaml_node_t *n, size_t i, struct compat_port *cp)
+{
+	struct header h;
+	const yaml_node_t *v;
+	char what[64], msg[160], tmp[64];
+	long port;
+	int r;
+
+	snprintf(what, sizeof(what), "compat[%zu]", i);
+	r = yamlutil_check_map(d, n, what, compat_keys);
+	if (r < 0)
+		return r;
+	cp->quiet = CONFIG_DEFAULT_QUIET;
+	v = yamlutil_get(d, n, "port");
+	if (!v)
+		return yamlutil_fail(d, n, "%s: missing key 'port'", what);
+	snprintf(what, sizeof(what), "compat[%zu].port", i);
+	r = yamlutil_int(d, v, what, 1, 65535, &port);
+	if (r < 0)
+		return r;
+	cp->port = (int)port;
+
+	v = yamlutil_get(d, n, "target");
+	if (!v)
+		return yamlutil_fail(d, n, "compat[%zu]: missing key 'target'", i);
+	snprintf(what, sizeof(what), "compat[%zu].target", i);
+	r = yamlutil_string(d, v, what, 0, &cp->target);
+	if (r < 0)
+		return r;
+	if (strchr(cp->target, ' ') ||
+	    header_parse(cp->target, strlen(cp->target), &h, msg, sizeof(msg)) < 0)
+		return yamlutil_fail(d, v, "%s: expected \"dcc[:version]\", got %s", what,
+		                     yamlutil_describe(v, tmp, sizeof(tmp)));
+
+	v = yamlutil_get(d, n, "host");
+	snprintf(what, sizeof(what), "compat[%zu].host", i);
+	if (v) {
+		r = yamlutil_string(d, v, what, 0, &cp->host);
+		if (r < 0)
+			return r;
+		if (!numeric_host(cp->host))
+			return yamlutil_fail(d, v,
+			                     "%s: expected a numeric IPv4 or IPv6 address, "
+			                     "got %s",
+			                     what, yamlutil_describe(v, tmp, sizeof(tmp)));
+	} else {
+		cp->host = xstrdup("127.0.0.1");
+	}
+
+	v = yamlutil_get(d, n, "quiet");
+	snprintf(what, sizeof(what), "compat[%zu].quiet", i);
+	if (v) {
+		r = yamlutil_double(d, v, what, 0.001, 3600, &cp->quiet);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* compat: [{port, target, host, quiet}, …]; ports must be distinct. */
+static int
+parse_compat(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c,
+             const yaml_node_t ***ret_ports)
+{
+	const yaml_node_t **ports;
+	struct compat_port *v;
+	yaml_node_item_t *it;
+	size_t i = 0, j, count;
+	int r;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		char tmp[64];
+
+		return yamlutil_fail(d, n, "compat: expected a list of {port, target}, got %s",
+		                     yamlutil_describe(n, tmp, sizeof(tmp)));
+	}
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	v = xcalloc(count + 1, sizeof(*v));
+	ports = xcalloc(count + 1, sizeof(*ports));
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+		const yaml_node_t *e = yamlutil_node(d, *it);
+
+		r = parse_compat_entry(d, e, i, &v[i]);
+		if (r < 0)
+			goto fail;
+		ports[i] = yamlutil_get(d, e, "port");
+		for (j = 0; j < i; j++) {
+			if (v[j].port != v[i].port)
+				continue;
+			r = yamlutil_fail(d, ports[i],
+			                  "compat[%zu].port: port %d is already used "
+			                  "by compat[%zu]",
+			                  i, v[i].port, j);
+			goto fail;
+		}
+	}
+	for (j = 0; j < c->n_compat; j++) {
+		free(c->compat[j].host);
+		free(c->compat[j].target);
+	}
+	free(c->compat);
+	c->compat = v;
+	c->n_compat = count;
+	*ret_ports = ports;
+	return 0;
+fail:
+	for (j = 0; j < count; j++) {
+		free(v[j].host);
+		free(v[j].target);
+	}
+	free(v);
+	free(ports);
+	return r;
+}
+
+/* limits: {max_payload, max_connections}. */
+static int
+parse_limits(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c)
+{
+	const yaml_node_t *v;
+	long l;
+	int r;
+
+	r = yamlutil_check_map(d, n, "limits", limits_keys);
+	if (r < 0)
+		return r;
+	v = yamlutil_get(d, n, "max_payload");
+	if (v) {
+		r = yamlutil_size(d, v, "limits.max_payload", 1024, &c->max_payload);
+		if (r < 0)
+			return r;
+	}
+	v = yamlutil_get(d, n, "max_connections");
+	if (v) {
+		r = yamlutil_int(d, v, "limits.max_connections", 1, 1000000, &l);
+		if (r < 0)
+			return r;
+		c->max_connections = (size_t)l;
+	}
+	return 0;
+}
+
+/* agent: PATH ("" or nothing = next to the binary). */
+static int
+parse_agent(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c)
+{
+	char *s;
+	int r;
+
+	r = yamlutil_string(d, n, "agent", 1, &s);
+	if (r < 0)
+		return r;
+	free(c->agent);
+	c->agent = s && *s ? config_expand_home(s) : NULL;
+	free(s);
+	return 0;
+}
+
+/* log_level: one of log_levels. */
+static int
+parse_log_level(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c)
+{
+	char tmp[64];
+	char *s;
+	size_t i;
+	int r;
+
+	r = yamlutil_string(d, n, "log_level", 0, &s);
+	if (r < 0)
+		return r;
+	for (i = 0; log_levels[i]; i++)
+		if (!strcmp(s, log_levels[i]))
+			break;
+	if (!log_levels[i]) {
+		free(s);
+		return yamlutil_fail(d, n,
+		                     "log_level: expected debug, info, warning or error, "
+		                     "got %s",
+		                     yamlutil_describe(n, tmp, sizeof(tmp)));
+	}
+	free(c->log_level);
+	c->log_level = s;
+	return 0;
+}
+
+/* Parse every key of root into c. */
+static int
+config_apply(struct yamlutil_doc *d, const yaml_node_t *root, struct config *c)
+{
+	const yaml_node_t *v, *tcp = NULL, **ports = NULL;
+	size_t i;
+	int r;
+
+	r = yamlutil_check_map(d, root, NULL, top_keys);
+	if (r < 0)
+		return r;
+	if ((v = yamlutil_get(d, root, "listen")) && (r = parse_listen(d, v, c, &tcp)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "hooks_dirs")) && (r = parse_hooks_dirs(d, v, c)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "compat")) && (r = parse_compat(d, v, c, &ports)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "limits")) && (r = parse_limits(d, v, c)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "agent")) && (r = parse_agent(d, v, c)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "log_level")) && (r = parse_log_level(d, v, c)) < 0)
+		goto fail;
+
+	/* A compat port may not take the main TCP listener's port. Blame the
+	 * setting this file made; an older file's value is not its fault. */
+	for (i = 0; c->tcp_host && i < c->n_compat && (tcp || ports); i++) {
+		if (c->compat[i].port != c->tcp_port)
+			continue;
+		if (ports)
+			r = yamlutil_fail(d, ports[i],
+			                  "compat[%zu].port: port %d is already used by listen.tcp",
+			                  i, c->tcp_port);
+		else
+			r = yamlutil_fail(d, tcp,
+			                  "listen.tcp: port %d is already used by compat[%zu]",
+			                  c->tcp_port, i);
+		goto fail;
+	}
+fail:
+	free(ports);
+	return r;
+}
+
+int
+config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+	struct yamlutil_doc d;
+	struct config tmp;
+	yaml_node_t *root;
+	int r;
+
+	r = yamlutil_load_file(&d, path, NULL, err, errlen);
+	if (r < 0)
+		return r;
+	root = yamlutil_root(&d);
+	if (!root)
+		goto done;
+	config_copy(&tmp, c);
+	r = config_apply(&d, root, &tmp);
+	if (r < 0) {
+		config_clear(&tmp);
+		goto done;
+	}
+	config_clear(c);
+	*c = tmp;
+done:
+	yamlutil_done(&d);
+	return r;
+}

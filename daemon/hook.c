@@ -1,1 +1,856 @@
-/* hook.c - placeholder */
+/* hook.c - hook files, the hookset, and the argv / environment of a worker */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "header.h"
+#include "hook.h"
+#include "yamlutil.h"
+
+extern char **environ;
+
+#define HOOK_RESERVED_NAME "hotload"
+#define VAR_NAME_RE "[A-Za-z_][A-Za-z0-9_]*"
+#define DOTTED_RE "[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*"
+#define HOOK_DEFAULT_VERSION_PATTERN "([0-9]+(\\.[0-9]+)*)"
+
+#if defined(__APPLE__)
+#define HOOK_OS "macos"
+#elif defined(_WIN32)
+#define HOOK_OS "windows"
+#else
+#define HOOK_OS "linux"
+#endif
+
+struct hookset {
+	struct hook **v; /* in definition order: the last definition is last */
+	size_t n;
+};
+
+static const char *const hook_keys[] = {
+        "name",        "aliases",    "description",  "default_version", "hints",
+        "argv",        "launcher",   "env",          "startup_timeout", "idle_timeout",
+        "max_workers", "initialize", "uninitialize", "hook_class",      "python_path",
+        NULL};
+static const char *const hints_keys[] = {"linux", "macos", "windows", NULL};
+static const char *const hint_keys[] = {"path", "version", "version_command", "version_pattern",
+                                        NULL};
+
+void
+hook_strv_free(char **v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Free one hint's members. */
+static void
+hint_clear(struct hook_hint *t)
+{
+	free(t->path);
+	free(t->version);
+	hook_strv_free(t->version_command);
+	free(t->version_pattern);
+}
+
+/* Free a hook and everything it owns; accepts a half-built one. */
+static void
+hook_free(struct hook *h)
+{
+	size_t i;
+
+	if (!h)
+		return;
+	free(h->name);
+	hook_strv_free(h->aliases);
+	free(h->description);
+	free(h->default_version);
+	for (i = 0; i < h->n_hints; i++)
+		hint_clear(&h->hints[i]);
+	free(h->hints);
+	hook_strv_free(h->argv);
+	hook_strv_free(h->launcher);
+	for (i = 0; i < h->n_env; i++) {
+		free(h->env[i].key);
+		free(h->env[i].value);
+	}
+	free(h->env);
+	free(h->initialize);
+	free(h->uninitialize);
+	free(h->hook_class);
+	hook_strv_free(h->python_path);
+	free(h->source);
+	free(h);
+}
+
+/* Whether all of s matches the POSIX ERE re (a constant of this file). */
+static int
+matches(const char *re, const char *s)
+{
+	regex_t r;
+	int ok;
+
+	if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB) != 0)
+		return 0;
+	ok = regexec(&r, s, 0, NULL, 0) == 0;
+	regfree(&r);
+	return ok;
+}
+
+/* Letters, digits and . _ - + (the header's rules), 1 to 63 bytes. */
+static int
+valid_name(const char *s)
+{
+	return strlen(s) < HEADER_NAME_MAX && matches("^[A-Za-z0-9._+-]+$", s);
+}
+
+/* A DCC name or alias: a valid name, and not the reserved one. */
+static int
+check_dcc_name(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, const char *s)
+{
+	if (!valid_name(s))
+		return yamlutil_fail(d, n,
+		                     "%s: expected a name of letters, digits and . _ - + "
+		                     "(at most %d bytes), got '%s'",
+		                     what, HEADER_NAME_MAX - 1, s);
+	if (!strcmp(s, HOOK_RESERVED_NAME))
+		return yamlutil_fail(d, n, "%s: '%s' is reserved for the daemon itself", what, s);
+	return 0;
+}
+
+/* One hint entry: "path" or {path, version, version_command, version_pattern}. */
+static int
+parse_hint(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, struct hook_hint *t)
+{
+	const yaml_node_t *v, *where = n;
+	char key[96];
+	size_t count;
+	regex_t re;
+	int r;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		r = yamlutil_string(d, n, what, 0, &t->path);
+		if (r < 0)
+			return r;
+	} else {
+		r = yamlutil_check_map(d, n, what, hint_keys);
+		if (r < 0)
+			return r;
+		snprintf(key, sizeof(key), "%s.path", what);
+		v = yamlutil_get(d, n, "path");
+		if (!v)
+			return yamlutil_fail(d, n, "%s: missing key 'path'", what);
+		if ((r = yamlutil_string(d, v, key, 0, &t->path)) < 0)
+			return r;
+		where = v;
+		snprintf(key, sizeof(key), "%s.version", what);
+		v = yamlutil_get(d, n, "version");
+		if (v && (r = yamlutil_string(d, v, key, 0, &t->version)) < 0)
+			return r;
+		if (t->version && !valid_name(t->version))
+			return yamlutil_fail(d, v,
+			                     "%s: expected a version like 2024 or 20.5.332, "
+			                     "got '%s'",
+			                     key, t->version);
+		snprintf(key, sizeof(key), "%s.version_command", what);
+		v = yamlutil_get(d, n, "version_command");
+		if (v && (r = yamlutil_strv(d, v, key, &t->version_command, &count)) < 0)
+			return r;
+		if (v && count == 0)
+			return yamlutil_fail(d, v, "%s: expected a command, got an empty list",
+			                     key);
+		snprintf(key, sizeof(key), "%s.version_pattern", what);
+		v = yamlutil_get(d, n, "version_pattern");
+		if (v && (r = yamlutil_string(d, v, key, 0, &t->version_pattern)) < 0)
+			return r;
+		if (v && !t->version_command)
+			return yamlutil_fail(d, v, "%s: needs a version_command to match", key);
+		if (t->version && t->version_command)
+			return yamlutil_fail(d, n,
+			                     "%s: give either version or version_command, "
+			                     "not both",
+			                     what);
+	}
+	if (!*t->path)
+		return yamlutil_fail(d, where, "%s: expected a path, got ''", what);
+	if (strstr(t->path, "{version}") && (t->version || t->version_command))
+		return yamlutil_fail(d, n,
+		                     "%s: a path with {version} takes the version from the "
+		                     "path; drop version / version_command",
+		                     what);
+	if (!strstr(t->path, "{version}") && !t->version && !t->version_command)
+		return yamlutil_fail(d, where,
+		                     "%s: the path has no {version}: add version or "
+		                     "version_command",
+		                     what);
+	if (t->version_command && !t->version_pattern)
+		t->version_pattern = xstrdup(HOOK_DEFAULT_VERSION_PATTERN);
+	if (t->version_pattern) {
+		v = yamlutil_get(d, n, "version_pattern");
+		if (regcomp(&re, t->version_pattern, REG_EXTENDED) != 0)
+			return yamlutil_fail(d, v,
+			                     "%s.version_pattern: not a valid POSIX extended "
+			                     "regular expression",
+			                     what);
+		count = re.re_nsub;
+		regfree(&re);
+		if (count < 1)
+			return yamlutil_fail(d, v,
+			                     "%s.version_pattern: needs a (group) around "
+			                     "the version",
+			                     what);
+	}
+	return 0;
+}
+
+/* hints: {linux: [...], macos: [...], windows: [...]}; keeps this OS's. */
+static int
+parse_hints(struct yamlutil_doc *d, const yaml_node_t *n, struct hook *h)
+{
+	yaml_node_item_t *it;
+	size_t i, j, count;
+	char what[64], tmp[64];
+	int r;
+
+	r = yamlutil_check_map(d, n, "hints", hints_keys);
+	if (r < 0)
+		return r;
+	for (i = 0; hints_keys[i]; i++) {
+		const yaml_node_t *list = yamlutil_get(d, n, hints_keys[i]);
+		struct hook_hint *v;
+
+		if (!list || yamlutil_is_null(list))
+			continue;
+		if (list->type != YAML_SEQUENCE_NODE)
+			return yamlutil_fail(d, list, "hints.%s: expected a list of paths, got %s",
+			                     hints_keys[i],
+			                     yamlutil_describe(list, tmp, sizeof(tmp)));
+		count = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
+		v = xcalloc(count + 1, sizeof(*v));
+		for (it = list->data.sequence.items.start, j = 0; j < count; it++, j++) {
+			snprintf(what, sizeof(what), "hints.%s[%zu]", hints_keys[i], j);
+			r = parse_hint(d, yamlutil_node(d, *it), what, &v[j]);
+			if (r < 0)
+				break;
+		}
+		if (r >= 0 && !strcmp(hints_keys[i], HOOK_OS)) {
+			h->hints = v;
+			h->n_hints = count;
+			continue;
+		}
+		for (j = 0; j < count; j++)
+			hint_clear(&v[j]);
+		free(v);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* env: {KEY: value}, in file order. */
+static int
+parse_env(struct yamlutil_doc *d, const yaml_node_t *n, struct hook *h)
+{
+	yaml_node_pair_t *p;
+	size_t i = 0, count;
+	char what[96], *key;
+	int r;
+
+	r = yamlutil_check_map(d, n, "env", NULL);
+	if (r < 0)
+		return r;
+	count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	h->env = xcalloc(count + 1, sizeof(*h->env));
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++, i++) {
+		const yaml_node_t *kn = yamlutil_node(d, p->key), *vn = yamlutil_node(d, p->value);
+
+		key = (char *)kn->data.scalar.value;
+		if (!matches("^" VAR_NAME_RE "$", key))
+			return yamlutil_fail(d, kn,
+			                     "env: expected a variable name of letters, "
+			                     "digits and _, got '%s'",
+			                     key);
+		snprintf(what, sizeof(what), "env.%s", key);
+		r = yamlutil_string(d, vn, what, 1, &h->env[i].value);
+		if (r < 0)
+			return r;
+		if (!h->env[i].value)
+			h->env[i].value = xstrdup("");
+		h->env[i].key = xstrdup(key);
+		h->n_env = i + 1;
+	}
+	return 0;
+}
+
+/* python_path: relative entries are relative to base (the file's dir). */
+static int
+parse_python_path(struct yamlutil_doc *d, const yaml_node_t *n, const char *base, struct hook *h)
+{
+	size_t i;
+	int r;
+
+	r = yamlutil_strv(d, n, "python_path", &h->python_path, &h->n_python_path);
+	if (r < 0)
+		return r;
+	for (i = 0; i < h->n_python_path; i++) {
+		char *p = config_expand_home(h->python_path[i]);
+
+		if (p[0] != '/' && base) {
+			struct buf b = BUF_INIT;
+
+			buf_printf(&b, "%s/%s", base, p);
+			free(p);
+			p = buf_steal(&b);
+		}
+		free(h->python_path[i]);
+		h->python_path[i] = p;
+	}
+	return 0;
+}
+
+/* Optional string key into *ret. */
+static int
+opt_string(struct yamlutil_doc *d, const yaml_node_t *root, const char *key, char **ret)
+{
+	const yaml_node_t *v = yamlutil_get(d, root, key);
+
+	return v ? yamlutil_string(d, v, key, 1, ret) : 0;
+}
+
+/* Optional number of seconds into *ret. */
+static int
+opt_seconds(struct yamlutil_doc *d, const yaml_node_t *root, const char *key, double min,
+            double *ret)
+{
+	const yaml_node_t *v = yamlutil_get(d, root, key);
+
+	return v ? yamlutil_double(d, v, key, min, 31536000, ret) : 0;
+}
+
+/* The scalar keys of a hook and their checks. */
+static int
+parse_scalars(struct yamlutil_doc *d, const yaml_node_t *root, struct hook *h)
+{
+	const yaml_node_t *v;
+	long l;
+	int r;
+
+	if ((r = opt_string(d, root, "description", &h->description)) < 0 ||
+	    (r = opt_string(d, root, "default_version", &h->default_version)) < 0 ||
+	    (r = opt_string(d, root, "initialize", &h->initialize)) < 0 ||
+	    (r = opt_string(d, root, "uninitialize", &h->uninitialize)) < 0 ||
+	    (r = opt_string(d, root, "hook_class", &h->hook_class)) < 0 ||
+	    (r = opt_seconds(d, root, "startup_timeout", 0.001, &h->startup_timeout)) < 0 ||
+	    (r = opt_seconds(d, root, "idle_timeout", 0, &h->idle_timeout)) < 0)
+		return r;
+	if (h->default_version && !valid_name(h->default_version))
+		return yamlutil_fail(d, yamlutil_get(d, root, "default_version"),
+		                     "default_version: expected a version like 2024 or 20.5, got "
+		                     "'%s'",
+		                     h->default_version);
+	if (h->hook_class && !matches("^" DOTTED_RE ":" DOTTED_RE "$", h->hook_class))
+		return yamlutil_fail(d, yamlutil_get(d, root, "hook_class"),
+		                     "hook_class: expected \"module:Class\", got '%s'",
+		                     h->hook_class);
+	v = yamlutil_get(d, root, "max_workers");
+	if (v) {
+		r = yamlutil_int(d, v, "max_workers", 1, 1024, &l);
+		if (r < 0)
+			return r;
+		h->max_workers = (unsigned)l;
+	}
+	return 0;
+}
+
+/* Build a hook from a document's root; base is the file's directory. */
+static int
+hook_parse(struct yamlutil_doc *d, const yaml_node_t *root, const char *base, struct hook **ret)
+{
+	struct hook *h = xcalloc(1, sizeof(*h));
+	const yaml_node_t *v;
+	size_t i, j;
+	int r;
+
+	h->startup_timeout = 120;
+	h->max_workers = 1;
+	h->source = xstrdup(d->file);
+	if (!root) {
+		r = yamlutil_fail(d, NULL, "expected a hook (a mapping with at least 'name')");
+		goto fail;
+	}
+	if ((r = yamlutil_check_map(d, root, NULL, hook_keys)) < 0)
+		goto fail;
+	v = yamlutil_get(d, root, "name");
+	if (!v) {
+		r = yamlutil_fail(d, root, "missing key 'name'");
+		goto fail;
+	}
+	if ((r = yamlutil_string(d, v, "name", 0, &h->name)) < 0 ||
+	    (r = check_dcc_name(d, v, "name", h->name)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "aliases"))) {
+		if ((r = yamlutil_strv(d, v, "aliases", &h->aliases, &h->n_aliases)) < 0)
+			goto fail;
+		for (i = 0; i < h->n_aliases; i++) {
+			yaml_node_t *item = yamlutil_node(d, v->data.sequence.items.start[i]);
+
+			if ((r = check_dcc_name(d, item, "aliases", h->aliases[i])) < 0)
+				goto fail;
+			for (j = 0; j < i; j++)
+				if (!strcmp(h->aliases[i], h->aliases[j]))
+					break;
+			if (j < i || !strcmp(h->aliases[i], h->name)) {
+				r = yamlutil_fail(d, item, "aliases: '%s' is %s", h->aliases[i],
+				                  j < i ? "listed twice" : "the hook's own name");
+				goto fail;
+			}
+		}
+	}
+	if ((r = parse_scalars(d, root, h)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "hints")) && (r = parse_hints(d, v, h)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "env")) && (r = parse_env(d, v, h)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "launcher")) &&
+	    (r = yamlutil_strv(d, v, "launcher", &h->launcher, &h->n_launcher)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "argv"))) {
+		if ((r = yamlutil_strv(d, v, "argv", &h->argv, &h->argc)) < 0)
+			goto fail;
+		if (h->argc == 0) {
+			r = yamlutil_fail(d, v, "argv: expected a command, got an empty list");
+			goto fail;
+		}
+	} else {
+		h->argv = xcalloc(3, sizeof(char *));
+		h->argv[0] = xstrdup("{executable}");
+		h->argv[1] = xstrdup("{agent}");
+		h->argc = 2;
+	}
+	if ((v = yamlutil_get(d, root, "python_path"))) {
+		if ((r = parse_python_path(d, v, base, h)) < 0)
+			goto fail;
+	} else if (base) {
+		h->python_path = xcalloc(2, sizeof(char *));
+		h->python_path[0] = xstrdup(base);
+		h->n_python_path = 1;
+	}
+	/* Lists are never NULL, so callers may walk them to their NULL. */
+	if (!h->aliases)
+		h->aliases = xcalloc(1, sizeof(char *));
+	if (!h->launcher)
+		h->launcher = xcalloc(1, sizeof(char *));
+	if (!h->python_path)
+		h->python_path = xcalloc(1, sizeof(char *));
+	*ret = h;
+	return 0;
+fail:
+	hook_free(h);
+	return r;
+}
+
+struct hookset *
+hookset_new(void)
+{
+	return xcalloc(1, sizeof(struct hookset));
+}
+
+void
+hookset_free(struct hookset *hs)
+{
+	size_t i;
+
+	if (!hs)
+		return;
+	for (i = 0; i < hs->n; i++)
+		hook_free(hs->v[i]);
+	free(hs->v);
+	free(hs);
+}
+
+/* Whether h answers to name s (by name or alias). */
+static int
+hook_matches(const struct hook *h, const char *s)
+{
+	size_t i;
+
+	if (!strcmp(h->name, s))
+		return 1;
+	for (i = 0; i < h->n_aliases; i++)
+		if (!strcmp(h->aliases[i], s))
+			return 1;
+	return 0;
+}
+
+/* Take away alias s from h, if it has it. */
+static void
+hook_drop_alias(struct hook *h, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_aliases; i++) {
+		if (strcmp(h->aliases[i], s))
+			continue;
+		free(h->aliases[i]);
+		memmove(&h->aliases[i], &h->aliases[i + 1],
+		        (h->n_aliases - i) * sizeof(char *)); /* moves the NULL too */
+		h->n_aliases--;
+		return;
+	}
+}
+
+/* Add h (takes ownership): it replaces a hook of the same name, takes any
+ * alias it shares with an earlier hook, and goes last, so that lookups,
+ * which search from the end, find it before anything it shadows. */
+static void
+hookset_add(struct hookset *hs, struct hook *h)
+{
+	size_t i, j;
+
+	for (i = 0; i < hs->n; i++) {
+		if (strcmp(hs->v[i]->name, h->name))
+			continue;
+		hook_free(hs->v[i]);
+		memmove(&hs->v[i], &hs->v[i + 1], (hs->n - i - 1) * sizeof(*hs->v));
+		hs->n--;
+		break;
+	}
+	for (i = 0; i < hs->n; i++) {
+		hook_drop_alias(hs->v[i], h->name);
+		for (j = 0; j < h->n_aliases; j++)
+			hook_drop_alias(hs->v[i], h->aliases[j]);
+	}
+	hs->v = xrealloc(hs->v, (hs->n + 1) * sizeof(*hs->v));
+	hs->v[hs->n++] = h;
+}
+
+/* Parse a loaded document and add the hook. */
+static int
+hookset_add_doc(struct hookset *hs, struct yamlutil_doc *d, const char *base)
+{
+	struct hook *h;
+	int r;
+
+	r = hook_parse(d, yamlutil_root(d), base, &h);
+	if (r < 0)
+		return r;
+	hookset_add(hs, h);
+	return 0;
+}
+
+/* Directory part of path, made absolute; NULL when path has no '/'. */
+static char *
+base_dir(const char *path, int absolute)
+{
+	const char *slash = strrchr(path, '/');
+	struct buf b = BUF_INIT;
+	char cwd[PATH_MAX];
+
+	if (!slash)
+		return NULL;
+	if (absolute && path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		buf_printf(&b, "%s/", cwd);
+	buf_append(&b, path, slash == path ? 1 : (size_t)(slash - path));
+	return buf_steal(&b);
+}
+
+/* Hook files define what gets executed: only their owner (or root) may
+ * write them, else anyone with write access could run code as us. */
+static int
+check_file_safe(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(err, errlen,
+		         "%s: owned by uid %u, not by uid %u or root; refusing to "
+		         "load a hook file someone else controls",
+		         path, (unsigned)st->st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((st->st_mode & S_IWOTH) || ((st->st_mode & S_IWGRP) && st->st_gid != getegid())) {
+		snprintf(err, errlen, "%s: writable by others (mode %04o); refusing to load it",
+		         path, (unsigned)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+int
+hookset_load_file(struct hookset *hs, const char *path, char *err, size_t errlen)
+{
+	struct yamlutil_doc d;
+	struct stat st;
+	char *base;
+	int r;
+
+	r = yamlutil_load_file(&d, path, &st, err, errlen);
+	if (r < 0)
+		return r;
+	base = base_dir(path, 1);
+	r = check_file_safe(path, &st, err, errlen);
+	if (r >= 0)
+		r = hookset_add_doc(hs, &d, base);
+	free(base);
+	yamlutil_done(&d);
+	return r;
+}
+
+int
+hookset_load_string(struct hookset *hs, const char *name, const char *yaml, char *err,
+                    size_t errlen)
+{
+	struct yamlutil_doc d;
+	char *base;
+	int r;
+
+	r = yamlutil_load_string(&d, name, yaml, strlen(yaml), err, errlen);
+	if (r < 0)
+		return r;
+	base = base_dir(name, 0);
+	r = hookset_add_doc(hs, &d, base);
+	free(base);
+	yamlutil_done(&d);
+	return r;
+}
+
+/* qsort comparator for strings. */
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+hookset_load_dir(struct hookset *hs, const char *dir, char *err, size_t errlen)
+{
+	struct buf path = BUF_INIT;
+	struct dirent *e;
+	struct stat st;
+	char **names = NULL;
+	size_t n = 0, i;
+	DIR *dp;
+	int r = 0;
+
+	dp = opendir(dir);
+	if (!dp) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return r;
+	}
+	if (fstat(dirfd(dp), &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen,
+		         "%s: directory writable by others (mode %04o); refusing "
+		         "to load hooks from it",
+		         dir, (unsigned)(st.st_mode & 07777));
+		r = -EPERM;
+		goto fail;
+	}
+	while ((e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || !((len > 5 && !strcmp(e->d_name + len - 5, ".yaml")) ||
+		                             (len > 4 && !strcmp(e->d_name + len - 4, ".yml"))))
+			continue;
+		names = xrealloc(names, (n + 2) * sizeof(char *));
+		names[n++] = xstrdup(e->d_name);
+		names[n] = NULL;
+	}
+	if (n)
+		qsort(names, n, sizeof(char *), cmp_str);
+	for (i = 0; i < n && r >= 0; i++) {
+		buf_clear(&path);
+		buf_printf(&path, "%s/%s", dir, names[i]);
+		r = hookset_load_file(hs, path.data, err, errlen);
+	}
+fail:
+	hook_strv_free(names);
+	buf_free(&path);
+	closedir(dp);
+	return r;
+}
+
+const struct hook *
+hookset_find(const struct hookset *hs, const char *name)
+{
+	size_t i;
+
+	for (i = hs->n; i-- > 0;)
+		if (hook_matches(hs->v[i], name))
+			return hs->v[i];
+	return NULL;
+}
+
+size_t
+hookset_count(const struct hookset *hs)
+{
+	return hs->n;
+}
+
+const struct hook *
+hookset_at(const struct hookset *hs, size_t i)
+{
+	return i < hs->n ? hs->v[i] : NULL;
+}
+
+/* Value of KEY in a "KEY=VALUE" vector, or NULL. */
+static const char *
+strv_getenv(char *const *env, const char *key, size_t klen)
+{
+	size_t i;
+
+	for (i = 0; env && env[i]; i++)
+		if (!strncmp(env[i], key, klen) && env[i][klen] == '=')
+			return env[i] + klen + 1;
+	return NULL;
+}
+
+/* Expand {name} placeholders from vars (name, value pairs, NULL-ended)
+ * and, when env is given, $VAR / ${VAR} from it ("$$" is a '$'). */
+static char *
+expand(const char *s, const char *const *vars, char *const *env)
+{
+	struct buf b = BUF_INIT;
+	size_t i, n;
+
+	buf_puts(&b, "");
+	while (*s) {
+		if (*s == '{') {
+			for (i = 0; vars[i]; i += 2) {
+				n = strlen(vars[i]);
+				if (!strncmp(s + 1, vars[i], n) && s[n + 1] == '}')
+					break;
+			}
+			if (vars[i]) {
+				buf_puts(&b, vars[i + 1]);
+				s += n + 2;
+				continue;
+			}
+		} else if (*s == '$' && env) {
+			const char *name = s + 1, *v;
+			int braced = *name == '{';
+
+			if (*name == '$') {
+				buf_puts(&b, "$");
+				s += 2;
+				continue;
+			}
+			name += braced;
+			for (n = 0; name[n] == '_' || (name[n] >= 'A' && name[n] <= 'Z') ||
+			            (name[n] >= 'a' && name[n] <= 'z') ||
+			            (n && name[n] >= '0' && name[n] <= '9');
+			     n++)
+				;
+			if (n && (!braced || name[n] == '}')) {
+				v = strv_getenv(env, name, n);
+				buf_puts(&b, v ? v : "");
+				s = name + n + braced;
+				continue;
+			}
+		}
+		buf_append(&b, s++, 1);
+	}
+	return buf_steal(&b);
+}
+
+/* The placeholder table for one worker. */
+static void
+fill_vars(const char *vars[9], char *agent_dir, const char *executable, const char *version,
+          const char *agent)
+{
+	vars[0] = "executable";
+	vars[1] = executable ? executable : "";
+	vars[2] = "version";
+	vars[3] = version ? version : "";
+	vars[4] = "agent_dir";
+	vars[5] = agent_dir;
+	vars[6] = "agent";
+	vars[7] = agent ? agent : "";
+	vars[8] = NULL;
+}
+
+/* Directory of the agent ("" without one) into out. */
+static char *
+agent_dir_of(const char *agent)
+{
+	char *d = base_dir(agent ? agent : "", 0);
+
+	return d ? d : xstrdup(agent && *agent ? "." : "");
+}
+
+char **
+hook_build_argv(const struct hook *h, const char *executable, const char *version,
+                const char *agent)
+{
+	char **v = xcalloc(h->n_launcher + h->argc + 1, sizeof(char *));
+	char *adir = agent_dir_of(agent);
+	const char *vars[9];
+	size_t i, n = 0;
+
+	fill_vars(vars, adir, executable, version, agent);
+	for (i = 0; i < h->n_launcher; i++)
+		v[n++] = expand(h->launcher[i], vars, NULL);
+	for (i = 0; i < h->argc; i++)
+		v[n++] = expand(h->argv[i], vars, NULL);
+	free(adir);
+	return v;
+}
+
+/* Put "KEY=VALUE" (taken) into env, replacing an entry with that key. */
+static void
+env_set(char ***env, size_t *n, char *kv)
+{
+	size_t i, klen = (size_t)(strchr(kv, '=') - kv);
+
+	for (i = 0; i < *n; i++) {
+		if (!strncmp((*env)[i], kv, klen) && (*env)[i][klen] == '=') {
+			free((*env)[i]);
+			(*env)[i] = kv;
+			return;
+		}
+	}
+	*env = xrealloc(*env, (*n + 2) * sizeof(char *));
+	(*env)[(*n)++] = kv;
+	(*env)[*n] = NULL;
+}
+
+char **
+hook_build_env(const struct hook *h, const char *executable, const char *version, const char *agent,
+               char *const *extra)
+{
+	char **env = xcalloc(1, sizeof(char *));
+	char *adir = agent_dir_of(agent), *value;
+	const char *vars[9];
+	struct buf b = BUF_INIT;
+	size_t i, n = 0;
+
+	fill_vars(vars, adir, executable, version, agent);
+	for (i = 0; environ && environ[i]; i++)
+		if (strchr(environ[i], '='))
+			env_set(&env, &n, xstrdup(environ[i]));
+	for (i = 0; i < h->n_env; i++) {
+		value = expand(h->env[i].value, vars, env);
+		buf_printf(&b, "%s=%s", h->env[i].key, value);
+		free(value);
+		env_set(&env, &n, buf_steal(&b));
+	}
+	for (i = 0; extra && extra[i]; i++)
+		if (strchr(extra[i], '='))
+			env_set(&env, &n, xstrdup(extra[i]));
+	free(adir);
+	return env;
+}

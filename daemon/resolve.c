@@ -1,1 +1,627 @@
-/* resolve.c - placeholder */
+/* resolve.c - find installed interpreters through a hook's hints */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <poll.h>
+#include <pwd.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "hook.h"
+
+#define VERSION_COMMAND_TIMEOUT_MS 10000
+#define VERSION_OUTPUT_MAX 65536
+#define GLOB_SPECIAL "*?[]\\"
+
+#ifdef __APPLE__
+#define st_mtim st_mtimespec
+#endif
+
+/* What version_command said about one executable, kept for the life of
+ * the process (or until hook_version_cache_clear): starting a DCC just to
+ * ask its version is slow, and it only changes when the file does. */
+struct version_cache_entry {
+	char *key; /* path, command and pattern */
+	struct timespec mtime;
+	ino_t ino;
+	char *version; /* NULL: the command gave none */
+};
+
+static struct version_cache_entry *version_cache;
+static size_t n_version_cache;
+
+/* Installs found so far, one per version, in the order found. */
+struct found {
+	struct hook_install *v;
+	size_t n;
+};
+
+void
+hook_version_cache_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < n_version_cache; i++) {
+		free(version_cache[i].key);
+		free(version_cache[i].version);
+	}
+	free(version_cache);
+	version_cache = NULL;
+	n_version_cache = 0;
+}
+
+int
+hook_version_cmp(const char *a, const char *b)
+{
+	size_t na, nb, ra, rb;
+	int c;
+
+	for (;;) {
+		if (!*a || !*b)
+			return *a ? 1 : *b ? -1 : 0; /* "20.5" < "20.5.0" */
+		na = strspn(a, "0123456789");
+		nb = strspn(b, "0123456789");
+		if (!na != !nb)
+			return na ? 1 : -1;
+		while (na > 1 && *a == '0')
+			a++, na--;
+		while (nb > 1 && *b == '0')
+			b++, nb--;
+		if (na != nb)
+			return na < nb ? -1 : 1;
+		if ((c = strncmp(a, b, na)) != 0)
+			return c < 0 ? -1 : 1;
+		a += na;
+		b += nb;
+		/* A suffix ("1rc2") sorts before the plain release ("1"). */
+		ra = strcspn(a, ".");
+		rb = strcspn(b, ".");
+		if (!ra != !rb)
+			return ra ? -1 : 1;
+		if ((c = strncmp(a, b, ra < rb ? ra : rb)) != 0 || ra != rb)
+			return c ? (c < 0 ? -1 : 1) : (ra < rb ? -1 : 1);
+		a += ra + (a[ra] == '.');
+		b += rb + (b[rb] == '.');
+	}
+}
+
+/* Digits and dots, starting and ending with a digit, no empty part. */
+static int
+version_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= '0' && s[i] <= '9') && !(s[i] == '.' && s[i + 1] != '.'))
+			return 0;
+	return 1;
+}
+
+void
+hook_installs_free(struct hook_install *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].version);
+		free(v[i].path);
+	}
+	free(v);
+}
+
+/* Record an install unless that version was found already. */
+static void
+found_add(struct found *f, const char *version, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (hook_version_cmp(f->v[i].version, version) == 0)
+			return;
+	f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
+	f->v[f->n].version = xstrdup(version);
+	f->v[f->n].path = xstrdup(path);
+	f->n++;
+}
+
+/* The ':' ending the $PATH entry at p, or its terminating NUL. */
+static const char *
+path_entry_end(const char *p)
+{
+	const char *colon = strchr(p, ':');
+
+	return colon ? colon : p + strlen(p);
+}
+
+/* Append s to the glob pattern with its glob characters escaped. */
+static void
+glob_escape(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (strchr(GLOB_SPECIAL, *s))
+			buf_append(b, "\\", 1);
+		buf_append(b, s, 1);
+	}
+}
+
+/* Expand "~/" and $VAR / ${VAR} of a hint into a glob pattern (pat) and
+ * the same text unescaped (shown). Returns -ENOENT when a variable is
+ * unset or empty, with its name in ret_var. */
+static int
+expand_hint(const char *s, struct buf *pat, struct buf *shown, char **ret_var)
+{
+	const char *v;
+	size_t n;
+
+	if (s[0] == '~' && s[1] == '/') {
+		struct passwd *pw;
+
+		v = getenv("HOME");
+		if ((!v || !*v) && (pw = getpwuid(getuid())))
+			v = pw->pw_dir;
+		if (!v || !*v) {
+			*ret_var = xstrdup("HOME");
+			return -ENOENT;
+		}
+		glob_escape(pat, v);
+		buf_puts(shown, v);
+		s++;
+	}
+	while (*s) {
+		int braced = s[0] == '$' && s[1] == '{';
+		const char *name = s + 1 + braced;
+
+		for (n = 0; *s == '$' && (name[n] == '_' || (name[n] >= 'A' && name[n] <= 'Z') ||
+		                          (name[n] >= 'a' && name[n] <= 'z') ||
+		                          (n && name[n] >= '0' && name[n] <= '9'));
+		     n++)
+			;
+		if (!n || (braced && name[n] != '}')) {
+			buf_append(pat, s, 1);
+			buf_append(shown, s++, 1);
+			continue;
+		}
+		*ret_var = xstrndup(name, n);
+		v = getenv(*ret_var);
+		if (!v || !*v)
+			return -ENOENT;
+		free(*ret_var);
+		*ret_var = NULL;
+		glob_escape(pat, v);
+		buf_puts(shown, v);
+		s = name + n + braced;
+	}
+	return 0;
+}
+
+/* Append c to an ERE as a literal. */
+static void
+re_literal(struct buf *b, char c)
+{
+	if (strchr(".[]()*+?{}|^$\\", c))
+		buf_append(b, "\\", 1);
+	buf_append(b, &c, 1);
+}
+
+/* An anchored ERE matching what the glob pattern matches, with one group
+ * per {version}; returns the group count. */
+static size_t
+glob_to_regex(const char *p, struct buf *re)
+{
+	size_t groups = 0, j;
+
+	buf_puts(re, "^");
+	while (*p) {
+		if (!strncmp(p, "{version}", 9)) {
+			buf_puts(re, "([0-9.]+)");
+			groups++;
+			p += 9;
+		} else if (*p == '\\' && p[1]) {
+			re_literal(re, p[1]);
+			p += 2;
+		} else if (*p == '*' || *p == '?') {
+			buf_puts(re, *p == '*' ? "[^/]*" : "[^/]");
+			p++;
+		} else if (*p == '[') {
+			j = 1 + (p[1] == '!' || p[1] == '^');
+			j += p[j] == ']';
+			while (p[j] && p[j] != ']')
+				j++;
+			if (!p[j]) {
+				re_literal(re, *p++);
+				continue;
+			}
+			buf_puts(re, "[");
+			if (p[1] == '!' || p[1] == '^')
+				buf_puts(re, "^");
+			for (p += 1 + (p[1] == '!' || p[1] == '^'), j = 0; p[0] != ']' || !j;
+			     p++, j++)
+				if (*p != '\\')
+					buf_append(re, p, 1);
+			buf_puts(re, "]");
+			p++;
+		} else {
+			re_literal(re, *p++);
+		}
+	}
+	buf_puts(re, "$");
+	return groups;
+}
+
+/* Full path of an executable named on $PATH, or a copy of name. */
+static char *
+which(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *colon;
+	struct buf b = BUF_INIT;
+
+	if (strchr(name, '/') || !path)
+		return xstrdup(name);
+	for (p = path; *p; p = *colon ? colon + 1 : colon) {
+		colon = path_entry_end(p);
+		buf_clear(&b);
+		buf_printf(&b, "%.*s/%s", (int)(colon - p), p, name);
+		if (colon > p && access(b.data, X_OK) == 0)
+			return buf_steal(&b);
+	}
+	buf_free(&b);
+	return xstrdup(name);
+}
+
+/* Milliseconds on the monotonic clock. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run argv with stdout and stderr captured into out (at most 64 KiB), in
+ * its own process group, killed after 10 s. Returns the wait status or
+ * -errno. A short blocking run: only ever done while resolving a hook. */
+static int
+run_capture(char **argv, struct buf *out)
+{
+	char *exe = which(argv[0]), chunk[4096];
+	long long deadline = now_ms() + VERSION_COMMAND_TIMEOUT_MS;
+	int fds[2] = {-1, -1}, status = 0, r, devnull;
+	struct pollfd pfd;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe(fds) < 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) < 0 ||
+	    fcntl(fds[1], F_SETFD, FD_CLOEXEC) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (pid == 0) {
+		/* Only async-signal-safe calls between fork and exec. */
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		devnull = open("/dev/null", O_RDONLY);
+		if (devnull > 0) {
+			dup2(devnull, 0);
+			close(devnull);
+		}
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		execv(exe, argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	fds[1] = -1;
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		long long left = deadline - now_ms();
+
+		if (left <= 0) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			break;
+		}
+		r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			continue;
+		n = read(fds[0], chunk, sizeof(chunk));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		if (out->len < VERSION_OUTPUT_MAX)
+			buf_append(out, chunk, (size_t)n);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	r = status;
+fail:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	free(exe);
+	return r;
+}
+
+/* Ask the interpreter at path for its version (through the cache). */
+static const char *
+command_version(const struct hook_hint *t, const char *path, const struct stat *st)
+{
+	struct version_cache_entry *e;
+	struct buf key = BUF_INIT, out = BUF_INIT;
+	char **argv;
+	size_t i, n, k;
+	regmatch_t m[2];
+	regex_t re;
+	int r;
+
+	buf_printf(&key, "%s\n%s\n", path, t->version_pattern);
+	for (n = 0; t->version_command[n]; n++)
+		buf_printf(&key, "%s\037", t->version_command[n]);
+	for (i = 0; i < n_version_cache; i++) {
+		e = &version_cache[i];
+		if (strcmp(e->key, key.data))
+			continue;
+		if (e->ino == st->st_ino && e->mtime.tv_sec == st->st_mtim.tv_sec &&
+		    e->mtime.tv_nsec == st->st_mtim.tv_nsec) {
+			buf_free(&key);
+			return e->version;
+		}
+		free(e->version);
+		e->version = NULL;
+		break;
+	}
+	if (i == n_version_cache) {
+		version_cache = xrealloc(version_cache, (i + 1) * sizeof(*version_cache));
+		n_version_cache++;
+		version_cache[i].key = buf_steal(&key);
+		version_cache[i].version = NULL;
+	}
+	buf_free(&key);
+	e = &version_cache[i];
+	e->ino = st->st_ino;
+	e->mtime = st->st_mtim;
+
+	/* {executable} in any argument becomes the path. */
+	argv = xcalloc(n + 1, sizeof(char *));
+	for (k = 0; k < n; k++) {
+		struct buf a = BUF_INIT;
+		const char *s = t->version_command[k], *hit;
+
+		buf_puts(&a, "");
+		while ((hit = strstr(s, "{executable}"))) {
+			buf_append(&a, s, (size_t)(hit - s));
+			buf_puts(&a, path);
+			s = hit + strlen("{executable}");
+		}
+		buf_puts(&a, s);
+		argv[k] = buf_steal(&a);
+	}
+	r = run_capture(argv, &out);
+	hook_strv_free(argv);
+	if (r < 0 || !WIFEXITED(r) || WEXITSTATUS(r) != 0 || !out.data)
+		goto done;
+	/* REG_NEWLINE: ^ and $ work per line of the output. */
+	if (regcomp(&re, t->version_pattern, REG_EXTENDED | REG_NEWLINE) != 0)
+		goto done;
+	if (regexec(&re, out.data, 2, m, 0) == 0 && m[1].rm_so >= 0 &&
+	    version_valid(out.data + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so)))
+		e->version = xstrndup(out.data + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
+	regfree(&re);
+done:
+	buf_free(&out);
+	return e->version;
+}
+
+/* Glob one expanded pattern and record each executable it finds. */
+static void
+search_pattern(const struct hook_hint *t, const char *pat, struct found *f)
+{
+	struct buf g = BUF_INIT, re_src = BUF_INIT;
+	regmatch_t m[16];
+	const char *p, *version;
+	size_t groups, i, k;
+	struct stat st;
+	regex_t re;
+	glob_t gl;
+
+	for (p = pat; *p; p++) {
+		if (!strncmp(p, "{version}", 9)) {
+			buf_puts(&g, "*");
+			p += 8;
+		} else {
+			buf_append(&g, p, 1);
+		}
+	}
+	groups = glob_to_regex(pat, &re_src);
+	if (groups >= 16 || regcomp(&re, re_src.data, REG_EXTENDED) != 0)
+		goto out;
+	if (glob(g.data, 0, NULL, &gl) != 0)
+		goto out_re;
+	for (i = 0; i < gl.gl_pathc; i++) {
+		const char *path = gl.gl_pathv[i];
+		char *v = NULL;
+
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+			continue;
+		if (groups) {
+			if (regexec(&re, path, groups + 1, m, 0) != 0)
+				continue;
+			/* Every {version} must have matched one and the same version. */
+			for (k = 1; k <= groups; k++) {
+				size_t len = (size_t)(m[k].rm_eo - m[k].rm_so);
+
+				if (!version_valid(path + m[k].rm_so, len) ||
+				    (v && (strlen(v) != len || strncmp(v, path + m[k].rm_so, len))))
+					break;
+				if (!v)
+					v = xstrndup(path + m[k].rm_so, len);
+			}
+			if (k <= groups) {
+				free(v);
+				continue;
+			}
+			found_add(f, v, path);
+			free(v);
+			continue;
+		}
+		version = t->version ? t->version : command_version(t, path, &st);
+		if (version)
+			found_add(f, version, path);
+	}
+	globfree(&gl);
+out_re:
+	regfree(&re);
+out:
+	buf_free(&g);
+	buf_free(&re_src);
+}
+
+/* Search one hint: under $HOTLOAD_HINT_ROOT when absolute, in each $PATH
+ * directory when it has no '/'. Each pattern tried goes to searched. */
+static void
+search_hint(const struct hook_hint *t, struct found *f, struct buf *searched)
+{
+	struct buf pat = BUF_INIT, shown = BUF_INIT, full = BUF_INIT;
+	const char *root = getenv("HOTLOAD_HINT_ROOT"), *path, *p, *colon;
+	char *var = NULL;
+	size_t rlen;
+
+	if (expand_hint(t->path, &pat, &shown, &var) < 0) {
+		buf_printf(searched, "%s (skipped: $%s is not set)\n", t->path, var);
+		goto out;
+	}
+	if (!strchr(shown.data, '/')) {
+		path = getenv("PATH");
+		for (p = path ? path : ""; *p; p = *colon ? colon + 1 : colon) {
+			colon = path_entry_end(p);
+			if (colon == p)
+				continue;
+			buf_clear(&full);
+			buf_printf(&full, "%.*s/", (int)(colon - p), p);
+			buf_printf(searched, "%s%s\n", full.data, shown.data);
+			buf_clear(&full);
+			buf_puts(&full, "");
+			for (; p < colon; p++) {
+				if (strchr(GLOB_SPECIAL, *p))
+					buf_append(&full, "\\", 1);
+				buf_append(&full, p, 1);
+			}
+			buf_printf(&full, "/%s", pat.data);
+			search_pattern(t, full.data, f);
+			p = colon;
+		}
+		goto out;
+	}
+	buf_puts(&full, "");
+	if (root && *root && shown.data[0] == '/') {
+		for (rlen = strlen(root); rlen > 1 && root[rlen - 1] == '/'; rlen--)
+			;
+		buf_printf(searched, "%.*s", (int)rlen, root);
+		for (p = root; p < root + rlen; p++) {
+			if (strchr(GLOB_SPECIAL, *p))
+				buf_append(&full, "\\", 1);
+			buf_append(&full, p, 1);
+		}
+	}
+	buf_printf(searched, "%s\n", shown.data);
+	buf_puts(&full, pat.data);
+	search_pattern(t, full.data, f);
+out:
+	free(var);
+	buf_free(&pat);
+	buf_free(&shown);
+	buf_free(&full);
+}
+
+/* qsort: newest version first. */
+static int
+cmp_install_desc(const void *a, const void *b)
+{
+	return hook_version_cmp(((const struct hook_install *)b)->version,
+	                        ((const struct hook_install *)a)->version);
+}
+
+/* Every install of h, newest first; the patterns tried go to searched. */
+static void
+find_installs(const struct hook *h, struct found *f, struct buf *searched)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_hints; i++)
+		search_hint(&h->hints[i], f, searched);
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof(*f->v), cmp_install_desc);
+}
+
+int
+hook_find_installs(const struct hook *h, struct hook_install **ret, size_t *ret_n)
+{
+	struct found f = {NULL, 0};
+	struct buf searched = BUF_INIT;
+
+	find_installs(h, &f, &searched);
+	buf_free(&searched);
+	*ret = f.v;
+	*ret_n = f.n;
+	return (int)f.n;
+}
+
+int
+hook_resolve(const struct hook *h, const char *version, char **ret_path, char **ret_version,
+             struct buf *searched)
+{
+	struct buf tried = BUF_INIT;
+	struct found f = {NULL, 0};
+	const struct hook_install *pick = NULL;
+	const char *want = version && *version ? version : h->default_version;
+	size_t i, len;
+
+	find_installs(h, &f, &tried);
+	if (!want && f.n)
+		pick = &f.v[0];
+	for (i = 0; want && !pick && i < f.n; i++)
+		if (!strcmp(f.v[i].version, want))
+			pick = &f.v[i];
+	len = want ? strlen(want) : 0;
+	for (i = 0; want && !pick && i < f.n; i++)
+		if (!strncmp(f.v[i].version, want, len) && f.v[i].version[len] == '.')
+			pick = &f.v[i]; /* newest first, so the first is the newest */
+	if (!pick) {
+		if (searched && tried.data)
+			buf_append(searched, tried.data, tried.len);
+		buf_free(&tried);
+		hook_installs_free(f.v, f.n);
+		return -ENOENT;
+	}
+	if (ret_path)
+		*ret_path = xstrdup(pick->path);
+	if (ret_version)
+		*ret_version = xstrdup(pick->version);
+	buf_free(&tried);
+	hook_installs_free(f.v, f.n);
+	return 0;
+}

@@ -1,0 +1,426 @@
+/* test_config.c - hotloadd.yaml: defaults, every key, every error with its position */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "paths.h"
+
+static char tmpdir[] = "/tmp/hotload-test-config-XXXXXX";
+
+static void
+setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(tmpdir, "/tmp/hotload-test-config-XXXXXX");
+}
+
+/* Write text to tmpdir/name; returns the path (static buffer). */
+static const char *
+write_file(const char *name, const char *text)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* A config with defaults, tcp/XDG fixed so results do not depend on the caller. */
+static struct config *
+fresh(void)
+{
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	setenv("HOME", "/home/artist", 1);
+	unsetenv("XDG_CONFIG_HOME");
+	return config_new_default("/usr/share/hotload/hooks.d");
+}
+
+START_TEST(test_defaults)
+{
+	struct config *c = fresh();
+
+	ck_assert_str_eq(c->unix_path, "/run/user/1000/hotload/hotloadd.sock");
+	ck_assert_str_eq(c->tcp_host, "127.0.0.1");
+	ck_assert_int_eq(c->tcp_port, 7720);
+	ck_assert_uint_eq(c->n_hooks_dirs, 3);
+	ck_assert_str_eq(c->hooks_dirs[0], "/usr/share/hotload/hooks.d");
+	ck_assert_str_eq(c->hooks_dirs[1], HOTLOAD_SYSCONFDIR "/hooks.d");
+	ck_assert_str_eq(c->hooks_dirs[2], "/home/artist/.config/hotload/hooks.d");
+	ck_assert_uint_eq(c->n_compat, 0);
+	ck_assert_uint_eq(c->max_payload, 64u << 20);
+	ck_assert_uint_eq(c->max_connections, 256);
+	ck_assert_ptr_null(c->agent);
+	ck_assert_str_eq(c->log_level, "info");
+	config_free(c);
+
+	/* Without XDG_RUNTIME_DIR: /run for root, /tmp/hotload-UID for others. */
+	unsetenv("XDG_RUNTIME_DIR");
+	setenv("XDG_CONFIG_HOME", "/cfg", 1);
+	c = config_new_default(NULL);
+	if (geteuid() == 0) {
+		ck_assert_str_eq(c->unix_path, "/run/hotload/hotloadd.sock");
+	} else {
+		char want[64];
+
+		snprintf(want, sizeof(want), "/tmp/hotload-%u/hotloadd.sock", (unsigned)geteuid());
+		ck_assert_str_eq(c->unix_path, want);
+	}
+	ck_assert_uint_eq(c->n_hooks_dirs, 2);
+	ck_assert_str_eq(c->hooks_dirs[1], "/cfg/hotload/hooks.d");
+	config_free(c);
+	config_free(NULL);
+}
+END_TEST
+
+START_TEST(test_empty_and_comments)
+{
+	struct config *c = fresh();
+	char err[512] = "";
+
+	ck_assert_int_eq(config_load_file(c, write_file("a.yaml", ""), err, sizeof(err)), 0);
+	ck_assert_int_eq(config_load_file(c, write_file("b.yaml", "# nothing\n\n  # here\n"), err,
+	                                  sizeof(err)),
+	                 0);
+	ck_assert_int_eq(config_load_file(c, write_file("c.yaml", "---\n"), err, sizeof(err)), 0);
+	ck_assert_int_eq(c->tcp_port, 7720);
+	ck_assert_str_eq(c->log_level, "info");
+	ck_assert_uint_eq(c->n_hooks_dirs, 3);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_every_key)
+{
+	struct config *c = fresh();
+	char err[512] = "";
+	int r;
+
+	r = config_load_file(
+	        c,
+	        write_file("full.yaml",
+	                   "# every key\n"
+	                   "listen:\n"
+	                   "  unix: ~/run/hotload.sock\n"
+	                   "  tcp: \"[::1]:7800\"\n"
+	                   "hooks_dirs: [/opt/studio/hooks.d, ~/hooks]\n"
+	                   "compat:\n"
+	                   "  - port: 7001\n"
+	                   "    target: maya:2024\n"
+	                   "  - {port: 7002, target: houdini, host: \"::1\", quiet: 1.5}\n"
+	                   "limits:\n"
+	                   "  max_payload: 512K\n"
+	                   "  max_connections: 32\n"
+	                   "agent: ~/src/hotload/hookd/hookd.py\n"
+	                   "log_level: debug\n"),
+	        err, sizeof(err));
+	ck_assert_msg(r == 0, "%s", err);
+	ck_assert_str_eq(c->unix_path, "/home/artist/run/hotload.sock");
+	ck_assert_str_eq(c->tcp_host, "::1");
+	ck_assert_int_eq(c->tcp_port, 7800);
+	ck_assert_uint_eq(c->n_hooks_dirs, 2);
+	ck_assert_str_eq(c->hooks_dirs[0], "/opt/studio/hooks.d");
+	ck_assert_str_eq(c->hooks_dirs[1], "/home/artist/hooks");
+	ck_assert_uint_eq(c->n_compat, 2);
+	ck_assert_int_eq(c->compat[0].port, 7001);
+	ck_assert_str_eq(c->compat[0].target, "maya:2024");
+	ck_assert_str_eq(c->compat[0].host, "127.0.0.1");
+	ck_assert_double_eq(c->compat[0].quiet, 0.25);
+	ck_assert_int_eq(c->compat[1].port, 7002);
+	ck_assert_str_eq(c->compat[1].target, "houdini");
+	ck_assert_str_eq(c->compat[1].host, "::1");
+	ck_assert_double_eq(c->compat[1].quiet, 1.5);
+	ck_assert_uint_eq(c->max_payload, 512u << 10);
+	ck_assert_uint_eq(c->max_connections, 32);
+	ck_assert_str_eq(c->agent, "/home/artist/src/hotload/hookd/hookd.py");
+	ck_assert_str_eq(c->log_level, "debug");
+	config_free(c);
+}
+END_TEST
+
+/* A later file replaces only the keys it has. */
+START_TEST(test_layering_and_disable)
+{
+	struct config *c = fresh();
+	char err[512] = "";
+
+	ck_assert_int_eq(config_load_file(c,
+	                                  write_file("system.yaml", "log_level: warning\n"
+	                                                            "limits: {max_payload: 1G}\n"
+	                                                            "compat: [{port: 7001, target: "
+	                                                            "maya}]\n"),
+	                                  err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(config_load_file(c,
+	                                  write_file("user.yaml", "listen:\n"
+	                                                          "  unix: \"\"\n"
+	                                                          "  tcp:\n"
+	                                                          "limits: {max_connections: 8}\n"
+	                                                          "agent: \"\"\n"),
+	                                  err, sizeof(err)),
+	                 0);
+	ck_assert_ptr_null(c->unix_path);
+	ck_assert_ptr_null(c->tcp_host);
+	ck_assert_str_eq(c->log_level, "warning");
+	ck_assert_uint_eq(c->max_payload, 1u << 30);
+	ck_assert_uint_eq(c->max_connections, 8);
+	ck_assert_uint_eq(c->n_compat, 1);
+	ck_assert_ptr_null(c->agent);
+	ck_assert_int_eq(config_load_file(c,
+	                                  write_file("more.yaml", "compat: []\nhooks_dirs: []\n"),
+	                                  err, sizeof(err)),
+	                 0);
+	ck_assert_uint_eq(c->n_compat, 0);
+	ck_assert_uint_eq(c->n_hooks_dirs, 0);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct config *c = fresh();
+	char err[512] = "", want[512], path[256];
+
+	snprintf(want, sizeof(want), "%s/nope.yaml: No such file or directory", tmpdir);
+	snprintf(path, sizeof(path), "%s/nope.yaml", tmpdir);
+	ck_assert_int_eq(config_load_file(c, path, err, sizeof(err)), -ENOENT);
+	ck_assert_str_eq(err, want);
+	config_free(c);
+}
+END_TEST
+
+/* Each bad file, and the exact message it must give (after "FILE:"). */
+static const struct {
+	const char *yaml;
+	const char *err;
+} bad[] = {
+        {"listen:\n  tcp: [1]\n", "2:8: listen.tcp: expected \"host:port\", got a sequence"},
+        {"listen:\n  tcp: \"localhost:7720\"\n",
+         "2:8: listen.tcp: expected a numeric IPv4 or IPv6 address as host (like 127.0.0.1 or "
+         "[::1]), got 'localhost:7720'"},
+        {"listen:\n  tcp: 127.0.0.1\n", "2:8: listen.tcp: expected \"host:port\", got '127.0.0.1'"},
+        {"listen:\n  tcp: 127.0.0.1:0\n",
+         "2:8: listen.tcp: expected a port from 1 to 65535 after the ':', got '127.0.0.1:0'"},
+        {"listen:\n  tcp: 127.0.0.1:65536\n",
+         "2:8: listen.tcp: expected a port from 1 to 65535 after the ':', got '127.0.0.1:65536'"},
+        {"listen:\n  tcp: \"::1:7720\"\n",
+         "2:8: listen.tcp: expected \"[IPv6]:port\" (an IPv6 address goes in brackets), got "
+         "'::1:7720'"},
+        {"listen:\n  tcp: \"[::1]7720\"\n", "2:8: listen.tcp: expected an IPv6 address in brackets "
+                                            "followed by :PORT, got '[::1]7720'"},
+        {"listen:\n  unix: {a: b}\n", "2:9: listen.unix: expected a string, got a mapping"},
+        {"listen: /tmp/x.sock\n", "1:9: listen: expected a mapping, got '/tmp/x.sock'"},
+        {"\nlistn:\n  tcp: 127.0.0.1:1\n",
+         "2:1: unknown key 'listn' (known: listen, hooks_dirs, compat, limits, agent, log_level)"},
+        {"listen:\n  tpc: 127.0.0.1:1\n", "2:3: listen: unknown key 'tpc' (known: unix, tcp)"},
+        {"log_level: info\nlog_level: debug\n", "2:1: duplicate key 'log_level'"},
+        {"log_level: loud\n",
+         "1:12: log_level: expected debug, info, warning or error, got 'loud'"},
+        {"agent: [a]\n", "1:8: agent: expected a string, got a sequence"},
+        {"hooks_dirs: /etc/hotload/hooks.d\n",
+         "1:13: hooks_dirs: expected a list of strings, got '/etc/hotload/hooks.d'"},
+        {"hooks_dirs: [a, [b]]\n", "1:17: hooks_dirs[1]: expected a string, got a sequence"},
+        {"compat: {port: 1}\n", "1:9: compat: expected a list of {port, target}, got a mapping"},
+        {"compat:\n  - port: 7001\n    target: maya\n  - port: 7002\n    target: hython\n"
+         "  - port: 7001\n    target: blender\n",
+         "6:11: compat[2].port: port 7001 is already used by compat[0]"},
+        {"compat:\n  - port: 70000\n    target: maya\n",
+         "2:11: compat[0].port: expected an integer from 1 to 65535, got '70000'"},
+        {"compat:\n  - port: seven\n    target: maya\n",
+         "2:11: compat[0].port: expected an integer from 1 to 65535, got 'seven'"},
+        {"compat:\n  - target: maya\n", "2:5: compat[0]: missing key 'port'"},
+        {"compat:\n  - port: 7001\n", "2:5: compat[0]: missing key 'target'"},
+        {"compat:\n  - port: 7001\n    target: \"maya 2024\"\n",
+         "3:13: compat[0].target: expected \"dcc[:version]\", got 'maya 2024'"},
+        {"compat:\n  - port: 7001\n    target: \"maya:\"\n",
+         "3:13: compat[0].target: expected \"dcc[:version]\", got 'maya:'"},
+        {"compat:\n  - port: 7001\n    target: maya/2024\n",
+         "3:13: compat[0].target: expected \"dcc[:version]\", got 'maya/2024'"},
+        {"compat:\n  - {port: 7001, target: maya, host: localhost}\n",
+         "2:38: compat[0].host: expected a numeric IPv4 or IPv6 address, got 'localhost'"},
+        {"compat:\n  - {port: 7001, target: maya, quiet: -1}\n",
+         "2:39: compat[0].quiet: expected a number of seconds from 0.001 to 3600, got '-1'"},
+        {"compat:\n  - {port: 7001, target: maya, colour: red}\n",
+         "2:32: compat[0]: unknown key 'colour' (known: port, target, host, quiet)"},
+        {"compat:\n  - {port: 7720, target: maya}\n",
+         "2:12: compat[0].port: port 7720 is already used by listen.tcp"},
+        {"limits:\n  max_payload: 64X\n",
+         "2:16: limits.max_payload: expected a size of at least 1024 bytes (like 65536, 512K, 64M, "
+         "1G), got '64X'"},
+        {"limits:\n  max_payload: 12\n",
+         "2:16: limits.max_payload: expected a size of at least 1024 bytes (like 65536, 512K, 64M, "
+         "1G), got '12'"},
+        {"limits:\n  max_connections: 0\n",
+         "2:20: limits.max_connections: expected an integer from 1 to 1000000, got '0'"},
+        {"limits:\n  max_conns: 3\n",
+         "2:3: limits: unknown key 'max_conns' (known: max_payload, max_connections)"},
+        {"- listen\n", "1:1: expected a mapping, got a sequence"},
+        {"listen: [\n", "2:1: did not find expected node content (while parsing a flow node at "
+                        "line 2 column 1)"},
+        {"listen:\n\ttcp: x\n", "2:1: found character that cannot start any token (while scanning "
+                                "for the next token at line 2 column 1)"},
+        {"log_level: info\n---\nlog_level: debug\n",
+         "3:1: expected one YAML document, found a second one"},
+        {"listen:\n  unix: "
+         "/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
+         "2:9: listen.unix: path is 131 bytes, a Unix socket path must be shorter than 108"},
+};
+
+START_TEST(test_errors)
+{
+	struct config *c = fresh();
+	char err[512], want[768];
+	const char *path;
+	int r;
+
+	path = write_file("bad.yaml", bad[_i].yaml);
+	strcpy(err, "untouched");
+	r = config_load_file(c, path, err, sizeof(err));
+	ck_assert_int_eq(r, -EINVAL);
+	snprintf(want, sizeof(want), "%s:%s", path, bad[_i].err);
+	ck_assert_str_eq(err, want);
+	/* c is unchanged */
+	ck_assert_str_eq(c->log_level, "info");
+	ck_assert_int_eq(c->tcp_port, 7720);
+	ck_assert_uint_eq(c->n_compat, 0);
+	config_free(c);
+}
+END_TEST
+
+/* A listen.tcp port that a compat port from an earlier file already uses
+ * is blamed on the listen.tcp line of the file that made the clash. */
+START_TEST(test_tcp_clash_with_earlier_compat)
+{
+	struct config *c = fresh();
+	char err[512], want[512];
+	const char *path;
+
+	ck_assert_int_eq(config_load_file(c,
+	                                  write_file("a.yaml", "compat: [{port: 7001, target: "
+	                                                       "maya}]\n"),
+	                                  err, sizeof(err)),
+	                 0);
+	path = write_file("b.yaml", "listen: {tcp: \"127.0.0.1:7001\"}\n");
+	ck_assert_int_eq(config_load_file(c, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:1:15: listen.tcp: port 7001 is already used by compat[0]",
+	         path);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(c->tcp_port, 7720);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_expand_home)
+{
+	char *s;
+
+	setenv("HOME", "/home/artist", 1);
+	s = config_expand_home("~/x/y");
+	ck_assert_str_eq(s, "/home/artist/x/y");
+	free(s);
+	s = config_expand_home("~");
+	ck_assert_str_eq(s, "/home/artist");
+	free(s);
+	s = config_expand_home("/a/~/b");
+	ck_assert_str_eq(s, "/a/~/b");
+	free(s);
+	s = config_expand_home("~other/x");
+	ck_assert_str_eq(s, "~other/x");
+	free(s);
+}
+END_TEST
+
+/* The shipped example is valid and, being all comments, changes nothing. */
+START_TEST(test_shipped_example)
+{
+	struct config *c = fresh();
+	char err[512] = "";
+	int r;
+
+	r = config_load_file(c, HOTLOAD_SOURCE_DIR "/conf/hotloadd.yaml", err, sizeof(err));
+	ck_assert_msg(r == 0, "%s", err);
+	ck_assert_int_eq(c->tcp_port, 7720);
+	config_free(c);
+}
+END_TEST
+
+/* The example's commented settings, uncommented, are valid too. */
+START_TEST(test_shipped_example_uncommented)
+{
+	struct config *c = fresh();
+	struct buf b = BUF_INIT;
+	char line[512], err[512] = "";
+	FILE *f = fopen(HOTLOAD_SOURCE_DIR "/conf/hotloadd.yaml", "r");
+	int r;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		/* "#key:" and "#  key:" are settings; "# text" is prose. */
+		if (line[0] == '#' && line[1] != ' ' && line[1] != '\n')
+			buf_puts(&b, line + 1);
+		else if (line[0] == '#' && line[1] == ' ' && line[2] == ' ' && line[3] != '#')
+			buf_puts(&b, line + 1);
+	}
+	fclose(f);
+	r = config_load_file(c, write_file("example.yaml", b.data), err, sizeof(err));
+	ck_assert_msg(r == 0, "%s\n%s", err, b.data);
+	ck_assert_uint_eq(c->n_compat, 2);
+	ck_assert_str_eq(c->compat[1].target, "houdini:20.5");
+	ck_assert_int_eq(c->tcp_port, 7720);
+	ck_assert_uint_eq(c->max_payload, 64u << 20);
+	ck_assert_uint_eq(c->n_hooks_dirs, 3);
+	buf_free(&b);
+	config_free(c);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_empty_and_comments);
+	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_layering_and_disable);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, test_tcp_clash_with_earlier_compat);
+	tcase_add_test(tc, test_expand_home);
+	tcase_add_test(tc, test_shipped_example);
+	tcase_add_test(tc, test_shipped_example_uncommented);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

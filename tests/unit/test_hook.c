@@ -1,0 +1,979 @@
+/* test_hook.c - hook files, the hookset, hint resolution, argv and env */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "builtin_hooks.h"
+#include "hook.h"
+
+#define SHIPPED HOTLOAD_SOURCE_DIR "/conf/hooks.d"
+
+static char tmpdir[] = "/tmp/hotload-test-hook-XXXXXX";
+static char *saved_path;
+
+static void
+setup(void)
+{
+	saved_path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	unsetenv("HOTLOAD_HINT_ROOT");
+	unsetenv("MAYA_LOCATION");
+	unsetenv("HFS");
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	setenv("PATH", saved_path, 1);
+	free(saved_path);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(tmpdir, "/tmp/hotload-test-hook-XXXXXX");
+}
+
+/* tmpdir + "/" + formatted relative path (static buffer, rotating). */
+static const char *
+tmp_path(const char *fmt, ...)
+{
+	static char bufs[4][512];
+	static int k;
+	char rel[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	k = (k + 1) % 4;
+	snprintf(bufs[k], sizeof(bufs[k]), "%s/%s", tmpdir, rel);
+	return bufs[k];
+}
+
+/* Write text to path with mode, making the parent directories. */
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	char cmd[600];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+	ck_assert_int_eq(system(cmd), 0);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* A fake executable at tmpdir/rel. */
+static void
+fake_exe(const char *rel)
+{
+	write_file(tmp_path("%s", rel), "#!/bin/sh\nexit 0\n", 0755);
+}
+
+/* Load one hook from text; returns the hookset (asserting success). */
+static struct hookset *
+load_text(const char *name, const char *text)
+{
+	struct hookset *hs = hookset_new();
+	const char *path = tmp_path("hooks/%s", name);
+	char err[512] = "";
+	int r;
+
+	write_file(path, text, 0644);
+	r = hookset_load_file(hs, path, err, sizeof(err));
+	ck_assert_msg(r == 0, "%s", err);
+	return hs;
+}
+
+/* The value of KEY in an environment vector, or NULL; asserts it is there once. */
+static const char *
+env_get(char **env, const char *key)
+{
+	const char *found = NULL;
+	size_t i, n = strlen(key);
+
+	for (i = 0; env[i]; i++) {
+		if (strncmp(env[i], key, n) || env[i][n] != '=')
+			continue;
+		ck_assert_msg(!found, "%s twice in env", key);
+		found = env[i] + n + 1;
+	}
+	return found;
+}
+
+START_TEST(test_shipped_hooks_load)
+{
+	struct hookset *hs = hookset_new();
+	const struct hook *h;
+	char err[512] = "";
+	size_t i;
+	int r;
+
+	r = hookset_load_dir(hs, SHIPPED, err, sizeof(err));
+	ck_assert_msg(r == 0, "%s", err);
+	ck_assert_uint_eq(hookset_count(hs), 4);
+	for (i = 0; i < hookset_count(hs); i++) {
+		h = hookset_at(hs, i);
+		ck_assert_ptr_nonnull(h->description);
+		ck_assert_uint_ge(h->n_hints, 1);
+		ck_assert_uint_eq(h->n_env, 1);
+		ck_assert_str_eq(h->env[0].key, "PYTHONUNBUFFERED");
+		ck_assert_str_eq(h->env[0].value, "1");
+		ck_assert_uint_eq(h->n_python_path, 1);
+		ck_assert_str_eq(h->python_path[0], SHIPPED);
+	}
+	ck_assert_ptr_null(hookset_at(hs, 4));
+
+	h = hookset_find(hs, "maya");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_str_eq(h->name, "mayapy");
+	ck_assert_ptr_nonnull(strstr(h->initialize, "import maya.standalone\n"
+	                                            "maya.standalone.initialize(name=\"python\")"));
+	ck_assert_ptr_nonnull(strstr(h->uninitialize, "maya.standalone.uninitialize()"));
+	ck_assert_uint_eq(h->n_hints, 3);
+	ck_assert_str_eq(h->hints[0].path, "/usr/autodesk/maya{version}/bin/mayapy");
+	ck_assert_str_eq(h->hints[1].path, "/usr/autodesk/Maya{version}/bin/mayapy");
+	ck_assert_str_eq(h->hints[2].path, "$MAYA_LOCATION/bin/mayapy");
+
+	h = hookset_find(hs, "houdini");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_str_eq(h->name, "hython");
+	ck_assert_str_eq(h->initialize, "import hou\n");
+	ck_assert_ptr_null(h->uninitialize);
+	ck_assert_str_eq(h->hints[0].path, "/opt/hfs{version}/bin/hython");
+
+	h = hookset_find(hs, "blender");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_uint_eq(h->argc, 7);
+	ck_assert_str_eq(h->argv[1], "--background");
+	ck_assert_str_eq(h->argv[6], "{agent}");
+	ck_assert_ptr_null(h->argv[7]);
+
+	h = hookset_find(hs, "python");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_str_eq(h->default_version, "3");
+	ck_assert_ptr_null(hookset_find(hs, "nuke"));
+	hookset_free(hs);
+}
+END_TEST
+
+/* The compiled-in copy is the shipped python.yaml and resolves here. */
+START_TEST(test_builtin_python_hook)
+{
+	struct hookset *hs = hookset_new();
+	struct buf searched = BUF_INIT;
+	const struct hook *h;
+	char err[512] = "", *path = NULL, *version = NULL;
+	int r;
+
+	r = hookset_load_string(hs, "<built-in python hook>", builtin_python_hook, err,
+	                        sizeof(err));
+	ck_assert_msg(r == 0, "%s", err);
+	h = hookset_find(hs, "python");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_str_eq(h->source, "<built-in python hook>");
+	ck_assert_uint_eq(h->n_python_path, 0);
+	ck_assert_ptr_null(h->python_path[0]);
+	r = hook_resolve(h, "", &path, &version, &searched);
+	ck_assert_msg(r == 0, "python3 not found; searched:\n%s", searched.data);
+	ck_assert_str_eq(version, "3");
+	ck_assert_ptr_nonnull(strstr(path, "/python3"));
+	free(path);
+	free(version);
+	r = hook_resolve(h, "3", &path, &version, &searched);
+	ck_assert_int_eq(r, 0);
+	ck_assert_str_eq(version, "3");
+	free(path);
+	free(version);
+	ck_assert_int_eq(hook_resolve(h, "2.5", &path, &version, &searched), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(searched.data, "/python{version}\n"));
+	buf_free(&searched);
+	hookset_free(hs);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct hookset *hs = load_text("x.yaml", "name: x\nhints: {linux: [\"/x{version}\"]}\n");
+	const struct hook *h = hookset_find(hs, "x");
+
+	ck_assert_ptr_nonnull(h);
+	ck_assert_uint_eq(h->n_aliases, 0);
+	ck_assert_ptr_null(h->description);
+	ck_assert_ptr_null(h->default_version);
+	ck_assert_uint_eq(h->argc, 2);
+	ck_assert_str_eq(h->argv[0], "{executable}");
+	ck_assert_str_eq(h->argv[1], "{agent}");
+	ck_assert_ptr_null(h->argv[2]);
+	ck_assert_uint_eq(h->n_launcher, 0);
+	ck_assert_ptr_null(h->launcher[0]);
+	ck_assert_ptr_null(h->aliases[0]);
+	ck_assert_uint_eq(h->n_env, 0);
+	ck_assert_double_eq(h->startup_timeout, 120);
+	ck_assert_double_eq(h->idle_timeout, 0);
+	ck_assert_uint_eq(h->max_workers, 1);
+	ck_assert_ptr_null(h->initialize);
+	ck_assert_ptr_null(h->uninitialize);
+	ck_assert_ptr_null(h->hook_class);
+	ck_assert_uint_eq(h->n_python_path, 1);
+	ck_assert_str_eq(h->python_path[0], tmp_path("hooks"));
+	ck_assert_str_eq(h->source, tmp_path("hooks/x.yaml"));
+	ck_assert_uint_eq(h->n_hints, 1);
+	ck_assert_str_eq(h->hints[0].path, "/x{version}");
+	ck_assert_ptr_null(h->hints[0].version);
+	ck_assert_ptr_null(h->hints[0].version_command);
+	ck_assert_ptr_null(h->hints[0].version_pattern);
+	hookset_free(hs);
+}
+END_TEST
+
+START_TEST(test_every_key)
+{
+	struct hookset *hs;
+	const struct hook *h;
+
+	setenv("HOME", "/home/artist", 1);
+	hs = load_text(
+	        "studio.yaml",
+	        "name: studiomaya\n"
+	        "aliases: [smaya, sm]\n"
+	        "description: Maya through the studio wrapper\n"
+	        "default_version: \"2024\"\n"
+	        "hints:\n"
+	        "  linux:\n"
+	        "    - /usr/autodesk/maya{version}/bin/mayapy\n"
+	        "    - {path: /opt/tool/bin/mayapy, version: \"2023\"}\n"
+	        "    - path: /usr/bin/mayapy\n"
+	        "      version_command: [\"{executable}\", \"-V\"]\n"
+	        "      version_pattern: \"Maya ([0-9]+)\"\n"
+	        "    - path: /usr/local/bin/mayapy\n"
+	        "      version_command: [\"{executable}\", \"-V\"]\n"
+	        "  macos: [\"/Applications/Autodesk/maya{version}/Maya.app/Contents/bin/mayapy\"]\n"
+	        "  windows: [\"C:/Program Files/Autodesk/Maya{version}/bin/mayapy.exe\"]\n"
+	        "argv: [\"{executable}\", \"-u\", \"{agent}\"]\n"
+	        "launcher: [rez, env, \"maya-{version}\", --]\n"
+	        "env:\n"
+	        "  MAYA_DISABLE_CIP: 1\n"
+	        "  PYTHONPATH: \"{agent_dir}:$PYTHONPATH\"\n"
+	        "  EMPTY:\n"
+	        "startup_timeout: 300\n"
+	        "idle_timeout: 1800.5\n"
+	        "max_workers: 4\n"
+	        "initialize: |\n"
+	        "  import maya.standalone\n"
+	        "  maya.standalone.initialize(name=\"python\")\n"
+	        "uninitialize: maya.standalone.uninitialize()\n"
+	        "hook_class: studio.hooks.maya:StudioMayaHook\n"
+	        "python_path: [lib, /studio/python, ~/python]\n");
+	h = hookset_find(hs, "sm");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_str_eq(h->name, "studiomaya");
+	ck_assert_ptr_eq(hookset_find(hs, "smaya"), h);
+	ck_assert_ptr_eq(hookset_find(hs, "studiomaya"), h);
+	ck_assert_uint_eq(h->n_aliases, 2);
+	ck_assert_str_eq(h->description, "Maya through the studio wrapper");
+	ck_assert_str_eq(h->default_version, "2024");
+	ck_assert_uint_eq(h->n_hints, 4); /* the linux list only */
+	ck_assert_str_eq(h->hints[1].path, "/opt/tool/bin/mayapy");
+	ck_assert_str_eq(h->hints[1].version, "2023");
+	ck_assert_str_eq(h->hints[2].version_command[0], "{executable}");
+	ck_assert_str_eq(h->hints[2].version_command[1], "-V");
+	ck_assert_ptr_null(h->hints[2].version_command[2]);
+	ck_assert_str_eq(h->hints[2].version_pattern, "Maya ([0-9]+)");
+	ck_assert_str_eq(h->hints[3].version_pattern, "([0-9]+(\\.[0-9]+)*)");
+	ck_assert_uint_eq(h->argc, 3);
+	ck_assert_str_eq(h->argv[1], "-u");
+	ck_assert_uint_eq(h->n_launcher, 4);
+	ck_assert_str_eq(h->launcher[2], "maya-{version}");
+	ck_assert_uint_eq(h->n_env, 3);
+	ck_assert_str_eq(h->env[0].key, "MAYA_DISABLE_CIP");
+	ck_assert_str_eq(h->env[0].value, "1");
+	ck_assert_str_eq(h->env[1].key, "PYTHONPATH");
+	ck_assert_str_eq(h->env[2].value, "");
+	ck_assert_double_eq(h->startup_timeout, 300);
+	ck_assert_double_eq(h->idle_timeout, 1800.5);
+	ck_assert_uint_eq(h->max_workers, 4);
+	ck_assert_str_eq(h->initialize,
+	                 "import maya.standalone\nmaya.standalone.initialize(name=\"python\")\n");
+	ck_assert_str_eq(h->uninitialize, "maya.standalone.uninitialize()");
+	ck_assert_str_eq(h->hook_class, "studio.hooks.maya:StudioMayaHook");
+	ck_assert_uint_eq(h->n_python_path, 3);
+	ck_assert_str_eq(h->python_path[0], tmp_path("hooks/lib"));
+	ck_assert_str_eq(h->python_path[1], "/studio/python");
+	ck_assert_str_eq(h->python_path[2], "/home/artist/python");
+	hookset_free(hs);
+}
+END_TEST
+
+/* Each bad hook file, and the exact message it must give (after "FILE:"). */
+static const struct {
+	const char *yaml;
+	const char *err;
+} bad[] = {
+        {"", "1:1: expected a hook (a mapping with at least 'name')"},
+        {"# just a comment\n", "1:1: expected a hook (a mapping with at least 'name')"},
+        {"aliases: [x]\n", "1:1: missing key 'name'"},
+        {"name: hotload\n", "1:7: name: 'hotload' is reserved for the daemon itself"},
+        {"name: x\naliases: [y, hotload]\n",
+         "2:14: aliases: 'hotload' is reserved for the daemon itself"},
+        {"name: my dcc\n", "1:7: name: expected a name of letters, digits and . _ - + (at most 63 "
+                           "bytes), got 'my dcc'"},
+        {"name: x\naliases: [y, y]\n", "2:14: aliases: 'y' is listed twice"},
+        {"name: x\naliases: [x]\n", "2:11: aliases: 'x' is the hook's own name"},
+        {"name: [x]\n", "1:7: name: expected a string, got a sequence"},
+        {"name: x\nexecutable: /usr/bin/x\n",
+         "2:1: unknown key 'executable' (known: name, aliases, description, default_version, "
+         "hints, argv, launcher, env, startup_timeout, idle_timeout, max_workers, initialize, "
+         "uninitialize, hook_class, python_path)"},
+        {"name: x\nhints:\n  linux: [\"/x{version}\"]\n  solaris: []\n",
+         "4:3: hints: unknown key 'solaris' (known: linux, macos, windows)"},
+        {"name: x\nhints:\n  linux: /x{version}\n",
+         "3:10: hints.linux: expected a list of paths, got '/x{version}'"},
+        {"name: x\nhints:\n  linux:\n    - version: \"1\"\n",
+         "4:7: hints.linux[0]: missing key 'path'"},
+        {"name: x\nhints:\n  linux:\n    - {path: /x, colour: red}\n",
+         "4:18: hints.linux[0]: unknown key 'colour' (known: path, version, version_command, "
+         "version_pattern)"},
+        {"name: x\nhints:\n  linux:\n    - /usr/bin/x\n",
+         "4:7: hints.linux[0]: the path has no {version}: add version or version_command"},
+        {"name: x\nhints:\n  linux:\n    - {path: \"/x{version}\", version: \"1\"}\n",
+         "4:7: hints.linux[0]: a path with {version} takes the version from the path; drop version "
+         "/ version_command"},
+        {"name: x\nhints:\n  linux:\n    - {path: /x, version: \"1\", version_command: [x]}\n",
+         "4:7: hints.linux[0]: give either version or version_command, not both"},
+        {"name: x\nhints:\n  linux:\n    - {path: /x, version: \"one two\"}\n",
+         "4:27: hints.linux[0].version: expected a version like 2024 or 20.5.332, got 'one two'"},
+        {"name: x\nhints:\n  linux:\n    - {path: /x, version_pattern: \"(.*)\"}\n",
+         "4:35: hints.linux[0].version_pattern: needs a version_command to match"},
+        {"name: x\nhints:\n  linux:\n    - path: /x\n      version_command: [x]\n"
+         "      version_pattern: \"([0-9]+\"\n",
+         "6:24: hints.linux[0].version_pattern: not a valid POSIX extended regular expression"},
+        {"name: x\nhints:\n  linux:\n    - path: /x\n      version_command: [x]\n"
+         "      version_pattern: \"[0-9]+\"\n",
+         "6:24: hints.linux[0].version_pattern: needs a (group) around the version"},
+        {"name: x\nhints:\n  linux:\n    - path: /x\n      version_command: []\n",
+         "5:24: hints.linux[0].version_command: expected a command, got an empty list"},
+        /* Lists for other systems are checked too, though not kept. */
+        {"name: x\nhints:\n  windows:\n    - \"C:/x.exe\"\n",
+         "4:7: hints.windows[0]: the path has no {version}: add version or version_command"},
+        {"name: x\nargv: []\n", "2:7: argv: expected a command, got an empty list"},
+        {"name: x\nargv: python {agent}\n",
+         "2:7: argv: expected a list of strings, got 'python {agent}'"},
+        {"name: x\nlauncher: [rez, [env]]\n",
+         "2:17: launcher[1]: expected a string, got a sequence"},
+        {"name: x\nenv: [A]\n", "2:6: env: expected a mapping, got a sequence"},
+        {"name: x\nenv:\n  1BAD: x\n",
+         "3:3: env: expected a variable name of letters, digits and _, got '1BAD'"},
+        {"name: x\nenv:\n  A: [x]\n", "3:6: env.A: expected a string, got a sequence"},
+        {"name: x\nstartup_timeout: 0\n",
+         "2:18: startup_timeout: expected a number of seconds from 0.001 to 3.1536e+07, got '0'"},
+        {"name: x\nidle_timeout: soon\n",
+         "2:15: idle_timeout: expected a number of seconds from 0 to 3.1536e+07, got 'soon'"},
+        {"name: x\nmax_workers: 0\n",
+         "2:14: max_workers: expected an integer from 1 to 1024, got '0'"},
+        {"name: x\nhook_class: studio.hooks\n",
+         "2:13: hook_class: expected \"module:Class\", got 'studio.hooks'"},
+        {"name: x\nhook_class: \"studio.:Hook\"\n",
+         "2:13: hook_class: expected \"module:Class\", got 'studio.:Hook'"},
+        {"name: x\ndefault_version: \"20 5\"\n",
+         "2:18: default_version: expected a version like 2024 or 20.5, got '20 5'"},
+        {"name: x\ninitialize: {a: 1}\n", "2:13: initialize: expected a string, got a mapping"},
+        {"name: x\npython_path: lib\n", "2:14: python_path: expected a list of strings, got 'lib'"},
+        {"name: x\nname: y\n", "2:1: duplicate key 'name'"},
+        {"name: x\n  aliases: [y]\n", "2:10: mapping values are not allowed in this context"},
+};
+
+START_TEST(test_errors)
+{
+	struct hookset *hs = hookset_new();
+	const char *path = tmp_path("bad.yaml");
+	char err[768], want[768];
+
+	write_file(path, bad[_i].yaml, 0644);
+	ck_assert_int_eq(hookset_load_file(hs, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:%s", path, bad[_i].err);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(hookset_count(hs), 0);
+	hookset_free(hs);
+}
+END_TEST
+
+START_TEST(test_load_string_error)
+{
+	struct hookset *hs = hookset_new();
+	char err[256];
+
+	ck_assert_int_eq(
+	        hookset_load_string(hs, "<built-in>", "name: x\nnope: 1\n", err, sizeof(err)),
+	        -EINVAL);
+	ck_assert_str_eq(err, "<built-in>:2:1: unknown key 'nope' (known: name, aliases, "
+	                      "description, default_version, hints, argv, launcher, env, "
+	                      "startup_timeout, idle_timeout, max_workers, initialize, "
+	                      "uninitialize, hook_class, python_path)");
+	hookset_free(hs);
+}
+END_TEST
+
+/* Later files override earlier ones by name; aliases go to the later file. */
+START_TEST(test_override_and_aliases)
+{
+	struct hookset *hs = hookset_new();
+	const struct hook *a, *b;
+	char err[512] = "";
+
+#define LOAD(file, text)                                                                           \
+	do {                                                                                       \
+		write_file(tmp_path("%s", file), text, 0644);                                      \
+		ck_assert_msg(hookset_load_file(hs, tmp_path("%s", file), err, sizeof(err)) == 0,  \
+		              "%s", err);                                                          \
+	} while (0)
+
+	LOAD("1.yaml", "name: a\naliases: [x, y]\ndescription: first a\n");
+	LOAD("2.yaml", "name: b\naliases: [y]\n");
+	a = hookset_find(hs, "a");
+	b = hookset_find(hs, "b");
+	ck_assert_ptr_eq(hookset_find(hs, "x"), a);
+	ck_assert_ptr_eq(hookset_find(hs, "y"), b); /* the later file won y */
+	ck_assert_uint_eq(a->n_aliases, 1);         /* and a lost it */
+	ck_assert_str_eq(a->aliases[0], "x");
+	ck_assert_ptr_null(a->aliases[1]);
+
+	/* A second "a" replaces the first one, aliases and all. */
+	LOAD("3.yaml", "name: a\naliases: [z]\ndescription: second a\n");
+	ck_assert_uint_eq(hookset_count(hs), 2);
+	a = hookset_find(hs, "a");
+	ck_assert_str_eq(a->description, "second a");
+	ck_assert_ptr_null(hookset_find(hs, "x"));
+	ck_assert_ptr_eq(hookset_find(hs, "z"), a);
+	ck_assert_str_eq(a->source, tmp_path("3.yaml"));
+
+	/* An alias equal to an earlier hook's name shadows that name. */
+	LOAD("4.yaml", "name: d\naliases: [b]\n");
+	ck_assert_str_eq(hookset_find(hs, "b")->name, "d");
+	ck_assert_uint_eq(hookset_count(hs), 3);
+
+	/* And a later hook of that name takes it back from the alias. */
+	LOAD("5.yaml", "name: b\n");
+	ck_assert_str_eq(hookset_find(hs, "b")->name, "b");
+	ck_assert_uint_eq(hookset_find(hs, "d")->n_aliases, 0);
+	ck_assert_uint_eq(hookset_count(hs), 3);
+	ck_assert_str_eq(hookset_at(hs, 2)->name, "b");
+#undef LOAD
+	hookset_free(hs);
+}
+END_TEST
+
+START_TEST(test_load_dir)
+{
+	struct hookset *hs = hookset_new();
+	char err[512] = "", want[600];
+
+	/* Name order within a directory; other files are ignored. */
+	write_file(tmp_path("d1/20-maya.yml"), "name: mayapy\ndescription: twenty\n", 0644);
+	write_file(tmp_path("d1/10-maya.yaml"), "name: mayapy\ndescription: ten\n", 0644);
+	write_file(tmp_path("d1/README"), "not yaml: [\n", 0644);
+	write_file(tmp_path("d1/.hidden.yaml"), "not yaml: [\n", 0644);
+	write_file(tmp_path("d1/old.yaml.bak"), "not yaml: [\n", 0644);
+	write_file(tmp_path("d2/maya.yaml"), "name: mayapy\ndescription: user\n", 0644);
+	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("d1"), err, sizeof(err)), 0);
+	ck_assert_str_eq(hookset_find(hs, "mayapy")->description, "twenty");
+	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("nonexistent"), err, sizeof(err)), 0);
+	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("d2"), err, sizeof(err)), 0);
+	ck_assert_str_eq(hookset_find(hs, "mayapy")->description, "user");
+	ck_assert_uint_eq(hookset_count(hs), 1);
+
+	/* The first bad file is the error. */
+	write_file(tmp_path("d3/a.yaml"), "name: ok\n", 0644);
+	write_file(tmp_path("d3/b.yaml"), "name: bad\nmax_workers: lots\n", 0644);
+	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("d3"), err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+	         "%s:2:14: max_workers: expected an integer from 1 to 1024, got 'lots'",
+	         tmp_path("d3/b.yaml"));
+	ck_assert_str_eq(err, want);
+	hookset_free(hs);
+}
+END_TEST
+
+/* Hook files decide what runs: others must not be able to write them. */
+START_TEST(test_unsafe_permissions)
+{
+	struct hookset *hs = hookset_new();
+	char err[512] = "", want[600];
+
+	write_file(tmp_path("w/open.yaml"), "name: x\n", 0666);
+	ck_assert_int_eq(hookset_load_file(hs, tmp_path("w/open.yaml"), err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want), "%s: writable by others (mode 0666); refusing to load it",
+	         tmp_path("w/open.yaml"));
+	ck_assert_str_eq(err, want);
+
+	ck_assert_int_eq(chmod(tmp_path("w/open.yaml"), 0644), 0);
+	ck_assert_int_eq(chmod(tmp_path("w"), 0777), 0);
+	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("w"), err, sizeof(err)), -EPERM);
+	ck_assert_int_eq(chmod(tmp_path("w"), 0755), 0);
+	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("w"), err, sizeof(err)), 0);
+	ck_assert_uint_eq(hookset_count(hs), 1);
+	hookset_free(hs);
+}
+END_TEST
+
+static const struct {
+	const char *a, *b;
+	int cmp;
+} versions[] = {
+        {"20.5.332", "20.5.10", 1},
+        {"20.5.10", "20.5", 1},
+        {"20.5", "20.5", 0},
+        {"2024", "2025", -1},
+        {"3.11", "3.9", 1},
+        {"3.11", "3", 1},
+        {"20.05", "20.5", 0},
+        {"1.0", "1", 1},
+        {"10", "9", 1},
+        {"3.4.1", "3.4.1rc2", 1},
+        {"3.4.1rc1", "3.4.1rc2", -1},
+        {"", "1", -1},
+};
+
+START_TEST(test_version_cmp)
+{
+	ck_assert_int_eq(hook_version_cmp(versions[_i].a, versions[_i].b), versions[_i].cmp);
+	ck_assert_int_eq(hook_version_cmp(versions[_i].b, versions[_i].a), -versions[_i].cmp);
+}
+END_TEST
+
+/* Load a shipped hook file. */
+static struct hookset *
+load_shipped(const char *file)
+{
+	struct hookset *hs = hookset_new();
+	char path[512], err[512] = "";
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", SHIPPED, file);
+	r = hookset_load_file(hs, path, err, sizeof(err));
+	ck_assert_msg(r == 0, "%s", err);
+	return hs;
+}
+
+/* Resolve and check the pick (path relative to tmpdir). */
+static void
+assert_resolves(const struct hook *h, const char *want_version_in, const char *version,
+                const char *rel)
+{
+	struct buf searched = BUF_INIT;
+	char *path = NULL, *v = NULL;
+	int r;
+
+	r = hook_resolve(h, want_version_in, &path, &v, &searched);
+	ck_assert_msg(r == 0, "%s:%s not found; searched:\n%s", h->name, want_version_in,
+	              searched.data ? searched.data : "");
+	ck_assert_str_eq(v, version);
+	ck_assert_str_eq(path, tmp_path("%s", rel));
+	free(path);
+	free(v);
+	buf_free(&searched);
+}
+
+START_TEST(test_resolve_maya_and_houdini)
+{
+	struct hookset *maya = load_shipped("mayapy.yaml"), *hou = load_shipped("hython.yaml");
+	const struct hook *m = hookset_find(maya, "maya"), *hy = hookset_find(hou, "houdini");
+	struct hook_install *v;
+	struct buf searched = BUF_INIT;
+	char *path = NULL, *ver = NULL, want[2048];
+	size_t n;
+
+	fake_exe("usr/autodesk/maya2024/bin/mayapy");
+	fake_exe("usr/autodesk/maya2025/bin/mayapy");
+	write_file(tmp_path("usr/autodesk/maya2026/bin/mayapy"), "", 0644); /* not executable */
+	fake_exe("usr/autodesk/maya2027-beta/bin/mayapy");                  /* not a version */
+	ck_assert_int_eq(mkdir(tmp_path("usr/autodesk/maya2028"), 0755), 0);
+	ck_assert_int_eq(mkdir(tmp_path("usr/autodesk/maya2028/bin"), 0755), 0);
+	ck_assert_int_eq(mkdir(tmp_path("usr/autodesk/maya2028/bin/mayapy"), 0755), 0); /* a dir */
+	fake_exe("opt/hfs20.5.10/bin/hython");
+	fake_exe("opt/hfs20.5.332/bin/hython");
+	fake_exe("opt/hfs20.0.1/bin/hython");
+	fake_exe("opt/hfs20.5.999-py39/bin/hython");
+	setenv("HOTLOAD_HINT_ROOT", tmpdir, 1);
+
+	ck_assert_int_eq(hook_find_installs(m, &v, &n), 2);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[0].version, "2025");
+	ck_assert_str_eq(v[0].path, tmp_path("usr/autodesk/maya2025/bin/mayapy"));
+	ck_assert_str_eq(v[1].version, "2024");
+	hook_installs_free(v, n);
+
+	assert_resolves(m, "", "2025", "usr/autodesk/maya2025/bin/mayapy");
+	assert_resolves(m, "2024", "2024", "usr/autodesk/maya2024/bin/mayapy");
+	ck_assert_int_eq(hook_resolve(m, "2023", &path, &ver, &searched), -ENOENT);
+	ck_assert_ptr_null(path);
+	ck_assert_ptr_null(ver);
+	snprintf(want, sizeof(want),
+	         "%s/usr/autodesk/maya{version}/bin/mayapy\n"
+	         "%s/usr/autodesk/Maya{version}/bin/mayapy\n"
+	         "$MAYA_LOCATION/bin/mayapy (skipped: $MAYA_LOCATION is not set)\n",
+	         tmpdir, tmpdir);
+	ck_assert_str_eq(searched.data, want);
+	buf_free(&searched);
+
+	/* Houdini: the build number is part of the version. */
+	ck_assert_int_eq(hook_find_installs(hy, &v, &n), 3);
+	ck_assert_str_eq(v[0].version, "20.5.332");
+	ck_assert_str_eq(v[1].version, "20.5.10");
+	ck_assert_str_eq(v[2].version, "20.0.1");
+	hook_installs_free(v, n);
+	assert_resolves(hy, "20.5", "20.5.332", "opt/hfs20.5.332/bin/hython");
+	assert_resolves(hy, "", "20.5.332", "opt/hfs20.5.332/bin/hython");
+	assert_resolves(hy, "20", "20.5.332", "opt/hfs20.5.332/bin/hython");
+	assert_resolves(hy, "20.5.10", "20.5.10", "opt/hfs20.5.10/bin/hython");
+	assert_resolves(hy, "20.0", "20.0.1", "opt/hfs20.0.1/bin/hython");
+	ck_assert_int_eq(hook_resolve(hy, "19.5", &path, &ver, &searched), -ENOENT);
+	ck_assert_int_eq(hook_resolve(hy, "20.5.3", &path, &ver, NULL), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(searched.data, "/opt/hfs{version}/bin/hython\n"));
+	buf_free(&searched);
+
+	/* $MAYA_LOCATION, under the hint root like every absolute path; its
+	 * version comes from the directory name. */
+	fake_exe("studio/maya2023/bin/mayapy");
+	setenv("MAYA_LOCATION", "/studio/maya2023", 1);
+	assert_resolves(m, "2023", "2023", "studio/maya2023/bin/mayapy");
+	setenv("HFS", "/studio/hfs19.5.805", 1);
+	fake_exe("studio/hfs19.5.805/bin/hython");
+	assert_resolves(hy, "19.5", "19.5.805", "studio/hfs19.5.805/bin/hython");
+	/* Empty counts as unset. */
+	setenv("MAYA_LOCATION", "", 1);
+	ck_assert_int_eq(hook_resolve(m, "2023", &path, &ver, NULL), -ENOENT);
+	hookset_free(maya);
+	hookset_free(hou);
+}
+END_TEST
+
+/* The fixture of the integration tests resolves with the shipped hooks and
+ * its fakes log what maya.standalone did. */
+START_TEST(test_fake_dcc_fixture)
+{
+	struct hookset *maya = load_shipped("mayapy.yaml"), *hou = load_shipped("hython.yaml");
+	char cmd[2048], line[256];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), HOTLOAD_SOURCE_DIR "/tests/fixtures/fake-dcc/make-root.sh '%s'",
+	         tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	setenv("HOTLOAD_HINT_ROOT", tmpdir, 1);
+	assert_resolves(hookset_find(maya, "mayapy"), "2024", "2024",
+	                "usr/autodesk/maya2024/bin/mayapy");
+	assert_resolves(hookset_find(hou, "hython"), "20.5", "20.5.332",
+	                "opt/hfs20.5.332/bin/hython");
+
+	snprintf(cmd, sizeof(cmd),
+	         "cd / && HOTLOAD_FAKE_DCC_LOG='%s/log' '%s/usr/autodesk/maya2024/bin/mayapy' -c "
+	         "'import maya.standalone as s; s.initialize(name=\"python\"); "
+	         "import maya.cmds as c; assert c.about(version=True) == \"2024\"; "
+	         "s.uninitialize()' && HOTLOAD_FAKE_DCC_LOG='%s/log' "
+	         "'%s/opt/hfs20.5.332/bin/hython' -c "
+	         "'import hou; assert hou.applicationVersionString() == \"20.5.332\"; "
+	         "assert hou.node(\"/obj\").path() == \"/obj\"'",
+	         tmpdir, tmpdir, tmpdir, tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	f = fopen(tmp_path("log"), "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	ck_assert_str_eq(line, "maya.standalone.initialize name=python\n");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	ck_assert_str_eq(line, "maya.standalone.uninitialize\n");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	ck_assert_str_eq(line, "hou import version=20.5.332\n");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	ck_assert_str_eq(line, "hou atexit\n");
+	fclose(f);
+	hookset_free(maya);
+	hookset_free(hou);
+}
+END_TEST
+
+START_TEST(test_resolve_version_command)
+{
+	struct hookset *hs = load_shipped("blender.yaml");
+	const struct hook *h = hookset_find(hs, "blender");
+	char exe[512];
+	struct hook_install *v;
+	struct timespec times[2];
+	struct stat st;
+	size_t n;
+
+	snprintf(exe, sizeof(exe), "%s/usr/bin/blender", tmpdir);
+	write_file(exe, "#!/bin/sh\necho 'Blender 3.4.1'\necho '\tbuild date: 2023-03-06'\n", 0755);
+	fake_exe("opt/blender-4.1.1-linux-x64/blender");
+	fake_exe("opt/blender-4.2.0-alpha-linux-x64/blender"); /* not a version */
+	/* A /usr/local/bin/blender whose --version fails is skipped. */
+	write_file(tmp_path("usr/local/bin/blender"), "#!/bin/sh\necho 'Blender 9.9'\nexit 1\n",
+	           0755);
+	setenv("HOTLOAD_HINT_ROOT", tmpdir, 1);
+	setenv("HOME", "/home/artist", 1);
+	fake_exe("home/artist/blender-3.6.5-linux-x64/blender");
+
+	ck_assert_int_eq(hook_find_installs(h, &v, &n), 3);
+	ck_assert_str_eq(v[0].version, "4.1.1");
+	ck_assert_str_eq(v[1].version, "3.6.5");
+	ck_assert_str_eq(v[1].path, tmp_path("home/artist/blender-3.6.5-linux-x64/blender"));
+	ck_assert_str_eq(v[2].version, "3.4.1");
+	ck_assert_str_eq(v[2].path, exe);
+	hook_installs_free(v, n);
+	assert_resolves(h, "3.4", "3.4.1", "usr/bin/blender");
+	assert_resolves(h, "3", "3.6.5", "home/artist/blender-3.6.5-linux-x64/blender");
+
+	/* The answer is cached per path and mtime: same mtime, same answer. */
+	ck_assert_int_eq(stat(exe, &st), 0);
+	write_file(exe, "#!/bin/sh\necho 'Blender 3.5.0'\n", 0755);
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	ck_assert_int_eq(utimensat(AT_FDCWD, exe, times, 0), 0);
+	assert_resolves(h, "3.4", "3.4.1", "usr/bin/blender");
+	/* A new mtime asks again. */
+	times[1].tv_sec -= 10;
+	ck_assert_int_eq(utimensat(AT_FDCWD, exe, times, 0), 0);
+	assert_resolves(h, "3.5", "3.5.0", "usr/bin/blender");
+	ck_assert_int_eq(hook_resolve(h, "3.4", NULL, NULL, NULL), -ENOENT);
+	hook_version_cache_clear();
+	assert_resolves(h, "3.5", "3.5.0", "usr/bin/blender");
+	hookset_free(hs);
+}
+END_TEST
+
+/* Where Blender is really installed (Debian's package), the shipped hook
+ * finds it by asking it for its version. */
+START_TEST(test_real_blender)
+{
+	struct hookset *hs = load_shipped("blender.yaml");
+	char *path = NULL, *version = NULL;
+	size_t i;
+
+	if (access("/usr/bin/blender", X_OK) != 0)
+		goto out; /* not installed here */
+	ck_assert_int_eq(hook_resolve(hookset_find(hs, "blender"), "", &path, &version, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(path, "blender"));
+	ck_assert_ptr_nonnull(strchr(version, '.'));
+	for (i = 0; version[i]; i++)
+		ck_assert(strchr("0123456789.", version[i]));
+	free(path);
+	free(version);
+out:
+	hookset_free(hs);
+}
+END_TEST
+
+START_TEST(test_resolve_path_search)
+{
+	struct hookset *hs = load_text("fakepy.yaml", "name: fakepy\n"
+	                                              "default_version: \"3\"\n"
+	                                              "hints:\n"
+	                                              "  linux: [\"fakepy{version}\"]\n");
+	const struct hook *h = hookset_find(hs, "fakepy");
+	struct buf searched = BUF_INIT;
+	struct hook_install *v;
+	char want[1024];
+	size_t n;
+
+	fake_exe("bin1/fakepy3");
+	fake_exe("bin1/fakepy3.11");
+	fake_exe("bin1/fakepy3.11-config");
+	fake_exe("bin1/fakepy");
+	fake_exe("bin2/fakepy3");
+	fake_exe("bin2/fakepy3.12");
+	setenv("PATH", tmp_path("bin1::%s/bin2", tmpdir), 1);
+	/* The hint root is for absolute hints, not for $PATH. */
+	setenv("HOTLOAD_HINT_ROOT", "/nonexistent", 1);
+
+	ck_assert_int_eq(hook_find_installs(h, &v, &n), 3);
+	ck_assert_str_eq(v[0].version, "3.12");
+	ck_assert_str_eq(v[1].version, "3.11");
+	ck_assert_str_eq(v[2].version, "3");
+	ck_assert_str_eq(v[2].path, tmp_path("bin1/fakepy3")); /* the earlier PATH entry */
+	hook_installs_free(v, n);
+	assert_resolves(h, "", "3", "bin1/fakepy3");
+	assert_resolves(h, "3.11", "3.11", "bin1/fakepy3.11");
+	assert_resolves(h, "3.12", "3.12", "bin2/fakepy3.12");
+	ck_assert_int_eq(hook_resolve(h, "3.1", NULL, NULL, &searched), -ENOENT);
+	snprintf(want, sizeof(want), "%s/bin1/fakepy{version}\n%s/bin2/fakepy{version}\n", tmpdir,
+	         tmpdir);
+	ck_assert_str_eq(searched.data, want);
+	buf_free(&searched);
+	hookset_free(hs);
+}
+END_TEST
+
+START_TEST(test_resolve_hint_forms)
+{
+	struct hookset *hs;
+	const struct hook *h;
+	struct hook_install *v;
+	size_t n;
+
+	hs = load_text("forms.yaml", "name: forms\n"
+	                             "default_version: \"1.5\"\n"
+	                             "hints:\n"
+	                             "  linux:\n"
+	                             "    - \"${TOOL_ROOT}/bin/tool{version}\"\n"
+	                             "    - \"~/tools/tool-{version}/tool\"\n"
+	                             "    - {path: /opt/fixed/bin/tool, version: \"0.9\"}\n"
+	                             "    - \"/opt/multi{version}/bin/m{version}\"\n"
+	                             "    - \"/opt/gl[ab]b/t?ol{version}\"\n"
+	                             "    - \"$UNSET_TOOL_DIR/tool{version}\"\n");
+	h = hookset_find(hs, "forms");
+	setenv("TOOL_ROOT", "/studio", 1);
+	setenv("HOME", "/home/artist", 1);
+	unsetenv("UNSET_TOOL_DIR");
+	fake_exe("studio/bin/tool1.0");
+	fake_exe("home/artist/tools/tool-1.5/tool");
+	fake_exe("opt/fixed/bin/tool");
+	fake_exe("opt/multi2.0/bin/m2.0");
+	fake_exe("opt/multi2.1/bin/m2.0"); /* the two {version}s disagree */
+	fake_exe("opt/glab/tool3.0");
+	fake_exe("opt/glob/tool3.1");                  /* [ab] does not match o */
+	setenv("HOTLOAD_HINT_ROOT", tmp_path("/"), 1); /* a trailing '/' is fine */
+
+	ck_assert_int_eq(hook_find_installs(h, &v, &n), 5);
+	ck_assert_str_eq(v[0].version, "3.0");
+	ck_assert_str_eq(v[1].version, "2.0");
+	ck_assert_str_eq(v[1].path, tmp_path("opt/multi2.0/bin/m2.0"));
+	ck_assert_str_eq(v[2].version, "1.5");
+	ck_assert_str_eq(v[3].version, "1.0");
+	ck_assert_str_eq(v[4].version, "0.9");
+	hook_installs_free(v, n);
+	/* default_version is resolved like a request for it. */
+	assert_resolves(h, "", "1.5", "home/artist/tools/tool-1.5/tool");
+	assert_resolves(h, "1", "1.5", "home/artist/tools/tool-1.5/tool");
+	hookset_free(hs);
+}
+END_TEST
+
+START_TEST(test_build_argv)
+{
+	struct hookset *hs = load_shipped("blender.yaml");
+	char **argv;
+
+	argv = hook_build_argv(hookset_find(hs, "blender"), "/usr/bin/blender", "3.4.1",
+	                       "/usr/lib/hotload/hookd/hookd.py");
+	ck_assert_str_eq(argv[0], "/usr/bin/blender");
+	ck_assert_str_eq(argv[1], "--background");
+	ck_assert_str_eq(argv[2], "--factory-startup");
+	ck_assert_str_eq(argv[3], "--python-exit-code");
+	ck_assert_str_eq(argv[4], "1");
+	ck_assert_str_eq(argv[5], "--python");
+	ck_assert_str_eq(argv[6], "/usr/lib/hotload/hookd/hookd.py");
+	ck_assert_ptr_null(argv[7]);
+	hook_strv_free(argv);
+	hookset_free(hs);
+
+	hs = load_text("wrapped.yaml",
+	               "name: wrapped\n"
+	               "launcher: [rez, env, \"maya-{version}\", --]\n"
+	               "argv: [\"{executable}\", \"--agent={agent}\", \"{unknown}\", "
+	               "\"{agent_dir}\", \"$HOME\"]\n");
+	argv = hook_build_argv(hookset_find(hs, "wrapped"), "mayapy", "2024", "/a/b/hookd.py");
+	ck_assert_str_eq(argv[0], "rez");
+	ck_assert_str_eq(argv[1], "env");
+	ck_assert_str_eq(argv[2], "maya-2024");
+	ck_assert_str_eq(argv[3], "--");
+	ck_assert_str_eq(argv[4], "mayapy");
+	ck_assert_str_eq(argv[5], "--agent=/a/b/hookd.py");
+	ck_assert_str_eq(argv[6], "{unknown}");
+	ck_assert_str_eq(argv[7], "/a/b");
+	ck_assert_str_eq(argv[8], "$HOME");
+	ck_assert_ptr_null(argv[9]);
+	hook_strv_free(argv);
+	hook_strv_free(NULL);
+	hookset_free(hs);
+}
+END_TEST
+
+START_TEST(test_build_env)
+{
+	struct hookset *hs;
+	char *extra[] = {"B=from extra", "HOTLOAD_CONTROL_FD=3", NULL};
+	char **env;
+
+	setenv("FOO", "daemon", 1);
+	setenv("B", "daemon b", 1);
+	setenv("KEEP", "kept", 1);
+	hs = load_text("env.yaml", "name: env\n"
+	                           "env:\n"
+	                           "  A: \"{executable} {version}\"\n"
+	                           "  B: \"$FOO:x\"\n"
+	                           "  C: \"${FOO}-{agent_dir}\"\n"
+	                           "  D: \"$$FOO costs $5 and $UNSET_VAR_X.\"\n"
+	                           "  E: \"$A+${B}\"\n"
+	                           "  FOO: override\n"
+	                           "  PYTHONUNBUFFERED: \"1\"\n");
+	unsetenv("UNSET_VAR_X");
+	env = hook_build_env(hookset_find(hs, "env"), "/opt/x/bin/x", "1.2", "/lib/hookd/hookd.py",
+	                     extra);
+	ck_assert_str_eq(env_get(env, "A"), "/opt/x/bin/x 1.2");
+	ck_assert_str_eq(env_get(env, "B"), "from extra"); /* extra comes last */
+	ck_assert_str_eq(env_get(env, "C"), "daemon-/lib/hookd");
+	ck_assert_str_eq(env_get(env, "D"), "$FOO costs $5 and .");
+	ck_assert_str_eq(env_get(env, "E"), "/opt/x/bin/x 1.2+daemon:x");
+	ck_assert_str_eq(env_get(env, "FOO"), "override");
+	ck_assert_str_eq(env_get(env, "KEEP"), "kept");
+	ck_assert_str_eq(env_get(env, "PYTHONUNBUFFERED"), "1");
+	ck_assert_str_eq(env_get(env, "HOTLOAD_CONTROL_FD"), "3");
+	hook_strv_free(env);
+
+	env = hook_build_env(hookset_find(hs, "env"), "x", "1", NULL, NULL);
+	ck_assert_str_eq(env_get(env, "B"), "daemon:x");
+	ck_assert_str_eq(env_get(env, "C"), "daemon-");
+	hook_strv_free(env);
+	hookset_free(hs);
+}
+END_TEST
+
+static Suite *
+hook_suite(void)
+{
+	Suite *s = suite_create("hook");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_shipped_hooks_load);
+	tcase_add_test(tc, test_builtin_python_hook);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_every_key);
+	tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, test_load_string_error);
+	tcase_add_test(tc, test_override_and_aliases);
+	tcase_add_test(tc, test_load_dir);
+	tcase_add_test(tc, test_unsafe_permissions);
+	tcase_add_loop_test(tc, test_version_cmp, 0, (int)(sizeof(versions) / sizeof(versions[0])));
+	tcase_add_test(tc, test_resolve_maya_and_houdini);
+	tcase_add_test(tc, test_fake_dcc_fixture);
+	tcase_add_test(tc, test_resolve_version_command);
+	tcase_add_test(tc, test_real_blender);
+	tcase_add_test(tc, test_resolve_path_search);
+	tcase_add_test(tc, test_resolve_hint_forms);
+	tcase_add_test(tc, test_build_argv);
+	tcase_add_test(tc, test_build_env);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(hook_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
