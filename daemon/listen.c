@@ -147,7 +147,7 @@ listener_alloc(uv_loop_t *loop, enum listener_kind kind, listener_connection_cb 
 
 int
 listener_open_unix(uv_loop_t *loop, const char *path, listener_connection_cb cb, void *data,
-		   struct listener **ret)
+                   struct listener **ret)
 {
 	struct listener *l;
 	struct buf name = BUF_INIT;
@@ -198,7 +198,7 @@ listener_open_unix(uv_loop_t *loop, const char *path, listener_connection_cb cb,
 
 int
 listener_open_tcp(uv_loop_t *loop, const char *host, int port, listener_connection_cb cb,
-		  void *data, struct listener **ret)
+                  void *data, struct listener **ret)
 {
 	struct listener *l;
 	struct sockaddr_storage sa;

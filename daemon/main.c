@@ -34,22 +34,22 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: hotloadd [OPTIONS]\n"
-		"\n"
-		"Keep DCC Python interpreters warm and run the code clients send them.\n"
-		"Runs in the foreground; logs to stderr (the journal under systemd).\n"
-		"\n"
-		"Options:\n"
-		"  -c, --config FILE     read only FILE on top of the built-in defaults\n"
-		"                        (default: %s/hotloadd.yaml, then\n"
-		"                        ~/.config/hotload/hotloadd.yaml, when present)\n"
-		"      --check-config    load the configuration and hooks, report, exit\n"
-		"      --log-level LEVEL debug, info, warning or error (default: info)\n"
-		"  -h, --help            show this help\n"
-		"  -V, --version         show the version\n"
-		"\n"
-		"Try: hotloadctl exec python:3 -c 'print(1)'\n",
-		HOTLOAD_SYSCONFDIR);
+	        "Usage: hotloadd [OPTIONS]\n"
+	        "\n"
+	        "Keep DCC Python interpreters warm and run the code clients send them.\n"
+	        "Runs in the foreground; logs to stderr (the journal under systemd).\n"
+	        "\n"
+	        "Options:\n"
+	        "  -c, --config FILE     read only FILE on top of the built-in defaults\n"
+	        "                        (default: %s/hotloadd.yaml, then\n"
+	        "                        ~/.config/hotload/hotloadd.yaml, when present)\n"
+	        "      --check-config    load the configuration and hooks, report, exit\n"
+	        "      --log-level LEVEL debug, info, warning or error (default: info)\n"
+	        "  -h, --help            show this help\n"
+	        "  -V, --version         show the version\n"
+	        "\n"
+	        "Try: hotloadctl exec python:3 -c 'print(1)'\n",
+	        HOTLOAD_SYSCONFDIR);
 }
 
 /* The directory above the one holding this binary: bin/.. in the build
@@ -100,7 +100,7 @@ load_config(const char *prefix, const char *path)
 	} else {
 		if (file_exists(HOTLOAD_SYSCONFDIR "/hotloadd.yaml"))
 			r = config_load_file(cfg, HOTLOAD_SYSCONFDIR "/hotloadd.yaml", err,
-					     sizeof(err));
+			                     sizeof(err));
 		user = config_expand_home("~/.config/hotload/hotloadd.yaml");
 		if (r >= 0 && user && file_exists(user))
 			r = config_load_file(cfg, user, err, sizeof(err));
@@ -123,7 +123,7 @@ load_hooks(const struct config *cfg)
 	int r;
 
 	r = hookset_load_string(hs, "<built-in python hook>", builtin_python_hook, err,
-				sizeof(err));
+	                        sizeof(err));
 	for (i = 0; r >= 0 && i < cfg->n_hooks_dirs; i++)
 		r = hookset_load_dir(hs, cfg->hooks_dirs[i], err, sizeof(err));
 	if (r < 0) {
@@ -180,12 +180,12 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"log-level", required_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	        {"config", required_argument, NULL, 'c'},
+	        {"check-config", no_argument, NULL, 'C'},
+	        {"log-level", required_argument, NULL, 'L'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct daemon d;
 	const char *config_path = NULL, *level = NULL;
@@ -235,7 +235,8 @@ main(int argc, char **argv)
 	}
 	lvl = log_level_from_string(level ? level : cfg->log_level ? cfg->log_level : "info");
 	if (lvl < 0) {
-		fprintf(stderr, "hotloadd: unknown log level '%s'\n", level ? level : cfg->log_level);
+		fprintf(stderr, "hotloadd: unknown log level '%s'\n",
+		        level ? level : cfg->log_level);
 		ret = EXIT_USAGE;
 		goto out;
 	}
@@ -251,7 +252,7 @@ main(int argc, char **argv)
 	}
 	if (!file_exists(agent)) {
 		fprintf(stderr, "hotloadd: the agent %s is missing (set 'agent:' in the config)\n",
-			agent);
+		        agent);
 		ret = EXIT_CONFIG;
 		goto out;
 	}
@@ -283,7 +284,7 @@ main(int argc, char **argv)
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
 	log_info("hotloadd %s ready (pid %d); try: hotloadctl exec python:3 -c 'print(1)'",
-		 HOTLOAD_VERSION, (int)getpid());
+	         HOTLOAD_VERSION, (int)getpid());
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	ret = 0;

@@ -33,7 +33,7 @@ static void pool_dispatch(struct pool *p);
 
 struct pool *
 pool_new(uv_loop_t *loop, const struct hook *h, const char *executable, const char *version,
-	 const char *agent, pool_empty_cb on_empty, void *data)
+         const char *agent, pool_empty_cb on_empty, void *data)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 	struct buf name = BUF_INIT;
@@ -152,9 +152,9 @@ on_worker_exited(struct worker *w, json_t *error, void *data)
 }
 
 static const struct worker_events worker_events = {
-	.ready = on_worker_ready,
-	.idle = on_worker_idle,
-	.exited = on_worker_exited,
+        .ready = on_worker_ready,
+        .idle = on_worker_idle,
+        .exited = on_worker_exited,
 };
 
 /* HOTLOAD_HOOK for the agent: what to run before READY and at teardown. */
@@ -170,10 +170,10 @@ hook_env_json(const struct pool *p)
 	for (i = 0; i < h->n_python_path; i++)
 		json_array_append_new(path, json_string(h->python_path[i]));
 	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "name", h->name, "target", p->name,
-		      "initialize", h->initialize ? json_string(h->initialize) : json_null(),
-		      "uninitialize", h->uninitialize ? json_string(h->uninitialize) : json_null(),
-		      "class", h->hook_class ? json_string(h->hook_class) : json_null(), "path",
-		      path);
+	              "initialize", h->initialize ? json_string(h->initialize) : json_null(),
+	              "uninitialize", h->uninitialize ? json_string(h->uninitialize) : json_null(),
+	              "class", h->hook_class ? json_string(h->hook_class) : json_null(), "path",
+	              path);
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -210,7 +210,7 @@ pool_spawn(struct pool *p)
 		struct buf m = BUF_INIT;
 
 		buf_printf(&m, "%s could not start: cannot run %s: %s", p->name, spec.argv[0],
-			   uv_strerror(r));
+		           uv_strerror(r));
 		log_err("%s", m.data);
 		fail_queue(p, "WorkerStartFailed", m.data);
 		buf_free(&m);
@@ -310,7 +310,7 @@ pool_status(const struct pool *p)
 
 	for (i = 0; i < p->n_workers; i++)
 		json_array_append_new(workers, worker_status(p->workers[i]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "target", p->name, "hook",
-			 p->hook->name, "version", p->version, "executable", p->executable,
-			 "queue", (json_int_t)p->queued, "workers", workers);
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "target", p->name, "hook", p->hook->name,
+	                 "version", p->version, "executable", p->executable, "queue",
+	                 (json_int_t)p->queued, "workers", workers);
 }

@@ -68,8 +68,7 @@ request_output(struct request *r, int fd, const char *data, size_t len)
 json_t *
 request_error_json(const char *type, const char *message)
 {
-	return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "type", type, "message",
-			 message);
+	return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "type", type, "message", message);
 }
 
 void

@@ -135,7 +135,7 @@ server_start(struct server *s)
 		r = listener_open_unix(s->loop, cfg->unix_path, on_connection, s, &l);
 		if (r < 0) {
 			log_err("cannot listen on unix:%s: %s%s", cfg->unix_path, uv_strerror(r),
-				r == -EADDRINUSE ? " (another hotloadd is running there)" : "");
+			        r == -EADDRINUSE ? " (another hotloadd is running there)" : "");
 			goto fail;
 		}
 		add_listener(s, l);
@@ -144,7 +144,7 @@ server_start(struct server *s)
 		r = listener_open_tcp(s->loop, cfg->tcp_host, cfg->tcp_port, on_connection, s, &l);
 		if (r < 0) {
 			log_err("cannot listen on tcp:%s:%d: %s", cfg->tcp_host, cfg->tcp_port,
-				uv_strerror(r));
+			        uv_strerror(r));
 			goto fail;
 		}
 		add_listener(s, l);
@@ -155,7 +155,7 @@ server_start(struct server *s)
 		r = listener_open_tcp(s->loop, c->host, c->port, on_connection, s, &l);
 		if (r < 0) {
 			log_err("cannot listen on compat port %s:%d: %s", c->host, c->port,
-				uv_strerror(r));
+			        uv_strerror(r));
 			goto fail;
 		}
 		listener_set_compat(l, c);
@@ -191,7 +191,7 @@ known_hooks(const struct server *s, struct buf *b)
 
 int
 server_route(struct server *s, const char *dcc, const char *version, struct pool **ret,
-	     const char **ret_type, struct buf *message)
+             const char **ret_type, struct buf *message)
 {
 	const struct hook *h = hookset_find(s->hooks, dcc);
 	struct buf searched = BUF_INIT;
@@ -208,9 +208,28 @@ server_route(struct server *s, const char *dcc, const char *version, struct pool
 	}
 	r = hook_resolve(h, version, &path, &ver, &searched);
 	if (r < 0) {
+		struct hook_install *found = NULL;
+		size_t n = 0, k;
+
 		buf_printf(message, "%s%s%s is not installed", dcc, *version ? ":" : "", version);
-		if (searched.len)
-			buf_printf(message, "; searched:\n%s", searched.data);
+		if (hook_find_installs(h, &found, &n) > 0) {
+			buf_puts(message, " (installed:");
+			for (k = 0; k < n; k++)
+				buf_printf(message, " %s:%s", h->name, found[k].version);
+			buf_puts(message, ")");
+		}
+		hook_installs_free(found, n);
+		if (searched.len) {
+			const char *line = searched.data, *nl;
+
+			buf_puts(message, "; searched:");
+			for (; *line; line = nl + 1) {
+				nl = strchrnul(line, '\n');
+				buf_printf(message, "\n  %.*s", (int)(nl - line), line);
+				if (!*nl)
+					break;
+			}
+		}
 		*ret_type = "NotInstalled";
 		buf_free(&searched);
 		return r;
@@ -246,10 +265,9 @@ server_status(const struct server *s)
 
 	for (i = 0; i < s->n_pools; i++)
 		json_array_append_new(targets, pool_status(s->pools[i]));
-	return json_pack("{s:{s:i, s:s, s:f, s:I}, s:o}", "daemon", "pid", (int)getpid(),
-			 "version", HOTLOAD_VERSION, "uptime_s",
-			 (double)(uv_hrtime() - s->started_ns) / 1e9, "connections",
-			 (json_int_t)s->n_conns, "targets", targets);
+	return json_pack("{s:{s:i, s:s, s:f, s:I}, s:o}", "daemon", "pid", (int)getpid(), "version",
+	                 HOTLOAD_VERSION, "uptime_s", (double)(uv_hrtime() - s->started_ns) / 1e9,
+	                 "connections", (json_int_t)s->n_conns, "targets", targets);
 }
 
 static void

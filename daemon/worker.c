@@ -103,8 +103,8 @@ worker_status(const struct worker *w)
 	double up = (double)(uv_hrtime() - w->started_ns) / 1e9;
 
 	return json_pack("{s:i, s:s, s:i, s:f, s:i}", "id", (int)w->id, "state",
-			 worker_state_name(w->state), "pid", w->pid, "uptime_s", up, "requests",
-			 (int)w->requests);
+	                 worker_state_name(w->state), "pid", w->pid, "uptime_s", up, "requests",
+	                 (int)w->requests);
 }
 
 static void
@@ -328,7 +328,7 @@ on_request_done(struct worker *w, json_t *msg)
 	if (!json_is_boolean(json_object_get(res, "ok")))
 		json_object_set_new(res, "ok", json_false());
 	json_object_set_new(res, "duration_ms",
-			    json_real((double)(uv_hrtime() - r->started_ns) / 1e6));
+	                    json_real((double)(uv_hrtime() - r->started_ns) / 1e6));
 
 	w->current = NULL;
 	w->requests++;
@@ -365,19 +365,18 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 		uv_timer_stop(&w->timer);
 		w->state = WORKER_IDLE;
 		log_info("%s[%d]: ready in %.0f ms", w->name, w->pid,
-			 (double)(uv_hrtime() - w->started_ns) / 1e6);
+		         (double)(uv_hrtime() - w->started_ns) / 1e6);
 		w->ev->ready(w, w->data);
 	} else if (!strcmp(event, "failed")) {
 		json_decref(w->start_error);
 		w->start_error = json_incref(json_object_get(msg, "error"));
 	} else if (!strcmp(event, "done") && w->current &&
-		   json_integer_value(json_object_get(msg, "id")) == (json_int_t)w->current_id) {
+	           json_integer_value(json_object_get(msg, "id")) == (json_int_t)w->current_id) {
 		on_request_done(w, msg);
 	} else if (!strcmp(event, "done") && w->state == WORKER_STOPPING) {
 		/* the answer to "stop": the exit follows */
 	} else {
-		log_err("%s[%d]: unexpected '%s' from the agent, ignoring", w->name, w->pid,
-			event);
+		log_err("%s[%d]: unexpected '%s' from the agent, ignoring", w->name, w->pid, event);
 	}
 out:
 	json_decref(msg);
@@ -403,7 +402,7 @@ on_ctl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 	if (w->ctl_in.len > CTL_LINE_MAX) {
 		log_err("%s[%d]: agent message larger than %u bytes, killing", w->name, w->pid,
-			CTL_LINE_MAX);
+		        CTL_LINE_MAX);
 		buf_clear(&w->ctl_in);
 		worker_kill(w, SIGKILL);
 	}
@@ -437,7 +436,7 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 	buf_printf(&msg, "%s (pid %d) ", w->name, w->pid);
 	describe_exit(&msg, status, sig);
 	log_msg(was == WORKER_STOPPING && !sig && !status ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
-		"%s", msg.data);
+	        "%s", msg.data);
 
 	if (w->current) {
 		struct request *r = w->current;
@@ -448,11 +447,11 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 		buf_puts(&msg, " while running this request");
 		res = request_error_json("WorkerDied", msg.data);
 		json_object_set_new(json_object_get(res, "error"), "exit_status",
-				    json_integer(status));
+		                    json_integer(status));
 		json_object_set_new(json_object_get(res, "error"), "signal", json_integer(sig));
 		if (w->tail.len)
 			json_object_set_new(json_object_get(res, "error"), "stderr_tail",
-					    json_string(w->tail.data));
+			                    json_string(w->tail.data));
 		request_finish(r, res);
 		json_decref(res);
 	}
@@ -466,8 +465,8 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 				buf_puts(&msg, "; its last output:\n");
 				buf_append(&msg, w->tail.data, w->tail.len);
 			}
-			start_err = json_pack("{s:s, s:s}", "type", "WorkerStartFailed",
-					      "message", msg.data);
+			start_err = json_pack("{s:s, s:s}", "type", "WorkerStartFailed", "message",
+			                      msg.data);
 		}
 	}
 	buf_free(&msg);
@@ -487,11 +486,10 @@ on_timer(uv_timer_t *t)
 		char m[256];
 
 		snprintf(m, sizeof(m), "%s did not become ready within %.0f s (startup_timeout)",
-			 w->name, w->startup_timeout);
+		         w->name, w->startup_timeout);
 		log_err("%s[%d]: %s, killing", w->name, w->pid, m);
 		json_decref(w->start_error);
-		w->start_error = json_pack("{s:s, s:s}", "type", "WorkerStartFailed", "message",
-					   m);
+		w->start_error = json_pack("{s:s, s:s}", "type", "WorkerStartFailed", "message", m);
 		worker_kill(w, SIGKILL);
 		return;
 	}
@@ -499,7 +497,7 @@ on_timer(uv_timer_t *t)
 		return;
 	if (w->stop_phase == 0) {
 		log_warn("%s[%d]: did not stop within %.1f s, sending SIGTERM", w->name, w->pid,
-			 w->stop_grace);
+		         w->stop_grace);
 		worker_kill(w, SIGTERM);
 		w->stop_phase = 1;
 		uv_timer_start(&w->timer, on_timer, grace, 0);
@@ -512,7 +510,7 @@ on_timer(uv_timer_t *t)
 
 int
 worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worker_events *ev,
-	     void *data, struct worker **ret)
+             void *data, struct worker **ret)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 	uv_process_options_t opts;

@@ -1,0 +1,181 @@
+/* conn-json.c - JSON mode: newline-delimited requests, streamed events */
+#include <errno.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conn-private.h"
+#include "control.h"
+#include "pool.h"
+#include "server.h"
+
+static void
+json_event(struct conn *c, struct request *r, const char *event, json_t *rest)
+{
+	json_t *m = json_object();
+
+	json_object_set(m, "id", r->client_id ? r->client_id : json_null());
+	json_object_set_new(m, "event", json_string(event));
+	if (rest)
+		json_object_update(m, rest);
+	conn_write_json(c, m);
+	json_decref(m);
+}
+
+static int
+json_output(struct request *r, int fd, const char *data, size_t len)
+{
+	struct conn *c = r->sink_data;
+	json_t *rest = json_object();
+
+	json_object_set_new(rest, "data", json_stringn(data, len));
+	json_event(c, r, fd == 1 ? "stdout" : "stderr", rest);
+	json_decref(rest);
+	return c->congested;
+}
+
+/* A half-closed JSON connection ends when its last answer is out. */
+void
+conn_json_maybe_finish(struct conn *c)
+{
+	if (c->eof && TAILQ_EMPTY(&c->reqs) && c->state != CONN_CLOSING)
+		conn_finish(c);
+}
+
+static void
+json_done(struct request *r, json_t *result)
+{
+	struct conn *c = r->sink_data;
+
+	json_event(c, r, "done", result);
+	TAILQ_REMOVE(&c->reqs, r, owner_entry);
+	request_free(r);
+	conn_json_maybe_finish(c);
+}
+
+static const struct request_sink json_sink = {
+        .output = json_output,
+        .done = json_done,
+};
+
+/* Answer a request that never reached a worker. */
+static void
+json_reject(struct conn *c, json_t *id, const char *type, const char *message)
+{
+	json_t *m = json_pack("{s:O, s:s, s:b, s:{s:s, s:s}}", "id", id ? id : json_null(), "event",
+	                      "done", "ok", 0, "error", "type", type, "message", message);
+
+	conn_write_json(c, m);
+	json_decref(m);
+}
+
+static int
+parse_op(const char *op, enum request_op *ret)
+{
+	static const struct {
+		const char *name;
+		enum request_op op;
+	} ops[] = {{"exec", REQUEST_EXEC},
+	           {"eval", REQUEST_EVAL},
+	           {"reset", REQUEST_RESET},
+	           {"ping", REQUEST_PING}};
+	size_t i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(op, ops[i].name)) {
+			*ret = ops[i].op;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* Check a request's shape and make it; on error fills message. */
+static struct request *
+json_build(struct conn *c, json_t *msg, json_t *id, struct buf *message)
+{
+	const char *opname = json_string_value(json_object_get(msg, "op"));
+	json_t *code = json_object_get(msg, "code");
+	json_t *file = json_object_get(msg, "file");
+	json_t *ns = json_object_get(msg, "ns");
+	enum request_op op;
+	struct request *r;
+
+	if (!opname) {
+		buf_puts(message, "missing field 'op' (a string: exec, eval, reset, ping)");
+		return NULL;
+	}
+	if (parse_op(opname, &op) < 0) {
+		buf_printf(message, "unknown op '%s' (known: exec, eval, reset, ping)", opname);
+		return NULL;
+	}
+	if ((op == REQUEST_EXEC || op == REQUEST_EVAL) && !json_is_string(code)) {
+		buf_printf(message, "op '%s' needs field 'code' (a string)", opname);
+		return NULL;
+	}
+	if (file && !json_is_string(file) && !json_is_null(file)) {
+		buf_puts(message, "field 'file' must be a string");
+		return NULL;
+	}
+	if (ns && !json_is_null(ns) &&
+	    (!json_is_string(ns) ||
+	     (strcmp(json_string_value(ns), "main") && strcmp(json_string_value(ns), "fresh")))) {
+		buf_puts(message, "field 'ns' must be \"main\" or \"fresh\"");
+		return NULL;
+	}
+	r = request_new(op, &json_sink, c);
+	r->client_id = json_incref(id);
+	if (json_is_string(code)) {
+		r->code_len = json_string_length(code);
+		r->code = xstrndup(json_string_value(code), r->code_len);
+	}
+	if (json_is_string(file))
+		r->file = xstrdup(json_string_value(file));
+	r->fresh = json_is_string(ns) && !strcmp(json_string_value(ns), "fresh");
+	return r;
+}
+
+void
+conn_json_line(struct conn *c, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *msg, *id;
+	struct buf message = BUF_INIT;
+	struct request *r;
+
+	if (conn_is_blank(line, len))
+		return;
+	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!msg) {
+		buf_printf(&message, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		json_reject(c, NULL, "BadRequest", message.data);
+		goto out;
+	}
+	if (!json_is_object(msg)) {
+		json_reject(c, NULL, "BadRequest", "a request must be a JSON object");
+		goto out;
+	}
+	id = json_object_get(msg, "id");
+	if (!id) {
+		json_reject(c, NULL, "BadRequest", "missing field 'id'");
+		goto out;
+	}
+	if (c->state == CONN_CONTROL) {
+		json_t *res = control_handle(c->srv, msg);
+		json_t *m = json_pack("{s:O, s:s}", "id", id, "event", "done");
+
+		json_object_update(m, res);
+		conn_write_json(c, m);
+		json_decref(m);
+		json_decref(res);
+		goto out;
+	}
+	r = json_build(c, msg, id, &message);
+	if (!r) {
+		json_reject(c, id, "BadRequest", message.data);
+		goto out;
+	}
+	TAILQ_INSERT_TAIL(&c->reqs, r, owner_entry);
+	pool_submit(c->pool, r);
+out:
+	buf_free(&message);
+	json_decref(msg);
+}

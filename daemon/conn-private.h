@@ -1,0 +1,75 @@
+/* conn-private.h - what conn.c, conn-raw.c and conn-json.c share */
+#ifndef HOTLOAD_CONN_PRIVATE_H
+#define HOTLOAD_CONN_PRIVATE_H
+
+#include <jansson.h>
+#include <sys/queue.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "header.h"
+#include "request.h"
+
+#define HEADER_TIMEOUT_MS 30000
+#define WRITE_HIGH (1u << 20) /* queued reply bytes that make the worker wait */
+#define WRITE_LOW (256u << 10)
+#define SHUTDOWN_TOKEN "__SHUTDOWN__"
+
+enum conn_state {
+	CONN_HEADER,
+	CONN_RAW,     /* reading the payload */
+	CONN_RAW_RUN, /* payload submitted, waiting for the result */
+	CONN_JSON,
+	CONN_CONTROL,
+	CONN_CLOSING,
+};
+
+TAILQ_HEAD(request_list, request);
+
+struct conn {
+	union {
+		uv_handle_t handle;
+		uv_stream_t stream;
+		uv_pipe_t pipe;
+		uv_tcp_t tcp;
+	} h;
+	uv_timer_t timer;
+	uv_shutdown_t shutdown;
+	int open_handles;
+
+	struct server *srv;
+	enum conn_state state;
+	int closed;
+	const struct compat_port *compat;
+	size_t max_payload;
+	struct header hdr;
+	char target[2 * HEADER_NAME_MAX];
+	struct pool *pool;
+	struct buf in;
+	int eof;
+
+	size_t write_queued;
+	int congested;
+	struct request_list reqs;
+
+	/* raw mode reply */
+	int raw_out_started;
+	struct buf raw_err;
+};
+
+/* conn.c */
+void conn_write(struct conn *c, const char *data, size_t len);
+void conn_puts(struct conn *c, const char *s);
+void conn_write_json(struct conn *c, json_t *msg);
+void conn_fail(struct conn *c, int json, const char *type, const char *message);
+void conn_finish(struct conn *c);
+int conn_is_blank(const char *s, size_t len);
+
+/* conn-raw.c */
+void conn_raw_submit(struct conn *c);
+
+/* conn-json.c */
+void conn_json_line(struct conn *c, const char *line, size_t len);
+void conn_json_maybe_finish(struct conn *c);
+
+#endif

@@ -1,0 +1,118 @@
+/* conn-raw.c - raw mode: one payload until half-close, the original reply format
+ *
+ * The reply is "OUTPUT: \n" + stdout, then "ERRORS: \n" + stderr and the
+ * traceback, or "Script executed (no output)." when there was neither.
+ * stdout streams as it comes; stderr is held until the end because it
+ * follows stdout in the reply. */
+#include <string.h>
+
+#include "buf.h"
+#include "conn-private.h"
+#include "log.h"
+#include "pool.h"
+#include "utf8.h"
+
+static int
+raw_output(struct request *r, int fd, const char *data, size_t len)
+{
+	struct conn *c = r->sink_data;
+
+	if (fd == 2) {
+		buf_append(&c->raw_err, data, len);
+		return 0;
+	}
+	if (!c->raw_out_started) {
+		conn_puts(c, "OUTPUT: \n");
+		c->raw_out_started = 1;
+	}
+	conn_write(c, data, len);
+	return c->congested;
+}
+
+/* The error part of a raw reply: the traceback, or "Type: message". */
+static void
+raw_append_error(struct buf *b, json_t *error)
+{
+	const char *tb = json_string_value(json_object_get(error, "traceback"));
+	const char *type = json_string_value(json_object_get(error, "type"));
+	const char *msg = json_string_value(json_object_get(error, "message"));
+
+	if (tb && *tb)
+		buf_puts(b, tb);
+	else
+		buf_printf(b, "%s: %s\n", type ? type : "Error", msg ? msg : "");
+}
+
+static void
+raw_done(struct request *r, json_t *result)
+{
+	struct conn *c = r->sink_data;
+
+	TAILQ_REMOVE(&c->reqs, r, owner_entry);
+	request_free(r);
+	if (!json_is_true(json_object_get(result, "ok")))
+		raw_append_error(&c->raw_err, json_object_get(result, "error"));
+	if (c->raw_err.len) {
+		conn_puts(c, "ERRORS: \n");
+		conn_write(c, c->raw_err.data, c->raw_err.len);
+	} else if (!c->raw_out_started)
+		conn_puts(c, "Script executed (no output).");
+	conn_finish(c);
+}
+
+static const struct request_sink raw_sink = {
+        .output = raw_output,
+        .done = raw_done,
+};
+
+/* Remove every __SHUTDOWN__ from the payload; returns how many. */
+static int
+strip_shutdown(struct buf *b)
+{
+	size_t tl = strlen(SHUTDOWN_TOKEN);
+	int found = 0;
+	char *p;
+
+	while (b->len >= tl && (p = memmem(b->data, b->len, SHUTDOWN_TOKEN, tl))) {
+		size_t off = (size_t)(p - b->data);
+
+		memmove(p, p + tl, b->len - off - tl);
+		b->len -= tl;
+		b->data[b->len] = '\0';
+		found++;
+	}
+	return found;
+}
+
+void
+conn_raw_submit(struct conn *c)
+{
+	struct request *r;
+	struct buf code = BUF_INIT;
+	struct utf8_carry carry = {{0}, 0};
+	int shutdown = strip_shutdown(&c->in) > 0;
+
+	uv_timer_stop(&c->timer);
+	uv_read_stop(&c->h.stream);
+	c->state = CONN_RAW_RUN;
+	/* Nothing to run and no worker to stop: answer without starting one. */
+	if (conn_is_blank(c->in.data ? c->in.data : "", c->in.len) && shutdown &&
+	    pool_worker_count(c->pool) == 0) {
+		conn_puts(c, "Script executed (no output).");
+		conn_finish(c);
+		return;
+	}
+	utf8_repair(&carry, c->in.data ? c->in.data : "", c->in.len, &code);
+	utf8_finish(&carry, &code);
+	buf_free(&c->in);
+
+	r = request_new(REQUEST_EXEC, &raw_sink, c);
+	r->code_len = code.len;
+	r->code = buf_steal(&code);
+	r->file = c->hdr.file[0] ? xstrdup(c->hdr.file) : NULL;
+	r->fresh = c->hdr.fresh;
+	r->shutdown_after = shutdown;
+	TAILQ_INSERT_TAIL(&c->reqs, r, owner_entry);
+	log_debug("%s: raw request, %zu bytes", c->target, r->code_len);
+	pool_submit(c->pool, r);
+}
