@@ -1,0 +1,336 @@
+"""hookd: the hotload agent that runs inside a DCC interpreter.
+
+It reads JSON requests, one per line, from the control socket on fd
+HOTLOAD_CONTROL_FD, runs the code in this interpreter and answers each with
+one "done" line. Whatever the code prints goes to fd 1 and 2, flushed before
+the "done". Standard library only; must parse as Python 3.7.
+See docs/agent-protocol.md.
+"""
+import builtins
+import json
+import linecache
+import os
+import signal
+import socket
+import sys
+import traceback
+import types
+
+AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
+SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)  # a dead daemon is EPIPE, not SIGPIPE
+SOURCES_KEPT = 256  # newest request sources kept in linecache for tracebacks
+STREAM_SETTINGS = (
+    {"encoding": "utf-8", "errors": "backslashreplace", "line_buffering": True},
+    {"line_buffering": True},
+)
+
+sources = {}  # file names this agent put in linecache, oldest first
+requests_run = 0  # numbers the default file names: <hotload-1>, <hotload-2>, ...
+c_fflush = None  # C stdio's fflush once looked up; False when unreachable
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler: leave the loop, tear down, exit 143."""
+
+
+class BadRequest(Exception):
+    """A request line the agent cannot serve."""
+
+
+def on_sigterm(signum, frame):
+    """Interrupt whatever runs, user code or the loop, with Terminated."""
+    raise Terminated("SIGTERM")
+
+
+def setup_streams():
+    """Make stdout and stderr line-buffered UTF-8 so output streams as code runs."""
+    for stream in (sys.stdout, sys.stderr):
+        for settings in STREAM_SETTINGS:
+            try:
+                stream.reconfigure(**settings)
+                break
+            except Exception:  # not a TextIOWrapper, or it refuses the change
+                pass
+
+
+def find_fflush():
+    """Return C stdio's fflush, or False where ctypes cannot reach it."""
+    try:
+        import ctypes
+        return ctypes.CDLL(None).fflush
+    except Exception:
+        return False
+
+
+def flush_output():
+    """Flush Python's and C stdio's buffers so all output precedes our reply."""
+    global c_fflush
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:  # None, closed, or the daemon's end is gone
+            pass
+    if c_fflush is None:
+        c_fflush = find_fflush()
+    if c_fflush:
+        c_fflush(None)
+
+
+def send(sock, msg):
+    """Flush all output, then write msg as one JSON line on the control socket."""
+    flush_output()
+    line = json.dumps(msg, ensure_ascii=False, separators=(",", ":")) + "\n"
+    sock.sendall(line.encode("utf-8", "replace"), SEND_FLAGS)
+
+
+def send_done(sock, req_id, reply):
+    """Send the done line of one request."""
+    msg = {"id": req_id, "event": "done"}
+    msg.update(reply)
+    send(sock, msg)
+
+
+def exit_now(status):
+    """Flush all output and leave at once, past Python's and the DCC's exit handlers."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    flush_output()
+    os._exit(status)
+
+
+def user_frames(tb):
+    """Return tb with the agent's own frames (its loop, its signal handler) left out."""
+    kept = []
+    while tb is not None:
+        if tb.tb_frame.f_globals is not globals():
+            kept.append(tb)
+        tb = tb.tb_next
+    for tb, next_tb in zip(kept, kept[1:] + [None]):
+        tb.tb_next = next_tb
+    return kept[0] if kept else None
+
+
+def error_of(exc, message=None):
+    """Describe exc as the protocol's error object, showing the user's frames only."""
+    tb = user_frames(exc.__traceback__)
+    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    if message is None:
+        try:
+            message = str(exc)
+        except Exception:  # a user exception whose __str__ raises
+            message = "<exception str() failed>"
+    return {"type": type(exc).__name__, "message": message, "traceback": text}
+
+
+def remember_source(filename, code):
+    """Put code in linecache under filename so tracebacks show its lines."""
+    sources.pop(filename, None)
+    sources[filename] = True
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    if len(sources) > SOURCES_KEPT:
+        oldest = next(iter(sources))
+        del sources[oldest]
+        linecache.cache.pop(oldest, None)
+
+
+def compile_source(code, filename, mode):
+    """Compile code as a file of its own, its text kept for tracebacks."""
+    remember_source(filename, code)
+    return compile(code, filename, mode, dont_inherit=True)
+
+
+def new_main():
+    """Return the namespace of a new __main__ module, installed in sys.modules."""
+    module = types.ModuleType("__main__")
+    module.__builtins__ = builtins
+    sys.modules["__main__"] = module
+    return module.__dict__
+
+
+class Hook:
+    """The DCC's set-up and tear-down from HOTLOAD_HOOK: inline code and a class."""
+
+    def __init__(self, spec):
+        """Keep the hook's JSON description (None or empty: no hook)."""
+        self.spec = json.loads(spec or "null") or {}
+        self.name = self.spec.get("name") or "hook"
+        self.ns = {"__name__": "__hotload_hook__", "__builtins__": builtins}
+        self.instance = None
+
+    def run_inline(self, which):
+        """Run the inline initialize or uninitialize code in the hook's namespace."""
+        code = self.spec.get(which)
+        if code:
+            filename = "<%s %s>" % (self.name, which)
+            exec(compile_source(code, filename, "exec"), self.ns)
+
+    def initialize(self):
+        """Put the hook's dirs on sys.path, run the inline code, then the class's."""
+        sys.path[:0] = [d for d in self.spec.get("path") or [] if d not in sys.path]
+        self.run_inline("initialize")
+        name = self.spec.get("class")
+        if name:
+            module, _, cls = name.partition(":")
+            if not module or not cls:
+                raise ValueError("hook class %r is not 'module:Class'" % name)
+            __import__(module)
+            self.instance = getattr(sys.modules[module], cls)()
+            self.instance.initialize()
+
+    def uninitialize(self):
+        """Run the class's uninitialize, then the inline code; return the first error."""
+        error = None
+        steps = [lambda: self.run_inline("uninitialize")]
+        if self.instance is not None:
+            steps.insert(0, self.instance.uninitialize)
+        for step in steps:
+            try:
+                step()
+            except Terminated:
+                raise
+            except BaseException as exc:  # teardown goes on whatever it raises
+                error = error or error_of(exc)
+        return error
+
+
+def execute(req, main_ns):
+    """Run an exec or eval request with SIGINT live; return its done fields."""
+    global requests_run
+    requests_run += 1
+    code, ns_name = req.get("code"), req.get("ns") or "main"
+    filename = req.get("file") or "<hotload-%d>" % requests_run
+    if not isinstance(code, str) or not isinstance(filename, str):
+        raise BadRequest("%s needs a string code and file" % req["op"])
+    if ns_name not in ("main", "fresh"):
+        raise BadRequest("ns must be 'main' or 'fresh', not %r" % ns_name)
+    ns = main_ns if ns_name == "main" else {"__name__": "__main__", "__builtins__": builtins}
+    reply = {"ok": True}
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            if req["op"] == "exec":
+                exec(compile_source(code, filename, "exec"), ns)
+            else:
+                value = eval(compile_source(code, filename, "eval"), ns)
+                reply["value"] = repr(value)
+                if is_json(value):
+                    reply["json"] = value
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except SystemExit as exc:
+        if exc.code is None or exc.code == 0:
+            return {"ok": True, "exit_code": 0}
+        return {"ok": False, "error": error_of(exc, str(exc.code))}
+    except Terminated:
+        raise
+    except BaseException as exc:  # anything user code raises is its reply
+        return {"ok": False, "error": error_of(exc)}
+    return reply
+
+
+def is_json(value):
+    """Tell whether value is plain JSON: json.dumps takes it, no NaN, valid UTF-8."""
+    try:
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+        return True
+    except Exception:
+        return False
+
+
+def parse_request(line):
+    """Decode one request line into a dict, or raise BadRequest."""
+    try:
+        req = json.loads(line)
+    except ValueError as exc:
+        raise BadRequest("not a JSON line: %s" % exc)
+    if not isinstance(req, dict):
+        raise BadRequest("a request is a JSON object")
+    return req
+
+
+def serve(sock):
+    """Answer requests until EOF (return None) or a stop request (return it)."""
+    reader = sock.makefile("rb")
+    main_ns = new_main()
+    pending = None  # the request whose done is still owed
+    try:
+        while True:
+            line = reader.readline()
+            if not line:
+                return None
+            pending = {"id": None}
+            try:
+                pending = parse_request(line)
+                op = pending.get("op")
+                if op == "stop":
+                    return pending
+                if op in ("exec", "eval"):
+                    reply = execute(pending, main_ns)
+                elif op == "reset":
+                    main_ns = new_main()
+                    reply = {"ok": True}
+                elif op == "ping":
+                    reply = {"ok": True}
+                else:
+                    raise BadRequest("unknown op %r" % (op,))
+            except BadRequest as exc:
+                error = {"type": "BadRequest", "message": str(exc), "traceback": ""}
+                reply = {"ok": False, "error": error}
+            req_id, pending = pending.get("id"), None
+            send_done(sock, req_id, reply)
+    except Terminated as exc:
+        if pending is not None:
+            try:
+                send_done(sock, pending.get("id"), {"ok": False, "error": error_of(exc)})
+            except (OSError, Terminated):
+                pass
+        raise
+
+
+def main():
+    """Start up, report ready, serve requests, tear down and exit."""
+    fd = os.environ.pop("HOTLOAD_CONTROL_FD", None)
+    if not fd:
+        sys.stderr.write("hookd: HOTLOAD_CONTROL_FD is not set\n")
+        exit_now(2)
+    os.set_inheritable(int(fd), False)  # children of user code must not hold it
+    sock = socket.socket(fileno=int(fd))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    setup_streams()
+    if AGENT_DIR not in sys.path:
+        sys.path.insert(0, AGENT_DIR)
+    try:
+        hook = Hook(os.environ.get("HOTLOAD_HOOK"))
+        hook.initialize()
+    except Terminated:
+        exit_now(143)
+    except BaseException as exc:  # a hook that cannot start is a failed worker
+        send(sock, {"event": "failed", "error": error_of(exc)})
+        exit_now(1)
+    status, stop = 0, None
+    try:
+        version = "%d.%d.%d" % sys.version_info[:3]
+        send(sock, {"event": "ready", "pid": os.getpid(), "python": version,
+                    "executable": sys.executable})
+        stop = serve(sock)
+    except Terminated:
+        status = 143
+    except OSError:  # the control socket broke: the daemon is gone, as at EOF
+        pass
+    try:
+        error = hook.uninitialize()
+    except Terminated:  # a second SIGTERM cuts the teardown short
+        status, error = 143, None
+    if stop is not None:
+        reply = {"ok": False, "error": error} if error else {"ok": True}
+        try:
+            send_done(sock, stop.get("id"), reply)
+        except OSError:
+            pass
+    elif error:
+        sys.stderr.write(error["traceback"])
+    exit_now(status)
+
+
+if __name__ == "__main__":
+    main()

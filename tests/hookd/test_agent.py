@@ -1,0 +1,394 @@
+"""The agent under the real python3: the control protocol end to end."""
+import os
+import signal
+import sys
+import tempfile
+import textwrap
+import unittest
+
+from harness import AGENT, Agent, python_argv
+
+# One line, so the traceback shows it wherever the signal lands.
+SLEEPER = "import time; print('started'); time.sleep(60)\n"
+UNINIT_HOOK = {"name": "test", "uninitialize": "print('uninitialized')"}
+
+
+class CoreCases:
+    """Cases run under every interpreter; subclasses set argv()."""
+
+    def start(self, hook=None, env=None):
+        """Start an agent that is killed when the test ends."""
+        agent = Agent(self.argv(), hook, env)
+        self.addCleanup(agent.close)
+        return agent
+
+    def assertAgentFramesLeftOut(self, tb):
+        """The traceback must not show the agent's own code."""
+        self.assertNotIn(AGENT, tb)
+        self.assertNotIn("hookd.py", tb)
+
+    def test_exec_prints(self):
+        agent = self.start()
+        agent.ready()
+        done = agent.request("exec", code="import sys\nprint('hello from', __name__)\n"
+                                           "print('to stderr', file=sys.stderr)\n")
+        self.assertEqual(done, {"id": done["id"], "event": "done", "ok": True})
+        self.assertIn("hello from __main__\n", agent.stdout())
+        self.assertIn("to stderr\n", agent.stderr())
+
+    def test_exception_traceback(self):
+        agent = self.start()
+        agent.ready()
+        code = "def f(n):\n    return n / 0\n\nf(1)\n"
+        done = agent.request("exec", code=code, file="job.py")
+        self.assertFalse(done["ok"])
+        error = done["error"]
+        self.assertEqual(error["type"], "ZeroDivisionError")
+        self.assertEqual(error["message"], "division by zero")
+        tb = error["traceback"]
+        self.assertTrue(tb.startswith("Traceback (most recent call last):\n"), tb)
+        self.assertIn('  File "job.py", line 4, in <module>\n    f(1)\n', tb)
+        self.assertIn('  File "job.py", line 2, in f\n    return n / 0\n', tb)
+        self.assertTrue(tb.endswith("\nZeroDivisionError: division by zero\n"), tb)
+        self.assertAgentFramesLeftOut(tb)
+        self.assertTrue(agent.request("ping")["ok"])
+
+    def test_sigint_interrupts_running_code(self):
+        agent = self.start()
+        agent.ready()
+        req_id = agent.send("exec", code=SLEEPER)
+        agent.wait_output("started\n")  # printed while the code still runs
+        agent.signal(signal.SIGINT)
+        done = agent.recv()
+        self.assertEqual(done["id"], req_id)
+        self.assertFalse(done["ok"])
+        self.assertEqual(done["error"]["type"], "KeyboardInterrupt")
+        self.assertIn('File "<hotload-1>", line 1, in <module>\n    ' + SLEEPER,
+                      done["error"]["traceback"])
+        self.assertAgentFramesLeftOut(done["error"]["traceback"])
+        self.assertEqual(agent.request("eval", code="6 * 7")["json"], 42)
+        self.assertIsNone(agent.proc.poll())
+
+    def test_sigint_ignored_while_idle(self):
+        agent = self.start()
+        agent.ready()
+        agent.signal(signal.SIGINT)
+        self.assertTrue(agent.request("ping")["ok"])
+        agent.signal(signal.SIGINT)
+        self.assertTrue(agent.request("exec", code="pass")["ok"])
+        self.assertIsNone(agent.proc.poll())
+
+    def test_sigterm_runs_uninitialize(self):
+        agent = self.start(UNINIT_HOOK)
+        agent.ready()
+        agent.signal(signal.SIGTERM)
+        self.assertEqual(agent.wait(), 143)
+        self.assertIn("uninitialized\n", agent.stdout())
+
+    def test_sigterm_during_code_answers_terminated(self):
+        agent = self.start(UNINIT_HOOK)
+        agent.ready()
+        req_id = agent.send("exec", code=SLEEPER)
+        agent.wait_output("started\n")
+        agent.signal(signal.SIGTERM)
+        done = agent.recv()
+        self.assertEqual(done["id"], req_id)
+        self.assertFalse(done["ok"])
+        self.assertEqual(done["error"]["type"], "Terminated")
+        self.assertIn('File "<hotload-1>", line 1, in <module>\n    ' + SLEEPER,
+                      done["error"]["traceback"])
+        self.assertAgentFramesLeftOut(done["error"]["traceback"])
+        self.assertEqual(agent.wait(), 143)
+        self.assertIn("uninitialized\n", agent.stdout())
+
+
+class PythonCoreTest(CoreCases, unittest.TestCase):
+    """The core cases under python3."""
+
+    def argv(self):
+        """Run the agent under the Python running the tests."""
+        return python_argv()
+
+
+class PythonAgentTest(unittest.TestCase):
+    """Everything else, under python3 only."""
+
+    def start(self, hook=None, env=None):
+        """Start an agent that is killed when the test ends."""
+        agent = Agent(python_argv(), hook, env)
+        self.addCleanup(agent.close)
+        return agent
+
+    def exec_output(self, agent, code, **fields):
+        """Run code, assert it succeeded, return the new stdout."""
+        before = len(agent.stdout())
+        done = agent.request("exec", code=code, **fields)
+        self.assertTrue(done["ok"], done)
+        return agent.stdout()[before:]
+
+    def test_ready_message(self):
+        agent = self.start()
+        ready = agent.ready()
+        self.assertEqual(ready["pid"], agent.proc.pid)
+        self.assertEqual(ready["python"], "%d.%d.%d" % sys.version_info[:3])
+        self.assertEqual(ready["executable"], sys.executable)
+
+    def test_control_fd_is_not_inherited(self):
+        agent = self.start()
+        agent.ready()
+        out = self.exec_output(agent, "import os\nprint(os.get_inheritable(3), "
+                                      "'HOTLOAD_CONTROL_FD' in os.environ)\n")
+        self.assertEqual(out, "False False\n")
+
+    def test_python_and_native_output_keep_their_order(self):
+        agent = self.start()
+        agent.ready()
+        out = self.exec_output(agent, "import os\nprint('a')\nos.write(1, b'b\\n')\nprint('c')\n")
+        self.assertEqual(out, "a\nb\nc\n")
+
+    def test_c_stdio_is_flushed_before_done(self):
+        agent = self.start()
+        agent.ready()
+        code = "import ctypes\nctypes.CDLL(None).printf(b'from C stdio\\n')\n"
+        self.assertIn("from C stdio\n", self.exec_output(agent, code))
+
+    def test_output_is_utf8_with_backslashreplace(self):
+        agent = self.start(env={"PYTHONIOENCODING": "ascii"})
+        agent.ready()
+        self.exec_output(agent, "print('caf\\u00e9 \\udcff')\n")
+        self.assertIn("café \\udcff\n".encode("utf-8"), agent.out["stdout"])
+
+    def test_main_namespace_persists(self):
+        agent = self.start()
+        agent.ready()
+        self.exec_output(agent, "x = 41\n")
+        done = agent.request("eval", code="x + 1")
+        self.assertEqual((done["value"], done["json"]), ("42", 42))
+        out = self.exec_output(agent, "import __main__\nprint(__main__.x, __name__)\n")
+        self.assertEqual(out, "41 __main__\n")
+
+    def test_fresh_namespace_is_separate(self):
+        agent = self.start()
+        agent.ready()
+        self.exec_output(agent, "x = 1\n")
+        out = self.exec_output(agent, "y = 2\nprint('x' in globals(), __name__)\n", ns="fresh")
+        self.assertEqual(out, "False __main__\n")
+        self.assertEqual(agent.request("eval", code="'y' in globals()")["json"], False)
+        self.assertEqual(agent.request("eval", code="2 + 2", ns="fresh")["json"], 4)
+
+    def test_main_namespace_is_the_main_module(self):
+        agent = self.start()
+        agent.ready()
+        code = ("import pickle\nclass P:\n    pass\n"
+                "print(type(pickle.loads(pickle.dumps(P()))).__name__)\n")
+        self.assertEqual(self.exec_output(agent, code), "P\n")
+
+    def test_reset(self):
+        agent = self.start()
+        agent.ready()
+        self.exec_output(agent, "x = 1\n")
+        self.assertTrue(agent.request("reset")["ok"])
+        self.assertEqual(agent.request("eval", code="'x' in globals()")["json"], False)
+        self.assertEqual(agent.request("eval", code="__name__")["json"], "__main__")
+
+    def test_eval_value_and_json(self):
+        agent = self.start()
+        agent.ready()
+        done = agent.request("eval", code="{'a': [1, 2.5, None, True, 'é']}")
+        self.assertEqual(done["json"], {"a": [1, 2.5, None, True, "é"]})
+        self.assertEqual(done["value"], "{'a': [1, 2.5, None, True, 'é']}")
+        done = agent.request("eval", code="None")
+        self.assertEqual((done["value"], done["json"]), ("None", None))
+        for code, value in (("{1, 2}", "{1, 2}"), ("float('nan')", "nan"),
+                            ("[float('inf')]", "[inf]"), ("'\\udcff'", "'\\udcff'")):
+            done = agent.request("eval", code=code)
+            self.assertTrue(done["ok"], done)
+            self.assertEqual(done["value"], value)
+            self.assertNotIn("json", done)
+        done = agent.request("eval", code="object()")
+        self.assertTrue(done["value"].startswith("<object object at "))
+        self.assertNotIn("json", done)
+
+    def test_eval_of_a_statement_is_a_syntax_error(self):
+        agent = self.start()
+        agent.ready()
+        done = agent.request("eval", code="x = 1")
+        self.assertEqual(done["error"]["type"], "SyntaxError")
+
+    def test_syntax_error(self):
+        agent = self.start()
+        agent.ready()
+        done = agent.request("exec", code="print('ok')\ndef f(:\n    pass\n", file="bad.py")
+        self.assertFalse(done["ok"])
+        self.assertEqual(done["error"]["type"], "SyntaxError")
+        tb = done["error"]["traceback"]
+        lines = tb.splitlines()
+        self.assertIn('  File "bad.py", line 2', lines)
+        self.assertIn("    def f(:", lines)
+        self.assertTrue(any(line.strip() == "^" for line in lines), tb)
+        self.assertTrue(lines[-1].startswith("SyntaxError: "), tb)
+        self.assertNotIn("hookd.py", tb)
+        self.assertEqual(agent.stdout(), "")  # nothing ran
+
+    def test_traceback_shows_source_of_earlier_requests(self):
+        agent = self.start()
+        agent.ready()
+        self.exec_output(agent, "def boom():\n    raise ValueError('bad value')\n")
+        done = agent.request("exec", code="x = 1\nboom()\n")
+        tb = done["error"]["traceback"]
+        self.assertEqual(done["error"]["message"], "bad value")
+        self.assertIn("line 2, in <module>\n    boom()\n", tb)
+        self.assertIn("line 2, in boom\n    raise ValueError('bad value')\n", tb)
+        self.assertEqual(tb.count('File "<hotload'), 2)
+
+    def test_unprintable_exception(self):
+        agent = self.start()
+        agent.ready()
+        code = ("class E(Exception):\n    def __str__(self):\n        raise RuntimeError\n"
+                "raise E()\n")
+        done = agent.request("exec", code=code)
+        self.assertEqual(done["error"]["type"], "E")
+        self.assertEqual(done["error"]["message"], "<exception str() failed>")
+
+    def test_sys_exit(self):
+        agent = self.start()
+        agent.ready()
+        done = agent.request("exec", code="import sys\nsys.exit(3)\n")
+        self.assertFalse(done["ok"])
+        self.assertEqual((done["error"]["type"], done["error"]["message"]), ("SystemExit", "3"))
+        self.assertIn("sys.exit(3)", done["error"]["traceback"])
+        done = agent.request("exec", code="raise SystemExit('bye')")
+        self.assertEqual((done["error"]["type"], done["error"]["message"]), ("SystemExit", "bye"))
+        for code in ("import sys; sys.exit()", "import sys; sys.exit(0)", "exit()"):
+            done = agent.request("exec", code=code)
+            self.assertEqual((done["ok"], done["exit_code"]), (True, 0), code)
+        self.assertTrue(agent.request("ping")["ok"])
+        self.assertIsNone(agent.proc.poll())
+
+    def test_keyboard_interrupt_raised_by_code(self):
+        agent = self.start()
+        agent.ready()
+        done = agent.request("exec", code="raise KeyboardInterrupt")
+        self.assertEqual(done["error"]["type"], "KeyboardInterrupt")
+        self.assertTrue(agent.request("ping")["ok"])
+
+    def test_stdin_is_at_eof(self):
+        agent = self.start()
+        agent.ready()
+        self.assertEqual(self.exec_output(agent, "import sys\nprint(repr(sys.stdin.read()))\n"),
+                         "''\n")
+        self.assertEqual(agent.request("exec", code="input()")["error"]["type"], "EOFError")
+
+    def test_bad_requests(self):
+        agent = self.start()
+        agent.ready()
+        for line in (b"not json\n", b"[1, 2]\n", b"\xff\xfe\n", b"\n"):
+            agent.send_line(line)
+            done = agent.recv()
+            self.assertEqual((done["id"], done["ok"]), (None, False), line)
+            self.assertEqual(done["error"]["type"], "BadRequest")
+        for fields in ({"op": "frobnicate"}, {"op": "exec"}, {"op": "eval", "code": 1},
+                       {"op": "exec", "code": "print(1)", "ns": "other"},
+                       {"op": "exec", "code": "print(1)", "file": 7}):
+            req_id = agent.send(**fields)
+            done = agent.recv()
+            self.assertEqual((done["id"], done["ok"]), (req_id, False), fields)
+            self.assertEqual(done["error"]["type"], "BadRequest")
+        self.assertEqual(agent.stdout(), "")
+        self.assertTrue(agent.request("ping")["ok"])
+
+    def test_stop(self):
+        agent = self.start(UNINIT_HOOK)
+        agent.ready()
+        done = agent.request("stop")
+        self.assertEqual(done, {"id": done["id"], "event": "done", "ok": True})
+        self.assertEqual(agent.wait(), 0)
+        self.assertEqual(agent.stdout(), "uninitialized\n")
+
+    def test_stop_reports_uninitialize_error(self):
+        agent = self.start({"uninitialize": "raise RuntimeError('teardown failed')"})
+        agent.ready()
+        done = agent.request("stop")
+        self.assertFalse(done["ok"])
+        self.assertEqual(done["error"]["message"], "teardown failed")
+        self.assertEqual(agent.wait(), 0)
+
+    def test_eof_runs_uninitialize(self):
+        agent = self.start(UNINIT_HOOK)
+        agent.ready()
+        agent.sock.shutdown(2)
+        self.assertEqual(agent.wait(), 0)
+        self.assertEqual(agent.stdout(), "uninitialized\n")
+
+    def test_inline_hook_has_its_own_namespace(self):
+        hook = {"name": "test", "initialize": "state = 'hooked'\nprint('initialized')",
+                "uninitialize": "print('uninitialized', state)"}
+        agent = self.start(hook)
+        agent.ready()
+        self.assertEqual(agent.stdout(), "initialized\n")  # before ready
+        self.assertEqual(self.exec_output(agent, "print('state' in globals())\n"), "False\n")
+        agent.request("stop")
+        self.assertEqual(agent.wait(), 0)
+        self.assertEqual(agent.stdout(), "initialized\nFalse\nuninitialized hooked\n")
+
+    def test_hook_class(self):
+        tmp_dir = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp_dir.cleanup)
+        tmp = tmp_dir.name
+        with open(os.path.join(tmp, "studio_hook.py"), "w") as f:
+            f.write(textwrap.dedent("""\
+                from hotload_hook import BaseHook
+
+                class Hook(BaseHook):
+                    def initialize(self):
+                        print("class initialize")
+
+                    def uninitialize(self):
+                        print("class uninitialize")
+                """))
+        hook = {"name": "studio", "class": "studio_hook:Hook", "path": [tmp],
+                "initialize": "print('inline initialize')",
+                "uninitialize": "print('inline uninitialize')"}
+        agent = self.start(hook)
+        agent.ready()
+        self.assertEqual(agent.stdout(), "inline initialize\nclass initialize\n")
+        self.exec_output(agent, "import studio_hook\n")  # the hook's path is on sys.path
+        agent.request("stop")
+        self.assertEqual(agent.wait(), 0)
+        self.assertTrue(agent.stdout().endswith("class uninitialize\ninline uninitialize\n"))
+
+    def test_base_hook_does_nothing(self):
+        agent = self.start({"class": "hotload_hook:BaseHook"})
+        agent.ready()
+        self.assertTrue(agent.request("stop")["ok"])
+        self.assertEqual(agent.wait(), 0)
+
+    def test_initialize_failure(self):
+        agent = self.start({"name": "mayapy",
+                            "initialize": "x = 1\nraise RuntimeError('no licence')"})
+        msg = agent.recv()
+        self.assertEqual(msg["event"], "failed")
+        self.assertEqual((msg["error"]["type"], msg["error"]["message"]),
+                         ("RuntimeError", "no licence"))
+        self.assertIn('File "<mayapy initialize>", line 2', msg["error"]["traceback"])
+        self.assertNotIn("hookd.py", msg["error"]["traceback"])
+        self.assertEqual(agent.wait(), 1)
+
+    def test_hook_class_failures(self):
+        for hook, error in (({"class": "no_such_module:Hook"}, "ModuleNotFoundError"),
+                            ({"class": "hotload_hook:Missing"}, "AttributeError"),
+                            ({"class": "hotload_hook"}, "ValueError"),
+                            ("{not json", "JSONDecodeError")):
+            agent = self.start(hook)
+            msg = agent.recv()
+            self.assertEqual((msg["event"], msg["error"]["type"]), ("failed", error), hook)
+            self.assertEqual(agent.wait(), 1)
+
+    def test_missing_control_fd(self):
+        agent = self.start(env={"HOTLOAD_CONTROL_FD": ""})
+        self.assertEqual(agent.wait(), 2)
+        self.assertIn("HOTLOAD_CONTROL_FD", agent.stderr())
+
+
+if __name__ == "__main__":
+    unittest.main()
