@@ -3,8 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "header.h"
+#include "utf8.h"
 
+/* Letters, digits and . _ - + make up a dcc name or a version. */
 static int
 name_char(char c)
 {
@@ -28,6 +31,22 @@ copy_name(const char *s, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
+/* Whether s[0..len) is well-formed UTF-8: repairing it changes nothing. */
+static int
+valid_utf8(const char *s, size_t len)
+{
+	struct utf8_carry carry = {{0}, 0};
+	struct buf out = BUF_INIT;
+	int ok;
+
+	utf8_repair(&carry, s, len, &out);
+	utf8_finish(&carry, &out);
+	ok = out.len == len && !memcmp(out.data, s, len);
+	buf_free(&out);
+	return ok;
+}
+
+/* Apply one "key=value" option to h; -1 with a reason in err when bad. */
 static int
 set_option(struct header *h, const char *key, size_t klen, const char *val, size_t vlen,
 	   char *err, size_t errlen)
@@ -56,6 +75,11 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 			snprintf(err, errlen, "file must be 1 to %zu bytes", sizeof(h->file) - 1);
 			return -1;
 		}
+		/* The name travels to the worker inside JSON, which is UTF-8. */
+		if (!valid_utf8(val, vlen)) {
+			snprintf(err, errlen, "file must be valid UTF-8");
+			return -1;
+		}
 		memcpy(h->file, val, vlen);
 		h->file[vlen] = '\0';
 	} else {
@@ -66,6 +90,7 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 	return 0;
 }
 
+/* Parse one header line; see header.h. */
 int
 header_parse(const char *line, size_t len, struct header *ret, char *err, size_t errlen)
 {
@@ -137,6 +162,7 @@ header_parse(const char *line, size_t len, struct header *ret, char *err, size_t
 	return 0;
 }
 
+/* "dcc" or "dcc:version" of h. */
 void
 header_target(const struct header *h, char *out, size_t outlen)
 {

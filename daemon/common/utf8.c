@@ -70,6 +70,7 @@ repair_chunk(const unsigned char *s, size_t len, struct buf *out)
 	return 0;
 }
 
+/* Append chunk in[0..len) to out as valid UTF-8; see utf8.h. */
 void
 utf8_repair(struct utf8_carry *c, const char *in, size_t len, struct buf *out)
 {
@@ -107,10 +108,14 @@ utf8_repair(struct utf8_carry *c, const char *in, size_t len, struct buf *out)
 	c->len = rest;
 }
 
+/* End of stream: each byte still waiting in c becomes U+FFFD, the same as
+ * when the bytes of a sequence are cut short in the middle of a chunk. */
 void
 utf8_finish(struct utf8_carry *c, struct buf *out)
 {
-	if (c->len)
+	size_t i;
+
+	for (i = 0; i < c->len; i++)
 		buf_append(out, replacement, 3);
 	c->len = 0;
 }

@@ -1,0 +1,318 @@
+/* ctlconn.c - connect to hotloadd over a Unix socket or TCP, send, read lines */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "ctlconn.h"
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* macOS: the caller ignores SIGPIPE */
+#endif
+
+#define READ_CHUNK 65536
+
+struct ctlconn {
+	int fd;
+	struct buf in; /* received bytes; in.data[start..len) not yet read */
+	size_t start;  /* first byte of the unread data */
+	size_t scan;   /* bytes before this offset hold no '\n' of the unread data */
+	int eof;
+};
+
+/* Default Unix socket path for this user; see ctlconn.h. */
+int
+ctlconn_default_socket(char *out, size_t outlen)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (xdg && xdg[0])
+		n = snprintf(out, outlen, "%s/hotload/hotloadd.sock", xdg);
+	else if (geteuid() == 0)
+		n = snprintf(out, outlen, "/run/hotload/hotloadd.sock");
+	else
+		n = snprintf(out, outlen, "/tmp/hotload-%u/hotloadd.sock", (unsigned)geteuid());
+	if (n < 0 || (size_t)n >= outlen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Human words for the address a connection goes to. */
+void
+ctlconn_describe(const char *socket_path, const char *tcp, char *out, size_t outlen)
+{
+	if (socket_path)
+		snprintf(out, outlen, "unix socket %s", socket_path);
+	else
+		snprintf(out, outlen, "TCP %s", tcp);
+}
+
+/* Split "host:port", "[v6]:port", "host" or ":port" into its parts. */
+static int
+split_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	const char *colon, *h = s;
+	size_t hlen;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || (close[1] && close[1] != ':'))
+			return -EINVAL;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close[1] ? close + 1 : NULL;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon && memchr(s, ':', (size_t)(colon - s)))
+			return -EINVAL; /* a bare IPv6 address needs brackets */
+		hlen = colon ? (size_t)(colon - s) : strlen(s);
+	}
+	if (hlen == 0) {
+		h = CTLCONN_DEFAULT_HOST;
+		hlen = strlen(h);
+	}
+	if (hlen >= hostlen)
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (colon && !colon[1])
+		return -EINVAL;
+	if (snprintf(port, portlen, "%s", colon ? colon + 1 : CTLCONN_DEFAULT_PORT) >= (int)portlen)
+		return -EINVAL;
+	return 0;
+}
+
+/* Close-on-exec (we may later run an editor or pager) and non-blocking,
+ * because every wait goes through poll(). */
+static int
+set_flags(int fd)
+{
+	int fl;
+
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Connect a Unix stream socket; returns the fd or -errno. */
+static int
+connect_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	int fd, r;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path is longer than %zu bytes: %s",
+		         sizeof(sun.sun_path) - 1, path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (errno == EINTR)
+			continue;
+		r = -errno;
+		goto fail;
+	}
+	return fd;
+fail:
+	snprintf(err, errlen, "cannot connect to hotloadd on unix socket %s: %s", path,
+	         strerror(-r));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Connect over TCP to the first address of host:port that answers. */
+static int
+connect_tcp(const char *spec, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[256], port[32];
+	int fd = -1, r;
+
+	if (split_hostport(spec, host, sizeof(host), port, sizeof(port)) < 0) {
+		snprintf(err, errlen, "bad TCP address '%s': expected HOST:PORT", spec);
+		return -EINVAL;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	r = getaddrinfo(host, port, &hints, &res);
+	if (r != 0) {
+		snprintf(err, errlen, "cannot resolve %s: %s", spec, gai_strerror(r));
+		return -EHOSTUNREACH;
+	}
+	r = -ECONNREFUSED;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+		if (fd < 0) {
+			r = -errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		r = -errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot connect to hotloadd on TCP %s: %s", spec,
+		         strerror(-r));
+		return r;
+	}
+	return fd;
+}
+
+/* Open a connection; see ctlconn.h. */
+int
+ctlconn_open(const char *socket_path, const char *tcp, struct ctlconn **ret, char *err,
+             size_t errlen)
+{
+	struct ctlconn *c;
+	int fd, r;
+
+	fd = socket_path ? connect_unix(socket_path, err, errlen) : connect_tcp(tcp, err, errlen);
+	if (fd < 0)
+		return fd;
+	r = set_flags(fd);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot set up the socket: %s", strerror(-r));
+		close(fd);
+		return r;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	*ret = c;
+	return 0;
+}
+
+/* Close the connection and free everything; accepts NULL. */
+void
+ctlconn_free(struct ctlconn *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	buf_free(&c->in);
+	free(c);
+}
+
+/* Read what is available into c->in: >0 bytes, 0 at EOF, -errno, -EAGAIN
+ * when nothing was there after all. */
+static int
+fill(struct ctlconn *c)
+{
+	ssize_t n;
+
+	/* Drop what was read already, but only when that is cheap or large,
+	 * so that many small lines do not each move the whole buffer. */
+	if (c->start && (c->start == c->in.len || c->start >= READ_CHUNK)) {
+		buf_consume(&c->in, c->start);
+		c->scan = c->scan > c->start ? c->scan - c->start : 0;
+		c->start = 0;
+	}
+	buf_reserve(&c->in, READ_CHUNK);
+	do
+		n = read(c->fd, c->in.data + c->in.len, READ_CHUNK);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (n == 0) {
+		c->eof = 1;
+		return 0;
+	}
+	c->in.len += (size_t)n;
+	c->in.data[c->in.len] = '\0';
+	return (int)n;
+}
+
+/* Send all of data; see ctlconn.h. */
+int
+ctlconn_send(struct ctlconn *c, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+		ssize_t n;
+		int r;
+
+		if (!c->eof)
+			pfd.events |= POLLIN;
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pfd.revents & POLLIN) {
+			r = fill(c);
+			if (r < 0 && r != -EAGAIN)
+				return r;
+		}
+		if (!(pfd.revents & (POLLOUT | POLLERR | POLLHUP)))
+			continue;
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Next line from the daemon; see ctlconn.h. */
+int
+ctlconn_read_line(struct ctlconn *c, const char **ret_line, size_t *ret_len)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		const char *nl = NULL;
+		size_t n;
+		int r;
+
+		if (c->scan < c->start)
+			c->scan = c->start;
+		if (c->scan < c->in.len)
+			nl = memchr(c->in.data + c->scan, '\n', c->in.len - c->scan);
+		if (nl || (c->eof && c->start < c->in.len)) {
+			n = nl ? (size_t)(nl - c->in.data) + 1 - c->start : c->in.len - c->start;
+			*ret_line = c->in.data + c->start;
+			*ret_len = n;
+			c->start += n;
+			c->scan = c->start;
+			return 1;
+		}
+		c->scan = c->in.len;
+		if (c->eof)
+			return 0;
+		if (poll(&pfd, 1, -1) < 0)
+			return -errno;
+		r = fill(c);
+		if (r < 0 && r != -EAGAIN)
+			return r;
+	}
+}

@@ -1,0 +1,38 @@
+/* ctlconn.h - one client connection to hotloadd, with plain blocking I/O */
+#ifndef HOTLOAD_CTLCONN_H
+#define HOTLOAD_CTLCONN_H
+
+#include <stddef.h>
+
+#define CTLCONN_DEFAULT_HOST "127.0.0.1"
+#define CTLCONN_DEFAULT_PORT "7720"
+
+struct ctlconn;
+
+/* The socket a daemon of this user listens on by default:
+ * $XDG_RUNTIME_DIR/hotload/hotloadd.sock, else /run/hotload/hotloadd.sock for
+ * root, else /tmp/hotload-UID/hotloadd.sock. -ENAMETOOLONG if it does not fit. */
+int ctlconn_default_socket(char *out, size_t outlen);
+
+/* Describe where a connection goes, "unix socket PATH" or "TCP HOST:PORT". */
+void ctlconn_describe(const char *socket_path, const char *tcp, char *out, size_t outlen);
+
+/* Connect to the Unix socket socket_path, or when it is NULL to tcp
+ * ("host:port", "[v6]:port", "host" or ":port"). On failure returns -errno
+ * and writes a one-line reason to err; *ret is untouched. */
+int ctlconn_open(const char *socket_path, const char *tcp, struct ctlconn **ret, char *err,
+                 size_t errlen);
+
+void ctlconn_free(struct ctlconn *c);
+
+/* Send all of data. Whatever the daemon sends meanwhile is kept for
+ * ctlconn_read_line, so neither side can block the other. */
+int ctlconn_send(struct ctlconn *c, const void *data, size_t len);
+
+/* Wait for the next line from the daemon. Returns 1 with the line (its '\n'
+ * included, except for a last line cut off by EOF) in *ret_line and *ret_len,
+ * valid until the next call; 0 at end of stream; -EINTR when a signal
+ * arrived while waiting (nothing is lost, call again); other -errno. */
+int ctlconn_read_line(struct ctlconn *c, const char **ret_line, size_t *ret_len);
+
+#endif

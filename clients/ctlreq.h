@@ -1,0 +1,30 @@
+/* ctlreq.h - one JSON-mode request to hotloadd, its events shown as they come */
+#ifndef HOTLOAD_CTLREQ_H
+#define HOTLOAD_CTLREQ_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct ctl_opts;
+
+/* Called with the "done" event of the request; returns the exit status. */
+typedef int (*ctlreq_done_cb)(const struct ctl_opts *o, json_t *done, void *userdata);
+
+/* Connect, open target in JSON mode, send req (its "id" is set here) and
+ * stream its stdout/stderr events to fds 1 and 2 (or, with o->json, every
+ * event line to fd 1) until "done", which goes to on_done. Returns an exit
+ * status (enum ctl_exit); all messages are printed here. */
+int ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_done_cb on_done,
+               void *userdata);
+
+/* Run code[0..len) in target; file is the name tracebacks show. */
+int ctlreq_exec(const struct ctl_opts *o, const char *target, const char *code, size_t len,
+                const char *file, int fresh);
+
+/* Evaluate expr in target and print the repr of its value. */
+int ctlreq_eval(const struct ctl_opts *o, const char *target, const char *expr);
+
+/* Check that a worker of target answers. */
+int ctlreq_ping(const struct ctl_opts *o, const char *target);
+
+#endif
