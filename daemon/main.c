@@ -28,6 +28,7 @@ struct daemon {
 	uv_signal_t sigterm;
 	uv_signal_t sighup;
 	int stopping;
+	int forced;
 };
 
 static void
@@ -156,6 +157,7 @@ on_signal(uv_signal_t *h, int signum)
 	}
 	if (d->stopping) {
 		log_warn("%s again: exiting without waiting for workers", strsignal(signum));
+		d->forced = 1;
 		uv_stop(d->loop);
 		return;
 	}
@@ -189,7 +191,7 @@ main(int argc, char **argv)
 	};
 	struct daemon d;
 	const char *config_path = NULL, *level = NULL;
-	char *prefix = NULL, *agent = NULL;
+	char *prefix = NULL, *agent = NULL, *launcher = NULL;
 	struct config *cfg = NULL;
 	struct hookset *hs = NULL;
 	int check = 0, opt, r, lvl, ret = 1;
@@ -256,6 +258,20 @@ main(int argc, char **argv)
 		ret = EXIT_CONFIG;
 		goto out;
 	}
+	{
+		struct buf b = BUF_INIT;
+
+		buf_printf(&b, "%s/%s/hotload-launch", prefix, HOTLOAD_LIBEXEC_RELDIR);
+		launcher = buf_steal(&b);
+		if (access(launcher, X_OK) < 0) {
+			fprintf(stderr,
+			        "hotloadd: warning: %s is missing: workers will not be killed "
+			        "if hotloadd itself is killed\n",
+			        launcher);
+			free(launcher);
+			launcher = NULL;
+		}
+	}
 	if (check) {
 		printf("configuration OK; agent %s; hooks:\n", agent);
 		print_hooks(hs);
@@ -266,7 +282,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	memset(&d, 0, sizeof(d));
 	d.loop = uv_default_loop();
-	d.srv = server_new(d.loop, cfg, hs, agent);
+	d.srv = server_new(d.loop, cfg, hs, agent, launcher);
 	cfg = NULL; /* owned by the server now */
 	hs = NULL;
 	r = server_start(d.srv);
@@ -288,16 +304,19 @@ main(int argc, char **argv)
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	ret = 0;
-	if (uv_loop_alive(d.loop)) {
+	if (d.forced) {
 		/* forced exit: workers see EOF on their control socket and go */
 		ret = 1;
-	} else
+	} else {
 		server_free(d.srv);
+		uv_run(d.loop, UV_RUN_DEFAULT); /* the last close callbacks */
+	}
 	uv_loop_close(d.loop);
 out:
 	config_free(cfg);
 	hookset_free(hs);
 	free(agent);
+	free(launcher);
 	free(prefix);
 	return ret;
 }

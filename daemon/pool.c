@@ -14,39 +14,33 @@
 TAILQ_HEAD(request_queue, request);
 
 struct pool {
-	uv_loop_t *loop;
+	struct pool_context ctx;
 	const struct hook *hook;
 	char *name;
 	char *executable;
 	char *version;
-	char *agent;
 	struct request_queue queue;
 	size_t queued;
 	struct worker **workers;
 	size_t n_workers;
 	int stopping;
-	pool_empty_cb on_empty;
-	void *data;
 };
 
 static void pool_dispatch(struct pool *p);
 
 struct pool *
-pool_new(uv_loop_t *loop, const struct hook *h, const char *executable, const char *version,
-         const char *agent, pool_empty_cb on_empty, void *data)
+pool_new(const struct pool_context *ctx, const struct hook *h, const char *executable,
+         const char *version)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 	struct buf name = BUF_INIT;
 
-	p->loop = loop;
+	p->ctx = *ctx;
 	p->hook = h;
 	buf_printf(&name, "%s:%s", h->name, version);
 	p->name = buf_steal(&name);
 	p->executable = xstrdup(executable);
 	p->version = xstrdup(version);
-	p->agent = xstrdup(agent);
-	p->on_empty = on_empty;
-	p->data = data;
 	TAILQ_INIT(&p->queue);
 	return p;
 }
@@ -66,7 +60,6 @@ pool_free(struct pool *p)
 	free(p->name);
 	free(p->executable);
 	free(p->version);
-	free(p->agent);
 	free(p);
 }
 
@@ -147,8 +140,8 @@ on_worker_exited(struct worker *w, json_t *error, void *data)
 	}
 	if (!p->stopping)
 		pool_dispatch(p);
-	if (!p->n_workers && p->on_empty)
-		p->on_empty(p, p->data);
+	if (!p->n_workers && p->ctx.on_empty)
+		p->ctx.on_empty(p, p->ctx.data);
 }
 
 static const struct worker_events worker_events = {
@@ -199,13 +192,15 @@ pool_spawn(struct pool *p)
 	extra[5] = NULL;
 
 	memset(&spec, 0, sizeof(spec));
-	spec.argv = hook_build_argv(p->hook, p->executable, p->version, p->agent);
-	spec.env = hook_build_env(p->hook, p->executable, p->version, p->agent, extra);
+	spec.argv = hook_build_argv(p->hook, p->executable, p->version, p->ctx.agent);
+	spec.env = hook_build_env(p->hook, p->executable, p->version, p->ctx.agent, extra);
 	spec.name = p->name;
 	spec.startup_timeout = p->hook->startup_timeout;
 	spec.stop_grace = STOP_GRACE;
 
-	r = worker_spawn(p->loop, &spec, &worker_events, p, &w);
+	spec.launcher = p->ctx.launcher;
+	spec.reaper = p->ctx.reaper;
+	r = worker_spawn(p->ctx.loop, &spec, &worker_events, p, &w);
 	if (r < 0) {
 		struct buf m = BUF_INIT;
 

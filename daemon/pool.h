@@ -12,11 +12,23 @@ struct request;
 /* Called whenever the pool's last worker is gone (for shutdown). */
 typedef void (*pool_empty_cb)(struct pool *p, void *data);
 
-/* A pool for hook h at one installed interpreter. name is what users see
- * ("python:3", "hython:20.5.332"). The hook must outlive the pool. */
-struct pool *pool_new(uv_loop_t *loop, const struct hook *h, const char *executable,
-		      const char *version, const char *agent, pool_empty_cb on_empty,
-		      void *data);
+struct reaper;
+
+/* What every pool of a daemon shares; strings and reaper are borrowed and
+ * must outlive the pools. */
+struct pool_context {
+	uv_loop_t *loop;
+	const char *agent;    /* hookd.py */
+	const char *launcher; /* hotload-launch, or NULL */
+	struct reaper *reaper;
+	pool_empty_cb on_empty;
+	void *data;
+};
+
+/* A pool for hook h at one installed interpreter. Its name is what users
+ * see ("python:3", "hython:20.5.332"). The hook must outlive the pool. */
+struct pool *pool_new(const struct pool_context *ctx, const struct hook *h,
+		      const char *executable, const char *version);
 /* Only for a pool without workers (after pool_stop() emptied it). */
 void pool_free(struct pool *p);
 

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "paths.h"
 #include "pool.h"
+#include "reaper.h"
 #include "server.h"
 
 static void on_pool_empty(struct pool *p, void *data);
@@ -21,6 +22,9 @@ struct server {
 	struct config *cfg;
 	struct hookset *hooks;
 	char *agent;
+	char *launcher;
+	struct reaper *reaper;
+	struct pool_context pool_ctx;
 	uint64_t started_ns;
 
 	struct listener **listeners;
@@ -36,7 +40,8 @@ struct server {
 };
 
 struct server *
-server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *agent)
+server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *agent,
+           const char *launcher)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
 
@@ -44,7 +49,15 @@ server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *
 	s->cfg = cfg;
 	s->hooks = hs;
 	s->agent = xstrdup(agent);
+	s->launcher = launcher ? xstrdup(launcher) : NULL;
+	s->reaper = reaper_new(loop);
 	s->started_ns = uv_hrtime();
+	s->pool_ctx.loop = loop;
+	s->pool_ctx.agent = s->agent;
+	s->pool_ctx.launcher = s->launcher;
+	s->pool_ctx.reaper = s->reaper;
+	s->pool_ctx.on_empty = on_pool_empty;
+	s->pool_ctx.data = s;
 	return s;
 }
 
@@ -60,9 +73,11 @@ server_free(struct server *s)
 	free(s->pools);
 	free(s->listeners);
 	free(s->conns);
+	reaper_free(s->reaper);
 	hookset_free(s->hooks);
 	config_free(s->cfg);
 	free(s->agent);
+	free(s->launcher);
 	free(s);
 }
 
@@ -246,7 +261,7 @@ server_route(struct server *s, const char *dcc, const char *version, struct pool
 			free(ver);
 			return -ESHUTDOWN;
 		}
-		p = pool_new(s->loop, h, path, ver, s->agent, on_pool_empty, s);
+		p = pool_new(&s->pool_ctx, h, path, ver);
 		s->pools = xrealloc(s->pools, (s->n_pools + 1) * sizeof(*s->pools));
 		s->pools[s->n_pools++] = p;
 		log_debug("new target %s: %s", pool_name(p), path);
@@ -280,6 +295,12 @@ shutdown_check(struct server *s)
 			return;
 	while (s->n_conns)
 		conn_close(s->conns[s->n_conns - 1]);
+	/* Last sweep for anything the workers left, then let the loop end. */
+	if (s->reaper) {
+		reaper_sweep(s->reaper);
+		reaper_free(s->reaper);
+		s->reaper = NULL;
+	}
 	if (s->shutdown_done) {
 		void (*done)(void *) = s->shutdown_done;
 

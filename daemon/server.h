@@ -12,9 +12,10 @@ struct hookset;
 struct pool;
 struct server;
 
-/* Takes ownership of cfg and hs. agent is the path of hookd.py. */
+/* Takes ownership of cfg and hs. agent is the path of hookd.py, launcher
+ * that of hotload-launch (NULL: workers are started without it). */
 struct server *server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs,
-			  const char *agent);
+			  const char *agent, const char *launcher);
 void server_free(struct server *s);
 
 /* Open every configured listener; on failure logs which one and returns

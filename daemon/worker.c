@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "reaper.h"
 #include "request.h"
 #include "utf8.h"
 #include "worker.h"
@@ -33,7 +34,9 @@ struct worker {
 	enum worker_state state;
 	char *name;
 	unsigned id;
-	int pid;
+	int pid;       /* the process we started: the group leader */
+	int agent_pid; /* the interpreter, from its ready message */
+	struct reaper *reaper;
 	uint64_t started_ns;
 	unsigned requests;
 	double startup_timeout;
@@ -88,7 +91,7 @@ worker_state_name(enum worker_state s)
 int
 worker_pid(const struct worker *w)
 {
-	return w->pid;
+	return w->agent_pid ? w->agent_pid : w->pid;
 }
 
 unsigned
@@ -102,9 +105,9 @@ worker_status(const struct worker *w)
 {
 	double up = (double)(uv_hrtime() - w->started_ns) / 1e9;
 
-	return json_pack("{s:i, s:s, s:i, s:f, s:i}", "id", (int)w->id, "state",
-	                 worker_state_name(w->state), "pid", w->pid, "uptime_s", up, "requests",
-	                 (int)w->requests);
+	return json_pack("{s:i, s:s, s:i, s:i, s:f, s:i}", "id", (int)w->id, "state",
+	                 worker_state_name(w->state), "pid", worker_pid(w), "pgid", w->pid,
+	                 "uptime_s", up, "requests", (int)w->requests);
 }
 
 static void
@@ -245,7 +248,7 @@ deliver_text(struct worker *w, int fd, const char *text, size_t len)
 		if (request_output(w->current, fd, text, len) > 0)
 			pause_output(w);
 	} else
-		log_worker_output(w->name, w->pid, fd == 1 ? "stdout" : "stderr", text, len);
+		log_worker_output(w->name, worker_pid(w), fd == 1 ? "stdout" : "stderr", text, len);
 }
 
 static void
@@ -341,7 +344,7 @@ on_request_done(struct worker *w, json_t *msg)
 		worker_resume_output(w);
 
 	if (stop_after) {
-		log_info("%s[%d]: __SHUTDOWN__ requested, stopping", w->name, w->pid);
+		log_info("%s[%d]: __SHUTDOWN__ requested, stopping", w->name, worker_pid(w));
 		worker_stop(w);
 	} else
 		w->ev->idle(w, w->data);
@@ -357,14 +360,15 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 	const char *event = json_string_value(json_object_get(msg, "event"));
 
 	if (!event) {
-		log_err("%s[%d]: bad message from the agent: %.200s", w->name, w->pid, line);
+		log_err("%s[%d]: bad message from the agent: %.200s", w->name, worker_pid(w), line);
 		worker_kill(w, SIGKILL);
 		goto out;
 	}
 	if (!strcmp(event, "ready") && w->state == WORKER_STARTING) {
 		uv_timer_stop(&w->timer);
 		w->state = WORKER_IDLE;
-		log_info("%s[%d]: ready in %.0f ms", w->name, w->pid,
+		w->agent_pid = (int)json_integer_value(json_object_get(msg, "pid"));
+		log_info("%s[%d]: ready in %.0f ms", w->name, worker_pid(w),
 		         (double)(uv_hrtime() - w->started_ns) / 1e6);
 		w->ev->ready(w, w->data);
 	} else if (!strcmp(event, "failed")) {
@@ -376,7 +380,8 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 	} else if (!strcmp(event, "done") && w->state == WORKER_STOPPING) {
 		/* the answer to "stop": the exit follows */
 	} else {
-		log_err("%s[%d]: unexpected '%s' from the agent, ignoring", w->name, w->pid, event);
+		log_err("%s[%d]: unexpected '%s' from the agent, ignoring", w->name, worker_pid(w),
+		        event);
 	}
 out:
 	json_decref(msg);
@@ -401,8 +406,8 @@ on_ctl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		buf_consume(&w->ctl_in, len);
 	}
 	if (w->ctl_in.len > CTL_LINE_MAX) {
-		log_err("%s[%d]: agent message larger than %u bytes, killing", w->name, w->pid,
-		        CTL_LINE_MAX);
+		log_err("%s[%d]: agent message larger than %u bytes, killing", w->name,
+		        worker_pid(w), CTL_LINE_MAX);
 		buf_clear(&w->ctl_in);
 		worker_kill(w, SIGKILL);
 	}
@@ -427,13 +432,18 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 	enum worker_state was = w->state;
 
 	uv_timer_stop(&w->timer);
-	/* Children the DCC left behind go with it. */
+	/* Children the DCC left behind go with it: those in its group now,
+	 * those that left the group once they find their way to us. */
 	worker_kill(w, SIGKILL);
+	if (w->reaper) {
+		reaper_untrack(w->reaper, w->pid);
+		reaper_sweep(w->reaper);
+	}
 	drain_output(w);
 	finish_carry(w);
 	w->state = WORKER_DEAD;
 
-	buf_printf(&msg, "%s (pid %d) ", w->name, w->pid);
+	buf_printf(&msg, "%s (pid %d) ", w->name, worker_pid(w));
 	describe_exit(&msg, status, sig);
 	log_msg(was == WORKER_STOPPING && !sig && !status ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
 	        "%s", msg.data);
@@ -487,7 +497,7 @@ on_timer(uv_timer_t *t)
 
 		snprintf(m, sizeof(m), "%s did not become ready within %.0f s (startup_timeout)",
 		         w->name, w->startup_timeout);
-		log_err("%s[%d]: %s, killing", w->name, w->pid, m);
+		log_err("%s[%d]: %s, killing", w->name, worker_pid(w), m);
 		json_decref(w->start_error);
 		w->start_error = json_pack("{s:s, s:s}", "type", "WorkerStartFailed", "message", m);
 		worker_kill(w, SIGKILL);
@@ -496,13 +506,13 @@ on_timer(uv_timer_t *t)
 	if (w->state != WORKER_STOPPING)
 		return;
 	if (w->stop_phase == 0) {
-		log_warn("%s[%d]: did not stop within %.1f s, sending SIGTERM", w->name, w->pid,
-		         w->stop_grace);
+		log_warn("%s[%d]: did not stop within %.1f s, sending SIGTERM", w->name,
+		         worker_pid(w), w->stop_grace);
 		worker_kill(w, SIGTERM);
 		w->stop_phase = 1;
 		uv_timer_start(&w->timer, on_timer, grace, 0);
 	} else if (w->stop_phase == 1) {
-		log_warn("%s[%d]: ignored SIGTERM, sending SIGKILL", w->name, w->pid);
+		log_warn("%s[%d]: ignored SIGTERM, sending SIGKILL", w->name, worker_pid(w));
 		worker_kill(w, SIGKILL);
 		w->stop_phase = 2;
 	}
@@ -515,6 +525,8 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	struct worker *w = xcalloc(1, sizeof(*w));
 	uv_process_options_t opts;
 	uv_stdio_container_t stdio[4];
+	char **argv = spec->argv;
+	char daemon_pid[24];
 	int r;
 
 	w->loop = loop;
@@ -546,8 +558,19 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	stdio[2].data.stream = (uv_stream_t *)&w->err;
 	stdio[3].flags = UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
 	stdio[3].data.stream = (uv_stream_t *)&w->ctl;
-	opts.file = spec->argv[0];
-	opts.args = spec->argv;
+	if (spec->launcher) {
+		size_t n = 0;
+
+		while (spec->argv[n])
+			n++;
+		argv = xcalloc(n + 3, sizeof(*argv));
+		snprintf(daemon_pid, sizeof(daemon_pid), "%d", (int)getpid());
+		argv[0] = (char *)spec->launcher;
+		argv[1] = daemon_pid;
+		memcpy(argv + 2, spec->argv, n * sizeof(*argv));
+	}
+	opts.file = argv[0];
+	opts.args = argv;
 	opts.env = spec->env;
 	opts.stdio = stdio;
 	opts.stdio_count = 4;
@@ -556,17 +579,22 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	opts.flags = UV_PROCESS_DETACHED;
 
 	r = uv_spawn(loop, &w->proc, &opts);
+	if (argv != spec->argv)
+		free(argv);
 	if (r < 0) {
 		worker_close(w);
 		return r;
 	}
+	w->reaper = spec->reaper;
+	if (w->reaper)
+		reaper_track(w->reaper, w->proc.pid);
 	w->pid = w->proc.pid;
 	uv_read_start((uv_stream_t *)&w->out, on_alloc, on_output_read);
 	uv_read_start((uv_stream_t *)&w->err, on_alloc, on_output_read);
 	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, on_ctl_read);
 	if (spec->startup_timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
-	log_info("%s[%d]: starting %s", w->name, w->pid, spec->argv[0]);
+	log_info("%s[%d]: starting %s", w->name, worker_pid(w), spec->argv[0]);
 	*ret = w;
 	return 0;
 }

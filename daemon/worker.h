@@ -28,8 +28,12 @@ struct worker_events {
 	void (*exited)(struct worker *w, json_t *error, void *data);
 };
 
+struct reaper;
+
 struct worker_spec {
 	char **argv; /* NULL-terminated */
+	const char *launcher;  /* hotload-launch, put before argv; NULL: none */
+	struct reaper *reaper; /* told about the worker's pid; may be NULL */
 	char **env;  /* NULL-terminated */
 	const char *name; /* "python:3", for logs */
 	double startup_timeout; /* seconds */
@@ -58,6 +62,7 @@ void worker_detach(struct worker *w, struct request *r);
 
 enum worker_state worker_state(const struct worker *w);
 const char *worker_state_name(enum worker_state s);
+/* The interpreter's pid once it is ready, else its process group's. */
 int worker_pid(const struct worker *w);
 unsigned worker_id(const struct worker *w);
 /* {"id","state","pid","uptime_s","requests"} (new reference). */
