@@ -1,21 +1,16 @@
-/* hook.c - hook files, the hookset, and the argv / environment of a worker */
-#include <dirent.h>
-#include <errno.h>
+/* hook.c - hook files: parsing one into a struct hook, and freeing it */
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
 #include "header.h"
-#include "hook.h"
+#include "hook-internal.h"
 #include "yamlutil.h"
-
-extern char **environ;
 
 #define HOOK_RESERVED_NAME "hotload"
 #define VAR_NAME_RE "[A-Za-z_][A-Za-z0-9_]*"
@@ -29,11 +24,6 @@ extern char **environ;
 #else
 #define HOOK_OS "linux"
 #endif
-
-struct hookset {
-	struct hook **v; /* in definition order: the last definition is last */
-	size_t n;
-};
 
 static const char *const hook_keys[] = {
         "name",        "aliases",    "description",  "default_version", "hints",
@@ -67,7 +57,7 @@ hint_clear(struct hook_hint *t)
 }
 
 /* Free a hook and everything it owns; accepts a half-built one. */
-static void
+void
 hook_free(struct hook *h)
 {
 	size_t i;
@@ -376,7 +366,7 @@ parse_scalars(struct yamlutil_doc *d, const yaml_node_t *root, struct hook *h)
 }
 
 /* Build a hook from a document's root; base is the file's directory. */
-static int
+int
 hook_parse(struct yamlutil_doc *d, const yaml_node_t *root, const char *base, struct hook **ret)
 {
 	struct hook *h = xcalloc(1, sizeof(*h));
@@ -463,98 +453,9 @@ fail:
 	return r;
 }
 
-struct hookset *
-hookset_new(void)
-{
-	return xcalloc(1, sizeof(struct hookset));
-}
-
-void
-hookset_free(struct hookset *hs)
-{
-	size_t i;
-
-	if (!hs)
-		return;
-	for (i = 0; i < hs->n; i++)
-		hook_free(hs->v[i]);
-	free(hs->v);
-	free(hs);
-}
-
-/* Whether h answers to name s (by name or alias). */
-static int
-hook_matches(const struct hook *h, const char *s)
-{
-	size_t i;
-
-	if (!strcmp(h->name, s))
-		return 1;
-	for (i = 0; i < h->n_aliases; i++)
-		if (!strcmp(h->aliases[i], s))
-			return 1;
-	return 0;
-}
-
-/* Take away alias s from h, if it has it. */
-static void
-hook_drop_alias(struct hook *h, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < h->n_aliases; i++) {
-		if (strcmp(h->aliases[i], s))
-			continue;
-		free(h->aliases[i]);
-		memmove(&h->aliases[i], &h->aliases[i + 1],
-		        (h->n_aliases - i) * sizeof(char *)); /* moves the NULL too */
-		h->n_aliases--;
-		return;
-	}
-}
-
-/* Add h (takes ownership): it replaces a hook of the same name, takes any
- * alias it shares with an earlier hook, and goes last, so that lookups,
- * which search from the end, find it before anything it shadows. */
-static void
-hookset_add(struct hookset *hs, struct hook *h)
-{
-	size_t i, j;
-
-	for (i = 0; i < hs->n; i++) {
-		if (strcmp(hs->v[i]->name, h->name))
-			continue;
-		hook_free(hs->v[i]);
-		memmove(&hs->v[i], &hs->v[i + 1], (hs->n - i - 1) * sizeof(*hs->v));
-		hs->n--;
-		break;
-	}
-	for (i = 0; i < hs->n; i++) {
-		hook_drop_alias(hs->v[i], h->name);
-		for (j = 0; j < h->n_aliases; j++)
-			hook_drop_alias(hs->v[i], h->aliases[j]);
-	}
-	hs->v = xrealloc(hs->v, (hs->n + 1) * sizeof(*hs->v));
-	hs->v[hs->n++] = h;
-}
-
-/* Parse a loaded document and add the hook. */
-static int
-hookset_add_doc(struct hookset *hs, struct yamlutil_doc *d, const char *base)
-{
-	struct hook *h;
-	int r;
-
-	r = hook_parse(d, yamlutil_root(d), base, &h);
-	if (r < 0)
-		return r;
-	hookset_add(hs, h);
-	return 0;
-}
-
 /* Directory part of path, made absolute; NULL when path has no '/'. */
-static char *
-base_dir(const char *path, int absolute)
+char *
+hook_base_dir(const char *path, int absolute)
 {
 	const char *slash = strrchr(path, '/');
 	struct buf b = BUF_INIT;
@@ -566,291 +467,4 @@ base_dir(const char *path, int absolute)
 		buf_printf(&b, "%s/", cwd);
 	buf_append(&b, path, slash == path ? 1 : (size_t)(slash - path));
 	return buf_steal(&b);
-}
-
-/* Hook files define what gets executed: only their owner (or root) may
- * write them, else anyone with write access could run code as us. */
-static int
-check_file_safe(const char *path, const struct stat *st, char *err, size_t errlen)
-{
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(err, errlen,
-		         "%s: owned by uid %u, not by uid %u or root; refusing to "
-		         "load a hook file someone else controls",
-		         path, (unsigned)st->st_uid, (unsigned)geteuid());
-		return -EPERM;
-	}
-	if ((st->st_mode & S_IWOTH) || ((st->st_mode & S_IWGRP) && st->st_gid != getegid())) {
-		snprintf(err, errlen, "%s: writable by others (mode %04o); refusing to load it",
-		         path, (unsigned)(st->st_mode & 07777));
-		return -EPERM;
-	}
-	return 0;
-}
-
-int
-hookset_load_file(struct hookset *hs, const char *path, char *err, size_t errlen)
-{
-	struct yamlutil_doc d;
-	struct stat st;
-	char *base;
-	int r;
-
-	r = yamlutil_load_file(&d, path, &st, err, errlen);
-	if (r < 0)
-		return r;
-	base = base_dir(path, 1);
-	r = check_file_safe(path, &st, err, errlen);
-	if (r >= 0)
-		r = hookset_add_doc(hs, &d, base);
-	free(base);
-	yamlutil_done(&d);
-	return r;
-}
-
-int
-hookset_load_string(struct hookset *hs, const char *name, const char *yaml, char *err,
-                    size_t errlen)
-{
-	struct yamlutil_doc d;
-	char *base;
-	int r;
-
-	r = yamlutil_load_string(&d, name, yaml, strlen(yaml), err, errlen);
-	if (r < 0)
-		return r;
-	base = base_dir(name, 0);
-	r = hookset_add_doc(hs, &d, base);
-	free(base);
-	yamlutil_done(&d);
-	return r;
-}
-
-/* qsort comparator for strings. */
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int
-hookset_load_dir(struct hookset *hs, const char *dir, char *err, size_t errlen)
-{
-	struct buf path = BUF_INIT;
-	struct dirent *e;
-	struct stat st;
-	char **names = NULL;
-	size_t n = 0, i;
-	DIR *dp;
-	int r = 0;
-
-	dp = opendir(dir);
-	if (!dp) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return r;
-	}
-	if (fstat(dirfd(dp), &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
-		snprintf(err, errlen,
-		         "%s: directory writable by others (mode %04o); refusing "
-		         "to load hooks from it",
-		         dir, (unsigned)(st.st_mode & 07777));
-		r = -EPERM;
-		goto fail;
-	}
-	while ((e = readdir(dp))) {
-		size_t len = strlen(e->d_name);
-
-		if (e->d_name[0] == '.' || !((len > 5 && !strcmp(e->d_name + len - 5, ".yaml")) ||
-		                             (len > 4 && !strcmp(e->d_name + len - 4, ".yml"))))
-			continue;
-		names = xrealloc(names, (n + 2) * sizeof(char *));
-		names[n++] = xstrdup(e->d_name);
-		names[n] = NULL;
-	}
-	if (n)
-		qsort(names, n, sizeof(char *), cmp_str);
-	for (i = 0; i < n && r >= 0; i++) {
-		buf_clear(&path);
-		buf_printf(&path, "%s/%s", dir, names[i]);
-		r = hookset_load_file(hs, path.data, err, errlen);
-	}
-fail:
-	hook_strv_free(names);
-	buf_free(&path);
-	closedir(dp);
-	return r;
-}
-
-const struct hook *
-hookset_find(const struct hookset *hs, const char *name)
-{
-	size_t i;
-
-	for (i = hs->n; i-- > 0;)
-		if (hook_matches(hs->v[i], name))
-			return hs->v[i];
-	return NULL;
-}
-
-size_t
-hookset_count(const struct hookset *hs)
-{
-	return hs->n;
-}
-
-const struct hook *
-hookset_at(const struct hookset *hs, size_t i)
-{
-	return i < hs->n ? hs->v[i] : NULL;
-}
-
-/* Value of KEY in a "KEY=VALUE" vector, or NULL. */
-static const char *
-strv_getenv(char *const *env, const char *key, size_t klen)
-{
-	size_t i;
-
-	for (i = 0; env && env[i]; i++)
-		if (!strncmp(env[i], key, klen) && env[i][klen] == '=')
-			return env[i] + klen + 1;
-	return NULL;
-}
-
-/* Expand {name} placeholders from vars (name, value pairs, NULL-ended)
- * and, when env is given, $VAR / ${VAR} from it ("$$" is a '$'). */
-static char *
-expand(const char *s, const char *const *vars, char *const *env)
-{
-	struct buf b = BUF_INIT;
-	size_t i, n;
-
-	buf_puts(&b, "");
-	while (*s) {
-		if (*s == '{') {
-			for (i = 0; vars[i]; i += 2) {
-				n = strlen(vars[i]);
-				if (!strncmp(s + 1, vars[i], n) && s[n + 1] == '}')
-					break;
-			}
-			if (vars[i]) {
-				buf_puts(&b, vars[i + 1]);
-				s += n + 2;
-				continue;
-			}
-		} else if (*s == '$' && env) {
-			const char *name = s + 1, *v;
-			int braced = *name == '{';
-
-			if (*name == '$') {
-				buf_puts(&b, "$");
-				s += 2;
-				continue;
-			}
-			name += braced;
-			for (n = 0; name[n] == '_' || (name[n] >= 'A' && name[n] <= 'Z') ||
-			            (name[n] >= 'a' && name[n] <= 'z') ||
-			            (n && name[n] >= '0' && name[n] <= '9');
-			     n++)
-				;
-			if (n && (!braced || name[n] == '}')) {
-				v = strv_getenv(env, name, n);
-				buf_puts(&b, v ? v : "");
-				s = name + n + braced;
-				continue;
-			}
-		}
-		buf_append(&b, s++, 1);
-	}
-	return buf_steal(&b);
-}
-
-/* The placeholder table for one worker. */
-static void
-fill_vars(const char *vars[9], char *agent_dir, const char *executable, const char *version,
-          const char *agent)
-{
-	vars[0] = "executable";
-	vars[1] = executable ? executable : "";
-	vars[2] = "version";
-	vars[3] = version ? version : "";
-	vars[4] = "agent_dir";
-	vars[5] = agent_dir;
-	vars[6] = "agent";
-	vars[7] = agent ? agent : "";
-	vars[8] = NULL;
-}
-
-/* Directory of the agent ("" without one) into out. */
-static char *
-agent_dir_of(const char *agent)
-{
-	char *d = base_dir(agent ? agent : "", 0);
-
-	return d ? d : xstrdup(agent && *agent ? "." : "");
-}
-
-char **
-hook_build_argv(const struct hook *h, const char *executable, const char *version,
-                const char *agent)
-{
-	char **v = xcalloc(h->n_launcher + h->argc + 1, sizeof(char *));
-	char *adir = agent_dir_of(agent);
-	const char *vars[9];
-	size_t i, n = 0;
-
-	fill_vars(vars, adir, executable, version, agent);
-	for (i = 0; i < h->n_launcher; i++)
-		v[n++] = expand(h->launcher[i], vars, NULL);
-	for (i = 0; i < h->argc; i++)
-		v[n++] = expand(h->argv[i], vars, NULL);
-	free(adir);
-	return v;
-}
-
-/* Put "KEY=VALUE" (taken) into env, replacing an entry with that key. */
-static void
-env_set(char ***env, size_t *n, char *kv)
-{
-	size_t i, klen = (size_t)(strchr(kv, '=') - kv);
-
-	for (i = 0; i < *n; i++) {
-		if (!strncmp((*env)[i], kv, klen) && (*env)[i][klen] == '=') {
-			free((*env)[i]);
-			(*env)[i] = kv;
-			return;
-		}
-	}
-	*env = xrealloc(*env, (*n + 2) * sizeof(char *));
-	(*env)[(*n)++] = kv;
-	(*env)[*n] = NULL;
-}
-
-char **
-hook_build_env(const struct hook *h, const char *executable, const char *version, const char *agent,
-               char *const *extra)
-{
-	char **env = xcalloc(1, sizeof(char *));
-	char *adir = agent_dir_of(agent), *value;
-	const char *vars[9];
-	struct buf b = BUF_INIT;
-	size_t i, n = 0;
-
-	fill_vars(vars, adir, executable, version, agent);
-	for (i = 0; environ && environ[i]; i++)
-		if (strchr(environ[i], '='))
-			env_set(&env, &n, xstrdup(environ[i]));
-	for (i = 0; i < h->n_env; i++) {
-		value = expand(h->env[i].value, vars, env);
-		buf_printf(&b, "%s=%s", h->env[i].key, value);
-		free(value);
-		env_set(&env, &n, buf_steal(&b));
-	}
-	for (i = 0; extra && extra[i]; i++)
-		if (strchr(extra[i], '='))
-			env_set(&env, &n, xstrdup(extra[i]));
-	free(adir);
-	return env;
 }

@@ -1,0 +1,245 @@
+/* hookset.c - the set of known hooks: loading, override order, lookup */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "hook-internal.h"
+#include "yamlutil.h"
+
+struct hookset {
+	struct hook **v; /* in definition order: the last definition is last */
+	size_t n;
+};
+
+struct hookset *
+hookset_new(void)
+{
+	return xcalloc(1, sizeof(struct hookset));
+}
+
+void
+hookset_free(struct hookset *hs)
+{
+	size_t i;
+
+	if (!hs)
+		return;
+	for (i = 0; i < hs->n; i++)
+		hook_free(hs->v[i]);
+	free(hs->v);
+	free(hs);
+}
+
+/* Whether h answers to name s (by name or alias). */
+static int
+hook_matches(const struct hook *h, const char *s)
+{
+	size_t i;
+
+	if (!strcmp(h->name, s))
+		return 1;
+	for (i = 0; i < h->n_aliases; i++)
+		if (!strcmp(h->aliases[i], s))
+			return 1;
+	return 0;
+}
+
+/* Take away alias s from h, if it has it. */
+static void
+hook_drop_alias(struct hook *h, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_aliases; i++) {
+		if (strcmp(h->aliases[i], s))
+			continue;
+		free(h->aliases[i]);
+		memmove(&h->aliases[i], &h->aliases[i + 1],
+		        (h->n_aliases - i) * sizeof(char *)); /* moves the NULL too */
+		h->n_aliases--;
+		return;
+	}
+}
+
+/* Add h (takes ownership): it replaces a hook of the same name, takes any
+ * alias it shares with an earlier hook, and goes last, so that lookups,
+ * which search from the end, find it before anything it shadows. */
+static void
+hookset_add(struct hookset *hs, struct hook *h)
+{
+	size_t i, j;
+
+	for (i = 0; i < hs->n; i++) {
+		if (strcmp(hs->v[i]->name, h->name))
+			continue;
+		hook_free(hs->v[i]);
+		memmove(&hs->v[i], &hs->v[i + 1], (hs->n - i - 1) * sizeof(*hs->v));
+		hs->n--;
+		break;
+	}
+	for (i = 0; i < hs->n; i++) {
+		hook_drop_alias(hs->v[i], h->name);
+		for (j = 0; j < h->n_aliases; j++)
+			hook_drop_alias(hs->v[i], h->aliases[j]);
+	}
+	hs->v = xrealloc(hs->v, (hs->n + 1) * sizeof(*hs->v));
+	hs->v[hs->n++] = h;
+}
+
+/* Parse a loaded document and add the hook. */
+static int
+hookset_add_doc(struct hookset *hs, struct yamlutil_doc *d, const char *base)
+{
+	struct hook *h;
+	int r;
+
+	r = hook_parse(d, yamlutil_root(d), base, &h);
+	if (r < 0)
+		return r;
+	hookset_add(hs, h);
+	return 0;
+}
+
+/* Hook files define what gets executed: only their owner (or root) may
+ * write them, else anyone with write access could run code as us. */
+static int
+check_file_safe(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(err, errlen,
+		         "%s: owned by uid %u, not by uid %u or root; refusing to "
+		         "load a hook file someone else controls",
+		         path, (unsigned)st->st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((st->st_mode & S_IWOTH) || ((st->st_mode & S_IWGRP) && st->st_gid != getegid())) {
+		snprintf(err, errlen, "%s: writable by others (mode %04o); refusing to load it",
+		         path, (unsigned)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+int
+hookset_load_file(struct hookset *hs, const char *path, char *err, size_t errlen)
+{
+	struct yamlutil_doc d;
+	struct stat st;
+	char *base;
+	int r;
+
+	r = yamlutil_load_file(&d, path, &st, err, errlen);
+	if (r < 0)
+		return r;
+	base = hook_base_dir(path, 1);
+	r = check_file_safe(path, &st, err, errlen);
+	if (r >= 0)
+		r = hookset_add_doc(hs, &d, base);
+	free(base);
+	yamlutil_done(&d);
+	return r;
+}
+
+int
+hookset_load_string(struct hookset *hs, const char *name, const char *yaml, char *err,
+                    size_t errlen)
+{
+	struct yamlutil_doc d;
+	char *base;
+	int r;
+
+	r = yamlutil_load_string(&d, name, yaml, strlen(yaml), err, errlen);
+	if (r < 0)
+		return r;
+	base = hook_base_dir(name, 0);
+	r = hookset_add_doc(hs, &d, base);
+	free(base);
+	yamlutil_done(&d);
+	return r;
+}
+
+/* qsort comparator for strings. */
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+hookset_load_dir(struct hookset *hs, const char *dir, char *err, size_t errlen)
+{
+	struct buf path = BUF_INIT;
+	struct dirent *e;
+	struct stat st;
+	char **names = NULL;
+	size_t n = 0, i;
+	DIR *dp;
+	int r = 0;
+
+	dp = opendir(dir);
+	if (!dp) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return r;
+	}
+	if (fstat(dirfd(dp), &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen,
+		         "%s: directory writable by others (mode %04o); refusing "
+		         "to load hooks from it",
+		         dir, (unsigned)(st.st_mode & 07777));
+		r = -EPERM;
+		goto fail;
+	}
+	while ((e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || !((len > 5 && !strcmp(e->d_name + len - 5, ".yaml")) ||
+		                             (len > 4 && !strcmp(e->d_name + len - 4, ".yml"))))
+			continue;
+		names = xrealloc(names, (n + 2) * sizeof(char *));
+		names[n++] = xstrdup(e->d_name);
+		names[n] = NULL;
+	}
+	if (n)
+		qsort(names, n, sizeof(char *), cmp_str);
+	for (i = 0; i < n && r >= 0; i++) {
+		buf_clear(&path);
+		buf_printf(&path, "%s/%s", dir, names[i]);
+		r = hookset_load_file(hs, path.data, err, errlen);
+	}
+fail:
+	hook_strv_free(names);
+	buf_free(&path);
+	closedir(dp);
+	return r;
+}
+
+const struct hook *
+hookset_find(const struct hookset *hs, const char *name)
+{
+	size_t i;
+
+	for (i = hs->n; i-- > 0;)
+		if (hook_matches(hs->v[i], name))
+			return hs->v[i];
+	return NULL;
+}
+
+size_t
+hookset_count(const struct hookset *hs)
+{
+	return hs->n;
+}
+
+const struct hook *
+hookset_at(const struct hookset *hs, size_t i)
+{
+	return i < hs->n ? hs->v[i] : NULL;
+}
