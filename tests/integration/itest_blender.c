@@ -1,0 +1,211 @@
+/* itest_blender.c - a real DCC: Debian's Blender (3.4) in background mode,
+ * through the daemon. A missing Blender fails these tests: it is part of
+ * the test environment, not optional. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define BLENDER_DEADLINE_MS 60000 /* a cold first start of Blender can be slow */
+
+/* Fail clearly when Blender is not installed where the shipped hook looks. */
+static void
+require_blender(void)
+{
+	static const char *const where[] = {"/usr/bin/blender", "/usr/local/bin/blender",
+	                                    "/snap/bin/blender"};
+	size_t i;
+
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		if (access(where[i], X_OK) == 0)
+			return;
+	ck_abort_msg("Blender is not installed (no /usr/bin/blender): these tests need it; "
+	             "install it with: apt-get install -y --no-install-recommends blender");
+}
+
+static struct itest_daemon *
+start_blender(void)
+{
+	require_blender();
+	return itest_start(NULL);
+}
+
+/* A raw request with the Blender deadline. */
+static char *
+raw(struct itest_daemon *d, const char *target, const char *code)
+{
+	return itest_raw_n(d, ITEST_UNIX, target, code, strlen(code), BLENDER_DEADLINE_MS, NULL);
+}
+
+static int
+wait_gone(long pid, int deadline_ms)
+{
+	long long end = itest_now_ms() + deadline_ms;
+
+	while (itest_pid_alive((pid_t)pid) && itest_now_ms() < end)
+		itest_sleep_ms(20);
+	return !itest_pid_alive((pid_t)pid);
+}
+
+static void
+call(struct jclient *c, json_int_t id, const char *op, const char *code, struct jreply *r)
+{
+	jc_call_with(c, id, op, code, NULL, BLENDER_DEADLINE_MS, r);
+}
+
+START_TEST(bpy_requests_on_one_warm_worker)
+{
+	struct itest_daemon *d = start_blender();
+	struct jclient *c = jc_open(d, ITEST_UNIX, "blender mode=json");
+	struct jreply r;
+	long pid;
+	const char *tb;
+
+	call(c, 1, "eval", "__import__('os').getpid()", &r);
+	jreply_assert_ok(&r);
+	pid = (long)json_integer_value(json_object_get(r.done, "json"));
+	ck_assert_int_gt(pid, 0);
+	ck_assert_str_eq(r.out, ""); /* Blender's start-up banner is not ours */
+	jreply_free(&r);
+
+	/* the factory scene has Cube, Light and Camera */
+	call(c, 2, "exec",
+	     "import bpy\nbpy.ops.mesh.primitive_cube_add()\nprint(len(bpy.data.objects))", &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, "4\n");
+	jreply_free(&r);
+
+	/* state stays: the same Blender, the same scene */
+	call(c, 3, "exec",
+	     "import bpy\nprint(sorted(o.name for o in bpy.data.objects))\n"
+	     "print(bpy.app.version_string.split()[0])",
+	     &r);
+	jreply_assert_ok(&r);
+	ck_assert_msg(!strncmp(r.out, "['Camera', 'Cube', 'Cube.001', 'Light']\n3.4", 43),
+	              "got \"%s\"", r.out);
+	jreply_free(&r);
+
+	call(c, 4, "exec", "print('hello from blender')", &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, "hello from blender\n");
+	jreply_free(&r);
+
+	call(c, 5, "exec", "import bpy\nprint('before')\nbpy.data.objects['NoSuchObject']", &r);
+	jreply_assert_error(&r, "KeyError");
+	ck_assert_str_eq(r.out, "before\n");
+	tb = jreply_error_str(&r, "traceback");
+	ck_assert_msg(!strncmp(tb, "Traceback (most recent call last):\n", 35), "%s", tb);
+	itest_assert_contains(tb, "line 3, in <module>");
+	itest_assert_contains(tb, "NoSuchObject");
+	jreply_free(&r);
+
+	call(c, 6, "eval", "1+1", &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")), "2");
+	jreply_free(&r);
+
+	/* all of it in the one warm Blender */
+	call(c, 7, "eval", "__import__('os').getpid()", &r);
+	jreply_assert_ok(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")), pid);
+	jreply_free(&r);
+	jc_close(c);
+	itest_stop_within(d, 30000);
+	ck_assert(wait_gone(pid, 5000));
+}
+END_TEST
+
+START_TEST(raw_versions_and_alias)
+{
+	struct itest_daemon *d = start_blender();
+	char *r;
+	long pid1, pid2, pid3;
+
+	r = raw(d, "blender:3.4", "import bpy, os\nprint(os.getpid())\n");
+	ck_assert_msg(sscanf(r, "OUTPUT: \n%ld\n", &pid1) == 1, "%s", r);
+	free(r);
+	r = itest_raw(d, ITEST_UNIX, "blender", "import os\nprint(os.getpid())\n");
+	ck_assert_msg(sscanf(r, "OUTPUT: \n%ld\n", &pid2) == 1, "%s", r);
+	free(r);
+	r = itest_raw(d, ITEST_UNIX, "bpy:3.4.1", "import os\nprint(os.getpid())\n");
+	ck_assert_msg(sscanf(r, "OUTPUT: \n%ld\n", &pid3) == 1, "%s", r);
+	free(r);
+	/* one installation, one worker */
+	ck_assert_int_eq(pid1, pid2);
+	ck_assert_int_eq(pid1, pid3);
+
+	r = itest_raw(d, ITEST_UNIX, "blender:3.4", "print('partial')\n1/0\n");
+	ck_assert_msg(!strncmp(r,
+	                       "OUTPUT: \npartial\nERRORS: \nTraceback (most recent call last):\n",
+	                       61),
+	              "%s", r);
+	ck_assert_msg(strlen(r) > 36 &&
+	                      !strcmp(r + strlen(r) - 36, "ZeroDivisionError: division by zero\n"),
+	              "%s", r);
+	itest_assert_not_contains(r, "Blender");
+	free(r);
+
+	r = itest_raw(d, ITEST_UNIX, "blender:3.4", "import bpy\nx = bpy.context.scene.name\n");
+	ck_assert_str_eq(r, "Script executed (no output).");
+	free(r);
+
+	r = itest_raw(d, ITEST_UNIX, "blender:2.79", "print(1)\n");
+	ck_assert_msg(!strncmp(r, "ERRORS: \nNotInstalled: ", 23), "%s", r);
+	free(r);
+	itest_stop_within(d, 30000);
+}
+END_TEST
+
+START_TEST(blender_restarts)
+{
+	struct itest_daemon *d = start_blender();
+	struct jclient *c = jc_open(d, ITEST_UNIX, "blender mode=json");
+	struct jreply r;
+	long pid1, pid2, pid3;
+	char *reply;
+
+	call(c, 1, "eval", "__import__('os').getpid()", &r);
+	jreply_assert_ok(&r);
+	pid1 = (long)json_integer_value(json_object_get(r.done, "json"));
+	jreply_free(&r);
+
+	/* killed mid-request: WorkerDied, then a new Blender */
+	call(c, 2, "exec", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", &r);
+	jreply_assert_error(&r, "WorkerDied");
+	jreply_free(&r);
+	call(c, 3, "eval", "__import__('os').getpid()", &r);
+	jreply_assert_ok(&r);
+	pid2 = (long)json_integer_value(json_object_get(r.done, "json"));
+	jreply_free(&r);
+	ck_assert_int_ne(pid1, pid2);
+
+	/* __SHUTDOWN__: stopped after the request, started again on demand */
+	reply = raw(d, "blender", "print('bye')\n__SHUTDOWN__");
+	ck_assert_str_eq(reply, "OUTPUT: \nbye\n");
+	free(reply);
+	call(c, 4, "eval", "__import__('os').getpid()", &r);
+	jreply_assert_ok(&r);
+	pid3 = (long)json_integer_value(json_object_get(r.done, "json"));
+	jreply_free(&r);
+	ck_assert_int_ne(pid2, pid3);
+	ck_assert(wait_gone(pid2, 10000));
+	jc_close(c);
+	itest_stop_within(d, 30000);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("blender");
+	TCase *tc = tcase_create("blender");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, bpy_requests_on_one_warm_worker);
+	tcase_add_test(tc, raw_versions_and_alias);
+	tcase_add_test(tc, blender_restarts);
+	suite_add_tcase(s, tc);
+	return itest_run_suite(s);
+}
