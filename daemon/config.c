@@ -1,4 +1,4 @@
-/* config.c - hotloadd.yaml: listeners, hook directories, compat ports, limits */
+/* config.c - hotloadd.yaml: listeners, hook directories, compat ports, limits, supervision */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,12 +17,16 @@
 
 #define CONFIG_DEFAULT_TCP_PORT 7720
 #define CONFIG_DEFAULT_QUIET 0.25
+#define CONFIG_SECONDS_MAX 86400 /* the longest grace, backoff or crash window */
 
-static const char *const top_keys[] = {"listen", "hooks_dirs", "compat", "limits",
-                                       "agent",  "log_level",  NULL};
+static const char *const top_keys[] = {"listen", "hooks_dirs", "compat",      "limits",
+                                       "agent",  "log_level",  "supervision", NULL};
 static const char *const listen_keys[] = {"unix", "tcp", NULL};
 static const char *const compat_keys[] = {"port", "target", "host", "quiet", NULL};
 static const char *const limits_keys[] = {"max_payload", "max_connections", NULL};
+static const char *const supervision_keys[] = {
+        "stop_grace",  "interrupt_grace", "kill_grace",   "backoff_initial",
+        "backoff_max", "crash_budget",    "crash_window", NULL};
 static const char *const log_levels[] = {"debug", "info", "warning", "error", NULL};
 
 /* The user's home: $HOME, else the password database; NULL if neither. */
@@ -102,6 +106,13 @@ config_new_default(const char *shipped_hooks_dir)
 	c->max_payload = (size_t)64 << 20;
 	c->max_connections = 256;
 	c->log_level = xstrdup("info");
+	c->supervision.stop_grace = 10;
+	c->supervision.interrupt_grace = 3;
+	c->supervision.kill_grace = 5;
+	c->supervision.backoff_initial = 1;
+	c->supervision.backoff_max = 60;
+	c->supervision.crash_budget = 5;
+	c->supervision.crash_window = 600;
 	return c;
 }
 
@@ -450,6 +461,60 @@ parse_limits(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c)
 	return 0;
 }
 
+/* Optional "supervision.KEY" seconds, above zero, into *ret. */
+static int
+opt_grace(struct yamlutil_doc *d, const yaml_node_t *n, const char *key, double *ret)
+{
+	const yaml_node_t *v = yamlutil_get(d, n, key);
+	char what[64];
+
+	snprintf(what, sizeof(what), "supervision.%s", key);
+	return v ? yamlutil_double(d, v, what, 0.001, CONFIG_SECONDS_MAX, ret) : 0;
+}
+
+/* supervision: grace periods, restart backoff and the crash budget. */
+static int
+parse_supervision(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c)
+{
+	struct supervision *s = &c->supervision;
+	const yaml_node_t *v, *init, *max;
+	char tmp[64];
+	long l;
+	int r;
+
+	r = yamlutil_check_map(d, n, "supervision", supervision_keys);
+	if (r < 0)
+		return r;
+	if ((r = opt_grace(d, n, "stop_grace", &s->stop_grace)) < 0 ||
+	    (r = opt_grace(d, n, "interrupt_grace", &s->interrupt_grace)) < 0 ||
+	    (r = opt_grace(d, n, "kill_grace", &s->kill_grace)) < 0 ||
+	    (r = opt_grace(d, n, "backoff_initial", &s->backoff_initial)) < 0 ||
+	    (r = opt_grace(d, n, "backoff_max", &s->backoff_max)) < 0 ||
+	    (r = opt_grace(d, n, "crash_window", &s->crash_window)) < 0)
+		return r;
+	v = yamlutil_get(d, n, "crash_budget");
+	if (v) {
+		r = yamlutil_int(d, v, "supervision.crash_budget", 1, 10000, &l);
+		if (r < 0)
+			return r;
+		s->crash_budget = (unsigned)l;
+	}
+	/* Blame the setting this file made; the other may be older. */
+	init = yamlutil_get(d, n, "backoff_initial");
+	max = yamlutil_get(d, n, "backoff_max");
+	if (s->backoff_max >= s->backoff_initial)
+		return 0;
+	if (max)
+		return yamlutil_fail(d, max,
+		                     "supervision.backoff_max: expected at least backoff_initial "
+		                     "(%g), got %s",
+		                     s->backoff_initial, yamlutil_describe(max, tmp, sizeof(tmp)));
+	return yamlutil_fail(d, init,
+	                     "supervision.backoff_initial: expected at most backoff_max (%g), "
+	                     "got %s",
+	                     s->backoff_max, yamlutil_describe(init, tmp, sizeof(tmp)));
+}
+
 /* agent: PATH ("" or nothing = next to the binary). */
 static int
 parse_agent(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c)
@@ -511,6 +576,8 @@ config_apply(struct yamlutil_doc *d, const yaml_node_t *root, struct config *c)
 	if ((v = yamlutil_get(d, root, "compat")) && (r = parse_compat(d, v, c, &ports)) < 0)
 		goto fail;
 	if ((v = yamlutil_get(d, root, "limits")) && (r = parse_limits(d, v, c)) < 0)
+		goto fail;
+	if ((v = yamlutil_get(d, root, "supervision")) && (r = parse_supervision(d, v, c)) < 0)
 		goto fail;
 	if ((v = yamlutil_get(d, root, "agent")) && (r = parse_agent(d, v, c)) < 0)
 		goto fail;

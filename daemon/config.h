@@ -26,6 +26,15 @@ struct config {
 	size_t max_connections; /* default 256; "limits: max_connections:" */
 	char *agent;            /* path of hookd.py; NULL = next to the binary */
 	char *log_level;        /* "debug", "info", "warning", "error"; default "info" */
+	struct supervision {
+		double stop_grace;      /* "stop" to SIGTERM; default 10 s */
+		double interrupt_grace; /* a timeout's SIGINT to SIGTERM; default 3 s */
+		double kill_grace;      /* SIGTERM to SIGKILL; default 5 s */
+		double backoff_initial; /* first restart delay; default 1 s, doubling */
+		double backoff_max;     /* default 60 s */
+		unsigned crash_budget;  /* failures in crash_window that mean failed; 5 */
+		double crash_window;    /* default 600 s */
+	} supervision;
 };
 
 /* The built-in defaults: unix socket $XDG_RUNTIME_DIR/hotload/hotloadd.sock

@@ -26,10 +26,26 @@
 #endif
 
 static const char *const hook_keys[] = {
-        "name",        "aliases",    "description",  "default_version", "hints",
-        "argv",        "launcher",   "env",          "startup_timeout", "idle_timeout",
-        "max_workers", "initialize", "uninitialize", "hook_class",      "python_path",
-        NULL};
+        "name",
+        "aliases",
+        "description",
+        "default_version",
+        "hints",
+        "argv",
+        "launcher",
+        "env",
+        "startup_timeout",
+        "idle_timeout",
+        "max_workers",
+        "min_workers",
+        "max_queue",
+        "request_timeout",
+        "initialize",
+        "uninitialize",
+        "hook_class",
+        "python_path",
+        NULL,
+};
 static const char *const hints_keys[] = {"linux", "macos", "windows", NULL};
 static const char *const hint_keys[] = {"path", "version", "version_command", "version_pattern",
                                         NULL};
@@ -56,7 +72,8 @@ hint_clear(struct hook_hint *t)
 	free(t->version_pattern);
 }
 
-/* Free a hook and everything it owns; accepts a half-built one. */
+/* Free a hook and everything it owns; accepts a half-built one. A new
+ * member goes here and, if it changes how workers start, in hook_equal(). */
 void
 hook_free(struct hook *h)
 {
@@ -330,12 +347,30 @@ opt_seconds(struct yamlutil_doc *d, const yaml_node_t *root, const char *key, do
 	return v ? yamlutil_double(d, v, key, min, 31536000, ret) : 0;
 }
 
+/* Optional integer in [min, max] into *ret. */
+static int
+opt_unsigned(struct yamlutil_doc *d, const yaml_node_t *root, const char *key, long min, long max,
+             unsigned *ret)
+{
+	const yaml_node_t *v = yamlutil_get(d, root, key);
+	long l;
+	int r;
+
+	if (!v)
+		return 0;
+	r = yamlutil_int(d, v, key, min, max, &l);
+	if (r < 0)
+		return r;
+	*ret = (unsigned)l;
+	return 0;
+}
+
 /* The scalar keys of a hook and their checks. */
 static int
 parse_scalars(struct yamlutil_doc *d, const yaml_node_t *root, struct hook *h)
 {
 	const yaml_node_t *v;
-	long l;
+	char tmp[64];
 	int r;
 
 	if ((r = opt_string(d, root, "description", &h->description)) < 0 ||
@@ -344,7 +379,11 @@ parse_scalars(struct yamlutil_doc *d, const yaml_node_t *root, struct hook *h)
 	    (r = opt_string(d, root, "uninitialize", &h->uninitialize)) < 0 ||
 	    (r = opt_string(d, root, "hook_class", &h->hook_class)) < 0 ||
 	    (r = opt_seconds(d, root, "startup_timeout", 0.001, &h->startup_timeout)) < 0 ||
-	    (r = opt_seconds(d, root, "idle_timeout", 0, &h->idle_timeout)) < 0)
+	    (r = opt_seconds(d, root, "idle_timeout", 0, &h->idle_timeout)) < 0 ||
+	    (r = opt_seconds(d, root, "request_timeout", 0, &h->request_timeout)) < 0 ||
+	    (r = opt_unsigned(d, root, "max_workers", 1, 1024, &h->max_workers)) < 0 ||
+	    (r = opt_unsigned(d, root, "min_workers", 0, 1024, &h->min_workers)) < 0 ||
+	    (r = opt_unsigned(d, root, "max_queue", 1, 1000000, &h->max_queue)) < 0)
 		return r;
 	if (h->default_version && !valid_name(h->default_version))
 		return yamlutil_fail(d, yamlutil_get(d, root, "default_version"),
@@ -355,12 +394,11 @@ parse_scalars(struct yamlutil_doc *d, const yaml_node_t *root, struct hook *h)
 		return yamlutil_fail(d, yamlutil_get(d, root, "hook_class"),
 		                     "hook_class: expected \"module:Class\", got '%s'",
 		                     h->hook_class);
-	v = yamlutil_get(d, root, "max_workers");
-	if (v) {
-		r = yamlutil_int(d, v, "max_workers", 1, 1024, &l);
-		if (r < 0)
-			return r;
-		h->max_workers = (unsigned)l;
+	/* Blame min_workers: max_workers may be the default. */
+	if (h->min_workers > h->max_workers) {
+		v = yamlutil_get(d, root, "min_workers");
+		return yamlutil_fail(d, v, "min_workers: expected at most max_workers (%u), got %s",
+		                     h->max_workers, yamlutil_describe(v, tmp, sizeof(tmp)));
 	}
 	return 0;
 }

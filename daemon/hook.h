@@ -19,6 +19,7 @@ struct hook_env {
 	char *value; /* may use {executable}, {version}, {agent_dir} and $VAR */
 };
 
+/* A new member that changes how workers start belongs in hook_equal(). */
 struct hook {
 	char *name;
 	char **aliases;
@@ -36,6 +37,9 @@ struct hook {
 	double startup_timeout; /* seconds, default 120 */
 	double idle_timeout;    /* seconds, 0 = never */
 	unsigned max_workers;   /* default 1 */
+	unsigned min_workers;   /* started with the daemon and kept warm; default 0 */
+	unsigned max_queue;     /* requests waiting per target; 0: the default, 64 */
+	double request_timeout; /* seconds a request may run; 0 = no limit */
 	char *initialize;       /* inline Python, or NULL */
 	char *uninitialize;     /* inline Python, or NULL */
 	char *hook_class;       /* "module:Class", or NULL */
@@ -61,6 +65,12 @@ int hookset_load_string(struct hookset *hs, const char *name, const char *yaml, 
 /* Every *.yaml / *.yml of dir in name order. A missing dir is not an
  * error (returns 0); the first bad file is (as hookset_load_file). */
 int hookset_load_dir(struct hookset *hs, const char *dir, char *err, size_t errlen);
+
+/* 1 when a and b would start and prepare workers identically: every field
+ * but source and description is the same (aliases in any order; argv,
+ * launcher, env, hints and python_path in order); else 0. A reload keeps
+ * the workers of a hook whose new definition is equal to the old one. */
+int hook_equal(const struct hook *a, const struct hook *b);
 
 /* Look up by name or alias; NULL when unknown. */
 const struct hook *hookset_find(const struct hookset *hs, const char *name);

@@ -1,4 +1,4 @@
-/* hookset.c - the set of known hooks: loading, override order, lookup */
+/* hookset.c - the set of known hooks: loading, override order, lookup, comparison */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +33,87 @@ hookset_free(struct hookset *hs)
 		hook_free(hs->v[i]);
 	free(hs->v);
 	free(hs);
+}
+
+/* Both NULL, or both strings and equal. */
+static int
+str_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* NULL-terminated vectors (or NULL) with the same strings in the same order. */
+static int
+strv_equal(char *const *a, char *const *b)
+{
+	size_t i;
+
+	if (!a || !b)
+		return a == b;
+	for (i = 0; a[i] && b[i]; i++)
+		if (strcmp(a[i], b[i]))
+			return 0;
+	return !a[i] && !b[i];
+}
+
+/* Same aliases, in any order (a hook never lists one twice). */
+static int
+aliases_equal(const struct hook *a, const struct hook *b)
+{
+	size_t i, j;
+
+	if (a->n_aliases != b->n_aliases)
+		return 0;
+	for (i = 0; i < a->n_aliases; i++) {
+		for (j = 0; j < b->n_aliases; j++)
+			if (!strcmp(a->aliases[i], b->aliases[j]))
+				break;
+		if (j == b->n_aliases)
+			return 0;
+	}
+	return 1;
+}
+
+/* Same hints for this OS and same env, in order (env entries may refer to
+ * earlier ones, and the earliest hint wins a version). */
+static int
+hints_env_equal(const struct hook *a, const struct hook *b)
+{
+	size_t i;
+
+	if (a->n_hints != b->n_hints || a->n_env != b->n_env)
+		return 0;
+	for (i = 0; i < a->n_hints; i++) {
+		const struct hook_hint *x = &a->hints[i], *y = &b->hints[i];
+
+		if (!str_equal(x->path, y->path) || !str_equal(x->version, y->version) ||
+		    !strv_equal(x->version_command, y->version_command) ||
+		    !str_equal(x->version_pattern, y->version_pattern))
+			return 0;
+	}
+	for (i = 0; i < a->n_env; i++)
+		if (strcmp(a->env[i].key, b->env[i].key) ||
+		    strcmp(a->env[i].value, b->env[i].value))
+			return 0;
+	return 1;
+}
+
+int
+hook_equal(const struct hook *a, const struct hook *b)
+{
+	if (!a || !b)
+		return a == b;
+	/* Seconds come from the same parser, so equal text is equal bits. */
+	return str_equal(a->name, b->name) && aliases_equal(a, b) &&
+	       str_equal(a->default_version, b->default_version) && hints_env_equal(a, b) &&
+	       strv_equal(a->argv, b->argv) && strv_equal(a->launcher, b->launcher) &&
+	       a->startup_timeout == b->startup_timeout && a->idle_timeout == b->idle_timeout &&
+	       a->request_timeout == b->request_timeout && a->max_workers == b->max_workers &&
+	       a->min_workers == b->min_workers && a->max_queue == b->max_queue &&
+	       str_equal(a->initialize, b->initialize) &&
+	       str_equal(a->uninitialize, b->uninitialize) &&
+	       str_equal(a->hook_class, b->hook_class) &&
+	       strv_equal(a->python_path, b->python_path);
 }
 
 /* Whether h answers to name s (by name or alias). */

@@ -69,6 +69,13 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->max_connections, 256);
 	ck_assert_ptr_null(c->agent);
 	ck_assert_str_eq(c->log_level, "info");
+	ck_assert_double_eq(c->supervision.stop_grace, 10);
+	ck_assert_double_eq(c->supervision.interrupt_grace, 3);
+	ck_assert_double_eq(c->supervision.kill_grace, 5);
+	ck_assert_double_eq(c->supervision.backoff_initial, 1);
+	ck_assert_double_eq(c->supervision.backoff_max, 60);
+	ck_assert_uint_eq(c->supervision.crash_budget, 5);
+	ck_assert_double_eq(c->supervision.crash_window, 600);
 	config_free(c);
 
 	/* Without XDG_RUNTIME_DIR: /run for root, /tmp/hotload-UID for others. */
@@ -129,7 +136,15 @@ START_TEST(test_every_key)
 	                   "  max_payload: 512K\n"
 	                   "  max_connections: 32\n"
 	                   "agent: ~/src/hotload/hookd/hookd.py\n"
-	                   "log_level: debug\n"),
+	                   "log_level: debug\n"
+	                   "supervision:\n"
+	                   "  stop_grace: 20\n"
+	                   "  interrupt_grace: 0.5\n"
+	                   "  kill_grace: 2\n"
+	                   "  backoff_initial: 0.25\n"
+	                   "  backoff_max: 30\n"
+	                   "  crash_budget: 3\n"
+	                   "  crash_window: 120\n"),
 	        err, sizeof(err));
 	ck_assert_msg(r == 0, "%s", err);
 	ck_assert_str_eq(c->unix_path, "/home/artist/run/hotload.sock");
@@ -151,6 +166,70 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(c->max_connections, 32);
 	ck_assert_str_eq(c->agent, "/home/artist/src/hotload/hookd/hookd.py");
 	ck_assert_str_eq(c->log_level, "debug");
+	ck_assert_double_eq(c->supervision.stop_grace, 20);
+	ck_assert_double_eq(c->supervision.interrupt_grace, 0.5);
+	ck_assert_double_eq(c->supervision.kill_grace, 2);
+	ck_assert_double_eq(c->supervision.backoff_initial, 0.25);
+	ck_assert_double_eq(c->supervision.backoff_max, 30);
+	ck_assert_uint_eq(c->supervision.crash_budget, 3);
+	ck_assert_double_eq(c->supervision.crash_window, 120);
+	config_free(c);
+}
+END_TEST
+
+/* supervision keys replace one by one; backoff_max >= backoff_initial holds
+ * across files, and the file that breaks it is the one blamed. */
+START_TEST(test_supervision_layering)
+{
+	struct config *c = fresh();
+	char err[512] = "", want[600];
+	const char *path;
+
+	ck_assert_int_eq(config_load_file(c,
+	                                  write_file("a.yaml", "supervision:\n"
+	                                                       "  kill_grace: 1\n"
+	                                                       "  backoff_max: 5\n"),
+	                                  err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(config_load_file(c,
+	                                  write_file("b.yaml", "supervision: {crash_budget: 1, "
+	                                                       "backoff_initial: 5}\n"),
+	                                  err, sizeof(err)),
+	                 0);
+	ck_assert_double_eq(c->supervision.stop_grace, 10);
+	ck_assert_double_eq(c->supervision.kill_grace, 1);
+	ck_assert_double_eq(c->supervision.backoff_initial, 5);
+	ck_assert_double_eq(c->supervision.backoff_max, 5);
+	ck_assert_uint_eq(c->supervision.crash_budget, 1);
+	ck_assert_double_eq(c->supervision.crash_window, 600);
+
+	path = write_file("c.yaml", "log_level: debug\nsupervision:\n  backoff_initial: 6\n");
+	ck_assert_int_eq(config_load_file(c, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+	         "%s:3:20: supervision.backoff_initial: expected at most backoff_max (5), got '6'",
+	         path);
+	ck_assert_str_eq(err, want);
+	path = write_file("d.yaml", "supervision:\n  backoff_max: 4.5\n");
+	ck_assert_int_eq(config_load_file(c, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+	         "%s:2:16: supervision.backoff_max: expected at least backoff_initial (5), got "
+	         "'4.5'",
+	         path);
+	ck_assert_str_eq(err, want);
+	/* c is unchanged by the failed files */
+	ck_assert_str_eq(c->log_level, "info");
+	ck_assert_double_eq(c->supervision.backoff_initial, 5);
+	ck_assert_double_eq(c->supervision.backoff_max, 5);
+
+	/* Both in one file, in either order, go together. */
+	ck_assert_int_eq(config_load_file(c,
+	                                  write_file("e.yaml", "supervision:\n"
+	                                                       "  backoff_max: 120\n"
+	                                                       "  backoff_initial: 90\n"),
+	                                  err, sizeof(err)),
+	                 0);
+	ck_assert_double_eq(c->supervision.backoff_initial, 90);
+	ck_assert_double_eq(c->supervision.backoff_max, 120);
 	config_free(c);
 }
 END_TEST
@@ -228,7 +307,8 @@ static const struct {
         {"listen:\n  unix: {a: b}\n", "2:9: listen.unix: expected a string, got a mapping"},
         {"listen: /tmp/x.sock\n", "1:9: listen: expected a mapping, got '/tmp/x.sock'"},
         {"\nlistn:\n  tcp: 127.0.0.1:1\n",
-         "2:1: unknown key 'listn' (known: listen, hooks_dirs, compat, limits, agent, log_level)"},
+         "2:1: unknown key 'listn' (known: listen, hooks_dirs, compat, limits, agent, log_level, "
+         "supervision)"},
         {"listen:\n  tpc: 127.0.0.1:1\n", "2:3: listen: unknown key 'tpc' (known: unix, tcp)"},
         {"log_level: info\nlog_level: debug\n", "2:1: duplicate key 'log_level'"},
         {"log_level: loud\n",
@@ -271,6 +351,38 @@ static const struct {
          "2:20: limits.max_connections: expected an integer from 1 to 1000000, got '0'"},
         {"limits:\n  max_conns: 3\n",
          "2:3: limits: unknown key 'max_conns' (known: max_payload, max_connections)"},
+        {"supervision: 10\n", "1:14: supervision: expected a mapping, got '10'"},
+        {"supervision:\n", "1:13: supervision: expected a mapping, got nothing"},
+        {"supervision:\n  stop_grace: 1\n  restart: always\n",
+         "3:3: supervision: unknown key 'restart' (known: stop_grace, interrupt_grace, "
+         "kill_grace, backoff_initial, backoff_max, crash_budget, crash_window)"},
+        {"supervision:\n  stop_grace: 1\n  stop_grace: 2\n",
+         "3:3: supervision: duplicate key 'stop_grace'"},
+        {"supervision:\n  stop_grace: 0\n",
+         "2:15: supervision.stop_grace: expected a number of seconds from 0.001 to 86400, got '0'"},
+        {"supervision:\n  interrupt_grace: -1\n",
+         "2:20: supervision.interrupt_grace: expected a number of seconds from 0.001 to 86400, "
+         "got '-1'"},
+        {"supervision:\n  kill_grace: soon\n",
+         "2:15: supervision.kill_grace: expected a number of seconds from 0.001 to 86400, got "
+         "'soon'"},
+        {"supervision:\n  backoff_initial: 0\n",
+         "2:20: supervision.backoff_initial: expected a number of seconds from 0.001 to 86400, "
+         "got '0'"},
+        {"supervision:\n  backoff_max: 1e9\n",
+         "2:16: supervision.backoff_max: expected a number of seconds from 0.001 to 86400, got "
+         "'1e9'"},
+        {"supervision:\n  crash_window: [600]\n",
+         "2:17: supervision.crash_window: expected a number of seconds from 0.001 to 86400, got "
+         "a sequence"},
+        {"supervision:\n  crash_budget: 0\n",
+         "2:17: supervision.crash_budget: expected an integer from 1 to 10000, got '0'"},
+        {"supervision:\n  crash_budget: 2.5\n",
+         "2:17: supervision.crash_budget: expected an integer from 1 to 10000, got '2.5'"},
+        {"supervision:\n  backoff_initial: 10\n  backoff_max: 5\n",
+         "3:16: supervision.backoff_max: expected at least backoff_initial (10), got '5'"},
+        {"supervision:\n  backoff_initial: 61\n",
+         "2:20: supervision.backoff_initial: expected at most backoff_max (60), got '61'"},
         {"- listen\n", "1:1: expected a mapping, got a sequence"},
         {"listen: [\n", "2:1: did not find expected node content (while parsing a flow node at "
                         "line 2 column 1)"},
@@ -387,6 +499,17 @@ START_TEST(test_shipped_example_uncommented)
 	ck_assert_int_eq(c->tcp_port, 7720);
 	ck_assert_uint_eq(c->max_payload, 64u << 20);
 	ck_assert_uint_eq(c->n_hooks_dirs, 3);
+	/* Every supervision key is shown, with its default. */
+	ck_assert_ptr_nonnull(strstr(b.data, "\nsupervision:\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\n  stop_grace: 10\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\n  interrupt_grace: 3\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\n  kill_grace: 5\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\n  backoff_initial: 1\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\n  backoff_max: 60\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\n  crash_budget: 5\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\n  crash_window: 600\n"));
+	ck_assert_double_eq(c->supervision.stop_grace, 10);
+	ck_assert_uint_eq(c->supervision.crash_budget, 5);
 	buf_free(&b);
 	config_free(c);
 }
@@ -403,6 +526,7 @@ config_suite(void)
 	tcase_add_test(tc, test_empty_and_comments);
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_layering_and_disable);
+	tcase_add_test(tc, test_supervision_layering);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_tcp_clash_with_earlier_compat);

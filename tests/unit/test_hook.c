@@ -222,6 +222,9 @@ START_TEST(test_defaults)
 	ck_assert_double_eq(h->startup_timeout, 120);
 	ck_assert_double_eq(h->idle_timeout, 0);
 	ck_assert_uint_eq(h->max_workers, 1);
+	ck_assert_uint_eq(h->min_workers, 0);
+	ck_assert_uint_eq(h->max_queue, 0);
+	ck_assert_double_eq(h->request_timeout, 0);
 	ck_assert_ptr_null(h->initialize);
 	ck_assert_ptr_null(h->uninitialize);
 	ck_assert_ptr_null(h->hook_class);
@@ -269,6 +272,9 @@ START_TEST(test_every_key)
 	        "startup_timeout: 300\n"
 	        "idle_timeout: 1800.5\n"
 	        "max_workers: 4\n"
+	        "min_workers: 2\n"
+	        "max_queue: 16\n"
+	        "request_timeout: 90.5\n"
 	        "initialize: |\n"
 	        "  import maya.standalone\n"
 	        "  maya.standalone.initialize(name=\"python\")\n"
@@ -303,6 +309,9 @@ START_TEST(test_every_key)
 	ck_assert_double_eq(h->startup_timeout, 300);
 	ck_assert_double_eq(h->idle_timeout, 1800.5);
 	ck_assert_uint_eq(h->max_workers, 4);
+	ck_assert_uint_eq(h->min_workers, 2);
+	ck_assert_uint_eq(h->max_queue, 16);
+	ck_assert_double_eq(h->request_timeout, 90.5);
 	ck_assert_str_eq(h->initialize,
 	                 "import maya.standalone\nmaya.standalone.initialize(name=\"python\")\n");
 	ck_assert_str_eq(h->uninitialize, "maya.standalone.uninitialize()");
@@ -311,6 +320,34 @@ START_TEST(test_every_key)
 	ck_assert_str_eq(h->python_path[0], tmp_path("hooks/lib"));
 	ck_assert_str_eq(h->python_path[1], "/studio/python");
 	ck_assert_str_eq(h->python_path[2], "/home/artist/python");
+	hookset_free(hs);
+}
+END_TEST
+
+/* The edges of the worker, queue and timeout limits are accepted. */
+START_TEST(test_limits_edges)
+{
+	struct hookset *hs;
+	const struct hook *h;
+
+	hs = load_text("a.yaml", "name: a\nmin_workers: 3\nmax_workers: 3\nmax_queue: 1\n"
+	                         "request_timeout: 0\nidle_timeout: 0\nstartup_timeout: 0.001\n");
+	h = hookset_find(hs, "a");
+	ck_assert_uint_eq(h->min_workers, 3);
+	ck_assert_uint_eq(h->max_workers, 3);
+	ck_assert_uint_eq(h->max_queue, 1);
+	ck_assert_double_eq(h->request_timeout, 0);
+	ck_assert_double_eq(h->startup_timeout, 0.001);
+	hookset_free(hs);
+
+	/* Order in the file does not matter; max_workers alone may be 1. */
+	hs = load_text("b.yaml", "name: b\nmax_queue: 1000000\nmin_workers: 1\n"
+	                         "request_timeout: 3600\n");
+	h = hookset_find(hs, "b");
+	ck_assert_uint_eq(h->min_workers, 1);
+	ck_assert_uint_eq(h->max_workers, 1);
+	ck_assert_uint_eq(h->max_queue, 1000000);
+	ck_assert_double_eq(h->request_timeout, 3600);
 	hookset_free(hs);
 }
 END_TEST
@@ -333,8 +370,8 @@ static const struct {
         {"name: [x]\n", "1:7: name: expected a string, got a sequence"},
         {"name: x\nexecutable: /usr/bin/x\n",
          "2:1: unknown key 'executable' (known: name, aliases, description, default_version, "
-         "hints, argv, launcher, env, startup_timeout, idle_timeout, max_workers, initialize, "
-         "uninitialize, hook_class, python_path)"},
+         "hints, argv, launcher, env, startup_timeout, idle_timeout, max_workers, min_workers, "
+         "max_queue, request_timeout, initialize, uninitialize, hook_class, python_path)"},
         {"name: x\nhints:\n  linux: [\"/x{version}\"]\n  solaris: []\n",
          "4:3: hints: unknown key 'solaris' (known: linux, macos, windows)"},
         {"name: x\nhints:\n  linux: /x{version}\n",
@@ -381,6 +418,36 @@ static const struct {
          "2:15: idle_timeout: expected a number of seconds from 0 to 3.1536e+07, got 'soon'"},
         {"name: x\nmax_workers: 0\n",
          "2:14: max_workers: expected an integer from 1 to 1024, got '0'"},
+        {"name: x\nstartup_timeout: -5\n",
+         "2:18: startup_timeout: expected a number of seconds from 0.001 to 3.1536e+07, got '-5'"},
+        {"name: x\nidle_timeout: -1\n",
+         "2:15: idle_timeout: expected a number of seconds from 0 to 3.1536e+07, got '-1'"},
+        {"name: x\nmin_workers: -1\n",
+         "2:14: min_workers: expected an integer from 0 to 1024, got '-1'"},
+        {"name: x\nmin_workers: some\n",
+         "2:14: min_workers: expected an integer from 0 to 1024, got 'some'"},
+        {"name: x\nmin_workers: 1.5\n",
+         "2:14: min_workers: expected an integer from 0 to 1024, got '1.5'"},
+        /* max_workers defaults to 1 */
+        {"name: x\nmin_workers: 2\n",
+         "2:14: min_workers: expected at most max_workers (1), got '2'"},
+        {"name: x\nmin_workers: 5\nmax_workers: 4\n",
+         "2:14: min_workers: expected at most max_workers (4), got '5'"},
+        {"name: x\nmax_queue: 0\n",
+         "2:12: max_queue: expected an integer from 1 to 1000000, got '0'"},
+        {"name: x\nmax_queue: -3\n",
+         "2:12: max_queue: expected an integer from 1 to 1000000, got '-3'"},
+        {"name: x\nmax_queue: [1]\n",
+         "2:12: max_queue: expected an integer from 1 to 1000000, got a sequence"},
+        {"name: x\nmax_queue:\n",
+         "2:11: max_queue: expected an integer from 1 to 1000000, got nothing"},
+        {"name: x\nrequest_timeout: -0.5\n",
+         "2:18: request_timeout: expected a number of seconds from 0 to 3.1536e+07, got '-0.5'"},
+        {"name: x\nrequest_timeout: forever\n",
+         "2:18: request_timeout: expected a number of seconds from 0 to 3.1536e+07, got "
+         "'forever'"},
+        {"name: x\nrequest_timeout: .nan\n",
+         "2:18: request_timeout: expected a number of seconds from 0 to 3.1536e+07, got '.nan'"},
         {"name: x\nhook_class: studio.hooks\n",
          "2:13: hook_class: expected \"module:Class\", got 'studio.hooks'"},
         {"name: x\nhook_class: \"studio.:Hook\"\n",
@@ -418,9 +485,205 @@ START_TEST(test_load_string_error)
 	        -EINVAL);
 	ck_assert_str_eq(err, "<built-in>:2:1: unknown key 'nope' (known: name, aliases, "
 	                      "description, default_version, hints, argv, launcher, env, "
-	                      "startup_timeout, idle_timeout, max_workers, initialize, "
-	                      "uninitialize, hook_class, python_path)");
+	                      "startup_timeout, idle_timeout, max_workers, min_workers, "
+	                      "max_queue, request_timeout, initialize, uninitialize, "
+	                      "hook_class, python_path)");
 	hookset_free(hs);
+}
+END_TEST
+
+/* A hook with every key, one line (or block) per entry, for hook_equal. */
+static const char *const eq_base[] = {
+        "name: x\n",
+        "aliases: [y, z]\n",
+        "description: one\n",
+        "default_version: \"2\"\n",
+        "hints:\n"
+        "  linux:\n"
+        "    - /x{version}/bin/x\n"
+        "    - path: /opt/x\n"
+        "      version_command: [\"{executable}\", -V]\n"
+        "      version_pattern: \"x ([0-9]+)\"\n"
+        "    - {path: /usr/x, version: \"1\"}\n"
+        "  macos: [\"/m{version}\"]\n",
+        "argv: [\"{executable}\", \"{agent}\"]\n",
+        "launcher: [rez, env, --]\n",
+        "env: {A: \"1\", B: two}\n",
+        "startup_timeout: 30\n",
+        "idle_timeout: 60\n",
+        "max_workers: 3\n",
+        "min_workers: 1\n",
+        "max_queue: 10\n",
+        "request_timeout: 5\n",
+        "initialize: import x\n",
+        "uninitialize: x.stop()\n",
+        "hook_class: m:C\n",
+        "python_path: [lib]\n",
+};
+
+/* eq_base with the entry starting with key replaced by line, and whether the
+ * result should still be equal to eq_base. */
+static const struct {
+	const char *key;
+	const char *line;
+	int equal;
+} eq_variants[] = {
+        {"description", "description: two\n", 1},
+        {"description", "", 1},
+        {"aliases", "aliases: [z, y]\n", 1},
+        {"env", "env: {A: 1, B: two}\n", 1},
+        {"startup_timeout", "startup_timeout: 30.0\n", 1},
+#if !defined(__APPLE__) && !defined(_WIN32)
+        /* Only this system's hints count. */
+        {"hints",
+         "hints:\n  linux:\n    - /x{version}/bin/x\n    - path: /opt/x\n"
+         "      version_command: [\"{executable}\", -V]\n"
+         "      version_pattern: \"x ([0-9]+)\"\n    - {path: /usr/x, version: \"1\"}\n"
+         "  macos: [\"/other{version}\", \"/more{version}\"]\n  windows: "
+         "[\"C:/x{version}/x.exe\"]\n",
+         1},
+#endif
+        {"name", "name: w\n", 0},
+        {"aliases", "aliases: [y]\n", 0},
+        {"aliases", "aliases: [y, w]\n", 0},
+        {"aliases", "", 0},
+        {"default_version", "default_version: \"3\"\n", 0},
+        {"default_version", "", 0},
+        {"hints",
+         "hints:\n  linux:\n    - /x{version}/bin/x\n    - path: /opt/x\n"
+         "      version_command: [\"{executable}\", -V]\n"
+         "      version_pattern: \"x ([0-9]+)\"\n",
+         0},
+        {"hints",
+         "hints:\n  linux:\n    - /x{version}/bin/xx\n    - path: /opt/x\n"
+         "      version_command: [\"{executable}\", -V]\n"
+         "      version_pattern: \"x ([0-9]+)\"\n    - {path: /usr/x, version: \"1\"}\n",
+         0},
+        {"hints",
+         "hints:\n  linux:\n    - /x{version}/bin/x\n    - path: /opt/x\n"
+         "      version_command: [\"{executable}\", --version]\n"
+         "      version_pattern: \"x ([0-9]+)\"\n    - {path: /usr/x, version: \"1\"}\n",
+         0},
+        {"hints",
+         "hints:\n  linux:\n    - /x{version}/bin/x\n    - path: /opt/x\n"
+         "      version_command: [\"{executable}\", -V]\n"
+         "    - {path: /usr/x, version: \"1\"}\n",
+         0},
+        {"hints",
+         "hints:\n  linux:\n    - /x{version}/bin/x\n    - path: /opt/x\n"
+         "      version_command: [\"{executable}\", -V]\n"
+         "      version_pattern: \"x ([0-9]+)\"\n    - {path: /usr/x, version: \"2\"}\n",
+         0},
+        {"argv", "argv: [\"{executable}\", -u, \"{agent}\"]\n", 0},
+        {"argv", "", 1}, /* the default is the same */
+        {"launcher", "launcher: [rez, env]\n", 0},
+        {"launcher", "", 0},
+        {"env", "env: {B: two, A: \"1\"}\n", 0}, /* order matters: $A may refer to B */
+        {"env", "env: {A: \"1\", B: three}\n", 0},
+        {"env", "env: {A: \"1\", C: two}\n", 0},
+        {"env", "env: {A: \"1\"}\n", 0},
+        {"startup_timeout", "startup_timeout: 31\n", 0},
+        {"idle_timeout", "idle_timeout: 0\n", 0},
+        {"max_workers", "max_workers: 4\n", 0},
+        {"min_workers", "min_workers: 0\n", 0},
+        {"max_queue", "max_queue: 11\n", 0},
+        {"max_queue", "", 0},
+        {"request_timeout", "request_timeout: 5.5\n", 0},
+        {"request_timeout", "", 0},
+        {"initialize", "initialize: import y\n", 0},
+        {"initialize", "", 0},
+        {"uninitialize", "uninitialize: x.halt()\n", 0},
+        {"hook_class", "hook_class: m:D\n", 0},
+        {"hook_class", "", 0},
+        {"python_path", "python_path: [lib, lib2]\n", 0},
+        {"python_path", "python_path: [/elsewhere/lib]\n", 0},
+        {"python_path", "", 0}, /* the default, the file's directory, is not hooks/lib */
+};
+
+/* eq_base as one file, with entry key replaced by line (key NULL: none). */
+static void
+eq_text(struct buf *b, const char *key, const char *line)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(eq_base) / sizeof(eq_base[0]); i++) {
+		size_t n = key ? strlen(key) : 0;
+
+		if (key && !strncmp(eq_base[i], key, n) && eq_base[i][n] == ':')
+			buf_puts(b, line);
+		else
+			buf_puts(b, eq_base[i]);
+	}
+}
+
+/* The same file loaded twice, or another file with the same content, is
+ * equal; source and description do not count. */
+START_TEST(test_hook_equal_same)
+{
+	struct buf text = BUF_INIT;
+	struct hookset *a, *b, *c;
+	const struct hook *ha, *hb, *hc;
+	char err[512] = "";
+	size_t i;
+
+	eq_text(&text, NULL, NULL);
+	a = load_text("a.yaml", text.data);
+	b = load_text("a.yaml", text.data);
+	c = load_text("c.yaml", text.data);
+	ha = hookset_at(a, 0);
+	hb = hookset_at(b, 0);
+	hc = hookset_at(c, 0);
+	ck_assert_uint_eq(ha->n_hints, 3);
+	ck_assert_uint_eq(ha->min_workers, 1);
+	ck_assert_int_eq(hook_equal(ha, hb), 1);
+	ck_assert_int_eq(hook_equal(hb, ha), 1);
+	ck_assert_int_eq(hook_equal(ha, ha), 1);
+	ck_assert_str_ne(ha->source, hc->source);
+	ck_assert_int_eq(hook_equal(ha, hc), 1);
+	ck_assert_int_eq(hook_equal(ha, NULL), 0);
+	ck_assert_int_eq(hook_equal(NULL, ha), 0);
+	ck_assert_int_eq(hook_equal(NULL, NULL), 1);
+	hookset_free(a);
+	hookset_free(b);
+	hookset_free(c);
+	buf_free(&text);
+
+	/* The shipped hooks, each against itself loaded again. */
+	a = hookset_new();
+	b = hookset_new();
+	ck_assert_msg(hookset_load_dir(a, SHIPPED, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(hookset_load_dir(b, SHIPPED, err, sizeof(err)) == 0, "%s", err);
+	for (i = 0; i < hookset_count(a); i++) {
+		ha = hookset_at(a, i);
+		ck_assert_int_eq(hook_equal(ha, hookset_find(b, ha->name)), 1);
+		if (i > 0)
+			ck_assert_int_eq(hook_equal(ha, hookset_at(b, i - 1)), 0);
+	}
+	hookset_free(a);
+	hookset_free(b);
+}
+END_TEST
+
+/* Each one-field change against the base: equal or not, both ways round. */
+START_TEST(test_hook_equal_variant)
+{
+	struct buf base = BUF_INIT, text = BUF_INIT;
+	struct hookset *a, *b;
+	int eq;
+
+	eq_text(&base, NULL, NULL);
+	eq_text(&text, eq_variants[_i].key, eq_variants[_i].line);
+	ck_assert_str_ne(base.data, text.data);
+	a = load_text("a.yaml", base.data);
+	b = load_text("a.yaml", text.data);
+	eq = hook_equal(hookset_at(a, 0), hookset_at(b, 0));
+	ck_assert_msg(eq == eq_variants[_i].equal, "hook_equal %d, want %d, for:\n%s", eq,
+	              eq_variants[_i].equal, text.data);
+	ck_assert_int_eq(hook_equal(hookset_at(b, 0), hookset_at(a, 0)), eq);
+	hookset_free(a);
+	hookset_free(b);
+	buf_free(&base);
+	buf_free(&text);
 }
 END_TEST
 
@@ -948,8 +1211,12 @@ hook_suite(void)
 	tcase_add_test(tc, test_builtin_python_hook);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_limits_edges);
 	tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_load_string_error);
+	tcase_add_test(tc, test_hook_equal_same);
+	tcase_add_loop_test(tc, test_hook_equal_variant, 0,
+	                    (int)(sizeof(eq_variants) / sizeof(eq_variants[0])));
 	tcase_add_test(tc, test_override_and_aliases);
 	tcase_add_test(tc, test_load_dir);
 	tcase_add_test(tc, test_unsafe_permissions);
