@@ -1,0 +1,338 @@
+"""Warm round trips through hotloadd, against a direct single-hop baseline.
+
+For each case (no-op and print in raw and JSON mode, 1 MiB of output) the
+same client code runs against:
+  daemon  a running hotloadd (its Unix socket and a target served by a warm
+          worker), and
+  direct  direct_server.py: one Python process that exec's what it is sent
+          and answers itself, like the original DCC Hotload Server.
+It prints p50/p99 latency and requests/s for each, then the ratios
+daemon/direct. Figures only: the exit status does not judge them.
+
+Usage: python3 bench.py --socket PATH --target DCC:VERSION [--python EXE]
+       (tests/bench/run.sh builds and starts a release hotloadd for you)
+Standard library only.
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MIB = 1 << 20
+
+# name, mode, code, expected stdout
+CASES = [
+    ("raw no-op", "raw", "pass", ""),
+    ("raw print", "raw", "print('hello')", "hello\n"),
+    ("json no-op", "json", "pass", ""),
+    ("json print", "json", "print('hello')", "hello\n"),
+    ("raw 1 MiB", "raw", "import sys; sys.stdout.write('x' * %d)" % MIB, "x" * MIB),
+    ("json 1 MiB", "json", "import sys; sys.stdout.write('x' * %d)" % MIB, "x" * MIB),
+]
+
+
+class Client:
+    """The client side of the protocol, the same for both servers."""
+
+    def __init__(self, path, target):
+        """Remember where to connect and which target to name in the header."""
+        self.path = path
+        self.target = target
+        self.sock = None
+        self.reader = None
+        self.next_id = 0
+
+    def connect(self):
+        """Open a new Unix stream connection."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.path)
+        return s
+
+    def raw(self, code):
+        """One raw-mode round trip on a connection of its own; returns the reply text."""
+        s = self.connect()
+        try:
+            s.sendall(("%s\n%s" % (self.target, code)).encode())
+            s.shutdown(socket.SHUT_WR)
+            chunks = []
+            while True:
+                data = s.recv(262144)
+                if not data:
+                    break
+                chunks.append(data)
+        finally:
+            s.close()
+        return b"".join(chunks).decode("utf-8")
+
+    def json_open(self):
+        """Open the persistent JSON-mode connection."""
+        self.sock = self.connect()
+        self.sock.sendall(("%s mode=json\n" % self.target).encode())
+        self.reader = self.sock.makefile("rb")
+
+    def json_close(self):
+        """Half-close and drop the JSON-mode connection."""
+        if self.sock:
+            self.reader.close()
+            self.sock.close()
+            self.sock = self.reader = None
+
+    def json_exec(self, code):
+        """One JSON-mode exec round trip; returns (stdout text, done event)."""
+        self.next_id += 1
+        rid = self.next_id
+        line = json.dumps({"id": rid, "op": "exec", "code": code}) + "\n"
+        self.sock.sendall(line.encode())
+        out = []
+        while True:
+            raw = self.reader.readline()
+            if not raw:
+                raise ConnectionError("connection closed before done")
+            ev = json.loads(raw)
+            if ev.get("id") != rid:
+                raise RuntimeError("unexpected event %r" % ev)
+            kind = ev.get("event")
+            if kind == "stdout":
+                out.append(ev["data"])
+            elif kind == "done":
+                return "".join(out), ev
+
+
+def raw_stdout(reply):
+    """The stdout part of a raw reply ("" when there is none)."""
+    if reply.startswith("OUTPUT: \n"):
+        body = reply[len("OUTPUT: \n"):]
+        cut = body.find("ERRORS: \n")
+        return body if cut < 0 else body[:cut]
+    return ""
+
+
+def check(name, server, got, expected, extra=""):
+    """Stop the benchmark when a server answered something else than expected."""
+    if got != expected:
+        raise SystemExit("bench: %s via %s: wrong output (%d bytes, expected %d)%s"
+                         % (name, server, len(got), len(expected), extra))
+
+
+def run_case(client, name, mode, code, expected, n, warmup):
+    """Run one case n times after warmup runs; returns latencies in seconds and wall time."""
+    if mode == "json":
+        client.json_open()
+    try:
+        def once():
+            if mode == "raw":
+                reply = client.raw(code)
+                if not reply.startswith(("OUTPUT: \n", "Script executed (no output).")):
+                    raise SystemExit("bench: %s via %s: error reply: %.300s"
+                                     % (name, client.label, reply))
+                return raw_stdout(reply)
+            out, done = client.json_exec(code)
+            if not done.get("ok"):
+                raise SystemExit("bench: %s via %s: %s" % (name, client.label, done))
+            return out
+
+        for _ in range(warmup):
+            check(name, client.label, once(), expected)
+        lat = []
+        t_start = time.perf_counter()
+        for _ in range(n):
+            t0 = time.perf_counter()
+            out = once()
+            lat.append(time.perf_counter() - t0)
+            if len(out) != len(expected):
+                check(name, client.label, out, expected)
+        wall = time.perf_counter() - t_start
+        check(name, client.label, out, expected)
+    finally:
+        client.json_close()
+    return lat, wall
+
+
+def pct(sorted_lat, p):
+    """The p-th percentile (nearest rank) of sorted latencies."""
+    k = max(0, min(len(sorted_lat) - 1, int(round(p / 100.0 * len(sorted_lat) + 0.5)) - 1))
+    return sorted_lat[k]
+
+
+def summarize(lat_rounds, wall_total):
+    """p50, p99, mean (seconds) and requests/s of the pooled rounds."""
+    lat = sorted(x for r in lat_rounds for x in r)
+    return {"n": len(lat), "p50": pct(lat, 50), "p99": pct(lat, 99),
+            "mean": sum(lat) / len(lat), "rps": len(lat) / wall_total}
+
+
+def fmt_time(s):
+    """Seconds as a short human figure."""
+    if s < 1e-3:
+        return "%.0f us" % (s * 1e6)
+    if s < 1:
+        return "%.2f ms" % (s * 1e3)
+    return "%.2f s" % s
+
+
+def start_direct(python, path):
+    """Start direct_server.py on path with python; returns the process once it listens."""
+    proc = subprocess.Popen([python, os.path.join(HERE, "direct_server.py"), path],
+                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    if proc.stdout.readline().strip() != b"ready":
+        proc.kill()
+        raise SystemExit("bench: the direct server did not start")
+    return proc
+
+
+def start_relay(path, upstream):
+    """Start socat relaying path to upstream; None when socat is not installed."""
+    socat = shutil.which("socat")
+    if not socat:
+        return None
+    proc = subprocess.Popen([socat, "UNIX-LISTEN:%s,fork" % path, "UNIX-CONNECT:%s" % upstream],
+                            stdin=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(path):
+            return proc
+        time.sleep(0.01)
+    proc.kill()
+    raise SystemExit("bench: socat did not start")
+
+
+def print_row(name, label, s):
+    """One line of the results table."""
+    print("%-12s %-7s %6d %10s %10s %10s %10.0f" % (
+        name, label, s["n"], fmt_time(s["p50"]), fmt_time(s["p99"]), fmt_time(s["mean"]),
+        s["rps"]))
+
+
+def run_cases(args, servers, relay):
+    """Every case, alternating the servers in rounds; returns {(case, label): stats}."""
+    results = {}
+    for name, mode, code, expected in CASES:
+        if args.only and args.only not in name:
+            continue
+        n = args.n_big if "MiB" in name else args.n
+        clients = list(servers)
+        if relay and name == "json no-op":
+            clients.append(relay)
+        lats = {c.label: [] for c in clients}
+        walls = {c.label: 0.0 for c in clients}
+        for i in range(args.rounds):
+            per_round = n // args.rounds + (1 if i < n % args.rounds else 0)
+            if not per_round:
+                continue
+            # Warm-up runs are checked but not timed.
+            warm = (2 if i == 0 else 0) if "MiB" in name else (50 if i == 0 else 10)
+            for c in clients:
+                lat, wall = run_case(c, name, mode, code, expected, per_round, warm)
+                lats[c.label].append(lat)
+                walls[c.label] += wall
+        for c in clients:
+            if lats[c.label]:
+                results[(name, c.label)] = summarize(lats[c.label], walls[c.label])
+                print_row(name, c.label, results[(name, c.label)])
+    return results
+
+
+def print_ratios(results):
+    """daemon/direct for every case measured, and the relay floor when there is one."""
+    print()
+    print("daemon/direct (lower is better for the daemon):")
+    for name, mode, code, expected in CASES:
+        if (name, "daemon") not in results:
+            continue
+        d, b = results[(name, "daemon")], results[(name, "direct")]
+        note = ""
+        if name == "json no-op":
+            note = "   target p50 <= 1.25x"
+        elif "MiB" in name:
+            note = "   target p50 < 1.00x (daemon faster)"
+        print("  %-12s p50 %5.2fx   p99 %5.2fx%s" % (name, d["p50"] / b["p50"],
+                                                  d["p99"] / b["p99"], note))
+    if ("json no-op", "relay") in results:
+        r, b = results[("json no-op", "relay")], results[("json no-op", "direct")]
+        print("  %-12s p50 %5.2fx   p99 %5.2fx   relay/direct: the cost of one extra hop "
+              "that does no work" % ("json no-op", r["p50"] / b["p50"], r["p99"] / b["p99"]))
+
+
+def run_extra(args, target):
+    """No-ops against another target of the daemon (no baseline)."""
+    print()
+    print("daemon only, target %s:" % target)
+    extra = Client(args.socket, target)
+    extra.label = "daemon"
+    n = max(1, args.n // 4)
+    for name, mode, code, expected in CASES:
+        if "no-op" in name:
+            lat, wall = run_case(extra, name, mode, code, expected, n, 20)
+            print_row(name, "daemon", summarize([lat], wall))
+
+
+def main():
+    """Parse arguments, run every case against both servers, print the table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--socket", required=True, help="hotloadd's Unix socket")
+    ap.add_argument("--target", required=True, help="the target to use, e.g. python:3")
+    ap.add_argument("--python", default=sys.executable,
+                    help="interpreter for the direct server (use the worker's)")
+    ap.add_argument("-n", type=int, default=2000, help="round trips per small case")
+    ap.add_argument("--n-big", type=int, default=50, help="round trips per 1 MiB case")
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="alternate the servers this many times per case")
+    ap.add_argument("--only", default="", help="run only cases whose name contains this")
+    ap.add_argument("--relay", action="store_true",
+                    help="also run the JSON no-op through socat in front of the direct "
+                         "server: the floor for any two-hop design on this machine")
+    ap.add_argument("--extra-target", action="append", default=[], metavar="TARGET",
+                    help="also time no-ops against this target through the daemon only "
+                         "(e.g. python:3, the built-in hook that searches PATH)")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="hotload-bench-")
+    direct_path = os.path.join(tmp, "direct.sock")
+    relay_path = os.path.join(tmp, "relay.sock")
+    procs = [start_direct(args.python, direct_path)]
+    try:
+        daemon = Client(args.socket, args.target)
+        daemon.label = "daemon"
+        base = Client(direct_path, args.target)
+        base.label = "direct"
+        relay = None
+        if args.relay:
+            proc = start_relay(relay_path, direct_path)
+            if proc:
+                procs.append(proc)
+                relay = Client(relay_path, args.target)
+                relay.label = "relay"
+            else:
+                print("bench: no socat: --relay skipped")
+        # Make sure the worker is up before anything is timed.
+        t0 = time.perf_counter()
+        first = daemon.raw("import sys; print(sys.version.split()[0], sys.executable)")
+        cold = time.perf_counter() - t0
+        print("hotload bench: target %s (worker: Python %s), direct: %s"
+              % (args.target, raw_stdout(first).strip(), args.python))
+        print("first request (worker start if it was cold): %s" % fmt_time(cold))
+        print("%d rounds per case, servers alternating; client: Python %s; %d CPUs"
+              % (args.rounds, sys.version.split()[0], os.cpu_count() or 0))
+        if relay:
+            print("relay = socat between the client and the direct server")
+        print()
+        print("%-12s %-7s %6s %10s %10s %10s %10s" % ("case", "server", "n", "p50", "p99",
+                                                   "mean", "req/s"))
+        results = run_cases(args, (daemon, base), relay)
+        print_ratios(results)
+        for target in args.extra_target:
+            run_extra(args, target)
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+#!/bin/sh
+# Build a release hotloadd (no sanitizers, its own build directory), start it
+# on a temporary socket and configuration with a plain-python3 target, and run
+# bench.py against it and against the direct single-hop baseline. Also
+# measured: the JSON no-op through socat in front of the direct server (the
+# cost of an extra hop that does nothing; skipped without socat), and no-ops
+# against the built-in python:3 hook, which finds python3 on PATH.
+#
+# Usage: sh tests/bench/run.sh [bench.py options, e.g. -n 5000 --n-big 100]
+# Environment:
+#   PYTHON     the interpreter for the worker and the direct server
+#              (default: python3 on PATH)
+#   HOTLOADD   use this hotloadd binary instead of building one (it must sit
+#              in a build or install tree, next to lib/hotload/hookd)
+#   BUILD_DIR  where to build (default: build-bench-release)
+#   AGENT      run this hookd.py in the worker instead of the built one
+#              (the config's agent: key), e.g. to compare agent changes
+# A benchmark, not a test: it prints figures and judges none of them.
+set -eu
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+
+# The real interpreter, not a wrapper script (pyenv shims are shell scripts).
+python=$("${PYTHON:-python3}" -c 'import sys; print(sys.executable)') || {
+	echo "bench: cannot run ${PYTHON:-python3}" >&2
+	exit 1
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hotload-bench.XXXXXX")
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || :
+		wait "$pid" 2>/dev/null || :
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -z "${HOTLOADD:-}" ]; then
+	build=${BUILD_DIR:-build-bench-release}
+	if ! { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+		-DHOTLOAD_ASAN=OFF -DHOTLOAD_UBSAN=OFF &&
+		cmake --build "$build" -j"$(nproc)" --target hotloadd; } >"$tmp/build.log" 2>&1; then
+		cat "$tmp/build.log" >&2
+		echo "bench: the build failed" >&2
+		exit 1
+	fi
+	HOTLOADD=$root/$build/bin/hotloadd
+fi
+
+# The worker and the direct baseline run the same interpreter.
+mkdir "$tmp/hooks"
+cat >"$tmp/hooks/benchpy.yaml" <<EOF
+name: benchpy
+description: the benchmark's python3 ($python)
+hints:
+  linux:
+    - path: $python
+      version: "3"
+  macos:
+    - path: $python
+      version: "3"
+EOF
+cat >"$tmp/hotloadd.yaml" <<EOF
+listen:
+  unix: $tmp/hotloadd.sock
+  tcp: ""
+hooks_dirs: [$tmp/hooks]
+log_level: warning
+EOF
+if [ -n "${AGENT:-}" ]; then
+	agent=$(cd "$(dirname "$AGENT")" && pwd)/$(basename "$AGENT")
+	echo "agent: $agent" >>"$tmp/hotloadd.yaml"
+fi
+
+"$HOTLOADD" --config "$tmp/hotloadd.yaml" 2>"$tmp/hotloadd.log" &
+pid=$!
+i=0
+while [ ! -S "$tmp/hotloadd.sock" ]; do
+	i=$((i + 1))
+	if [ "$i" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
+		echo "bench: hotloadd did not start:" >&2
+		cat "$tmp/hotloadd.log" >&2
+		exit 1
+	fi
+	sleep 0.05
+done
+
+echo "hotloadd: $HOTLOADD (pid $pid)${AGENT:+, agent $agent}"
+"$python" tests/bench/bench.py --socket "$tmp/hotloadd.sock" --target benchpy:3 \
+	--python "$python" --relay --extra-target python:3 "$@"
+if [ -s "$tmp/hotloadd.log" ]; then
+	echo
+	echo "hotloadd said:"
+	cat "$tmp/hotloadd.log"
+fi
