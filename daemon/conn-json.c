@@ -52,9 +52,20 @@ json_done(struct request *r, json_t *result)
 	conn_json_maybe_finish(c);
 }
 
+/* The request waits for its target: hotloadctl shows this on a terminal. */
+static void
+json_waiting(struct request *r, const char *state)
+{
+	json_t *rest = json_pack("{s:s}", "state", state);
+
+	json_event(r->sink_data, r, "waiting", rest);
+	json_decref(rest);
+}
+
 static const struct request_sink json_sink = {
         .output = json_output,
         .done = json_done,
+        .waiting = json_waiting,
 };
 
 /* Answer a request that never reached a worker. */
@@ -96,15 +107,18 @@ json_build(struct conn *c, json_t *msg, json_t *id, struct buf *message)
 	json_t *code = json_object_get(msg, "code");
 	json_t *file = json_object_get(msg, "file");
 	json_t *ns = json_object_get(msg, "ns");
+	json_t *timeout = json_object_get(msg, "timeout");
 	enum request_op op;
 	struct request *r;
 
 	if (!opname) {
-		buf_puts(message, "missing field 'op' (a string: exec, eval, reset, ping)");
+		buf_puts(message,
+		         "missing field 'op' (a string: exec, eval, reset, ping, interrupt)");
 		return NULL;
 	}
 	if (parse_op(opname, &op) < 0) {
-		buf_printf(message, "unknown op '%s' (known: exec, eval, reset, ping)", opname);
+		buf_printf(message, "unknown op '%s' (known: exec, eval, reset, ping, interrupt)",
+		           opname);
 		return NULL;
 	}
 	if ((op == REQUEST_EXEC || op == REQUEST_EVAL) && !json_is_string(code)) {
@@ -113,6 +127,11 @@ json_build(struct conn *c, json_t *msg, json_t *id, struct buf *message)
 	}
 	if (file && !json_is_string(file) && !json_is_null(file)) {
 		buf_puts(message, "field 'file' must be a string");
+		return NULL;
+	}
+	if (timeout && !json_is_null(timeout) &&
+	    (!json_is_number(timeout) || json_number_value(timeout) <= 0)) {
+		buf_puts(message, "field 'timeout' must be a number of seconds above 0");
 		return NULL;
 	}
 	if (ns && !json_is_null(ns) &&
@@ -130,7 +149,32 @@ json_build(struct conn *c, json_t *msg, json_t *id, struct buf *message)
 	if (json_is_string(file))
 		r->file = xstrdup(json_string_value(file));
 	r->fresh = json_is_string(ns) && !strcmp(json_string_value(ns), "fresh");
+	r->timeout = json_is_number(timeout) ? json_number_value(timeout) : 0;
 	return r;
+}
+
+/* {"op":"interrupt","request":ID}: KeyboardInterrupt in that request of
+ * this connection (all of them without "request"). A running request gets
+ * SIGINT and stays on a warm worker; a queued one never runs. */
+static void
+json_interrupt(struct conn *c, json_t *msg, json_t *id)
+{
+	json_t *which = json_object_get(msg, "request");
+	struct request *r, *next;
+	int n = 0;
+	json_t *m;
+
+	for (r = TAILQ_FIRST(&c->reqs); r; r = next) {
+		next = TAILQ_NEXT(r, owner_entry);
+		if (which && !json_equal(which, r->client_id))
+			continue;
+		n++;
+		if (r->pool)
+			pool_interrupt_request(r->pool, r); /* may finish and free r */
+	}
+	m = json_pack("{s:O, s:s, s:b, s:i}", "id", id, "event", "done", "ok", 1, "interrupted", n);
+	conn_write_json(c, m);
+	json_decref(m);
 }
 
 void
@@ -166,6 +210,11 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		conn_write_json(c, m);
 		json_decref(m);
 		json_decref(res);
+		goto out;
+	}
+	if (json_is_string(json_object_get(msg, "op")) &&
+	    !strcmp(json_string_value(json_object_get(msg, "op")), "interrupt")) {
+		json_interrupt(c, msg, id);
 		goto out;
 	}
 	r = json_build(c, msg, id, &message);

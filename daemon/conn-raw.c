@@ -111,6 +111,7 @@ conn_raw_submit(struct conn *c)
 	r->code = buf_steal(&code);
 	r->file = c->hdr.file[0] ? xstrdup(c->hdr.file) : NULL;
 	r->fresh = c->hdr.fresh;
+	r->timeout = c->hdr.timeout;
 	r->shutdown_after = shutdown;
 	TAILQ_INSERT_TAIL(&c->reqs, r, owner_entry);
 	log_debug("%s: raw request, %zu bytes", c->target, r->code_len);

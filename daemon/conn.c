@@ -235,7 +235,7 @@ conn_route(struct conn *c)
 		c->state = CONN_CONTROL;
 		return;
 	}
-	if (server_route(c->srv, c->hdr.dcc, c->hdr.version, &c->pool, &type, &message) < 0) {
+	if (server_route(c->srv, c->hdr.dcc, c->hdr.version, 1, &c->pool, &type, &message) < 0) {
 		conn_fail(c, json, type, message.data);
 		buf_free(&message);
 		return;

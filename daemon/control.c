@@ -1,20 +1,192 @@
-/* control.c - the daemon's own requests: status and friends */
+/* control.c - the daemon's own requests: status, start, stop, and the rest
+ *
+ * Reached with the header "hotload mode=json"; every request answers with
+ * one done. Targets are "dcc[:version]" as in a connection's header. */
+#include <errno.h>
 #include <string.h>
 
+#include "buf.h"
 #include "control.h"
+#include "header.h"
+#include "log.h"
+#include "pool.h"
 #include "request.h"
 #include "server.h"
+
+#define LOGS_DEFAULT 200
+
+enum target_action {
+	ACTION_START,
+	ACTION_STOP,
+	ACTION_RESTART,
+	ACTION_INTERRUPT,
+};
+
+/* Find the pool of a target string; start and restart make it. */
+static int
+control_pool(struct server *s, const char *target, int create, struct pool **ret,
+             json_t **ret_error)
+{
+	struct header h;
+	struct buf m = BUF_INIT;
+	const char *type = NULL;
+	char err[256];
+	int r;
+
+	if (header_parse(target, strlen(target), &h, err, sizeof(err)) < 0 || h.file[0] ||
+	    h.mode != HEADER_MODE_RAW) {
+		*ret_error = json_pack("{s:s, s:s}", "type", "BadRequest", "message",
+		                       "a target is dcc or dcc:version");
+		return -EINVAL;
+	}
+	r = server_route(s, h.dcc, h.version, create, ret, &type, &m);
+	if (r == -ESRCH)
+		*ret = NULL; /* known, but nothing running: nothing to do */
+	else if (r < 0) {
+		*ret_error = json_pack("{s:s, s:s}", "type", type, "message", m.data);
+		buf_free(&m);
+		return r;
+	}
+	buf_free(&m);
+	return 0;
+}
+
+/* One target of start/stop/restart/interrupt: {"target", "ok", …}. */
+static json_t *
+act_on(struct server *s, const char *target, enum target_action a)
+{
+	struct pool *p = NULL;
+	json_t *error = NULL, *res;
+	int n = 0;
+
+	if (control_pool(s, target, a == ACTION_START || a == ACTION_RESTART, &p, &error) < 0)
+		return json_pack("{s:s, s:b, s:o}", "target", target, "ok", 0, "error", error);
+	if (p) {
+		switch (a) {
+		case ACTION_START:
+			pool_start(p);
+			break;
+		case ACTION_STOP:
+			pool_stop_workers(p);
+			break;
+		case ACTION_RESTART:
+			pool_stop_workers(p);
+			pool_start(p);
+			break;
+		case ACTION_INTERRUPT:
+			n = pool_interrupt(p);
+			break;
+		}
+	}
+	res = json_pack("{s:s, s:b}", "target", p ? pool_name(p) : target, "ok", 1);
+	if (a == ACTION_INTERRUPT)
+		json_object_set_new(res, "interrupted", json_integer(n));
+	return res;
+}
+
+/* {"targets": [...]} or {"target": "..."}; every target's result, and ok
+ * when all went well. */
+static json_t *
+act_on_targets(struct server *s, json_t *req, enum target_action a)
+{
+	json_t *list = json_object_get(req, "targets");
+	json_t *one = json_object_get(req, "target");
+	json_t *results = json_array(), *v;
+	size_t i;
+	int ok = 1;
+
+	if (one && json_is_string(one)) {
+		list = json_array();
+		json_array_append(list, one);
+	} else if (!json_is_array(list) || !json_array_size(list)) {
+		json_decref(results);
+		return request_error_json("BadRequest",
+		                          "needs \"target\" or a non-empty \"targets\"");
+	} else
+		json_incref(list);
+	json_array_foreach(list, i, v)
+	{
+		json_t *r;
+
+		if (!json_is_string(v)) {
+			r = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "type", "BadRequest",
+			              "message", "targets are strings");
+		} else
+			r = act_on(s, json_string_value(v), a);
+		ok = ok && json_is_true(json_object_get(r, "ok"));
+		json_array_append_new(results, r);
+	}
+	json_decref(list);
+	return json_pack("{s:b, s:o}", "ok", ok, "targets", results);
+}
+
+static json_t *
+control_logs(struct server *s, json_t *req)
+{
+	const char *target = json_string_value(json_object_get(req, "target"));
+	json_t *entries = json_object_get(req, "entries");
+	size_t max = json_is_integer(entries) && json_integer_value(entries) > 0
+	                     ? (size_t)json_integer_value(entries)
+	                     : LOGS_DEFAULT;
+	struct pool *p = NULL;
+	json_t *error = NULL;
+
+	if (!target)
+		return request_error_json("BadRequest", "logs needs \"target\"");
+	if (control_pool(s, target, 0, &p, &error) < 0) {
+		json_t *res = json_pack("{s:b, s:o}", "ok", 0, "error", error);
+
+		return res;
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "logs", p ? pool_logs(p, max) : json_array());
+}
+
+static json_t *
+control_reload(struct server *s)
+{
+	struct buf err = BUF_INIT;
+	json_t *res;
+
+	if (server_reload(s, &err) < 0) {
+		log_err("reload failed, keeping the running configuration: %s", err.data);
+		res = request_error_json("ConfigError", err.data ? err.data : "reload failed");
+	} else
+		res = json_pack("{s:b}", "ok", 1);
+	buf_free(&err);
+	return res;
+}
 
 json_t *
 control_handle(struct server *s, json_t *req)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
+	const char *target = json_string_value(json_object_get(req, "target"));
 
 	if (!op)
 		return request_error_json("BadRequest", "missing field 'op' (a string)");
 	if (!strcmp(op, "ping"))
 		return json_pack("{s:b}", "ok", 1);
 	if (!strcmp(op, "status"))
-		return json_pack("{s:b, s:o}", "ok", 1, "status", server_status(s));
-	return request_error_json("BadRequest", "unknown control op (known: status, ping)");
+		return json_pack("{s:b, s:o}", "ok", 1, "status", server_status(s, target));
+	if (!strcmp(op, "list"))
+		return json_pack("{s:b, s:o}", "ok", 1, "hooks", server_list(s));
+	if (!strcmp(op, "start"))
+		return act_on_targets(s, req, ACTION_START);
+	if (!strcmp(op, "stop"))
+		return act_on_targets(s, req, ACTION_STOP);
+	if (!strcmp(op, "restart"))
+		return act_on_targets(s, req, ACTION_RESTART);
+	if (!strcmp(op, "interrupt"))
+		return act_on_targets(s, req, ACTION_INTERRUPT);
+	if (!strcmp(op, "logs"))
+		return control_logs(s, req);
+	if (!strcmp(op, "reload"))
+		return control_reload(s);
+	if (!strcmp(op, "shutdown")) {
+		server_request_exit(s);
+		return json_pack("{s:b}", "ok", 1);
+	}
+	return request_error_json("BadRequest", "unknown control op (known: status, list, start, "
+	                                        "stop, restart, interrupt, logs, reload, "
+	                                        "shutdown, ping)");
 }

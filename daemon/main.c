@@ -29,6 +29,8 @@ struct daemon {
 	uv_signal_t sighup;
 	int stopping;
 	int forced;
+	const char *prefix;
+	const char *config_path;
 };
 
 static void
@@ -83,13 +85,14 @@ file_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-/* Defaults, then the system and user files (or only --config). */
+/* Defaults, then the system and user files (or only --config). On error
+ * returns NULL with the reason in err. */
 static struct config *
-load_config(const char *prefix, const char *path)
+load_config(const char *prefix, const char *path, struct buf *err)
 {
 	struct buf shipped = BUF_INIT;
 	struct config *cfg;
-	char err[1024];
+	char msg[1024];
 	char *user;
 	int r = 0;
 
@@ -97,42 +100,63 @@ load_config(const char *prefix, const char *path)
 	cfg = config_new_default(shipped.data);
 	buf_free(&shipped);
 	if (path) {
-		r = config_load_file(cfg, path, err, sizeof(err));
+		r = config_load_file(cfg, path, msg, sizeof(msg));
 	} else {
 		if (file_exists(HOTLOAD_SYSCONFDIR "/hotloadd.yaml"))
-			r = config_load_file(cfg, HOTLOAD_SYSCONFDIR "/hotloadd.yaml", err,
-			                     sizeof(err));
+			r = config_load_file(cfg, HOTLOAD_SYSCONFDIR "/hotloadd.yaml", msg,
+			                     sizeof(msg));
 		user = config_expand_home("~/.config/hotload/hotloadd.yaml");
 		if (r >= 0 && user && file_exists(user))
-			r = config_load_file(cfg, user, err, sizeof(err));
+			r = config_load_file(cfg, user, msg, sizeof(msg));
 		free(user);
 	}
 	if (r < 0) {
-		fprintf(stderr, "hotloadd: %s\n", err);
+		buf_puts(err, msg);
 		config_free(cfg);
 		return NULL;
 	}
 	return cfg;
 }
 
+/* The built-in python hook, then every hooks directory in order. */
 static struct hookset *
-load_hooks(const struct config *cfg)
+load_hooks(const struct config *cfg, struct buf *err)
 {
 	struct hookset *hs = hookset_new();
-	char err[1024];
+	char msg[1024];
 	size_t i;
 	int r;
 
-	r = hookset_load_string(hs, "<built-in python hook>", builtin_python_hook, err,
-	                        sizeof(err));
+	r = hookset_load_string(hs, "<built-in python hook>", builtin_python_hook, msg,
+	                        sizeof(msg));
 	for (i = 0; r >= 0 && i < cfg->n_hooks_dirs; i++)
-		r = hookset_load_dir(hs, cfg->hooks_dirs[i], err, sizeof(err));
+		r = hookset_load_dir(hs, cfg->hooks_dirs[i], msg, sizeof(msg));
 	if (r < 0) {
-		fprintf(stderr, "hotloadd: %s\n", err);
+		buf_puts(err, msg);
 		hookset_free(hs);
 		return NULL;
 	}
 	return hs;
+}
+
+/* Both, as at start-up: what a reload (SIGHUP, hotloadctl reload) reads. */
+static int
+load_all(struct config **ret_cfg, struct hookset **ret_hs, struct buf *err, void *data)
+{
+	struct daemon *d = data;
+	struct config *cfg = load_config(d->prefix, d->config_path, err);
+	struct hookset *hs;
+
+	if (!cfg)
+		return -EINVAL;
+	hs = load_hooks(cfg, err);
+	if (!hs) {
+		config_free(cfg);
+		return -EINVAL;
+	}
+	*ret_cfg = cfg;
+	*ret_hs = hs;
+	return 0;
 }
 
 static void
@@ -147,12 +171,34 @@ on_shutdown_done(void *data)
 }
 
 static void
+daemon_stop(struct daemon *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	log_info("%s: stopping workers and exiting", why);
+	server_shutdown(d->srv, on_shutdown_done, d);
+}
+
+/* hotloadctl stop without a target. */
+static void
+on_exit_requested(void *data)
+{
+	daemon_stop(data, "asked to exit");
+}
+
+static void
 on_signal(uv_signal_t *h, int signum)
 {
 	struct daemon *d = h->data;
 
 	if (signum == SIGHUP) {
-		log_warn("SIGHUP: configuration reload is not supported yet, ignoring");
+		struct buf err = BUF_INIT;
+
+		log_info("SIGHUP: reloading the configuration");
+		if (server_reload(d->srv, &err) < 0)
+			log_err("reload failed, keeping the running configuration: %s", err.data);
+		buf_free(&err);
 		return;
 	}
 	if (d->stopping) {
@@ -161,9 +207,7 @@ on_signal(uv_signal_t *h, int signum)
 		uv_stop(d->loop);
 		return;
 	}
-	d->stopping = 1;
-	log_info("%s: stopping workers and exiting", strsignal(signum));
-	server_shutdown(d->srv, on_shutdown_done, d);
+	daemon_stop(d, strsignal(signum));
 }
 
 static void
@@ -194,6 +238,7 @@ main(int argc, char **argv)
 	char *prefix = NULL, *agent = NULL, *launcher = NULL;
 	struct config *cfg = NULL;
 	struct hookset *hs = NULL;
+	struct buf err = BUF_INIT;
 	int check = 0, opt, r, lvl, ret = 1;
 
 	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
@@ -225,13 +270,12 @@ main(int argc, char **argv)
 	}
 
 	prefix = self_prefix();
-	cfg = load_config(prefix, config_path);
-	if (!cfg) {
-		ret = EXIT_CONFIG;
-		goto out;
-	}
-	hs = load_hooks(cfg);
-	if (!hs) {
+	memset(&d, 0, sizeof(d));
+	d.prefix = prefix;
+	d.config_path = config_path;
+	if (load_all(&cfg, &hs, &err, &d) < 0) {
+		fprintf(stderr, "hotloadd: %s\n", err.data);
+		buf_free(&err);
 		ret = EXIT_CONFIG;
 		goto out;
 	}
@@ -280,9 +324,10 @@ main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	memset(&d, 0, sizeof(d));
 	d.loop = uv_default_loop();
 	d.srv = server_new(d.loop, cfg, hs, agent, launcher);
+	server_set_loader(d.srv, load_all, &d);
+	server_set_exit(d.srv, on_exit_requested, &d);
 	cfg = NULL; /* owned by the server now */
 	hs = NULL;
 	r = server_start(d.srv);

@@ -1,17 +1,43 @@
-/* pool.c - the workers of one target and the requests waiting for them */
+/* pool.c - the workers of one target and the requests waiting for them
+ *
+ * The pool is the target's supervisor. It starts workers on demand (and
+ * min_workers ahead of demand), queues requests, and decides what a
+ * worker's exit means: a stop that was asked for is nothing; an exit during
+ * start-up or soon after it is a failure that waits out an exponential
+ * backoff before the next try; too many failures in a window put the target
+ * in "failed", where it stays until hotloadctl start clears it. Start-up
+ * failures and crashes while running are counted apart. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
+#include "config.h"
 #include "hook.h"
 #include "log.h"
 #include "pool.h"
 #include "request.h"
 #include "worker.h"
 
-#define STOP_GRACE 10.0 /* seconds for teardown before SIGTERM, then SIGKILL */
+#define EARLY_EXIT 10.0     /* seconds after READY in which an exit counts as early */
+#define DEFAULT_QUEUE 64    /* max_queue when the hook says nothing */
+#define LOG_MAX (64u << 10) /* bytes of recent output kept per target */
+#define POISON_SLOTS 16
+#define POISON_LIMIT 2 /* crashes by the same code before it is refused */
 
 TAILQ_HEAD(request_queue, request);
+
+enum pool_state {
+	POOL_OK,
+	POOL_BACKOFF,
+	POOL_FAILED,
+};
+
+/* Failure times inside the crash window. */
+struct budget {
+	double *when;
+	size_t n;
+};
 
 struct pool {
 	struct pool_context ctx;
@@ -19,14 +45,38 @@ struct pool {
 	char *name;
 	char *executable;
 	char *version;
+
 	struct request_queue queue;
 	size_t queued;
 	struct worker **workers;
 	size_t n_workers;
 	int stopping;
+
+	enum pool_state state;
+	uv_timer_t backoff;
+	unsigned backoff_step; /* consecutive early failures */
+	uint64_t backoff_until_ns;
+	struct budget start_failures;
+	struct budget crashes;
+	unsigned restarts;
+	char *last_exit;
+	char *failed_reason;
+	struct {
+		uint64_t hash;
+		unsigned count;
+	} poison[POISON_SLOTS];
+
+	json_t *log; /* [{"time","pid","stream","data"}] */
+	size_t log_bytes;
 };
 
 static void pool_dispatch(struct pool *p);
+
+static double
+now_s(void)
+{
+	return (double)uv_hrtime() / 1e9;
+}
 
 struct pool *
 pool_new(const struct pool_context *ctx, const struct hook *h, const char *executable,
@@ -41,8 +91,28 @@ pool_new(const struct pool_context *ctx, const struct hook *h, const char *execu
 	p->name = buf_steal(&name);
 	p->executable = xstrdup(executable);
 	p->version = xstrdup(version);
+	p->log = json_array();
 	TAILQ_INIT(&p->queue);
+	uv_timer_init(ctx->loop, &p->backoff);
+	p->backoff.data = p;
 	return p;
+}
+
+static void
+on_pool_closed(uv_handle_t *h)
+{
+	struct pool *p = h->data;
+
+	free(p->start_failures.when);
+	free(p->crashes.when);
+	free(p->workers);
+	free(p->name);
+	free(p->executable);
+	free(p->version);
+	free(p->last_exit);
+	free(p->failed_reason);
+	json_decref(p->log);
+	free(p);
 }
 
 void
@@ -56,11 +126,7 @@ pool_free(struct pool *p)
 		TAILQ_REMOVE(&p->queue, r, entry);
 		request_fail(r, "ShuttingDown", "the daemon is shutting down");
 	}
-	free(p->workers);
-	free(p->name);
-	free(p->executable);
-	free(p->version);
-	free(p);
+	uv_close((uv_handle_t *)&p->backoff, on_pool_closed);
 }
 
 int
@@ -81,6 +147,20 @@ pool_worker_count(const struct pool *p)
 	return p->n_workers;
 }
 
+static const char *
+pool_state_name(enum pool_state s)
+{
+	switch (s) {
+	case POOL_OK:
+		return "ok";
+	case POOL_BACKOFF:
+		return "backoff";
+	case POOL_FAILED:
+		return "failed";
+	}
+	return "?";
+}
+
 static void
 remove_worker(struct pool *p, struct worker *w)
 {
@@ -93,7 +173,7 @@ remove_worker(struct pool *p, struct worker *w)
 		}
 }
 
-/* Refuse everything queued: the target cannot be started. */
+/* Refuse everything queued. */
 static void
 fail_queue(struct pool *p, const char *type, const char *message)
 {
@@ -104,6 +184,106 @@ fail_queue(struct pool *p, const char *type, const char *message)
 		p->queued--;
 		request_fail(r, type, message);
 	}
+}
+
+/* Record a failure at t; returns how many fall inside the window. */
+static size_t
+budget_add(struct budget *b, double t, double window)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < b->n; i++)
+		if (t - b->when[i] < window)
+			b->when[n++] = b->when[i];
+	b->when = xrealloc(b->when, (n + 1) * sizeof(*b->when));
+	b->when[n++] = t;
+	b->n = n;
+	return n;
+}
+
+static void
+budget_clear(struct budget *b)
+{
+	b->n = 0;
+}
+
+static void
+on_backoff_done(uv_timer_t *t)
+{
+	struct pool *p = t->data;
+
+	if (p->state != POOL_BACKOFF)
+		return;
+	p->state = POOL_OK;
+	log_info("%s: backoff over", p->name);
+	pool_dispatch(p);
+}
+
+/* Wait before the next start: initial * 2^step, capped, ±10% so that
+ * many targets failing together do not retry in lock-step. */
+static void
+enter_backoff(struct pool *p)
+{
+	const struct supervision *sup = p->ctx.sup;
+	double delay = sup->backoff_initial;
+	unsigned i;
+
+	for (i = 0; i < p->backoff_step && delay < sup->backoff_max; i++)
+		delay *= 2;
+	if (delay > sup->backoff_max)
+		delay = sup->backoff_max;
+	delay *= 0.9 + 0.2 * ((double)rand() / RAND_MAX);
+	p->backoff_step++;
+	p->state = POOL_BACKOFF;
+	p->backoff_until_ns = uv_hrtime() + (uint64_t)(delay * 1e9);
+	log_warn("%s: next start in %.1f s (backoff)", p->name, delay);
+	uv_timer_start(&p->backoff, on_backoff_done, (uint64_t)(delay * 1000), 0);
+}
+
+static void
+enter_failed(struct pool *p, const char *what, size_t n)
+{
+	struct buf m = BUF_INIT;
+
+	buf_printf(&m,
+	           "%s failed: %zu %s within %g s (last: %s); not restarting until "
+	           "'hotloadctl start %s'",
+	           p->name, n, what, p->ctx.sup->crash_window, p->last_exit ? p->last_exit : "?",
+	           p->name);
+	free(p->failed_reason);
+	p->failed_reason = buf_steal(&m);
+	p->state = POOL_FAILED;
+	uv_timer_stop(&p->backoff);
+	log_err("%s", p->failed_reason);
+	fail_queue(p, "TargetFailed", p->failed_reason);
+}
+
+static void
+poison_add(struct pool *p, uint64_t hash)
+{
+	size_t i, victim = 0;
+
+	for (i = 0; i < POISON_SLOTS; i++) {
+		if (p->poison[i].hash == hash && p->poison[i].count) {
+			p->poison[i].count++;
+			return;
+		}
+		if (p->poison[i].count < p->poison[victim].count)
+			victim = i;
+	}
+	p->poison[victim].hash = hash;
+	p->poison[victim].count = 1;
+}
+
+static int
+poisoned(const struct pool *p, uint64_t hash)
+{
+	size_t i;
+
+	for (i = 0; i < POISON_SLOTS; i++)
+		if (p->poison[i].count >= POISON_LIMIT && p->poison[i].hash == hash)
+			return 1;
+	return 0;
 }
 
 static void
@@ -118,25 +298,78 @@ on_worker_idle(struct worker *w, void *data)
 	pool_dispatch(data);
 }
 
-static void
-on_worker_exited(struct worker *w, json_t *error, void *data)
+static size_t
+live_workers(const struct pool *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n_workers; i++) {
+		enum worker_state s = worker_state(p->workers[i]);
+
+		if (s != WORKER_STOPPING && s != WORKER_DEAD)
+			n++;
+	}
+	return n;
+}
+
+static int
+may_reap(struct worker *w, void *data)
 {
 	struct pool *p = data;
 
-	remove_worker(p, w);
-	if (error) {
-		/* It never became ready: starting another for the same
-		 * requests would fail the same way. */
-		const char *msg = json_string_value(json_object_get(error, "message"));
-		const char *tb = json_string_value(json_object_get(error, "traceback"));
-		struct buf m = BUF_INIT;
+	return live_workers(p) > p->hook->min_workers;
+}
 
-		buf_printf(&m, "%s could not start: %s", p->name, msg ? msg : "unknown error");
-		if (tb && *tb)
-			buf_printf(&m, "\n%s", tb);
-		log_err("%s", m.data);
-		fail_queue(p, "WorkerStartFailed", m.data);
-		buf_free(&m);
+/* A start-up failure: tell the requests that were waiting why, at once,
+ * rather than keep them through every retry of a DCC that cannot start. */
+static void
+start_failed(struct pool *p, const struct worker_exit *e)
+{
+	const char *msg = json_string_value(json_object_get(e->start_error, "message"));
+	const char *tb = json_string_value(json_object_get(e->start_error, "traceback"));
+	struct buf m = BUF_INIT;
+
+	buf_printf(&m, "%s could not start: %s", p->name, msg ? msg : e->reason);
+	if (tb && *tb)
+		buf_printf(&m, "\n%s", tb);
+	log_err("%s", m.data);
+	fail_queue(p, "WorkerStartFailed", m.data);
+	buf_free(&m);
+}
+
+static void
+on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
+{
+	struct pool *p = data;
+	const struct supervision *sup = p->ctx.sup;
+	/* A crash while running a request is the request's doing, not the
+	 * DCC's: it counts, but the next start need not wait. */
+	int early = !e->was_ready || (e->ready_for < EARLY_EXIT && !e->while_busy);
+	size_t n;
+
+	remove_worker(p, w);
+	if (!e->requested && !p->stopping) {
+		p->restarts++;
+		free(p->last_exit);
+		p->last_exit = xstrdup(e->reason);
+		if (e->while_busy)
+			poison_add(p, e->busy_hash);
+		if (!e->was_ready) {
+			start_failed(p, e);
+			n = budget_add(&p->start_failures, now_s(), sup->crash_window);
+			if (n >= sup->crash_budget)
+				enter_failed(p, "start-up failures", n);
+		} else {
+			n = budget_add(&p->crashes, now_s(), sup->crash_window);
+			if (n >= sup->crash_budget)
+				enter_failed(p, "crashes", n);
+		}
+		if (p->state != POOL_FAILED) {
+			if (early)
+				enter_backoff(p);
+			else
+				p->backoff_step = 0;
+		}
 	}
 	if (!p->stopping)
 		pool_dispatch(p);
@@ -144,10 +377,33 @@ on_worker_exited(struct worker *w, json_t *error, void *data)
 		p->ctx.on_empty(p, p->ctx.data);
 }
 
+/* Keep a copy of what workers print, for hotloadctl logs. */
+static void
+on_worker_output(struct worker *w, int fd, const char *text, size_t len, void *data)
+{
+	struct pool *p = data;
+	json_t *entry =
+	        json_pack("{s:f, s:i, s:s, s:s%}", "time", (double)time(NULL), "pid", worker_pid(w),
+	                  "stream", fd == 1 ? "stdout" : "stderr", "data", text, len);
+
+	if (!entry)
+		return;
+	json_array_append_new(p->log, entry);
+	p->log_bytes += len;
+	while (p->log_bytes > LOG_MAX && json_array_size(p->log) > 1) {
+		json_t *old = json_array_get(p->log, 0);
+
+		p->log_bytes -= json_string_length(json_object_get(old, "data"));
+		json_array_remove(p->log, 0);
+	}
+}
+
 static const struct worker_events worker_events = {
         .ready = on_worker_ready,
         .idle = on_worker_idle,
         .exited = on_worker_exited,
+        .may_reap = may_reap,
+        .output = on_worker_output,
 };
 
 /* HOTLOAD_HOOK for the agent: what to run before READY and at teardown. */
@@ -175,6 +431,7 @@ hook_env_json(const struct pool *p)
 static int
 pool_spawn(struct pool *p)
 {
+	const struct supervision *sup = p->ctx.sup;
 	struct worker_spec spec;
 	struct worker *w;
 	struct buf hookvar = BUF_INIT, target = BUF_INIT;
@@ -195,11 +452,15 @@ pool_spawn(struct pool *p)
 	spec.argv = hook_build_argv(p->hook, p->executable, p->version, p->ctx.agent);
 	spec.env = hook_build_env(p->hook, p->executable, p->version, p->ctx.agent, extra);
 	spec.name = p->name;
-	spec.startup_timeout = p->hook->startup_timeout;
-	spec.stop_grace = STOP_GRACE;
-
 	spec.launcher = p->ctx.launcher;
 	spec.reaper = p->ctx.reaper;
+	spec.startup_timeout = p->hook->startup_timeout;
+	spec.idle_timeout = p->hook->idle_timeout;
+	spec.request_timeout = p->hook->request_timeout;
+	spec.stop_grace = sup->stop_grace;
+	spec.interrupt_grace = sup->interrupt_grace;
+	spec.kill_grace = sup->kill_grace;
+
 	r = worker_spawn(p->ctx.loop, &spec, &worker_events, p, &w);
 	if (r < 0) {
 		struct buf m = BUF_INIT;
@@ -221,13 +482,14 @@ pool_spawn(struct pool *p)
 	return r;
 }
 
-/* Hand queued requests to idle workers; start workers for the rest, up to
- * the hook's max_workers. */
+/* Hand queued requests to idle workers; start workers for the rest (and
+ * up to min_workers), within max_workers, unless in backoff or failed. */
 static void
 pool_dispatch(struct pool *p)
 {
-	size_t i, starting = 0, live = 0;
+	size_t i, starting = 0, live;
 	unsigned max = p->hook->max_workers ? p->hook->max_workers : 1;
+	size_t want;
 
 	while (!TAILQ_EMPTY(&p->queue)) {
 		struct worker *idle = NULL;
@@ -243,29 +505,72 @@ pool_dispatch(struct pool *p)
 		p->queued--;
 		worker_run(idle, r);
 	}
-	if (TAILQ_EMPTY(&p->queue) || p->stopping)
+	if (p->stopping || p->state != POOL_OK)
 		return;
-	for (i = 0; i < p->n_workers; i++) {
-		enum worker_state s = worker_state(p->workers[i]);
-
-		if (s == WORKER_STARTING)
+	for (i = 0; i < p->n_workers; i++)
+		if (worker_state(p->workers[i]) == WORKER_STARTING)
 			starting++;
-		if (s != WORKER_STOPPING && s != WORKER_DEAD)
-			live++;
-	}
-	while (live < max && starting < p->queued) {
+	live = live_workers(p);
+	want = p->hook->min_workers > live ? p->hook->min_workers - live : 0;
+	if (p->queued > starting && p->queued - starting > want)
+		want = p->queued - starting;
+	while (want-- && live < max) {
 		if (pool_spawn(p) < 0)
 			return;
 		live++;
-		starting++;
 	}
+}
+
+static void
+tell_waiting(struct pool *p, struct request *r)
+{
+	size_t i;
+
+	if (!r->sink || !r->sink->waiting)
+		return;
+	for (i = 0; i < p->n_workers; i++)
+		if (worker_state(p->workers[i]) == WORKER_STARTING) {
+			r->sink->waiting(r, "starting");
+			return;
+		}
+	if (p->state == POOL_BACKOFF)
+		r->sink->waiting(r, "backoff");
+	else if (p->n_workers)
+		r->sink->waiting(r, "queued");
 }
 
 void
 pool_submit(struct pool *p, struct request *r)
 {
+	size_t max_queue = p->hook->max_queue ? p->hook->max_queue : DEFAULT_QUEUE;
+
+	r->code_hash = request_hash(r);
 	if (p->stopping) {
 		request_fail(r, "ShuttingDown", "the daemon is shutting down");
+		return;
+	}
+	if (p->state == POOL_FAILED) {
+		request_fail(r, "TargetFailed", p->failed_reason);
+		return;
+	}
+	if (poisoned(p, r->code_hash)) {
+		struct buf m = BUF_INIT;
+
+		buf_printf(&m,
+		           "this code crashed %s's worker %d times; refusing to run it again "
+		           "('hotloadctl restart %s' forgets)",
+		           p->name, POISON_LIMIT, p->name);
+		request_fail(r, "RequestRefused", m.data);
+		buf_free(&m);
+		return;
+	}
+	if (p->queued >= max_queue) {
+		struct buf m = BUF_INIT;
+
+		buf_printf(&m, "%s has %zu requests waiting already (max_queue)", p->name,
+		           p->queued);
+		request_fail(r, "QueueFull", m.data);
+		buf_free(&m);
 		return;
 	}
 	r->pool = p;
@@ -273,6 +578,8 @@ pool_submit(struct pool *p, struct request *r)
 	TAILQ_INSERT_TAIL(&p->queue, r, entry);
 	p->queued++;
 	pool_dispatch(p);
+	if (r->state == REQUEST_QUEUED)
+		tell_waiting(p, r);
 }
 
 void
@@ -287,25 +594,142 @@ pool_cancel(struct pool *p, struct request *r)
 }
 
 void
+pool_interrupt_request(struct pool *p, struct request *r)
+{
+	if (r->state == REQUEST_QUEUED) {
+		TAILQ_REMOVE(&p->queue, r, entry);
+		p->queued--;
+		request_fail(r, "KeyboardInterrupt", "interrupted before it ran");
+	} else if (r->state == REQUEST_RUNNING && r->worker)
+		worker_interrupt(r->worker);
+}
+
+int
+pool_interrupt(struct pool *p)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < p->n_workers; i++)
+		if (worker_interrupt(p->workers[i]) >= 0)
+			n++;
+	return n;
+}
+
+void
 pool_stop(struct pool *p)
 {
 	size_t i;
 
 	p->stopping = 1;
+	uv_timer_stop(&p->backoff);
 	fail_queue(p, "ShuttingDown", "the daemon is shutting down");
 	for (i = 0; i < p->n_workers; i++)
 		worker_stop(p->workers[i]);
+}
+
+void
+pool_stop_workers(struct pool *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_workers; i++)
+		worker_stop(p->workers[i]);
+}
+
+void
+pool_start(struct pool *p)
+{
+	size_t live;
+
+	if (p->state != POOL_OK)
+		log_info("%s: %s cleared by start", p->name, pool_state_name(p->state));
+	uv_timer_stop(&p->backoff);
+	p->state = POOL_OK;
+	p->backoff_step = 0;
+	budget_clear(&p->start_failures);
+	budget_clear(&p->crashes);
+	memset(p->poison, 0, sizeof(p->poison));
+	free(p->failed_reason);
+	p->failed_reason = NULL;
+	live = live_workers(p);
+	if (!live && !p->hook->min_workers)
+		pool_spawn(p);
+	pool_dispatch(p);
+}
+
+json_t *
+pool_logs(const struct pool *p, size_t max_entries)
+{
+	size_t n = json_array_size(p->log), i;
+	json_t *out = json_array();
+
+	for (i = n > max_entries ? n - max_entries : 0; i < n; i++)
+		json_array_append(out, json_array_get(p->log, i));
+	return out;
 }
 
 json_t *
 pool_status(const struct pool *p)
 {
 	json_t *workers = json_array();
+	json_t *o;
 	size_t i;
 
 	for (i = 0; i < p->n_workers; i++)
 		json_array_append_new(workers, worker_status(p->workers[i]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "target", p->name, "hook", p->hook->name,
-	                 "version", p->version, "executable", p->executable, "queue",
-	                 (json_int_t)p->queued, "workers", workers);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "target", p->name, "hook",
+	              p->hook->name, "version", p->version, "executable", p->executable, "state",
+	              pool_state_name(p->state), "restarts", (json_int_t)p->restarts, "queue",
+	              (json_int_t)p->queued, "workers", workers);
+	json_object_set_new(o, "last_exit", p->last_exit ? json_string(p->last_exit) : json_null());
+	if (p->state == POOL_BACKOFF)
+		json_object_set_new(o, "backoff_s",
+		                    json_real((double)(p->backoff_until_ns - uv_hrtime()) / 1e9));
+	if (p->failed_reason)
+		json_object_set_new(o, "failed_reason", json_string(p->failed_reason));
+	return o;
+}
+
+void
+pool_rebind(struct pool *p, const struct hook *h, const struct supervision *sup)
+{
+	p->hook = h;
+	p->ctx.sup = sup;
+	pool_dispatch(p);
+}
+
+size_t
+pool_take_queue(struct pool *p, struct request ***ret)
+{
+	struct request **v = xcalloc(p->queued + 1, sizeof(*v));
+	struct request *r;
+	size_t n = 0;
+
+	while ((r = TAILQ_FIRST(&p->queue))) {
+		TAILQ_REMOVE(&p->queue, r, entry);
+		r->pool = NULL;
+		v[n++] = r;
+	}
+	p->queued = 0;
+	*ret = v;
+	return n;
+}
+
+const struct hook *
+pool_hook(const struct pool *p)
+{
+	return p->hook;
+}
+
+const char *
+pool_version(const struct pool *p)
+{
+	return p->version;
+}
+
+void
+pool_prewarm(struct pool *p)
+{
+	pool_dispatch(p);
 }

@@ -13,6 +13,7 @@ struct request;
 typedef void (*pool_empty_cb)(struct pool *p, void *data);
 
 struct reaper;
+struct supervision;
 
 /* What every pool of a daemon shares; strings and reaper are borrowed and
  * must outlive the pools. */
@@ -21,6 +22,7 @@ struct pool_context {
 	const char *agent;    /* hookd.py */
 	const char *launcher; /* hotload-launch, or NULL */
 	struct reaper *reaper;
+	const struct supervision *sup; /* restart policy and grace periods */
 	pool_empty_cb on_empty;
 	void *data;
 };
@@ -29,7 +31,8 @@ struct pool_context {
  * see ("python:3", "hython:20.5.332"). The hook must outlive the pool. */
 struct pool *pool_new(const struct pool_context *ctx, const struct hook *h,
 		      const char *executable, const char *version);
-/* Only for a pool without workers (after pool_stop() emptied it). */
+/* Only for a pool without workers (after pool_stop() emptied it); freed
+ * once its timer is closed. */
 void pool_free(struct pool *p);
 
 int pool_matches(const struct pool *p, const struct hook *h, const char *executable);
@@ -44,10 +47,44 @@ void pool_submit(struct pool *p, struct request *r);
  * to its end with nobody listening. */
 void pool_cancel(struct pool *p, struct request *r);
 
-/* Stop every worker gracefully; queued requests are refused. */
+/* Stop every worker gracefully; queued requests are refused. For the
+ * daemon's shutdown: the pool takes no more work. */
 void pool_stop(struct pool *p);
 
-/* {"target","hook","version","executable","queue","workers":[…]} */
+/* hotloadctl start: clear failed and backoff, forget crashes, and start
+ * workers up to min_workers (at least one). */
+void pool_start(struct pool *p);
+
+/* Start workers up to min_workers (daemon start, reload). */
+void pool_prewarm(struct pool *p);
+
+/* hotloadctl stop: stop the workers gracefully; the target starts again on
+ * demand. */
+void pool_stop_workers(struct pool *p);
+
+/* KeyboardInterrupt in every running request; returns how many. */
+int pool_interrupt(struct pool *p);
+
+/* Interrupt r: a running r gets SIGINT, a queued r is taken out of the
+ * queue and answered with KeyboardInterrupt. */
+void pool_interrupt_request(struct pool *p, struct request *r);
+
+/* Configuration reload: h (an equal hook from the new hookset) and sup
+ * replace the pool's; workers keep running. */
+void pool_rebind(struct pool *p, const struct hook *h, const struct supervision *sup);
+
+/* Take every queued request out of the pool (to run elsewhere after a
+ * reload); returns how many were put in *ret (malloc'd). */
+size_t pool_take_queue(struct pool *p, struct request ***ret);
+
+const struct hook *pool_hook(const struct pool *p);
+const char *pool_version(const struct pool *p);
+
+/* Recent worker output: [{"time","pid","stream","data"}…] (new reference). */
+json_t *pool_logs(const struct pool *p, size_t max_entries);
+
+/* {"target","hook","version","executable","state","restarts","last_exit",
+ * "queue","workers":[…]} */
 json_t *pool_status(const struct pool *p);
 
 #endif

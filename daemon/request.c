@@ -98,3 +98,15 @@ request_resume_output(struct request *r)
 	if (r->worker)
 		worker_resume_output(r->worker);
 }
+
+uint64_t
+request_hash(const struct request *r)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	h = (h ^ (uint64_t)r->op) * 1099511628211ull;
+	for (i = 0; i < r->code_len; i++)
+		h = (h ^ (unsigned char)r->code[i]) * 1099511628211ull;
+	return h;
+}

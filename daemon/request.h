@@ -33,6 +33,8 @@ struct request_sink {
 	/* The result: {"ok": true, …} or {"ok": false, "error": {…}}
 	 * (borrowed). The request is freed by its owner after this. */
 	void (*done)(struct request *r, json_t *result);
+	/* Optional: the request waits for its target ("starting", "backoff"). */
+	void (*waiting)(struct request *r, const char *state);
 };
 
 struct request {
@@ -45,6 +47,8 @@ struct request {
 	char *file; /* NULL: the agent's default */
 	int fresh;  /* ns=fresh */
 	int shutdown_after; /* __SHUTDOWN__: stop the worker gracefully after it */
+	double timeout;     /* seconds it may run; 0: the hook's request_timeout */
+	uint64_t code_hash; /* of op and code: which requests crash workers */
 	json_t *client_id;  /* the id the client gave, or NULL (raw mode) */
 	uint64_t started_ns;
 	struct worker *worker; /* while running */
@@ -73,6 +77,9 @@ void request_finish(struct request *r, json_t *result);
 
 /* The client drained its backlog: read the worker's output again. */
 void request_resume_output(struct request *r);
+
+/* FNV-1a of op and code, to recognise a request that crashes workers. */
+uint64_t request_hash(const struct request *r);
 
 /* Build {"ok": false, "error": {"type", "message"}} (new reference). */
 json_t *request_error_json(const char *type, const char *message);

@@ -13,9 +13,11 @@
 #include "paths.h"
 #include "pool.h"
 #include "reaper.h"
+#include "request.h"
 #include "server.h"
 
 static void on_pool_empty(struct pool *p, void *data);
+static void prewarm(struct server *s);
 
 struct server {
 	uv_loop_t *loop;
@@ -33,6 +35,17 @@ struct server {
 	size_t n_pools;
 	struct conn **conns;
 	size_t n_conns;
+
+	/* pools of hooks a reload changed or removed, draining */
+	struct pool **retired;
+	size_t n_retired;
+	struct hookset **old_hooks; /* what the retired pools still point into */
+	size_t n_old_hooks;
+
+	server_load_fn load;
+	void *load_data;
+	void (*exit_fn)(void *data);
+	void *exit_data;
 
 	int shutting_down;
 	void (*shutdown_done)(void *data);
@@ -56,6 +69,7 @@ server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *
 	s->pool_ctx.agent = s->agent;
 	s->pool_ctx.launcher = s->launcher;
 	s->pool_ctx.reaper = s->reaper;
+	s->pool_ctx.sup = &cfg->supervision;
 	s->pool_ctx.on_empty = on_pool_empty;
 	s->pool_ctx.data = s;
 	return s;
@@ -70,7 +84,13 @@ server_free(struct server *s)
 		return;
 	for (i = 0; i < s->n_pools; i++)
 		pool_free(s->pools[i]);
+	for (i = 0; i < s->n_retired; i++)
+		pool_free(s->retired[i]);
+	for (i = 0; i < s->n_old_hooks; i++)
+		hookset_free(s->old_hooks[i]);
 	free(s->pools);
+	free(s->retired);
+	free(s->old_hooks);
 	free(s->listeners);
 	free(s->conns);
 	reaper_free(s->reaper);
@@ -138,6 +158,30 @@ close_listeners(struct server *s)
 	s->n_listeners = 0;
 }
 
+/* Start min_workers of every hook that asks for them, at its default
+ * version. A DCC that is not installed here is not an error. */
+static void
+prewarm(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < hookset_count(s->hooks); i++) {
+		const struct hook *h = hookset_at(s->hooks, i);
+		struct buf m = BUF_INIT;
+		const char *type = NULL;
+		struct pool *p;
+
+		if (!h->min_workers)
+			continue;
+		if (server_route(s, h->name, "", 1, &p, &type, &m) < 0)
+			log_warn("%s: min_workers %u, but %s, ignoring", h->name, h->min_workers,
+			         m.data);
+		else
+			pool_prewarm(p);
+		buf_free(&m);
+	}
+}
+
 int
 server_start(struct server *s)
 {
@@ -181,6 +225,7 @@ server_start(struct server *s)
 		log_err("nothing to listen on: listen.unix, listen.tcp and compat are all empty");
 		return -EINVAL;
 	}
+	prewarm(s);
 	return 0;
 fail:
 	close_listeners(s);
@@ -205,7 +250,7 @@ known_hooks(const struct server *s, struct buf *b)
 }
 
 int
-server_route(struct server *s, const char *dcc, const char *version, struct pool **ret,
+server_route(struct server *s, const char *dcc, const char *version, int create, struct pool **ret,
              const char **ret_type, struct buf *message)
 {
 	const struct hook *h = hookset_find(s->hooks, dcc);
@@ -253,6 +298,11 @@ server_route(struct server *s, const char *dcc, const char *version, struct pool
 	for (i = 0; i < s->n_pools && !p; i++)
 		if (pool_matches(s->pools[i], h, path))
 			p = s->pools[i];
+	if (!p && !create) {
+		free(path);
+		free(ver);
+		return -ESRCH;
+	}
 	if (!p) {
 		if (s->shutting_down) {
 			buf_puts(message, "the daemon is shutting down");
@@ -273,13 +323,23 @@ server_route(struct server *s, const char *dcc, const char *version, struct pool
 }
 
 json_t *
-server_status(const struct server *s)
+server_status(const struct server *s, const char *target)
 {
 	json_t *targets = json_array();
 	size_t i;
 
 	for (i = 0; i < s->n_pools; i++)
-		json_array_append_new(targets, pool_status(s->pools[i]));
+		if (!target || !strcmp(target, pool_name(s->pools[i])))
+			json_array_append_new(targets, pool_status(s->pools[i]));
+	for (i = 0; i < s->n_retired; i++) {
+		json_t *st = pool_status(s->retired[i]);
+
+		json_object_set_new(st, "retired", json_true());
+		if (!target || !strcmp(target, pool_name(s->retired[i])))
+			json_array_append_new(targets, st);
+		else
+			json_decref(st);
+	}
 	return json_pack("{s:{s:i, s:s, s:f, s:I}, s:o}", "daemon", "pid", (int)getpid(), "version",
 	                 HOTLOAD_VERSION, "uptime_s", (double)(uv_hrtime() - s->started_ns) / 1e9,
 	                 "connections", (json_int_t)s->n_conns, "targets", targets);
@@ -292,6 +352,9 @@ shutdown_check(struct server *s)
 
 	for (i = 0; i < s->n_pools; i++)
 		if (pool_worker_count(s->pools[i]))
+			return;
+	for (i = 0; i < s->n_retired; i++)
+		if (pool_worker_count(s->retired[i]))
 			return;
 	while (s->n_conns)
 		conn_close(s->conns[s->n_conns - 1]);
@@ -309,6 +372,30 @@ shutdown_check(struct server *s)
 	}
 }
 
+/* A retired pool whose workers are all gone is freed; the old hooksets
+ * go with the last of them. */
+static void
+free_drained(struct server *s)
+{
+	size_t i = 0;
+
+	while (i < s->n_retired) {
+		struct pool *p = s->retired[i];
+
+		if (pool_worker_count(p) || s->shutting_down) {
+			i++;
+			continue;
+		}
+		s->retired[i] = s->retired[--s->n_retired];
+		pool_free(p);
+	}
+	if (!s->n_retired) {
+		for (i = 0; i < s->n_old_hooks; i++)
+			hookset_free(s->old_hooks[i]);
+		s->n_old_hooks = 0;
+	}
+}
+
 static void
 on_pool_empty(struct pool *p, void *data)
 {
@@ -316,6 +403,8 @@ on_pool_empty(struct pool *p, void *data)
 
 	if (s->shutting_down)
 		shutdown_check(s);
+	else
+		free_drained(s);
 }
 
 void
@@ -331,5 +420,182 @@ server_shutdown(struct server *s, void (*done)(void *data), void *data)
 	close_listeners(s);
 	for (i = 0; i < s->n_pools; i++)
 		pool_stop(s->pools[i]);
+	for (i = 0; i < s->n_retired; i++)
+		pool_stop(s->retired[i]);
 	shutdown_check(s);
+}
+
+void
+server_set_loader(struct server *s, server_load_fn fn, void *data)
+{
+	s->load = fn;
+	s->load_data = data;
+}
+
+void
+server_set_exit(struct server *s, void (*fn)(void *data), void *data)
+{
+	s->exit_fn = fn;
+	s->exit_data = data;
+}
+
+void
+server_request_exit(struct server *s)
+{
+	if (s->exit_fn)
+		s->exit_fn(s->exit_data);
+}
+
+/* Listeners keep the configuration they were opened with: say so when the
+ * new file wants others. */
+static void
+warn_listener_changes(const struct config *old, const struct config *cfg)
+{
+	int same = (!old->unix_path == !cfg->unix_path) &&
+	           (!old->unix_path || !strcmp(old->unix_path, cfg->unix_path)) &&
+	           (!old->tcp_host == !cfg->tcp_host) &&
+	           (!old->tcp_host ||
+	            (!strcmp(old->tcp_host, cfg->tcp_host) && old->tcp_port == cfg->tcp_port)) &&
+	           old->n_compat == cfg->n_compat;
+	size_t i;
+
+	for (i = 0; same && i < cfg->n_compat; i++)
+		same = old->compat[i].port == cfg->compat[i].port &&
+		       !strcmp(old->compat[i].host, cfg->compat[i].host) &&
+		       !strcmp(old->compat[i].target, cfg->compat[i].target);
+	if (!same)
+		log_warn("reload: listen and compat changes take effect when hotloadd restarts, "
+		         "ignoring them now");
+}
+
+/* Take the settings a reload may change from cfg into the live config;
+ * the listeners' settings stay (they point into it). */
+static void
+adopt_config(struct config *live, struct config *cfg)
+{
+	char **dirs = live->hooks_dirs;
+	size_t n = live->n_hooks_dirs;
+	char *level = live->log_level;
+
+	live->hooks_dirs = cfg->hooks_dirs;
+	live->n_hooks_dirs = cfg->n_hooks_dirs;
+	cfg->hooks_dirs = dirs;
+	cfg->n_hooks_dirs = n;
+	live->log_level = cfg->log_level;
+	cfg->log_level = level;
+	live->max_payload = cfg->max_payload;
+	live->max_connections = cfg->max_connections;
+	live->supervision = cfg->supervision;
+}
+
+static void
+retire(struct server *s, struct pool *p)
+{
+	s->retired = xrealloc(s->retired, (s->n_retired + 1) * sizeof(*s->retired));
+	s->retired[s->n_retired++] = p;
+	pool_stop_workers(p);
+}
+
+/* Move r, taken from a pool of a changed hook, to the pool that now serves
+ * the same hook and version. */
+static void
+reroute(struct server *s, struct request *r, const char *hook, const char *version)
+{
+	struct buf m = BUF_INIT;
+	const char *type = NULL;
+	struct pool *p = NULL;
+
+	if (server_route(s, hook, version, 1, &p, &type, &m) < 0)
+		request_fail(r, type ? type : "UnknownTarget", m.data);
+	else
+		pool_submit(p, r);
+	buf_free(&m);
+}
+
+int
+server_reload(struct server *s, struct buf *err)
+{
+	struct config *cfg = NULL;
+	struct hookset *hs = NULL;
+	struct pool **old;
+	size_t n_old, i, j, n;
+	int r;
+
+	if (!s->load) {
+		buf_puts(err, "reload is not available");
+		return -ENOTSUP;
+	}
+	r = s->load(&cfg, &hs, err, s->load_data);
+	if (r < 0)
+		return r;
+	warn_listener_changes(s->cfg, cfg);
+	adopt_config(s->cfg, cfg);
+	config_free(cfg);
+	log_setup(log_level_from_string(s->cfg->log_level));
+
+	/* The old hooks stay alive while pools that point into them drain. */
+	s->old_hooks = xrealloc(s->old_hooks, (s->n_old_hooks + 1) * sizeof(*s->old_hooks));
+	s->old_hooks[s->n_old_hooks++] = s->hooks;
+	s->hooks = hs;
+
+	/* Unchanged hooks keep their pools and warm workers; the others
+	 * drain, and what waited in them moves to the new pools. */
+	old = s->pools;
+	n_old = s->n_pools;
+	s->pools = NULL;
+	s->n_pools = 0;
+	for (i = 0; i < n_old; i++) {
+		struct pool *p = old[i];
+		const struct hook *h = hookset_find(hs, pool_hook(p)->name);
+		struct request **q;
+
+		if (h && hook_equal(h, pool_hook(p))) {
+			pool_rebind(p, h, &s->cfg->supervision);
+			s->pools = xrealloc(s->pools, (s->n_pools + 1) * sizeof(*s->pools));
+			s->pools[s->n_pools++] = p;
+			continue;
+		}
+		log_info("reload: %s changed, its workers drain and are replaced", pool_name(p));
+		retire(s, p);
+		n = pool_take_queue(p, &q);
+		for (j = 0; j < n; j++)
+			reroute(s, q[j], pool_hook(p)->name, pool_version(p));
+		free(q);
+	}
+	free(old);
+	for (i = 0; i < s->n_retired; i++)
+		pool_rebind(s->retired[i], pool_hook(s->retired[i]), &s->cfg->supervision);
+	free_drained(s);
+	prewarm(s);
+	log_info("configuration reloaded: %zu hooks", hookset_count(s->hooks));
+	return 0;
+}
+
+json_t *
+server_list(const struct server *s)
+{
+	json_t *list = json_array();
+	size_t i, j;
+
+	for (i = 0; i < hookset_count(s->hooks); i++) {
+		const struct hook *h = hookset_at(s->hooks, i);
+		json_t *aliases = json_array(), *installs = json_array();
+		struct hook_install *v = NULL;
+		size_t n = 0;
+
+		for (j = 0; j < h->n_aliases; j++)
+			json_array_append_new(aliases, json_string(h->aliases[j]));
+		if (hook_find_installs(h, &v, &n) > 0)
+			for (j = 0; j < n; j++)
+				json_array_append_new(installs,
+				                      json_pack("{s:s, s:s}", "version",
+				                                v[j].version, "path", v[j].path));
+		hook_installs_free(v, n);
+		json_array_append_new(list, json_pack("{s:s, s:o, s:s?, s:s?, s:s?, s:o}", "name",
+		                                      h->name, "aliases", aliases, "description",
+		                                      h->description, "source", h->source,
+		                                      "default_version", h->default_version,
+		                                      "installs", installs));
+	}
+	return list;
 }

@@ -28,10 +28,29 @@ void server_shutdown(struct server *s, void (*done)(void *data), void *data);
 
 const struct config *server_config(const struct server *s);
 
-/* Find (or make) the pool for "dcc[:version]". On failure returns -errno,
- * sets *ret_type to the error type for the client and fills message. */
-int server_route(struct server *s, const char *dcc, const char *version, struct pool **ret,
-		 const char **ret_type, struct buf *message);
+/* Find the pool for "dcc[:version]", making it when create is set. On
+ * failure returns -errno, sets *ret_type to the error type for the client
+ * and fills message; -ESRCH (no *ret_type) when it exists but has no pool
+ * and create is not set. */
+int server_route(struct server *s, const char *dcc, const char *version, int create,
+		 struct pool **ret, const char **ret_type, struct buf *message);
+
+/* How to read the configuration again (main's loader). */
+typedef int (*server_load_fn)(struct config **ret_cfg, struct hookset **ret_hs, struct buf *err,
+			      void *data);
+void server_set_loader(struct server *s, server_load_fn fn, void *data);
+
+/* Reload: new and changed hooks take effect for new workers; workers of
+ * changed or removed hooks drain and stop; their queued requests move to
+ * the new pools. On error nothing changes and err says why. */
+int server_reload(struct server *s, struct buf *err);
+
+/* The daemon is asked to exit (control "shutdown"): main's handler. */
+void server_set_exit(struct server *s, void (*fn)(void *data), void *data);
+void server_request_exit(struct server *s);
+
+/* [{"name","aliases","description","source","default_version","installs"}] */
+json_t *server_list(const struct server *s);
 
 /* Connection bookkeeping, for limits and status. */
 void server_conn_add(struct server *s, struct conn *c);
@@ -39,7 +58,7 @@ void server_conn_gone(struct server *s, struct conn *c);
 
 uv_loop_t *server_loop(const struct server *s);
 
-/* The control "status" object. */
-json_t *server_status(const struct server *s);
+/* The control "status" object; target NULL: every target. */
+json_t *server_status(const struct server *s, const char *target);
 
 #endif

@@ -39,9 +39,18 @@ struct worker {
 	struct reaper *reaper;
 	uint64_t started_ns;
 	unsigned requests;
+	uint64_t ready_ns;
 	double startup_timeout;
+	double idle_timeout;
+	double request_timeout;
 	double stop_grace;
-	int stop_phase; /* 0 asked, 1 SIGTERM sent, 2 SIGKILL sent */
+	double interrupt_grace;
+	double kill_grace;
+	/* Escalation, while stopping or past a request's timeout: the last
+	 * signal step taken (0 none or "stop" sent, SIGINT, SIGTERM, SIGKILL). */
+	int escalated;
+	int stop_requested;
+	double timed_out; /* the running request's timeout, once it expired */
 
 	const struct worker_events *ev;
 	void *data;
@@ -80,6 +89,8 @@ worker_state_name(enum worker_state s)
 		return "idle";
 	case WORKER_BUSY:
 		return "busy";
+	case WORKER_INTERRUPTING:
+		return "interrupting";
 	case WORKER_STOPPING:
 		return "stopping";
 	case WORKER_DEAD:
@@ -100,14 +111,34 @@ worker_id(const struct worker *w)
 	return w->id;
 }
 
+/* Resident memory of the interpreter, from /proc; 0 when unknown. */
+static long long
+worker_rss(const struct worker *w)
+{
+	char path[64];
+	long long pages = 0, rss = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/statm", worker_pid(w));
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lld %lld", &pages, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return rss * sysconf(_SC_PAGESIZE);
+}
+
 json_t *
 worker_status(const struct worker *w)
 {
 	double up = (double)(uv_hrtime() - w->started_ns) / 1e9;
+	json_t *o;
 
-	return json_pack("{s:i, s:s, s:i, s:i, s:f, s:i}", "id", (int)w->id, "state",
-	                 worker_state_name(w->state), "pid", worker_pid(w), "pgid", w->pid,
-	                 "uptime_s", up, "requests", (int)w->requests);
+	o = json_pack("{s:i, s:s, s:i, s:i, s:f, s:i, s:I}", "id", (int)w->id, "state",
+	              worker_state_name(w->state), "pid", worker_pid(w), "pgid", w->pid, "uptime_s",
+	              up, "requests", (int)w->requests, "rss_bytes", (json_int_t)worker_rss(w));
+	return o;
 }
 
 static void
@@ -244,6 +275,8 @@ deliver_text(struct worker *w, int fd, const char *text, size_t len)
 		return;
 	if (fd == 2)
 		tail_append(w, text, len);
+	if (w->ev->output)
+		w->ev->output(w, fd, text, len, w->data);
 	if (w->current) {
 		if (request_output(w->current, fd, text, len) > 0)
 			pause_output(w);
@@ -316,6 +349,41 @@ on_output_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 }
 
+static void on_timer(uv_timer_t *t);
+
+/* Make res (a result) say the request hit its timeout; how it ended (the
+ * agent's KeyboardInterrupt traceback, or the signal that killed it) stays
+ * in the message. */
+static void
+timeout_error(struct worker *w, json_t *res, const char *how)
+{
+	json_t *err = json_object_get(res, "error");
+	struct buf m = BUF_INIT;
+	const char *was = json_string_value(json_object_get(err, "type"));
+
+	buf_printf(&m, "the request ran longer than its timeout of %g s", w->timed_out);
+	if (how)
+		buf_printf(&m, "; the worker was %s", how);
+	else if (was)
+		buf_printf(&m, "; it was interrupted (%s)", was);
+	if (!err) {
+		err = json_object();
+		json_object_set_new(res, "error", err);
+	}
+	json_object_set_new(res, "ok", json_false());
+	json_object_set_new(err, "type", json_string("Timeout"));
+	json_object_set_new(err, "message", json_string(m.data));
+	json_object_set_new(err, "timeout", json_real(w->timed_out));
+	buf_free(&m);
+}
+
+static void
+arm_idle_timer(struct worker *w)
+{
+	if (w->idle_timeout > 0)
+		uv_timer_start(&w->timer, on_timer, (uint64_t)(w->idle_timeout * 1000), 0);
+}
+
 static void
 on_request_done(struct worker *w, json_t *msg)
 {
@@ -333,21 +401,35 @@ on_request_done(struct worker *w, json_t *msg)
 	json_object_set_new(res, "duration_ms",
 	                    json_real((double)(uv_hrtime() - r->started_ns) / 1e6));
 
+	if (w->timed_out)
+		timeout_error(w, res, NULL);
 	w->current = NULL;
 	w->requests++;
-	w->state = WORKER_IDLE;
 	stop_after = r->shutdown_after;
 	r->worker = NULL;
+	if (w->escalated > SIGINT || w->stop_requested) {
+		/* On its way out: no more work, and the escalation timer runs on. */
+		w->state = WORKER_STOPPING;
+	} else {
+		uv_timer_stop(&w->timer);
+		w->state = WORKER_IDLE;
+	}
 	request_finish(r, res);
 	json_decref(res);
 	if (w->paused)
 		worker_resume_output(w);
 
+	if (w->state == WORKER_STOPPING)
+		return;
 	if (stop_after) {
 		log_info("%s[%d]: __SHUTDOWN__ requested, stopping", w->name, worker_pid(w));
 		worker_stop(w);
-	} else
+	} else {
+		w->escalated = 0;
+		w->timed_out = 0;
+		arm_idle_timer(w);
 		w->ev->idle(w, w->data);
+	}
 }
 
 /* One message from the agent. A message that makes no sense means the agent
@@ -368,6 +450,8 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 		uv_timer_stop(&w->timer);
 		w->state = WORKER_IDLE;
 		w->agent_pid = (int)json_integer_value(json_object_get(msg, "pid"));
+		w->ready_ns = uv_hrtime();
+		arm_idle_timer(w);
 		log_info("%s[%d]: ready in %.0f ms", w->name, worker_pid(w),
 		         (double)(uv_hrtime() - w->started_ns) / 1e6);
 		w->ev->ready(w, w->data);
@@ -430,6 +514,8 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 	struct buf msg = BUF_INIT;
 	json_t *start_err = NULL;
 	enum worker_state was = w->state;
+	struct worker_exit e;
+	struct buf reason = BUF_INIT;
 
 	uv_timer_stop(&w->timer);
 	/* Children the DCC left behind go with it: those in its group now,
@@ -443,15 +529,17 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 	finish_carry(w);
 	w->state = WORKER_DEAD;
 
-	buf_printf(&msg, "%s (pid %d) ", w->name, worker_pid(w));
-	describe_exit(&msg, status, sig);
-	log_msg(was == WORKER_STOPPING && !sig && !status ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
-	        "%s", msg.data);
+	describe_exit(&reason, status, sig);
+	buf_printf(&msg, "%s (pid %d) %s", w->name, worker_pid(w), reason.data);
+	log_msg(w->stop_requested && !sig && !status ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING, "%s",
+	        msg.data);
 
+	memset(&e, 0, sizeof(e));
 	if (w->current) {
 		struct request *r = w->current;
 		json_t *res;
 
+		e.busy_hash = r->code_hash;
 		w->current = NULL;
 		r->worker = NULL;
 		buf_puts(&msg, " while running this request");
@@ -462,6 +550,8 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 		if (w->tail.len)
 			json_object_set_new(json_object_get(res, "error"), "stderr_tail",
 			                    json_string(w->tail.data));
+		if (w->timed_out)
+			timeout_error(w, res, reason.data);
 		request_finish(r, res);
 		json_decref(res);
 	}
@@ -479,20 +569,55 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 			                      msg.data);
 		}
 	}
+	e.status = status;
+	e.signal = sig;
+	e.requested = w->stop_requested;
+	e.was_ready = w->ready_ns != 0;
+	e.ready_for = w->ready_ns ? (double)(uv_hrtime() - w->ready_ns) / 1e9 : 0;
+	e.while_busy = was == WORKER_BUSY || was == WORKER_INTERRUPTING;
+	e.start_error = start_err;
+	e.reason = reason.data;
+	w->ev->exited(w, &e, w->data);
 	buf_free(&msg);
-	w->pid = 0;
-	w->ev->exited(w, start_err, w->data);
+	buf_free(&reason);
 	json_decref(start_err);
+	w->pid = 0;
 	worker_close(w);
+}
+
+/* The next step of escalation: SIGINT (timeouts only), SIGTERM, SIGKILL,
+ * each after its grace period. */
+static void
+escalate(struct worker *w)
+{
+	int sig = !w->escalated && w->timed_out ? SIGINT
+	          : w->escalated < SIGTERM      ? SIGTERM
+	                                        : SIGKILL;
+	double grace = sig == SIGINT ? w->interrupt_grace : w->kill_grace;
+
+	if (w->escalated == SIGKILL)
+		return;
+	log_warn("%s[%d]: sending %s to its process group", w->name, worker_pid(w),
+	         sig == SIGINT    ? "SIGINT"
+	         : sig == SIGTERM ? "SIGTERM"
+	                          : "SIGKILL");
+	w->escalated = sig;
+	if (sig == SIGINT)
+		w->state = WORKER_INTERRUPTING;
+	else
+		w->stop_requested = 1; /* its end is our doing, not a crash */
+	worker_kill(w, sig);
+	if (sig != SIGKILL)
+		uv_timer_start(&w->timer, on_timer, (uint64_t)(grace * 1000), 0);
 }
 
 static void
 on_timer(uv_timer_t *t)
 {
 	struct worker *w = t->data;
-	uint64_t grace = (uint64_t)(w->stop_grace * 1000);
 
-	if (w->state == WORKER_STARTING) {
+	switch (w->state) {
+	case WORKER_STARTING: {
 		char m[256];
 
 		snprintf(m, sizeof(m), "%s did not become ready within %.0f s (startup_timeout)",
@@ -501,20 +626,35 @@ on_timer(uv_timer_t *t)
 		json_decref(w->start_error);
 		w->start_error = json_pack("{s:s, s:s}", "type", "WorkerStartFailed", "message", m);
 		worker_kill(w, SIGKILL);
-		return;
+		break;
 	}
-	if (w->state != WORKER_STOPPING)
-		return;
-	if (w->stop_phase == 0) {
-		log_warn("%s[%d]: did not stop within %.1f s, sending SIGTERM", w->name,
-		         worker_pid(w), w->stop_grace);
-		worker_kill(w, SIGTERM);
-		w->stop_phase = 1;
-		uv_timer_start(&w->timer, on_timer, grace, 0);
-	} else if (w->stop_phase == 1) {
-		log_warn("%s[%d]: ignored SIGTERM, sending SIGKILL", w->name, worker_pid(w));
-		worker_kill(w, SIGKILL);
-		w->stop_phase = 2;
+	case WORKER_IDLE:
+		if (w->ev->may_reap && !w->ev->may_reap(w, w->data)) {
+			arm_idle_timer(w);
+			break;
+		}
+		log_info("%s[%d]: idle for %g s (idle_timeout), stopping", w->name, worker_pid(w),
+		         w->idle_timeout);
+		worker_stop(w);
+		break;
+	case WORKER_BUSY:
+	case WORKER_INTERRUPTING:
+		if (!w->timed_out) {
+			w->timed_out = w->current && w->current->timeout > 0 ? w->current->timeout
+			                                                     : w->request_timeout;
+			log_warn("%s[%d]: request timed out after %g s", w->name, worker_pid(w),
+			         w->timed_out);
+		}
+		escalate(w);
+		break;
+	case WORKER_STOPPING:
+		if (w->escalated < SIGTERM)
+			log_warn("%s[%d]: did not stop within %g s", w->name, worker_pid(w),
+			         w->stop_grace);
+		escalate(w);
+		break;
+	case WORKER_DEAD:
+		break;
 	}
 }
 
@@ -536,7 +676,11 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	w->id = next_worker_id++;
 	w->state = WORKER_STARTING;
 	w->startup_timeout = spec->startup_timeout;
+	w->idle_timeout = spec->idle_timeout;
+	w->request_timeout = spec->request_timeout;
 	w->stop_grace = spec->stop_grace;
+	w->interrupt_grace = spec->interrupt_grace;
+	w->kill_grace = spec->kill_grace;
 	w->next_id = 1;
 	w->started_ns = uv_hrtime();
 
@@ -604,9 +748,16 @@ worker_run(struct worker *w, struct request *r)
 {
 	json_t *msg;
 
+	double timeout = r->timeout > 0 ? r->timeout : w->request_timeout;
+
+	uv_timer_stop(&w->timer); /* the idle timer */
 	w->current = r;
 	w->current_id = w->next_id++;
 	w->state = WORKER_BUSY;
+	w->escalated = 0;
+	w->timed_out = 0;
+	if (timeout > 0)
+		uv_timer_start(&w->timer, on_timer, (uint64_t)(timeout * 1000), 0);
 	r->worker = w;
 	r->state = REQUEST_RUNNING;
 	r->started_ns = uv_hrtime();
@@ -629,19 +780,31 @@ void
 worker_stop(struct worker *w)
 {
 	json_t *msg;
+	enum worker_state was = w->state;
 
-	if (w->state == WORKER_STOPPING || w->state == WORKER_DEAD)
+	if (was == WORKER_STOPPING || was == WORKER_DEAD)
 		return;
-	if (w->state == WORKER_STARTING) {
-		w->state = WORKER_STOPPING;
-		w->stop_phase = 1;
-		worker_kill(w, SIGTERM);
-	} else {
-		w->state = WORKER_STOPPING;
-		w->stop_phase = 0;
-		msg = json_pack("{s:i, s:s}", "id", 0, "op", "stop");
-		worker_send(w, msg);
-		json_decref(msg);
+	w->state = WORKER_STOPPING;
+	w->stop_requested = 1;
+	if (was == WORKER_STARTING) {
+		/* no agent loop to ask yet */
+		escalate(w);
+		return;
 	}
-	uv_timer_start(&w->timer, on_timer, (uint64_t)(w->stop_grace * 1000), 0);
+	/* A running request finishes first: the agent reads "stop" after it. */
+	msg = json_pack("{s:i, s:s}", "id", 0, "op", "stop");
+	worker_send(w, msg);
+	json_decref(msg);
+	if (was == WORKER_IDLE || !w->timed_out)
+		uv_timer_start(&w->timer, on_timer, (uint64_t)(w->stop_grace * 1000), 0);
+}
+
+int
+worker_interrupt(struct worker *w)
+{
+	if (w->state != WORKER_BUSY && w->state != WORKER_INTERRUPTING)
+		return -EAGAIN;
+	log_info("%s[%d]: interrupting the running request", w->name, worker_pid(w));
+	w->state = WORKER_INTERRUPTING;
+	return worker_kill(w, SIGINT);
 }

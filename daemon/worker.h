@@ -13,8 +13,22 @@ enum worker_state {
 	WORKER_STARTING,
 	WORKER_IDLE,
 	WORKER_BUSY,
+	WORKER_INTERRUPTING, /* busy, and SIGINT was sent */
 	WORKER_STOPPING,
 	WORKER_DEAD,
+};
+
+/* How a worker ended, for its owner's restart policy. */
+struct worker_exit {
+	int64_t status;
+	int signal;
+	int requested;      /* worker_stop() or an idle timeout asked for it */
+	int was_ready;      /* it had sent READY */
+	double ready_for;   /* seconds between READY and the exit */
+	int while_busy;     /* a request was running */
+	uint64_t busy_hash; /* request_hash() of that request */
+	json_t *start_error; /* never ready: {"type","message",…} (borrowed), else NULL */
+	const char *reason; /* "killed by signal 11 (Segmentation fault)" */
 };
 
 /* What a worker tells its owner (the pool). After exited() the worker frees
@@ -23,9 +37,12 @@ struct worker_events {
 	void (*ready)(struct worker *w, void *data);
 	/* The running request finished; the worker is idle again. */
 	void (*idle)(struct worker *w, void *data);
-	/* The process is gone. error is set when it never became ready
-	 * ({"type","message",…}, borrowed), else NULL. */
-	void (*exited)(struct worker *w, json_t *error, void *data);
+	/* The process is gone. */
+	void (*exited)(struct worker *w, const struct worker_exit *e, void *data);
+	/* Idle past its idle_timeout: may it be stopped? NULL: yes. */
+	int (*may_reap)(struct worker *w, void *data);
+	/* Everything it printed (valid UTF-8), for the target's log. */
+	void (*output)(struct worker *w, int fd, const char *text, size_t len, void *data);
 };
 
 struct reaper;
@@ -37,7 +54,11 @@ struct worker_spec {
 	char **env;  /* NULL-terminated */
 	const char *name; /* "python:3", for logs */
 	double startup_timeout; /* seconds */
-	double stop_grace;      /* seconds from "stop" to SIGTERM, and to SIGKILL */
+	double idle_timeout;    /* seconds idle before it is stopped; 0: never */
+	double request_timeout; /* default for requests without one; 0: none */
+	double stop_grace;      /* seconds from "stop" to SIGTERM */
+	double interrupt_grace; /* seconds from a timeout's SIGINT to SIGTERM */
+	double kill_grace;      /* seconds from SIGTERM to SIGKILL */
 };
 
 /* Start a worker. On failure returns -errno (the exec error included) and
@@ -55,6 +76,10 @@ void worker_stop(struct worker *w);
 /* Send sig to the worker's whole process group. */
 int worker_kill(struct worker *w, int sig);
 
+/* KeyboardInterrupt for the running request: SIGINT to the group. The
+ * worker stays warm. -EAGAIN when nothing is running. */
+int worker_interrupt(struct worker *w);
+
 void worker_resume_output(struct worker *w);
 
 /* The request finished or its client left: detach without stopping it. */
@@ -65,7 +90,7 @@ const char *worker_state_name(enum worker_state s);
 /* The interpreter's pid once it is ready, else its process group's. */
 int worker_pid(const struct worker *w);
 unsigned worker_id(const struct worker *w);
-/* {"id","state","pid","uptime_s","requests"} (new reference). */
+/* {"id","state","pid","pgid","uptime_s","requests","rss_bytes"} (new reference). */
 json_t *worker_status(const struct worker *w);
 
 #endif

@@ -1,6 +1,7 @@
 /* header.c - parse "<dcc>[:<version>][ key=value]…" */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -82,12 +83,29 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		}
 		memcpy(h->file, val, vlen);
 		h->file[vlen] = '\0';
+	} else if (klen == 7 && !memcmp(key, "timeout", 7)) {
+		char num[32], *end;
+		double t;
+
+		if (vlen == 0 || vlen >= sizeof(num))
+			goto bad_timeout;
+		memcpy(num, val, vlen);
+		num[vlen] = '\0';
+		t = strtod(num, &end);
+		if (*end || !(t > 0) || t > 1e9)
+			goto bad_timeout;
+		h->timeout = t;
 	} else {
-		snprintf(err, errlen, "unknown header option '%.*s' (known: mode, ns, file)",
+		snprintf(err, errlen,
+			 "unknown header option '%.*s' (known: mode, ns, file, timeout)",
 			 (int)klen, key);
 		return -1;
 	}
 	return 0;
+bad_timeout:
+	snprintf(err, errlen, "timeout must be a number of seconds above 0, not '%.*s'",
+		 (int)vlen, val);
+	return -1;
 }
 
 /* Parse one header line; see header.h. */

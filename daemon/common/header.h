@@ -19,6 +19,7 @@ struct header {
 	enum header_mode mode;
 	char file[256]; /* raw mode: name shown in tracebacks, "" for default */
 	int fresh;      /* raw mode: ns=fresh */
+	double timeout; /* timeout=SECONDS; 0: none given */
 };
 
 /* Parse one header line (without or with its "\n" / "\r\n"). On failure

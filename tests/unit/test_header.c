@@ -242,12 +242,29 @@ START_TEST(test_bad_options)
 	parse_fail("maya =", "expected key=value");
 	parse_fail("maya foo=bar", "unknown header option 'foo'");
 	parse_fail("maya MODE=json", "unknown header option 'MODE'");
-	parse_fail("maya mode=json timeout=3", "unknown header option 'timeout'");
+	parse_fail("maya mode=json retries=3", "unknown header option 'retries'");
+	parse_fail("maya timeout=0", "timeout must be a number of seconds above 0, not '0'");
+	parse_fail("maya timeout=-1", "timeout must be a number of seconds above 0");
+	parse_fail("maya timeout=3s", "timeout must be a number of seconds above 0, not '3s'");
+	parse_fail("maya timeout=", "timeout must be a number of seconds above 0");
+	parse_fail("maya timeout=nan", "timeout must be a number of seconds above 0");
 	parse_fail("maya mode=xml", "mode must be raw or json, not 'xml'");
 	parse_fail("maya mode=JSON", "mode must be raw or json");
 	parse_fail("maya mode=", "mode must be raw or json, not ''");
 	parse_fail("maya ns=other", "ns must be main or fresh, not 'other'");
 	parse_fail("maya ns=", "ns must be main or fresh");
+}
+END_TEST
+
+START_TEST(test_timeout_option)
+{
+	struct header h;
+	char err[256];
+
+	ck_assert_int_eq(header_parse("python:3 timeout=2.5\n", 21, &h, err, sizeof(err)), 0);
+	ck_assert(h.timeout == 2.5);
+	ck_assert_int_eq(header_parse("python:3\n", 9, &h, err, sizeof(err)), 0);
+	ck_assert(h.timeout == 0);
 }
 END_TEST
 
@@ -307,6 +324,7 @@ header_suite(void)
 	tcase_add_test(tc, test_control_chars);
 	tcase_add_test(tc, test_bad_names);
 	tcase_add_test(tc, test_bad_options);
+	tcase_add_test(tc, test_timeout_option);
 	tcase_add_test(tc, test_bad_file_utf8);
 	tcase_add_test(tc, test_small_err);
 	tcase_add_test(tc, test_target);
