@@ -9,7 +9,7 @@
 #include "server.h"
 
 static void
-json_event(struct conn *c, struct request *r, const char *event, json_t *rest)
+json_event(struct conn *c, struct request *r, const char *event, json_t *rest, const char *tail)
 {
 	json_t *m = json_object();
 
@@ -17,19 +17,75 @@ json_event(struct conn *c, struct request *r, const char *event, json_t *rest)
 	json_object_set_new(m, "event", json_string(event));
 	if (rest)
 		json_object_update(m, rest);
-	conn_write_json(c, m);
+	conn_write_json(c, m, tail);
 	json_decref(m);
+}
+
+/* Append s as the body of a JSON string. s is valid UTF-8 already (the
+ * worker's output is repaired as it is read), so only quotes, backslashes
+ * and control characters need escaping: much cheaper than jansson checking
+ * and escaping megabytes of output a character at a time. */
+static void
+json_escape(struct buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+
+	buf_reserve(b, len + 16);
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char esc[7];
+		size_t elen = 2;
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		buf_append(b, s + run, i - run);
+		run = i + 1;
+		esc[0] = '\\';
+		switch (ch) {
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[1] = 'u';
+			esc[2] = esc[3] = '0';
+			esc[4] = hex[ch >> 4];
+			esc[5] = hex[ch & 15];
+			elen = 6;
+		}
+		buf_append(b, esc, elen);
+	}
+	buf_append(b, s + run, len - run);
 }
 
 static int
 json_output(struct request *r, int fd, const char *data, size_t len)
 {
 	struct conn *c = r->sink_data;
-	json_t *rest = json_object();
+	struct buf b = BUF_INIT;
 
-	json_object_set_new(rest, "data", json_stringn(data, len));
-	json_event(c, r, fd == 1 ? "stdout" : "stderr", rest);
-	json_decref(rest);
+	if (!r->client_id_json)
+		r->client_id_json = json_dumps(r->client_id ? r->client_id : json_null(),
+		                               JSON_ENCODE_ANY | JSON_COMPACT);
+	buf_reserve(&b, len + 64);
+	buf_printf(&b, "{\"id\":%s,\"event\":\"%s\",\"data\":\"", r->client_id_json,
+	           fd == 1 ? "stdout" : "stderr");
+	json_escape(&b, data, len);
+	buf_puts(&b, "\"}\n");
+	conn_write(c, b.data, b.len);
+	buf_free(&b);
 	return c->congested;
 }
 
@@ -45,8 +101,17 @@ static void
 json_done(struct request *r, json_t *result)
 {
 	struct conn *c = r->sink_data;
+	json_t *d = json_object_get(result, "duration_ms");
+	char tail[64];
+	int timed = json_is_number(d);
 
-	json_event(c, r, "done", result);
+	/* duration_ms with three decimals; the rest at full precision, so an
+	 * eval's "json" value round-trips exactly. */
+	if (timed) {
+		snprintf(tail, sizeof(tail), ",\"duration_ms\":%.3f", json_number_value(d));
+		json_object_del(result, "duration_ms"); /* d is gone now */
+	}
+	json_event(c, r, "done", result, timed ? tail : NULL);
 	TAILQ_REMOVE(&c->reqs, r, owner_entry);
 	request_free(r);
 	conn_json_maybe_finish(c);
@@ -58,7 +123,7 @@ json_waiting(struct request *r, const char *state)
 {
 	json_t *rest = json_pack("{s:s}", "state", state);
 
-	json_event(r->sink_data, r, "waiting", rest);
+	json_event(r->sink_data, r, "waiting", rest, NULL);
 	json_decref(rest);
 }
 
@@ -75,7 +140,7 @@ json_reject(struct conn *c, json_t *id, const char *type, const char *message)
 	json_t *m = json_pack("{s:O, s:s, s:b, s:{s:s, s:s}}", "id", id ? id : json_null(), "event",
 	                      "done", "ok", 0, "error", "type", type, "message", message);
 
-	conn_write_json(c, m);
+	conn_write_json(c, m, NULL);
 	json_decref(m);
 }
 
@@ -173,7 +238,7 @@ json_interrupt(struct conn *c, json_t *msg, json_t *id)
 			pool_interrupt_request(r->pool, r); /* may finish and free r */
 	}
 	m = json_pack("{s:O, s:s, s:b, s:i}", "id", id, "event", "done", "ok", 1, "interrupted", n);
-	conn_write_json(c, m);
+	conn_write_json(c, m, NULL);
 	json_decref(m);
 }
 
@@ -207,7 +272,7 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		json_t *m = json_pack("{s:O, s:s}", "id", id, "event", "done");
 
 		json_object_update(m, res);
-		conn_write_json(c, m);
+		conn_write_json(c, m, NULL);
 		json_decref(m);
 		json_decref(res);
 		goto out;

@@ -39,7 +39,9 @@ raw_append_error(struct buf *b, json_t *error)
 
 	if (tb && *tb)
 		buf_puts(b, tb);
-	else
+	/* The traceback says what the code raised; a daemon-made error (a
+	 * timeout, a dead worker) says its own type after it. */
+	if (!tb || !*tb || (type && !strcmp(type, "Timeout")))
 		buf_printf(b, "%s: %s\n", type ? type : "Error", msg ? msg : "");
 }
 

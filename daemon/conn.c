@@ -149,20 +149,27 @@ conn_puts(struct conn *c, const char *s)
 	conn_write(c, s, strlen(s));
 }
 
-/* One JSON message and its newline. */
+/* One JSON message and its newline; tail, when given, is more members
+ * (",\"k\":v") put before its closing brace. */
 void
-conn_write_json(struct conn *c, json_t *msg)
+conn_write_json(struct conn *c, json_t *msg, const char *tail)
 {
-	/* 9 significant digits: durations in ms without binary noise */
-	char *s = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(9));
+	char *s = json_dumps(msg, JSON_COMPACT);
+	struct buf b = BUF_INIT;
 	size_t n;
 
 	if (!s)
 		return;
 	n = strlen(s);
-	s = xrealloc(s, n + 2);
-	s[n] = '\n';
-	conn_write(c, s, n + 1);
+	buf_reserve(&b, n + (tail ? strlen(tail) : 0) + 2);
+	buf_append(&b, s, n - (tail && n ? 1 : 0));
+	if (tail) {
+		buf_puts(&b, tail);
+		buf_puts(&b, "}");
+	}
+	buf_puts(&b, "\n");
+	conn_write(c, b.data, b.len);
+	buf_free(&b);
 	free(s);
 }
 
@@ -175,7 +182,7 @@ conn_fail(struct conn *c, int json, const char *type, const char *message)
 		json_t *m = json_pack("{s:s, s:{s:s, s:s}}", "event", "error", "error", "type",
 		                      type, "message", message);
 
-		conn_write_json(c, m);
+		conn_write_json(c, m, NULL);
 		json_decref(m);
 	} else {
 		struct buf b = BUF_INIT;
@@ -323,7 +330,9 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
 	struct conn *c = h->data;
 
-	buf_reserve(&c->in, 65536);
+	/* Small until the header is in: most raw requests are small, and a
+	 * large first allocation is an mmap and munmap per connection. */
+	buf_reserve(&c->in, c->state == CONN_HEADER ? 4096 : 65536);
 	*b = uv_buf_init(c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len - 1));
 }
 

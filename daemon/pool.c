@@ -377,15 +377,25 @@ on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
 		p->ctx.on_empty(p, p->ctx.data);
 }
 
-/* Keep a copy of what workers print, for hotloadctl logs. */
+/* Keep a copy of what workers print, for hotloadctl logs: the last LOG_MAX
+ * bytes. The text is valid UTF-8 already, so jansson need not check it. */
 static void
 on_worker_output(struct worker *w, int fd, const char *text, size_t len, void *data)
 {
 	struct pool *p = data;
-	json_t *entry =
-	        json_pack("{s:f, s:i, s:s, s:s%}", "time", (double)time(NULL), "pid", worker_pid(w),
-	                  "stream", fd == 1 ? "stdout" : "stderr", "data", text, len);
+	json_t *entry;
 
+	if (len > LOG_MAX) {
+		text += len - LOG_MAX;
+		len = LOG_MAX;
+		while (len && ((unsigned char)*text & 0xc0) == 0x80) {
+			text++;
+			len--;
+		}
+	}
+	entry = json_pack("{s:f, s:i, s:s, s:o}", "time", (double)time(NULL), "pid",
+	                  worker_pid(w), "stream", fd == 1 ? "stdout" : "stderr", "data",
+	                  json_stringn_nocheck(text, len));
 	if (!entry)
 		return;
 	json_array_append_new(p->log, entry);

@@ -25,6 +25,7 @@ request_free(struct request *r)
 	free(r->code);
 	free(r->file);
 	json_decref(r->client_id);
+	free(r->client_id_json);
 	free(r);
 }
 

@@ -50,6 +50,7 @@ struct request {
 	double timeout;     /* seconds it may run; 0: the hook's request_timeout */
 	uint64_t code_hash; /* of op and code: which requests crash workers */
 	json_t *client_id;  /* the id the client gave, or NULL (raw mode) */
+	char *client_id_json; /* client_id serialised, made on first use */
 	uint64_t started_ns;
 	struct worker *worker; /* while running */
 	struct pool *pool;     /* while queued or running */

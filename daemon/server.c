@@ -42,6 +42,17 @@ struct server {
 	struct hookset **old_hooks; /* what the retired pools still point into */
 	size_t n_old_hooks;
 
+	/* hint resolutions of recent requests: a PATH search per connection
+	 * costs more than running a no-op */
+	struct route {
+		const struct hook *hook;
+		char *want;
+		char *path;
+		char *version;
+		uint64_t at_ns;
+	} *routes;
+	size_t n_routes;
+
 	server_load_fn load;
 	void *load_data;
 	void (*exit_fn)(void *data);
@@ -75,6 +86,61 @@ server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *
 	return s;
 }
 
+#define ROUTE_TTL_NS (5ull * 1000000000ull) /* a newly installed version shows within 5 s */
+
+static void
+routes_clear(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_routes; i++) {
+		free(s->routes[i].want);
+		free(s->routes[i].path);
+		free(s->routes[i].version);
+	}
+	free(s->routes);
+	s->routes = NULL;
+	s->n_routes = 0;
+}
+
+/* hook_resolve, remembered for a few seconds while the file is there. */
+static int
+resolve_cached(struct server *s, const struct hook *h, const char *want, char **ret_path,
+               char **ret_version, struct buf *searched)
+{
+	uint64_t now = uv_hrtime();
+	struct route *rt;
+	size_t i;
+	int r;
+
+	for (i = 0; i < s->n_routes; i++) {
+		rt = &s->routes[i];
+		if (rt->hook != h || strcmp(rt->want, want))
+			continue;
+		if (now - rt->at_ns < ROUTE_TTL_NS && access(rt->path, X_OK) == 0) {
+			*ret_path = xstrdup(rt->path);
+			*ret_version = xstrdup(rt->version);
+			return 0;
+		}
+		free(rt->want);
+		free(rt->path);
+		free(rt->version);
+		*rt = s->routes[--s->n_routes];
+		break;
+	}
+	r = hook_resolve(h, want, ret_path, ret_version, searched);
+	if (r < 0)
+		return r;
+	s->routes = xrealloc(s->routes, (s->n_routes + 1) * sizeof(*s->routes));
+	rt = &s->routes[s->n_routes++];
+	rt->hook = h;
+	rt->want = xstrdup(want);
+	rt->path = xstrdup(*ret_path);
+	rt->version = xstrdup(*ret_version);
+	rt->at_ns = now;
+	return 0;
+}
+
 void
 server_free(struct server *s)
 {
@@ -88,6 +154,7 @@ server_free(struct server *s)
 		pool_free(s->retired[i]);
 	for (i = 0; i < s->n_old_hooks; i++)
 		hookset_free(s->old_hooks[i]);
+	routes_clear(s);
 	free(s->pools);
 	free(s->retired);
 	free(s->old_hooks);
@@ -266,7 +333,7 @@ server_route(struct server *s, const char *dcc, const char *version, int create,
 		*ret_type = "UnknownTarget";
 		return -ENOENT;
 	}
-	r = hook_resolve(h, version, &path, &ver, &searched);
+	r = resolve_cached(s, h, version, &path, &ver, &searched);
 	if (r < 0) {
 		struct hook_install *found = NULL;
 		size_t n = 0, k;
@@ -537,6 +604,7 @@ server_reload(struct server *s, struct buf *err)
 	s->old_hooks = xrealloc(s->old_hooks, (s->n_old_hooks + 1) * sizeof(*s->old_hooks));
 	s->old_hooks[s->n_old_hooks++] = s->hooks;
 	s->hooks = hs;
+	routes_clear(s);
 
 	/* Unchanged hooks keep their pools and warm workers; the others
 	 * drain, and what waited in them moves to the new pools. */

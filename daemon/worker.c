@@ -751,6 +751,7 @@ worker_run(struct worker *w, struct request *r)
 	double timeout = r->timeout > 0 ? r->timeout : w->request_timeout;
 
 	uv_timer_stop(&w->timer); /* the idle timer */
+	buf_clear(&w->tail);      /* a WorkerDied shows this request's stderr */
 	w->current = r;
 	w->current_id = w->next_id++;
 	w->state = WORKER_BUSY;

@@ -25,6 +25,7 @@ STREAM_SETTINGS = (
 )
 
 sources = {}  # file names this agent put in linecache, oldest first
+running = False  # user code is running: SIGINT means KeyboardInterrupt
 requests_run = 0  # numbers the default file names: <hotload-1>, <hotload-2>, ...
 c_fflush = None  # C stdio's fflush once looked up; False when unreachable
 
@@ -35,6 +36,12 @@ class Terminated(BaseException):
 
 class BadRequest(Exception):
     """A request line the agent cannot serve."""
+
+
+def on_sigint(signum, frame):
+    """KeyboardInterrupt while user code runs; nothing while the agent is idle."""
+    if running:
+        raise KeyboardInterrupt
 
 
 def on_sigterm(signum, frame):
@@ -194,7 +201,7 @@ class Hook:
 
 def execute(req, main_ns):
     """Run an exec or eval request with SIGINT live; return its done fields."""
-    global requests_run
+    global requests_run, running
     requests_run += 1
     code, ns_name = req.get("code"), req.get("ns") or "main"
     filename = req.get("file") or "<hotload-%d>" % requests_run
@@ -205,7 +212,12 @@ def execute(req, main_ns):
     ns = main_ns if ns_name == "main" else {"__name__": "__main__", "__builtins__": builtins}
     reply = {"ok": True}
     try:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # One handler for the agent's life, put back only if user code (or
+        # the DCC: Blender has its own) replaced it; setting it on every
+        # request costs more than the rest of a no-op request.
+        if signal.getsignal(signal.SIGINT) is not on_sigint:
+            signal.signal(signal.SIGINT, on_sigint)
+        running = True
         try:
             if req["op"] == "exec":
                 exec(compile_source(code, filename, "exec"), ns)
@@ -215,7 +227,7 @@ def execute(req, main_ns):
                 if is_json(value):
                     reply["json"] = value
         finally:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            running = False
     except SystemExit as exc:
         if exc.code is None or exc.code == 0:
             return {"ok": True, "exit_code": 0}
@@ -294,7 +306,7 @@ def main():
         exit_now(2)
     os.set_inheritable(int(fd), False)  # children of user code must not hold it
     sock = socket.socket(fileno=int(fd))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, on_sigint)
     signal.signal(signal.SIGTERM, on_sigterm)
     setup_streams()
     if AGENT_DIR not in sys.path:
