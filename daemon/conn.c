@@ -19,6 +19,7 @@
 #include "header.h"
 #include "listen.h"
 #include "log.h"
+#include "peer.h"
 #include "pool.h"
 #include "request.h"
 #include "server.h"
@@ -358,18 +359,16 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	conn_process(c);
 }
 
-/* Only the daemon's own user (and root) may connect over the Unix socket. */
+/* Only the daemon's own user (and root) may connect, over any socket. */
 static int
 peer_allowed(struct conn *c)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	uv_os_fd_t fd;
+	uid_t uid;
 
-	if (uv_fileno(&c->h.handle, &fd) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+	if (uv_fileno(&c->h.handle, &fd) < 0 || peer_uid(fd, &uid) < 0)
 		return 0;
-	return cred.uid == 0 || cred.uid == getuid();
+	return uid == 0 || uid == getuid();
 }
 
 struct conn *
@@ -393,8 +392,9 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 		conn_close(c);
 		return NULL;
 	}
-	if (listener_kind(l) == LISTENER_UNIX && !peer_allowed(c)) {
-		conn_fail(c, 0, "PermissionDenied", "only the daemon's own user may connect");
+	if (!peer_allowed(c)) {
+		conn_fail(c, 0, "PermissionDenied",
+		          "only the user running hotloadd (and root) may connect");
 		return c;
 	}
 	if (over_limit) {

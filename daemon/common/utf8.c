@@ -1,4 +1,5 @@
 /* utf8.c - UTF-8 repair with carry across chunks */
+#include <stdint.h>
 #include <string.h>
 
 #include "buf.h"
@@ -54,8 +55,20 @@ repair_chunk(const unsigned char *s, size_t len, struct buf *out)
 	size_t i = 0, run = 0;
 
 	while (i < len) {
-		int n = seq_len(s + i, len - i);
+		int n;
 
+		/* ASCII, eight bytes at a time: most output is. */
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		n = seq_len(s + i, len - i);
 		if (n > 0) {
 			i += (size_t)n;
 			continue;
