@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ struct listener {
 		uv_tcp_t tcp;
 	} h;
 	enum listener_kind kind;
+	int port;
 	char *name;
 	char *path; /* Unix: removed on close */
 	const struct compat_port *compat;
@@ -221,6 +223,61 @@ listener_open_tcp(uv_loop_t *loop, const char *host, int port, listener_connecti
 	}
 	buf_printf(&name, strchr(host, ':') ? "tcp:[%s]:%d" : "tcp:%s:%d", host, port);
 	l->name = buf_steal(&name);
+	l->port = port;
+	*ret = l;
+	return 0;
+}
+
+int
+listener_port(const struct listener *l)
+{
+	return l->port;
+}
+
+int
+listener_adopt(uv_loop_t *loop, int fd, listener_connection_cb cb, void *data,
+               struct listener **ret)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	struct buf name = BUF_INIT;
+	struct listener *l;
+	int r;
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return -errno;
+	if (sa.ss_family == AF_UNIX) {
+		l = listener_alloc(loop, LISTENER_UNIX, cb, data);
+		r = uv_pipe_open(&l->h.pipe, fd);
+		buf_printf(&name, "unix:%s (from systemd)", ((struct sockaddr_un *)&sa)->sun_path);
+	} else if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6) {
+		char host[64] = "?";
+
+		l = listener_alloc(loop, LISTENER_TCP, cb, data);
+		r = uv_tcp_open(&l->h.tcp, fd);
+		if (sa.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+			uv_ip4_name(in, host, sizeof(host));
+			l->port = ntohs(in->sin_port);
+		} else {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+
+			uv_ip6_name(in6, host, sizeof(host));
+			l->port = ntohs(in6->sin6_port);
+		}
+		buf_printf(&name, sa.ss_family == AF_INET6 ? "tcp:[%s]:%d (from systemd)"
+		                                           : "tcp:%s:%d (from systemd)",
+		           host, l->port);
+	} else
+		return -EAFNOSUPPORT;
+	if (r >= 0)
+		r = uv_listen(&l->h.stream, BACKLOG, on_connection);
+	l->name = buf_steal(&name);
+	if (r < 0) {
+		listener_close(l);
+		return r;
+	}
 	*ret = l;
 	return 0;
 }

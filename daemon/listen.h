@@ -23,6 +23,14 @@ int listener_open_unix(uv_loop_t *loop, const char *path, listener_connection_cb
 int listener_open_tcp(uv_loop_t *loop, const char *host, int port, listener_connection_cb cb,
 		      void *data, struct listener **ret);
 
+/* Take over a listening socket passed by the service manager (socket
+ * activation). Its file is not removed on close: it is systemd's. */
+int listener_adopt(uv_loop_t *loop, int fd, listener_connection_cb cb, void *data,
+		   struct listener **ret);
+
+/* The TCP port of a TCP listener, else 0. */
+int listener_port(const struct listener *l);
+
 /* Accept into client, an initialised uv_pipe_t (Unix) or uv_tcp_t (TCP). */
 int listener_accept(struct listener *l, uv_stream_t *client);
 

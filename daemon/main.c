@@ -15,6 +15,7 @@
 #include "config.h"
 #include "hook.h"
 #include "log.h"
+#include "notify.h"
 #include "paths.h"
 #include "server.h"
 
@@ -27,6 +28,8 @@ struct daemon {
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	uv_signal_t sighup;
+	struct notifier *notifier;
+	uv_timer_t status_timer;
 	int stopping;
 	int forced;
 	const char *prefix;
@@ -165,6 +168,9 @@ on_shutdown_done(void *data)
 	struct daemon *d = data;
 
 	log_info("all workers stopped, exiting");
+	uv_close((uv_handle_t *)&d->status_timer, NULL);
+	notifier_free(d->notifier);
+	d->notifier = NULL;
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -176,6 +182,7 @@ daemon_stop(struct daemon *d, const char *why)
 	if (d->stopping)
 		return;
 	d->stopping = 1;
+	notify_stopping();
 	log_info("%s: stopping workers and exiting", why);
 	server_shutdown(d->srv, on_shutdown_done, d);
 }
@@ -185,6 +192,18 @@ static void
 on_exit_requested(void *data)
 {
 	daemon_stop(data, "asked to exit");
+}
+
+/* Keep systemctl status's "Status:" line current. */
+static void
+on_status_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	struct buf b = BUF_INIT;
+
+	server_summary(d->srv, &b);
+	notifier_status(d->notifier, b.data);
+	buf_free(&b);
 }
 
 static void
@@ -344,6 +363,12 @@ main(int argc, char **argv)
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	d.notifier = notifier_new(d.loop);
+	uv_timer_init(d.loop, &d.status_timer);
+	d.status_timer.data = &d;
+	if (getenv("NOTIFY_SOCKET"))
+		uv_timer_start(&d.status_timer, on_status_timer, 0, 1000);
+	notify_ready();
 	log_info("hotloadd %s ready (pid %d); try: hotloadctl exec python:3 -c 'print(1)'",
 	         HOTLOAD_VERSION, (int)getpid());
 

@@ -743,3 +743,12 @@ pool_prewarm(struct pool *p)
 {
 	pool_dispatch(p);
 }
+
+void
+pool_count_states(const struct pool *p, unsigned *counts)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_workers; i++)
+		counts[worker_state(p->workers[i])]++;
+}

@@ -80,6 +80,9 @@ size_t pool_take_queue(struct pool *p, struct request ***ret);
 const struct hook *pool_hook(const struct pool *p);
 const char *pool_version(const struct pool *p);
 
+/* Add the pool's workers to counts, indexed by enum worker_state. */
+void pool_count_states(const struct pool *p, unsigned *counts);
+
 /* Recent worker output: [{"time","pid","stream","data"}…] (new reference). */
 json_t *pool_logs(const struct pool *p, size_t max_entries);
 

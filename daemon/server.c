@@ -10,11 +10,13 @@
 #include "hook.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
 #include "paths.h"
 #include "pool.h"
 #include "reaper.h"
 #include "request.h"
 #include "server.h"
+#include "worker.h"
 
 static void on_pool_empty(struct pool *p, void *data);
 static void prewarm(struct server *s);
@@ -249,15 +251,81 @@ prewarm(struct server *s)
 	}
 }
 
+/* Which configured compat port an activated socket stands for: by its
+ * name "compat-PORT", else by its port; -1 for none. */
+static int
+compat_index(const struct config *cfg, const char *name, int port)
+{
+	size_t i;
+
+	if (!strncmp(name, "compat-", 7))
+		port = atoi(name + 7);
+	else if (*name)
+		return -1;
+	for (i = 0; i < cfg->n_compat; i++)
+		if (cfg->compat[i].port == port)
+			return (int)i;
+	return -1;
+}
+
+/* Sockets from socket activation: "unix" (or any Unix socket) stands for
+ * listen.unix, "tcp" (or an unnamed TCP socket that is no compat port) for
+ * listen.tcp, "compat-PORT" for that compat port. What they cover is not
+ * opened again; a socket that stands for nothing configured is closed. */
+static void
+adopt_activated(struct server *s, int *have_unix, int *have_tcp, char *have_compat)
+{
+	const struct config *cfg = s->cfg;
+	char **names = NULL;
+	int *fds = NULL, n = notify_listen_fds(&fds, &names), i;
+
+	for (i = 0; i < n; i++) {
+		struct listener *l;
+		int r = listener_adopt(s->loop, fds[i], on_connection, s, &l), c;
+
+		if (r < 0) {
+			log_warn_errno(r, "cannot use socket '%s' (fd %d) from systemd, ignoring",
+			               names[i], fds[i]);
+			close(fds[i]);
+			goto next;
+		}
+		c = listener_kind(l) == LISTENER_TCP ? compat_index(cfg, names[i], listener_port(l))
+		                                     : -1;
+		if (listener_kind(l) == LISTENER_UNIX &&
+		    (!*names[i] || !strcmp(names[i], "unix"))) {
+			*have_unix = 1;
+		} else if (c >= 0) {
+			listener_set_compat(l, &cfg->compat[c]);
+			have_compat[c] = 1;
+		} else if (listener_kind(l) == LISTENER_TCP &&
+		           (!*names[i] || !strcmp(names[i], "tcp"))) {
+			*have_tcp = 1;
+		} else {
+			log_warn("socket '%s' from systemd matches nothing configured, ignoring",
+			         names[i]);
+			listener_close(l);
+			goto next;
+		}
+		add_listener(s, l);
+	next:
+		free(names[i]);
+	}
+	free(names);
+	free(fds);
+}
+
 int
 server_start(struct server *s)
 {
 	const struct config *cfg = s->cfg;
 	struct listener *l;
+	int have_unix = 0, have_tcp = 0;
+	char *have_compat = xcalloc(cfg->n_compat + 1, 1);
 	size_t i;
 	int r;
 
-	if (cfg->unix_path) {
+	adopt_activated(s, &have_unix, &have_tcp, have_compat);
+	if (cfg->unix_path && !have_unix) {
 		r = listener_open_unix(s->loop, cfg->unix_path, on_connection, s, &l);
 		if (r < 0) {
 			log_err("cannot listen on unix:%s: %s%s", cfg->unix_path, uv_strerror(r),
@@ -266,7 +334,7 @@ server_start(struct server *s)
 		}
 		add_listener(s, l);
 	}
-	if (cfg->tcp_host) {
+	if (cfg->tcp_host && !have_tcp) {
 		r = listener_open_tcp(s->loop, cfg->tcp_host, cfg->tcp_port, on_connection, s, &l);
 		if (r < 0) {
 			log_err("cannot listen on tcp:%s:%d: %s", cfg->tcp_host, cfg->tcp_port,
@@ -278,16 +346,19 @@ server_start(struct server *s)
 	for (i = 0; i < cfg->n_compat; i++) {
 		const struct compat_port *c = &cfg->compat[i];
 
-		r = listener_open_tcp(s->loop, c->host, c->port, on_connection, s, &l);
-		if (r < 0) {
-			log_err("cannot listen on compat port %s:%d: %s", c->host, c->port,
-			        uv_strerror(r));
-			goto fail;
+		if (!have_compat[i]) {
+			r = listener_open_tcp(s->loop, c->host, c->port, on_connection, s, &l);
+			if (r < 0) {
+				log_err("cannot listen on compat port %s:%d: %s", c->host, c->port,
+				        uv_strerror(r));
+				goto fail;
+			}
+			listener_set_compat(l, c);
+			add_listener(s, l);
 		}
-		listener_set_compat(l, c);
-		add_listener(s, l);
 		log_info("compat port %d serves %s", c->port, c->target);
 	}
+	free(have_compat);
 	if (!s->n_listeners) {
 		log_err("nothing to listen on: listen.unix, listen.tcp and compat are all empty");
 		return -EINVAL;
@@ -295,6 +366,7 @@ server_start(struct server *s)
 	prewarm(s);
 	return 0;
 fail:
+	free(have_compat);
 	close_listeners(s);
 	return r;
 }
@@ -592,7 +664,9 @@ server_reload(struct server *s, struct buf *err)
 		buf_puts(err, "reload is not available");
 		return -ENOTSUP;
 	}
+	notify_reloading();
 	r = s->load(&cfg, &hs, err, s->load_data);
+	notify_ready(); /* a failed reload leaves the old configuration running */
 	if (r < 0)
 		return r;
 	warn_listener_changes(s->cfg, cfg);
@@ -666,4 +740,28 @@ server_list(const struct server *s)
 		                                      "installs", installs));
 	}
 	return list;
+}
+
+void
+server_summary(const struct server *s, struct buf *out)
+{
+	unsigned counts[WORKER_DEAD + 1] = {0}, total = 0;
+	size_t i;
+	int st, any = 0;
+
+	for (i = 0; i < s->n_pools; i++)
+		pool_count_states(s->pools[i], counts);
+	for (i = 0; i < s->n_retired; i++)
+		pool_count_states(s->retired[i], counts);
+	for (st = 0; st <= WORKER_DEAD; st++)
+		total += counts[st];
+	buf_printf(out, "%u worker%s", total, total == 1 ? "" : "s");
+	for (st = 0; st <= WORKER_DEAD; st++) {
+		if (!counts[st])
+			continue;
+		buf_printf(out, "%s%u %s", any ? ", " : ": ", counts[st],
+		           worker_state_name((enum worker_state)st));
+		any = 1;
+	}
+	buf_printf(out, "; %zu connection%s", s->n_conns, s->n_conns == 1 ? "" : "s");
 }

@@ -58,6 +58,9 @@ void server_conn_gone(struct server *s, struct conn *c);
 
 uv_loop_t *server_loop(const struct server *s);
 
+/* One line for the service manager: "2 workers: 1 idle, 1 busy". */
+void server_summary(const struct server *s, struct buf *out);
+
 /* The control "status" object; target NULL: every target. */
 json_t *server_status(const struct server *s, const char *target);
 
