@@ -5,7 +5,7 @@
 set -eu
 
 build="build-essential cmake pkg-config libuv1-dev libsystemd-dev libjansson-dev libyaml-dev python3"
-test_pkgs="check blender"
+test_pkgs="check blender systemd"
 
 pkgs="$build"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs $test_pkgs"
