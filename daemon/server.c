@@ -1,4 +1,4 @@
-/* server.c - the daemon's state: configuration, hooks, listeners, pools */
+/* server.c - the daemon's state: hooks, pools, connections, routing, status */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,54 +16,8 @@
 #include "reaper.h"
 #include "request.h"
 #include "server.h"
+#include "server-private.h"
 #include "worker.h"
-
-static void on_pool_empty(struct pool *p, void *data);
-static void prewarm(struct server *s);
-
-struct server {
-	uv_loop_t *loop;
-	struct config *cfg;
-	struct hookset *hooks;
-	char *agent;
-	char *launcher;
-	struct reaper *reaper;
-	struct pool_context pool_ctx;
-	uint64_t started_ns;
-
-	struct listener **listeners;
-	size_t n_listeners;
-	struct pool **pools;
-	size_t n_pools;
-	struct conn **conns;
-	size_t n_conns;
-
-	/* pools of hooks a reload changed or removed, draining */
-	struct pool **retired;
-	size_t n_retired;
-	struct hookset **old_hooks; /* what the retired pools still point into */
-	size_t n_old_hooks;
-
-	/* hint resolutions of recent requests: a PATH search per connection
-	 * costs more than running a no-op */
-	struct route {
-		const struct hook *hook;
-		char *want;
-		char *path;
-		char *version;
-		uint64_t at_ns;
-	} *routes;
-	size_t n_routes;
-
-	server_load_fn load;
-	void *load_data;
-	void (*exit_fn)(void *data);
-	void *exit_data;
-
-	int shutting_down;
-	void (*shutdown_done)(void *data);
-	void *shutdown_data;
-};
 
 struct server *
 server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *agent,
@@ -83,15 +37,15 @@ server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *
 	s->pool_ctx.launcher = s->launcher;
 	s->pool_ctx.reaper = s->reaper;
 	s->pool_ctx.sup = &cfg->supervision;
-	s->pool_ctx.on_empty = on_pool_empty;
+	s->pool_ctx.on_empty = server_pool_empty;
 	s->pool_ctx.data = s;
 	return s;
 }
 
 #define ROUTE_TTL_NS (5ull * 1000000000ull) /* a newly installed version shows within 5 s */
 
-static void
-routes_clear(struct server *s)
+void
+server_routes_clear(struct server *s)
 {
 	size_t i;
 
@@ -156,7 +110,7 @@ server_free(struct server *s)
 		pool_free(s->retired[i]);
 	for (i = 0; i < s->n_old_hooks; i++)
 		hookset_free(s->old_hooks[i]);
-	routes_clear(s);
+	server_routes_clear(s);
 	free(s->pools);
 	free(s->retired);
 	free(s->old_hooks);
@@ -199,176 +153,6 @@ server_conn_gone(struct server *s, struct conn *c)
 			s->conns[i] = s->conns[--s->n_conns];
 			return;
 		}
-}
-
-static void
-on_connection(struct listener *l, void *data)
-{
-	struct server *s = data;
-
-	conn_accept(s, l, s->cfg->max_payload, s->n_conns >= s->cfg->max_connections);
-}
-
-static void
-add_listener(struct server *s, struct listener *l)
-{
-	s->listeners = xrealloc(s->listeners, (s->n_listeners + 1) * sizeof(*s->listeners));
-	s->listeners[s->n_listeners++] = l;
-	log_info("listening on %s", listener_name(l));
-}
-
-static void
-close_listeners(struct server *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n_listeners; i++)
-		listener_close(s->listeners[i]);
-	s->n_listeners = 0;
-}
-
-/* Start min_workers of every hook that asks for them, at its default
- * version. A DCC that is not installed here is not an error. */
-static void
-prewarm(struct server *s)
-{
-	size_t i;
-
-	for (i = 0; i < hookset_count(s->hooks); i++) {
-		const struct hook *h = hookset_at(s->hooks, i);
-		struct buf m = BUF_INIT;
-		const char *type = NULL;
-		struct pool *p;
-
-		if (!h->min_workers)
-			continue;
-		if (server_route(s, h->name, "", 1, &p, &type, &m) < 0)
-			log_warn("%s: min_workers %u, but %s, ignoring", h->name, h->min_workers,
-			         m.data);
-		else
-			pool_prewarm(p);
-		buf_free(&m);
-	}
-}
-
-/* Which configured compat port an activated socket stands for: by its
- * name "compat-PORT", else by its port; -1 for none. */
-static int
-compat_index(const struct config *cfg, const char *name, int port)
-{
-	size_t i;
-
-	if (!strncmp(name, "compat-", 7))
-		port = atoi(name + 7);
-	else if (*name)
-		return -1;
-	for (i = 0; i < cfg->n_compat; i++)
-		if (cfg->compat[i].port == port)
-			return (int)i;
-	return -1;
-}
-
-/* Sockets from socket activation: "unix" (or any Unix socket) stands for
- * listen.unix, "tcp" (or an unnamed TCP socket that is no compat port) for
- * listen.tcp, "compat-PORT" for that compat port. What they cover is not
- * opened again; a socket that stands for nothing configured is closed. */
-static void
-adopt_activated(struct server *s, int *have_unix, int *have_tcp, char *have_compat)
-{
-	const struct config *cfg = s->cfg;
-	char **names = NULL;
-	int *fds = NULL, n = notify_listen_fds(&fds, &names), i;
-
-	for (i = 0; i < n; i++) {
-		struct listener *l;
-		int r = listener_adopt(s->loop, fds[i], on_connection, s, &l), c;
-
-		if (r < 0) {
-			log_warn_errno(r, "cannot use socket '%s' (fd %d) from systemd, ignoring",
-			               names[i], fds[i]);
-			close(fds[i]);
-			goto next;
-		}
-		c = listener_kind(l) == LISTENER_TCP ? compat_index(cfg, names[i], listener_port(l))
-		                                     : -1;
-		if (listener_kind(l) == LISTENER_UNIX &&
-		    (!*names[i] || !strcmp(names[i], "unix"))) {
-			*have_unix = 1;
-		} else if (c >= 0) {
-			listener_set_compat(l, &cfg->compat[c]);
-			have_compat[c] = 1;
-		} else if (listener_kind(l) == LISTENER_TCP &&
-		           (!*names[i] || !strcmp(names[i], "tcp"))) {
-			*have_tcp = 1;
-		} else {
-			log_warn("socket '%s' from systemd matches nothing configured, ignoring",
-			         names[i]);
-			listener_close(l);
-			goto next;
-		}
-		add_listener(s, l);
-	next:
-		free(names[i]);
-	}
-	free(names);
-	free(fds);
-}
-
-int
-server_start(struct server *s)
-{
-	const struct config *cfg = s->cfg;
-	struct listener *l;
-	int have_unix = 0, have_tcp = 0;
-	char *have_compat = xcalloc(cfg->n_compat + 1, 1);
-	size_t i;
-	int r;
-
-	adopt_activated(s, &have_unix, &have_tcp, have_compat);
-	if (cfg->unix_path && !have_unix) {
-		r = listener_open_unix(s->loop, cfg->unix_path, on_connection, s, &l);
-		if (r < 0) {
-			log_err("cannot listen on unix:%s: %s%s", cfg->unix_path, uv_strerror(r),
-			        r == -EADDRINUSE ? " (another hotloadd is running there)" : "");
-			goto fail;
-		}
-		add_listener(s, l);
-	}
-	if (cfg->tcp_host && !have_tcp) {
-		r = listener_open_tcp(s->loop, cfg->tcp_host, cfg->tcp_port, on_connection, s, &l);
-		if (r < 0) {
-			log_err("cannot listen on tcp:%s:%d: %s", cfg->tcp_host, cfg->tcp_port,
-			        uv_strerror(r));
-			goto fail;
-		}
-		add_listener(s, l);
-	}
-	for (i = 0; i < cfg->n_compat; i++) {
-		const struct compat_port *c = &cfg->compat[i];
-
-		if (!have_compat[i]) {
-			r = listener_open_tcp(s->loop, c->host, c->port, on_connection, s, &l);
-			if (r < 0) {
-				log_err("cannot listen on compat port %s:%d: %s", c->host, c->port,
-				        uv_strerror(r));
-				goto fail;
-			}
-			listener_set_compat(l, c);
-			add_listener(s, l);
-		}
-		log_info("compat port %d serves %s", c->port, c->target);
-	}
-	free(have_compat);
-	if (!s->n_listeners) {
-		log_err("nothing to listen on: listen.unix, listen.tcp and compat are all empty");
-		return -EINVAL;
-	}
-	prewarm(s);
-	return 0;
-fail:
-	free(have_compat);
-	close_listeners(s);
-	return r;
 }
 
 /* "blender, hython (houdini), mayapy (maya), python" */
@@ -513,8 +297,8 @@ shutdown_check(struct server *s)
 
 /* A retired pool whose workers are all gone is freed; the old hooksets
  * go with the last of them. */
-static void
-free_drained(struct server *s)
+void
+server_free_drained(struct server *s)
 {
 	size_t i = 0;
 
@@ -535,15 +319,15 @@ free_drained(struct server *s)
 	}
 }
 
-static void
-on_pool_empty(struct pool *p, void *data)
+void
+server_pool_empty(struct pool *p, void *data)
 {
 	struct server *s = data;
 
 	if (s->shutting_down)
 		shutdown_check(s);
 	else
-		free_drained(s);
+		server_free_drained(s);
 }
 
 void
@@ -556,7 +340,7 @@ server_shutdown(struct server *s, void (*done)(void *data), void *data)
 	s->shutting_down = 1;
 	s->shutdown_done = done;
 	s->shutdown_data = data;
-	close_listeners(s);
+	server_close_listeners(s);
 	for (i = 0; i < s->n_pools; i++)
 		pool_stop(s->pools[i]);
 	for (i = 0; i < s->n_retired; i++)
@@ -583,134 +367,6 @@ server_request_exit(struct server *s)
 {
 	if (s->exit_fn)
 		s->exit_fn(s->exit_data);
-}
-
-/* Listeners keep the configuration they were opened with: say so when the
- * new file wants others. */
-static void
-warn_listener_changes(const struct config *old, const struct config *cfg)
-{
-	int same = (!old->unix_path == !cfg->unix_path) &&
-	           (!old->unix_path || !strcmp(old->unix_path, cfg->unix_path)) &&
-	           (!old->tcp_host == !cfg->tcp_host) &&
-	           (!old->tcp_host ||
-	            (!strcmp(old->tcp_host, cfg->tcp_host) && old->tcp_port == cfg->tcp_port)) &&
-	           old->n_compat == cfg->n_compat;
-	size_t i;
-
-	for (i = 0; same && i < cfg->n_compat; i++)
-		same = old->compat[i].port == cfg->compat[i].port &&
-		       !strcmp(old->compat[i].host, cfg->compat[i].host) &&
-		       !strcmp(old->compat[i].target, cfg->compat[i].target);
-	if (!same)
-		log_warn("reload: listen and compat changes take effect when hotloadd restarts, "
-		         "ignoring them now");
-}
-
-/* Take the settings a reload may change from cfg into the live config;
- * the listeners' settings stay (they point into it). */
-static void
-adopt_config(struct config *live, struct config *cfg)
-{
-	char **dirs = live->hooks_dirs;
-	size_t n = live->n_hooks_dirs;
-	char *level = live->log_level;
-
-	live->hooks_dirs = cfg->hooks_dirs;
-	live->n_hooks_dirs = cfg->n_hooks_dirs;
-	cfg->hooks_dirs = dirs;
-	cfg->n_hooks_dirs = n;
-	live->log_level = cfg->log_level;
-	cfg->log_level = level;
-	live->max_payload = cfg->max_payload;
-	live->max_connections = cfg->max_connections;
-	live->supervision = cfg->supervision;
-}
-
-static void
-retire(struct server *s, struct pool *p)
-{
-	s->retired = xrealloc(s->retired, (s->n_retired + 1) * sizeof(*s->retired));
-	s->retired[s->n_retired++] = p;
-	pool_stop_workers(p);
-}
-
-/* Move r, taken from a pool of a changed hook, to the pool that now serves
- * the same hook and version. */
-static void
-reroute(struct server *s, struct request *r, const char *hook, const char *version)
-{
-	struct buf m = BUF_INIT;
-	const char *type = NULL;
-	struct pool *p = NULL;
-
-	if (server_route(s, hook, version, 1, &p, &type, &m) < 0)
-		request_fail(r, type ? type : "UnknownTarget", m.data);
-	else
-		pool_submit(p, r);
-	buf_free(&m);
-}
-
-int
-server_reload(struct server *s, struct buf *err)
-{
-	struct config *cfg = NULL;
-	struct hookset *hs = NULL;
-	struct pool **old;
-	size_t n_old, i, j, n;
-	int r;
-
-	if (!s->load) {
-		buf_puts(err, "reload is not available");
-		return -ENOTSUP;
-	}
-	notify_reloading();
-	r = s->load(&cfg, &hs, err, s->load_data);
-	notify_ready(); /* a failed reload leaves the old configuration running */
-	if (r < 0)
-		return r;
-	warn_listener_changes(s->cfg, cfg);
-	adopt_config(s->cfg, cfg);
-	config_free(cfg);
-	log_setup(log_level_from_string(s->cfg->log_level));
-
-	/* The old hooks stay alive while pools that point into them drain. */
-	s->old_hooks = xrealloc(s->old_hooks, (s->n_old_hooks + 1) * sizeof(*s->old_hooks));
-	s->old_hooks[s->n_old_hooks++] = s->hooks;
-	s->hooks = hs;
-	routes_clear(s);
-
-	/* Unchanged hooks keep their pools and warm workers; the others
-	 * drain, and what waited in them moves to the new pools. */
-	old = s->pools;
-	n_old = s->n_pools;
-	s->pools = NULL;
-	s->n_pools = 0;
-	for (i = 0; i < n_old; i++) {
-		struct pool *p = old[i];
-		const struct hook *h = hookset_find(hs, pool_hook(p)->name);
-		struct request **q;
-
-		if (h && hook_equal(h, pool_hook(p))) {
-			pool_rebind(p, h, &s->cfg->supervision);
-			s->pools = xrealloc(s->pools, (s->n_pools + 1) * sizeof(*s->pools));
-			s->pools[s->n_pools++] = p;
-			continue;
-		}
-		log_info("reload: %s changed, its workers drain and are replaced", pool_name(p));
-		retire(s, p);
-		n = pool_take_queue(p, &q);
-		for (j = 0; j < n; j++)
-			reroute(s, q[j], pool_hook(p)->name, pool_version(p));
-		free(q);
-	}
-	free(old);
-	for (i = 0; i < s->n_retired; i++)
-		pool_rebind(s->retired[i], pool_hook(s->retired[i]), &s->cfg->supervision);
-	free_drained(s);
-	prewarm(s);
-	log_info("configuration reloaded: %zu hooks", hookset_count(s->hooks));
-	return 0;
 }
 
 json_t *

@@ -1,0 +1,184 @@
+/* server-listen.c - the daemon's listeners: activated and configured */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "conn.h"
+#include "hook.h"
+#include "listen.h"
+#include "log.h"
+#include "notify.h"
+#include "server-private.h"
+
+static void
+on_connection(struct listener *l, void *data)
+{
+	struct server *s = data;
+
+	conn_accept(s, l, s->cfg->max_payload, s->n_conns >= s->cfg->max_connections);
+}
+
+static void
+add_listener(struct server *s, struct listener *l)
+{
+	s->listeners = xrealloc(s->listeners, (s->n_listeners + 1) * sizeof(*s->listeners));
+	s->listeners[s->n_listeners++] = l;
+	log_info("listening on %s", listener_name(l));
+}
+
+void
+server_close_listeners(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_listeners; i++)
+		listener_close(s->listeners[i]);
+	s->n_listeners = 0;
+}
+
+/* Start min_workers of every hook that asks for them, at its default
+ * version. A DCC that is not installed here is not an error. */
+void
+server_prewarm(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < hookset_count(s->hooks); i++) {
+		const struct hook *h = hookset_at(s->hooks, i);
+		struct buf m = BUF_INIT;
+		const char *type = NULL;
+		struct pool *p;
+
+		if (!h->min_workers)
+			continue;
+		if (server_route(s, h->name, "", 1, &p, &type, &m) < 0)
+			log_warn("%s: min_workers %u, but %s, ignoring", h->name, h->min_workers,
+			         m.data);
+		else
+			pool_prewarm(p);
+		buf_free(&m);
+	}
+}
+
+/* Which configured compat port an activated socket stands for: by its
+ * name "compat-PORT", else by its port; -1 for none. */
+static int
+compat_index(const struct config *cfg, const char *name, int port)
+{
+	size_t i;
+
+	if (!strncmp(name, "compat-", 7))
+		port = atoi(name + 7);
+	else if (*name)
+		return -1;
+	for (i = 0; i < cfg->n_compat; i++)
+		if (cfg->compat[i].port == port)
+			return (int)i;
+	return -1;
+}
+
+/* Sockets from socket activation: "unix" (or any Unix socket) stands for
+ * listen.unix, "tcp" (or an unnamed TCP socket that is no compat port) for
+ * listen.tcp, "compat-PORT" for that compat port. What they cover is not
+ * opened again; a socket that stands for nothing configured is closed. */
+static void
+adopt_activated(struct server *s, int *have_unix, int *have_tcp, char *have_compat)
+{
+	const struct config *cfg = s->cfg;
+	char **names = NULL;
+	int *fds = NULL, n = notify_listen_fds(&fds, &names), i;
+
+	for (i = 0; i < n; i++) {
+		struct listener *l;
+		int r = listener_adopt(s->loop, fds[i], on_connection, s, &l), c;
+
+		if (r < 0) {
+			log_warn_errno(r, "cannot use socket '%s' (fd %d) from systemd, ignoring",
+			               names[i], fds[i]);
+			close(fds[i]);
+			goto next;
+		}
+		c = listener_kind(l) == LISTENER_TCP ? compat_index(cfg, names[i], listener_port(l))
+		                                     : -1;
+		if (listener_kind(l) == LISTENER_UNIX &&
+		    (!*names[i] || !strcmp(names[i], "unix"))) {
+			*have_unix = 1;
+		} else if (c >= 0) {
+			listener_set_compat(l, &cfg->compat[c]);
+			have_compat[c] = 1;
+		} else if (listener_kind(l) == LISTENER_TCP &&
+		           (!*names[i] || !strcmp(names[i], "tcp"))) {
+			*have_tcp = 1;
+		} else {
+			log_warn("socket '%s' from systemd matches nothing configured, ignoring",
+			         names[i]);
+			listener_close(l);
+			goto next;
+		}
+		add_listener(s, l);
+	next:
+		free(names[i]);
+	}
+	free(names);
+	free(fds);
+}
+
+int
+server_start(struct server *s)
+{
+	const struct config *cfg = s->cfg;
+	struct listener *l;
+	int have_unix = 0, have_tcp = 0;
+	char *have_compat = xcalloc(cfg->n_compat + 1, 1);
+	size_t i;
+	int r;
+
+	adopt_activated(s, &have_unix, &have_tcp, have_compat);
+	if (cfg->unix_path && !have_unix) {
+		r = listener_open_unix(s->loop, cfg->unix_path, on_connection, s, &l);
+		if (r < 0) {
+			log_err("cannot listen on unix:%s: %s%s", cfg->unix_path, uv_strerror(r),
+			        r == -EADDRINUSE ? " (another hotloadd is running there)" : "");
+			goto fail;
+		}
+		add_listener(s, l);
+	}
+	if (cfg->tcp_host && !have_tcp) {
+		r = listener_open_tcp(s->loop, cfg->tcp_host, cfg->tcp_port, on_connection, s, &l);
+		if (r < 0) {
+			log_err("cannot listen on tcp:%s:%d: %s", cfg->tcp_host, cfg->tcp_port,
+			        uv_strerror(r));
+			goto fail;
+		}
+		add_listener(s, l);
+	}
+	for (i = 0; i < cfg->n_compat; i++) {
+		const struct compat_port *c = &cfg->compat[i];
+
+		if (!have_compat[i]) {
+			r = listener_open_tcp(s->loop, c->host, c->port, on_connection, s, &l);
+			if (r < 0) {
+				log_err("cannot listen on compat port %s:%d: %s", c->host, c->port,
+				        uv_strerror(r));
+				goto fail;
+			}
+			listener_set_compat(l, c);
+			add_listener(s, l);
+		}
+		log_info("compat port %d serves %s", c->port, c->target);
+	}
+	free(have_compat);
+	if (!s->n_listeners) {
+		log_err("nothing to listen on: listen.unix, listen.tcp and compat are all empty");
+		return -EINVAL;
+	}
+	server_prewarm(s);
+	return 0;
+fail:
+	free(have_compat);
+	server_close_listeners(s);
+	return r;
+}

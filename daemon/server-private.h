@@ -1,0 +1,62 @@
+/* server-private.h - what server.c, server-listen.c and server-reload.c share */
+#ifndef HOTLOAD_SERVER_PRIVATE_H
+#define HOTLOAD_SERVER_PRIVATE_H
+
+#include <uv.h>
+
+#include "pool.h"
+#include "server.h"
+
+struct server {
+	uv_loop_t *loop;
+	struct config *cfg;
+	struct hookset *hooks;
+	char *agent;
+	char *launcher;
+	struct reaper *reaper;
+	struct pool_context pool_ctx;
+	uint64_t started_ns;
+
+	struct listener **listeners;
+	size_t n_listeners;
+	struct pool **pools;
+	size_t n_pools;
+	struct conn **conns;
+	size_t n_conns;
+
+	/* pools of hooks a reload changed or removed, draining */
+	struct pool **retired;
+	size_t n_retired;
+	struct hookset **old_hooks; /* what the retired pools still point into */
+	size_t n_old_hooks;
+
+	/* hint resolutions of recent requests: a PATH search per connection
+	 * costs more than running a no-op */
+	struct route {
+		const struct hook *hook;
+		char *want;
+		char *path;
+		char *version;
+		uint64_t at_ns;
+	} * routes;
+	size_t n_routes;
+
+	server_load_fn load;
+	void *load_data;
+	void (*exit_fn)(void *data);
+	void *exit_data;
+
+	int shutting_down;
+	void (*shutdown_done)(void *data);
+	void *shutdown_data;
+};
+/* server.c */
+void server_pool_empty(struct pool *p, void *data);
+void server_free_drained(struct server *s);
+void server_routes_clear(struct server *s);
+
+/* server-listen.c */
+void server_close_listeners(struct server *s);
+void server_prewarm(struct server *s);
+
+#endif
