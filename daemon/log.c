@@ -4,11 +4,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef HAVE_SYSTEMD
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+#endif
+
 #include "log.h"
 
 /* The only globals: log settings (STYLE.md). */
 static int log_max = LOG_LEVEL_INFO;
-static int log_prefix; /* stderr goes to the journal: use <N> priority prefixes */
+static int log_prefix;  /* stderr goes to the journal: use <N> priority prefixes */
+static int log_journal; /* ... and we can send it structured entries directly */
+
+/* Is stderr the journal stream systemd gave us (JOURNAL_STREAM=dev:ino)? */
+static int
+stderr_is_journal(void)
+{
+#ifdef HAVE_SYSTEMD
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+#else
+	return 0;
+#endif
+}
 
 void
 log_setup(int max_level)
@@ -18,6 +42,7 @@ log_setup(int max_level)
 	 * "<N>" prefixes then carry the priority and the time stamp is the
 	 * journal's own. */
 	log_prefix = getenv("JOURNAL_STREAM") != NULL;
+	log_journal = stderr_is_journal();
 }
 
 int
@@ -55,13 +80,50 @@ level_name(int level)
 	}
 }
 
+/* One entry; target and pid, when given, become journal fields. */
 static void
-log_write(int level, const char *msg)
+log_write_fields(int level, const char *msg, const char *target, int pid, const char *stream)
 {
+#ifdef HAVE_SYSTEMD
+	if (log_journal) {
+		char prio[32], f_target[160], f_pid[48], f_stream[48], *m;
+		struct iovec iov[6];
+		int n = 0;
+
+		m = malloc(strlen(msg) + 9);
+		if (m) {
+			sprintf(m, "MESSAGE=%s", msg);
+			iov[n++] = (struct iovec){m, strlen(m)};
+			snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
+			iov[n++] = (struct iovec){prio, strlen(prio)};
+			iov[n++] = (struct iovec){"SYSLOG_IDENTIFIER=hotloadd", 26};
+			if (target) {
+				snprintf(f_target, sizeof(f_target), "HOTLOAD_TARGET=%s", target);
+				iov[n++] = (struct iovec){f_target, strlen(f_target)};
+				snprintf(f_pid, sizeof(f_pid), "HOTLOAD_WORKER_PID=%d", pid);
+				iov[n++] = (struct iovec){f_pid, strlen(f_pid)};
+			}
+			if (stream) {
+				snprintf(f_stream, sizeof(f_stream), "HOTLOAD_STREAM=%s", stream);
+				iov[n++] = (struct iovec){f_stream, strlen(f_stream)};
+			}
+			n = sd_journal_sendv(iov, n);
+			free(m);
+			if (n >= 0)
+				return;
+		}
+	}
+#endif
 	if (log_prefix)
 		fprintf(stderr, "<%d>%s\n", level, msg);
 	else
 		fprintf(stderr, "hotloadd: %s%s\n", level_name(level), msg);
+}
+
+static void
+log_write(int level, const char *msg)
+{
+	log_write_fields(level, msg, NULL, 0, NULL);
 }
 
 void
@@ -97,13 +159,34 @@ log_msg_errno(int level, int r, const char *fmt, ...)
 }
 
 void
+log_worker(int level, const char *target, int pid, const char *fmt, ...)
+{
+	char msg[2048];
+	int n;
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	n = snprintf(msg, sizeof(msg), "%s[%d]: ", target, pid);
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	log_write_fields(level, msg, target, pid, NULL);
+}
+
+void
 log_worker_output(const char *target, int pid, const char *stream, const char *data, size_t len)
 {
+	char msg[2048];
+
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
 	while (len) {
 		const char *nl = memchr(data, '\n', len);
 		size_t n = nl ? (size_t)(nl - data) : len;
 
-		log_msg(LOG_LEVEL_INFO, "%s[%d] %s: %.*s", target, pid, stream, (int)n, data);
+		snprintf(msg, sizeof(msg), "%s[%d] %s: %.*s", target, pid, stream, (int)n, data);
+		log_write_fields(LOG_LEVEL_INFO, msg, target, pid, stream);
 		n += nl ? 1 : 0;
 		data += n;
 		len -= n;

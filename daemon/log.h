@@ -20,9 +20,14 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* Log with strerror(-r) appended; returns r so callers can "return log_…". */
 int log_msg_errno(int level, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* About one worker: "target[pid]: message", with HOTLOAD_TARGET= and
+ * HOTLOAD_WORKER_PID= fields in the journal. */
+void log_worker(int level, const char *target, int pid, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
 /* Output a worker printed between requests, one log line per line of it. */
 void log_worker_output(const char *target, int pid, const char *stream, const char *data,
-		       size_t len);
+                       size_t len);
 
 #define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)

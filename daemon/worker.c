@@ -422,7 +422,8 @@ on_request_done(struct worker *w, json_t *msg)
 	if (w->state == WORKER_STOPPING)
 		return;
 	if (stop_after) {
-		log_info("%s[%d]: __SHUTDOWN__ requested, stopping", w->name, worker_pid(w));
+		log_worker(LOG_LEVEL_INFO, w->name, worker_pid(w),
+		           "__SHUTDOWN__ requested, stopping");
 		worker_stop(w);
 	} else {
 		w->escalated = 0;
@@ -442,7 +443,8 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 	const char *event = json_string_value(json_object_get(msg, "event"));
 
 	if (!event) {
-		log_err("%s[%d]: bad message from the agent: %.200s", w->name, worker_pid(w), line);
+		log_worker(LOG_LEVEL_ERR, w->name, worker_pid(w),
+		           "bad message from the agent: %.200s", line);
 		worker_kill(w, SIGKILL);
 		goto out;
 	}
@@ -452,8 +454,8 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 		w->agent_pid = (int)json_integer_value(json_object_get(msg, "pid"));
 		w->ready_ns = uv_hrtime();
 		arm_idle_timer(w);
-		log_info("%s[%d]: ready in %.0f ms", w->name, worker_pid(w),
-		         (double)(uv_hrtime() - w->started_ns) / 1e6);
+		log_worker(LOG_LEVEL_INFO, w->name, worker_pid(w), "ready in %.0f ms",
+		           (double)(uv_hrtime() - w->started_ns) / 1e6);
 		w->ev->ready(w, w->data);
 	} else if (!strcmp(event, "failed")) {
 		json_decref(w->start_error);
@@ -464,8 +466,8 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 	} else if (!strcmp(event, "done") && w->state == WORKER_STOPPING) {
 		/* the answer to "stop": the exit follows */
 	} else {
-		log_err("%s[%d]: unexpected '%s' from the agent, ignoring", w->name, worker_pid(w),
-		        event);
+		log_worker(LOG_LEVEL_ERR, w->name, worker_pid(w),
+		           "unexpected '%s' from the agent, ignoring", event);
 	}
 out:
 	json_decref(msg);
@@ -490,8 +492,8 @@ on_ctl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		buf_consume(&w->ctl_in, len);
 	}
 	if (w->ctl_in.len > CTL_LINE_MAX) {
-		log_err("%s[%d]: agent message larger than %u bytes, killing", w->name,
-		        worker_pid(w), CTL_LINE_MAX);
+		log_worker(LOG_LEVEL_ERR, w->name, worker_pid(w),
+		           "agent message larger than %u bytes, killing", CTL_LINE_MAX);
 		buf_clear(&w->ctl_in);
 		worker_kill(w, SIGKILL);
 	}
@@ -597,10 +599,10 @@ escalate(struct worker *w)
 
 	if (w->escalated == SIGKILL)
 		return;
-	log_warn("%s[%d]: sending %s to its process group", w->name, worker_pid(w),
-	         sig == SIGINT    ? "SIGINT"
-	         : sig == SIGTERM ? "SIGTERM"
-	                          : "SIGKILL");
+	log_worker(LOG_LEVEL_WARNING, w->name, worker_pid(w), "sending %s to its process group",
+	           sig == SIGINT    ? "SIGINT"
+	           : sig == SIGTERM ? "SIGTERM"
+	                            : "SIGKILL");
 	w->escalated = sig;
 	if (sig == SIGINT)
 		w->state = WORKER_INTERRUPTING;
@@ -622,7 +624,7 @@ on_timer(uv_timer_t *t)
 
 		snprintf(m, sizeof(m), "%s did not become ready within %.0f s (startup_timeout)",
 		         w->name, w->startup_timeout);
-		log_err("%s[%d]: %s, killing", w->name, worker_pid(w), m);
+		log_worker(LOG_LEVEL_ERR, w->name, worker_pid(w), "%s, killing", m);
 		json_decref(w->start_error);
 		w->start_error = json_pack("{s:s, s:s}", "type", "WorkerStartFailed", "message", m);
 		worker_kill(w, SIGKILL);
@@ -633,8 +635,8 @@ on_timer(uv_timer_t *t)
 			arm_idle_timer(w);
 			break;
 		}
-		log_info("%s[%d]: idle for %g s (idle_timeout), stopping", w->name, worker_pid(w),
-		         w->idle_timeout);
+		log_worker(LOG_LEVEL_INFO, w->name, worker_pid(w),
+		           "idle for %g s (idle_timeout), stopping", w->idle_timeout);
 		worker_stop(w);
 		break;
 	case WORKER_BUSY:
@@ -642,15 +644,15 @@ on_timer(uv_timer_t *t)
 		if (!w->timed_out) {
 			w->timed_out = w->current && w->current->timeout > 0 ? w->current->timeout
 			                                                     : w->request_timeout;
-			log_warn("%s[%d]: request timed out after %g s", w->name, worker_pid(w),
-			         w->timed_out);
+			log_worker(LOG_LEVEL_WARNING, w->name, worker_pid(w),
+			           "request timed out after %g s", w->timed_out);
 		}
 		escalate(w);
 		break;
 	case WORKER_STOPPING:
 		if (w->escalated < SIGTERM)
-			log_warn("%s[%d]: did not stop within %g s", w->name, worker_pid(w),
-			         w->stop_grace);
+			log_worker(LOG_LEVEL_WARNING, w->name, worker_pid(w),
+			           "did not stop within %g s", w->stop_grace);
 		escalate(w);
 		break;
 	case WORKER_DEAD:
@@ -738,7 +740,7 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, on_ctl_read);
 	if (spec->startup_timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
-	log_info("%s[%d]: starting %s", w->name, worker_pid(w), spec->argv[0]);
+	log_worker(LOG_LEVEL_INFO, w->name, worker_pid(w), "starting %s", spec->argv[0]);
 	*ret = w;
 	return 0;
 }
@@ -805,7 +807,7 @@ worker_interrupt(struct worker *w)
 {
 	if (w->state != WORKER_BUSY && w->state != WORKER_INTERRUPTING)
 		return -EAGAIN;
-	log_info("%s[%d]: interrupting the running request", w->name, worker_pid(w));
+	log_worker(LOG_LEVEL_INFO, w->name, worker_pid(w), "interrupting the running request");
 	w->state = WORKER_INTERRUPTING;
 	return worker_kill(w, SIGINT);
 }
