@@ -9,4 +9,4 @@ cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DHOTLOAD_ASAN=ON -DHOTLOAD_UB
 	-DHOTLOAD_WERROR=ON >/dev/null
 cmake --build build-test -j"$(nproc)"
 cd build-test
-exec ctest --output-on-failure --timeout 900 "$@"
+exec ctest --output-on-failure --timeout 900 --parallel "$(nproc)" "$@"
