@@ -97,7 +97,7 @@ tracked(const struct reaper *r, pid_t pid)
 static void
 sweep_task(struct reaper *r, const char *tid)
 {
-	char path[128];
+	char path[300];
 	FILE *f;
 	long pid;
 
