@@ -249,6 +249,8 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 	json_t *msg, *id;
 	struct buf message = BUF_INIT;
 	struct request *r;
+	struct pool *pool;
+	const char *type = NULL;
 
 	if (conn_is_blank(line, len))
 		return;
@@ -287,8 +289,14 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		json_reject(c, id, "BadRequest", message.data);
 		goto out;
 	}
+	pool = conn_pool(c, &type, &message);
+	if (!pool) {
+		json_reject(c, id, type, message.data);
+		request_free(r);
+		goto out;
+	}
 	TAILQ_INSERT_TAIL(&c->reqs, r, owner_entry);
-	pool_submit(c->pool, r);
+	pool_submit(pool, r);
 out:
 	buf_free(&message);
 	json_decref(msg);

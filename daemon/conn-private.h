@@ -44,7 +44,6 @@ struct conn {
 	size_t max_payload;
 	struct header hdr;
 	char target[2 * HEADER_NAME_MAX];
-	struct pool *pool;
 	struct buf in;
 	int eof;
 
@@ -64,6 +63,7 @@ void conn_write_json(struct conn *c, json_t *msg, const char *tail);
 void conn_fail(struct conn *c, int json, const char *type, const char *message);
 void conn_finish(struct conn *c);
 int conn_is_blank(const char *s, size_t len);
+struct pool *conn_pool(struct conn *c, const char **ret_type, struct buf *message);
 
 /* conn-raw.c */
 void conn_raw_submit(struct conn *c);

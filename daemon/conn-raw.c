@@ -92,14 +92,23 @@ conn_raw_submit(struct conn *c)
 	struct request *r;
 	struct buf code = BUF_INIT;
 	struct utf8_carry carry = {{0}, 0};
+	struct buf message = BUF_INIT;
+	const char *type = NULL;
+	struct pool *pool;
 	int shutdown = strip_shutdown(&c->in) > 0;
 
 	uv_timer_stop(&c->timer);
 	uv_read_stop(&c->h.stream);
 	c->state = CONN_RAW_RUN;
+	pool = conn_pool(c, &type, &message);
+	if (!pool) {
+		conn_fail(c, 0, type, message.data);
+		buf_free(&message);
+		return;
+	}
 	/* Nothing to run and no worker to stop: answer without starting one. */
 	if (conn_is_blank(c->in.data ? c->in.data : "", c->in.len) && shutdown &&
-	    pool_worker_count(c->pool) == 0) {
+	    pool_worker_count(pool) == 0) {
 		conn_puts(c, "Script executed (no output).");
 		conn_finish(c);
 		return;
@@ -117,5 +126,5 @@ conn_raw_submit(struct conn *c)
 	r->shutdown_after = shutdown;
 	TAILQ_INSERT_TAIL(&c->reqs, r, owner_entry);
 	log_debug("%s: raw request, %zu bytes", c->target, r->code_len);
-	pool_submit(c->pool, r);
+	pool_submit(pool, r);
 }

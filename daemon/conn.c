@@ -243,12 +243,26 @@ conn_route(struct conn *c)
 		c->state = CONN_CONTROL;
 		return;
 	}
-	if (server_route(c->srv, c->hdr.dcc, c->hdr.version, 1, &c->pool, &type, &message) < 0) {
+	if (!conn_pool(c, &type, &message)) {
 		conn_fail(c, json, type, message.data);
 		buf_free(&message);
 		return;
 	}
 	c->state = json ? CONN_JSON : CONN_RAW;
+}
+
+/* The pool serving the connection's target now. Looked up for every
+ * request, not kept: a reload may retire and free the pool the header
+ * found while the connection stays open. NULL with type and message set
+ * when the target cannot be served (any more). */
+struct pool *
+conn_pool(struct conn *c, const char **ret_type, struct buf *message)
+{
+	struct pool *p = NULL;
+
+	if (server_route(c->srv, c->hdr.dcc, c->hdr.version, 1, &p, ret_type, message) < 0)
+		return NULL;
+	return p;
 }
 
 static void
