@@ -12,6 +12,12 @@
  * left in the group — so no orphaned DCC holds a licence. The interpreter
  * gets PR_SET_PDEATHSIG SIGKILL too, in case this leader is killed alone.
  *
+ * It is also the child subreaper of everything below it: a process the DCC
+ * started that left the group (setsid, a double fork) comes back to it when
+ * its parent dies, and is killed when the interpreter ends or the daemon
+ * goes. hotloadd, itself a subreaper, catches what is left if this leader
+ * is killed outright.
+ *
  * The group has no terminal, so SIGHUP can only mean the daemon is gone.
  * SIGINT and SIGTERM sent to the group are meant for the interpreter: the
  * leader ignores them and waits for it. */
@@ -25,9 +31,41 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Kill every child we have (adopted orphans included) and reap them, until
+ * none is left; a dying child can leave orphans that come to us next. */
+static void
+kill_children(void)
+{
+	int round;
+
+	for (round = 0; round < 100; round++) {
+		char path[64];
+		FILE *f;
+		long pid;
+		int any = 0;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+		f = fopen(path, "re");
+		if (!f)
+			return;
+		while (fscanf(f, "%ld", &pid) == 1) {
+			kill((pid_t)pid, SIGKILL);
+			any = 1;
+		}
+		fclose(f);
+		if (!any)
+			return;
+		/* Their orphans come to us as they die: the next round. */
+		usleep(5000);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+}
+
 static void
 die_with_group(void)
 {
+	kill_children();
 	kill(0, SIGKILL);
 	_exit(137);
 }
@@ -75,6 +113,7 @@ main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if (prctl(PR_SET_PDEATHSIG, SIGHUP) < 0 || getppid() != daemon)
 		die_with_group(); /* the daemon died before we could watch it */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		fprintf(stderr, "hotload-launch: pipe: %s\n", strerror(errno));
@@ -109,13 +148,19 @@ main(int argc, char **argv)
 	for (;;) {
 		siginfo_t info;
 		int sig = sigwaitinfo(&all, &info);
+		pid_t pid;
 
 		if (sig == SIGHUP && getppid() != daemon)
 			die_with_group();
 		if (sig != SIGCHLD)
 			continue;
-		/* Only the interpreter is our child: its children are its own. */
-		if (waitpid(child, &status, WNOHANG) == child)
+		/* The interpreter, or orphans of it that came to us. */
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid != child)
+				continue;
+			/* The DCC is gone: so is whatever it left with us. */
+			kill_children();
 			exit_like(status);
+		}
 	}
 }
