@@ -3,9 +3,13 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "ctl.h"
+#include "header.h"
 
 /* Print one message of hotloadctl's own to stderr, unless quiet. */
 void
@@ -21,6 +25,45 @@ ctl_msg(const struct ctl_opts *o, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	fflush(stderr);
+}
+
+/* A failure's reason: printed under -q too, since the exit status alone
+ * rarely says what to fix. */
+void
+ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hotloadctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* Format into a buffer and write it in one go, so that output and the
+ * code's own output never interleave mid-line. */
+void
+ctl_print(int fd, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	buf_reserve(&b, (size_t)n + 1);
+	s = b.data;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	ctl_write_all(fd, s, (size_t)n);
+	buf_free(&b);
 }
 
 /* Write everything, retrying short writes; a non-blocking fd (inherited from
@@ -48,4 +91,99 @@ ctl_write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* A string member, or def. */
+const char *
+ctl_str(json_t *obj, const char *key, const char *def)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : def;
+}
+
+/* "Type: message", or just one of them when the other is missing. */
+void
+ctl_error_text(json_t *error, struct buf *out)
+{
+	const char *type = ctl_str(error, "type", "Error");
+	const char *message = ctl_str(error, "message", "");
+
+	if (message[0])
+		buf_printf(out, "%s: %s", type, message);
+	else
+		buf_puts(out, type);
+}
+
+/* Errors that mean "this cannot be done here", as opposed to "it was
+ * tried and went wrong". */
+int
+ctl_error_exit(json_t *error)
+{
+	static const char *const refusals[] = {
+	        "UnknownTarget", "NotInstalled",     "BadHeader",         "BadRequest",
+	        "ShuttingDown",  "PermissionDenied", "TooManyConnections"};
+	const char *type = ctl_str(error, "type", "");
+	size_t i;
+
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (!strcmp(type, refusals[i]))
+			return CTL_EXIT_REFUSED;
+	return CTL_EXIT_FAILED;
+}
+
+/* Two units at most, the larger first, as people read uptimes. */
+void
+ctl_fmt_duration(double secs, char *out, size_t outlen)
+{
+	long s = (long)secs;
+
+	if (secs < 0)
+		snprintf(out, outlen, "-");
+	else if (s < 60)
+		snprintf(out, outlen, "%lds", s);
+	else if (s < 3600)
+		snprintf(out, outlen, "%ldm%lds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(out, outlen, "%ldh%ldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(out, outlen, "%ldd%ldh", s / 86400, s % 86400 / 3600);
+}
+
+/* Monotonic seconds. */
+double
+ctl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleep; poll() with no fds is the portable millisecond sleep. */
+void
+ctl_sleep_ms(int ms)
+{
+	poll(NULL, 0, ms);
+}
+
+/* The header parser decides, so that what we accept is what the daemon
+ * accepts; the round trip catches options smuggled in with spaces. */
+int
+ctl_check_target(const char *target)
+{
+	char line[HEADER_MAX + 32], err[256], back[2 * HEADER_NAME_MAX + 2];
+	struct header h;
+
+	snprintf(line, sizeof(line), "%s mode=json", target);
+	if (strlen(target) > HEADER_NAME_MAX * 2 ||
+	    header_parse(line, strlen(line), &h, err, sizeof(err)) < 0)
+		goto fail;
+	header_target(&h, back, sizeof(back));
+	if (strcmp(back, target) != 0 || h.mode != HEADER_MODE_JSON)
+		goto fail;
+	return 0;
+fail:
+	ctl_err("bad target '%s': expected DCC[:VERSION], e.g. python:3 or mayapy:2024", target);
+	return -EINVAL;
 }

@@ -2,31 +2,68 @@
 #ifndef HOTLOAD_CTL_H
 #define HOTLOAD_CTL_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #define CTL_VERSION "0.1.0"
 
+struct buf;
+
 /* The exit status of hotloadctl; documented in its --help. */
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
-	CTL_EXIT_FAILED = 1,      /* the code raised, its worker died or did not start */
-	CTL_EXIT_USAGE = 2,       /* bad command line or unreadable input */
-	CTL_EXIT_UNREACHABLE = 3, /* no daemon, or the connection was lost */
-	CTL_EXIT_REFUSED = 4,     /* the daemon refused: unknown target, not installed, ... */
+	CTL_EXIT_FAILED = 1,        /* the code raised, its worker died or did not start */
+	CTL_EXIT_USAGE = 2,         /* bad command line or unreadable input */
+	CTL_EXIT_UNREACHABLE = 3,   /* no daemon, or the connection was lost */
+	CTL_EXIT_REFUSED = 4,       /* the daemon refused: unknown target, not installed, ... */
+	CTL_EXIT_INTERRUPTED = 130, /* Ctrl-C: the code ended with KeyboardInterrupt */
 };
 
-/* Options every command shares. */
+/* Options every command shares, and the ones some commands take. */
 struct ctl_opts {
 	const char *socket; /* Unix socket path, or NULL when tcp is used */
 	const char *tcp;    /* "host:port", or NULL */
 	int quiet;          /* -q: no messages of hotloadctl's own */
-	int json;           /* --json: print the daemon's event lines as they are */
+	int json;           /* --json: machine-readable output */
+	int no_wait;        /* --no-wait: start/stop/restart return at once */
+	double timeout;     /* --timeout S; 0 when not given */
+	long lines;         /* logs -n N; -1 when not given */
+	const char *argv0;  /* how we were run, to find hotloadd next to us */
 };
 
 /* Print "hotloadctl: <message>\n" to stderr unless o->quiet. */
 void ctl_msg(const struct ctl_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Print a message to stderr even under -q: the reason a command failed. */
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Format and write to fd (1 or 2); a reader that went away is ignored. */
+void ctl_print(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Write all of data to fd, waiting when it is non-blocking; -errno on failure. */
 int ctl_write_all(int fd, const void *data, size_t len);
+
+/* A string member of obj, or def when it is missing or not a string. */
+const char *ctl_str(json_t *obj, const char *key, const char *def);
+
+/* "Type: message" of a daemon error object, into out. */
+void ctl_error_text(json_t *error, struct buf *out);
+
+/* The exit status for a daemon error object: CTL_EXIT_REFUSED when the
+ * daemon refused the target or request, CTL_EXIT_FAILED otherwise. */
+int ctl_error_exit(json_t *error);
+
+/* A short duration: "42s", "3m5s", "2h3m", "4d7h"; "-" when negative. */
+void ctl_fmt_duration(double secs, char *out, size_t outlen);
+
+/* Whether target is a plain "dcc[:version]"; -EINVAL, said on stderr,
+ * when it is not. */
+int ctl_check_target(const char *target);
+
+/* Seconds on a monotonic clock. */
+double ctl_now(void);
+
+/* Sleep ms milliseconds (a signal may end it early). */
+void ctl_sleep_ms(int ms);
 
 #endif

@@ -25,6 +25,7 @@ struct ctlconn {
 	size_t start;  /* first byte of the unread data */
 	size_t scan;   /* bytes before this offset hold no '\n' of the unread data */
 	int eof;
+	int wake_fd; /* readable: return -EINTR from ctlconn_read_line; -1: none */
 };
 
 /* Default Unix socket path for this user; see ctlconn.h. */
@@ -202,6 +203,7 @@ ctlconn_open(const char *socket_path, const char *tcp, struct ctlconn **ret, cha
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
+	c->wake_fd = -1;
 	*ret = c;
 	return 0;
 }
@@ -284,12 +286,20 @@ ctlconn_send(struct ctlconn *c, const void *data, size_t len)
 	return 0;
 }
 
+/* The wake fd; see ctlconn.h. */
+void
+ctlconn_set_wake_fd(struct ctlconn *c, int fd)
+{
+	c->wake_fd = fd;
+}
+
 /* Next line from the daemon; see ctlconn.h. */
 int
-ctlconn_read_line(struct ctlconn *c, const char **ret_line, size_t *ret_len)
+ctlconn_read_line(struct ctlconn *c, int timeout_ms, const char **ret_line, size_t *ret_len)
 {
 	for (;;) {
-		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		struct pollfd pfd[2] = {{.fd = c->fd, .events = POLLIN},
+		                        {.fd = c->wake_fd, .events = POLLIN}};
 		const char *nl = NULL;
 		size_t n;
 		int r;
@@ -309,8 +319,13 @@ ctlconn_read_line(struct ctlconn *c, const char **ret_line, size_t *ret_len)
 		c->scan = c->in.len;
 		if (c->eof)
 			return 0;
-		if (poll(&pfd, 1, -1) < 0)
+		r = poll(pfd, c->wake_fd >= 0 ? 2 : 1, timeout_ms);
+		if (r < 0)
 			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (c->wake_fd >= 0 && (pfd[1].revents & POLLIN))
+			return -EINTR;
 		r = fill(c);
 		if (r < 0 && r != -EAGAIN)
 			return r;

@@ -29,10 +29,17 @@ void ctlconn_free(struct ctlconn *c);
  * ctlconn_read_line, so neither side can block the other. */
 int ctlconn_send(struct ctlconn *c, const void *data, size_t len);
 
-/* Wait for the next line from the daemon. Returns 1 with the line (its '\n'
- * included, except for a last line cut off by EOF) in *ret_line and *ret_len,
- * valid until the next call; 0 at end of stream; -EINTR when a signal
- * arrived while waiting (nothing is lost, call again); other -errno. */
-int ctlconn_read_line(struct ctlconn *c, const char **ret_line, size_t *ret_len);
+/* Also wake up ctlconn_read_line (with -EINTR) when fd becomes readable:
+ * the read end of a self-pipe a signal handler writes to. -1: none. The fd
+ * stays the caller's. */
+void ctlconn_set_wake_fd(struct ctlconn *c, int fd);
+
+/* Wait up to timeout_ms (-1: for ever) for the next line from the daemon.
+ * Returns 1 with the line (its '\n' included, except for a last line cut
+ * off by EOF) in *ret_line and *ret_len, valid until the next call; 0 at
+ * end of stream; -ETIMEDOUT when none came in time; -EINTR when a signal
+ * arrived or the wake fd became readable (nothing is lost, call again);
+ * other -errno. */
+int ctlconn_read_line(struct ctlconn *c, int timeout_ms, const char **ret_line, size_t *ret_len);
 
 #endif

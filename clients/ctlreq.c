@@ -1,23 +1,106 @@
 /* ctlreq.c - send one request to hotloadd and print its events as they come */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "ctl.h"
 #include "ctlconn.h"
 #include "ctlreq.h"
-#include "header.h"
+#include "ctlspin.h"
 
-/* One request per connection, so one id is enough. */
+/* One request per connection, so one id is enough; an interrupt for it
+ * (Ctrl-C) goes with the next. */
 #define REQ_ID 1
+#define HINT_AFTER 1.0 /* seconds after Ctrl-C before "press again" is said */
 
 /* Where output goes; a reader that went away (`| head`) is not an error of
  * the code that ran, so we stop writing to it and carry on. */
 struct sink {
 	int broken[3]; /* indexed by fd: 1 stdout, 2 stderr */
 };
+
+/* The state of one request while its events come. */
+struct reqrun {
+	const struct ctl_opts *o;
+	const char *target;
+	struct ctlconn *conn;
+	struct sink sink;
+	struct ctlspin spin;
+	int presses;    /* Ctrl-Cs so far */
+	double hint_at; /* when to say "press again"; 0: not (any more) */
+	ctlreq_done_cb on_done;
+	void *userdata;
+};
+
+/* The self-pipe the SIGINT handler writes to: a handler may only do
+ * async-signal-safe things, and a write() wakes the poll() in
+ * ctlconn_read_line without a race between checking a flag and sleeping. */
+static int sigint_pipe[2] = {-1, -1};
+
+static void
+on_sigint(int sig)
+{
+	int saved = errno;
+	ssize_t n = write(sigint_pipe[1], "", 1);
+
+	(void)n; /* a full pipe has enough presses in it already */
+	(void)sig;
+	errno = saved;
+}
+
+/* Catch Ctrl-C while a request runs; *old gets the previous action. */
+static int
+sigint_catch(struct sigaction *old)
+{
+	struct sigaction sa;
+	int i;
+
+	if (pipe(sigint_pipe) < 0)
+		return -errno;
+	for (i = 0; i < 2; i++) {
+		fcntl(sigint_pipe[i], F_SETFD, FD_CLOEXEC);
+		fcntl(sigint_pipe[i], F_SETFL, fcntl(sigint_pipe[i], F_GETFL) | O_NONBLOCK);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: poll() returns EINTR at once */
+	if (sigaction(SIGINT, &sa, old) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Put the old SIGINT action back and close the pipe. */
+static void
+sigint_release(const struct sigaction *old)
+{
+	int i;
+
+	sigaction(SIGINT, old, NULL);
+	for (i = 0; i < 2; i++) {
+		if (sigint_pipe[i] >= 0)
+			close(sigint_pipe[i]);
+		sigint_pipe[i] = -1;
+	}
+}
+
+/* How many Ctrl-Cs arrived since the last call. */
+static int
+sigint_drain(void)
+{
+	char b[64];
+	ssize_t n;
+	int total = 0;
+
+	while ((n = read(sigint_pipe[0], b, sizeof(b))) > 0)
+		total += (int)n;
+	return total;
+}
 
 /* Write to fd 1 or 2 unless an earlier write there failed. */
 static void
@@ -29,47 +112,30 @@ sink_write(struct sink *s, int fd, const char *data, size_t len)
 		s->broken[fd] = 1;
 }
 
-/* A string member of obj, or def when it is missing or not a string. */
-static const char *
-member_str(json_t *obj, const char *key, const char *def)
+/* A "waiting" event: what the request waits for, as the spinner's text. */
+static void
+show_waiting(struct reqrun *rr, json_t *ev)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
+	const char *state = ctl_str(ev, "state", "");
 
-	return s ? s : def;
-}
-
-/* Whether target is a plain "dcc[:version]" that the header carries as is. */
-static int
-check_target(const char *target)
-{
-	char line[HEADER_MAX + 32], err[256], back[2 * HEADER_NAME_MAX + 2];
-	struct header h;
-
-	snprintf(line, sizeof(line), "%s mode=json", target);
-	if (strlen(target) > HEADER_NAME_MAX * 2 ||
-	    header_parse(line, strlen(line), &h, err, sizeof(err)) < 0) {
-		fprintf(stderr,
-		        "hotloadctl: bad target '%s': expected DCC[:VERSION], e.g. "
-		        "python:3 or mayapy:2024\n",
-		        target);
-		return -EINVAL;
-	}
-	header_target(&h, back, sizeof(back));
-	if (strcmp(back, target) != 0 || h.mode != HEADER_MODE_JSON) {
-		fprintf(stderr, "hotloadctl: bad target '%s': expected DCC[:VERSION]\n", target);
-		return -EINVAL;
-	}
-	return 0;
+	if (!strcmp(state, "starting"))
+		ctlspin_set(&rr->spin, "starting %s...", rr->target);
+	else if (!strcmp(state, "queued"))
+		ctlspin_set(&rr->spin, "%s: waiting for a free worker...", rr->target);
+	else if (!strcmp(state, "backoff"))
+		ctlspin_set(&rr->spin, "%s: waiting to restart after a crash...", rr->target);
+	else
+		ctlspin_set(&rr->spin, "%s: waiting (%s)...", rr->target, state);
 }
 
 /* Handle one event of the request; returns an exit status when it ends
  * the request, else -1. */
 static int
-handle_event(const struct ctl_opts *o, struct sink *s, json_t *ev, ctlreq_done_cb on_done,
-             void *userdata)
+handle_event(struct reqrun *rr, json_t *ev)
 {
 	const char *name = json_string_value(json_object_get(ev, "event"));
 	json_t *id = json_object_get(ev, "id"), *data;
+	int r;
 
 	if (!name)
 		return -1;
@@ -77,31 +143,95 @@ handle_event(const struct ctl_opts *o, struct sink *s, json_t *ev, ctlreq_done_c
 	if (!strcmp(name, "error") && (!id || json_integer_value(id) == REQ_ID)) {
 		json_t *e = json_object_get(ev, "error");
 
-		ctl_msg(o, "%s: %s", member_str(e, "type", "Error"),
-		        member_str(e, "message", "hotloadd refused the request"));
+		ctlspin_clear(&rr->spin);
+		ctl_msg(rr->o, "%s: %s", ctl_str(e, "type", "Error"),
+		        ctl_str(e, "message", "hotloadd refused the request"));
 		return CTL_EXIT_REFUSED;
 	}
 	if (!json_is_integer(id) || json_integer_value(id) != REQ_ID)
 		return -1;
-	if (!strcmp(name, "done"))
-		return on_done(o, ev, userdata);
-	if (o->json)
+	if (!strcmp(name, "waiting")) {
+		show_waiting(rr, ev);
 		return -1;
+	}
+	if (!strcmp(name, "done")) {
+		ctlspin_clear(&rr->spin);
+		r = rr->on_done(rr->o, ev, rr->userdata);
+		if (r == CTL_EXIT_FAILED && rr->presses &&
+		    !strcmp(ctl_str(json_object_get(ev, "error"), "type", ""), "KeyboardInterrupt"))
+			r = CTL_EXIT_INTERRUPTED;
+		return r;
+	}
 	data = json_object_get(ev, "data");
-	if (!strcmp(name, "stdout") && json_is_string(data))
-		sink_write(s, 1, json_string_value(data), json_string_length(data));
-	else if (!strcmp(name, "stderr") && json_is_string(data))
-		sink_write(s, 2, json_string_value(data), json_string_length(data));
-	/* Unknown events are from a newer daemon: skip them. */
+	if ((strcmp(name, "stdout") && strcmp(name, "stderr")) || !json_is_string(data))
+		return -1; /* unknown events are from a newer daemon: skip them */
+	ctlspin_clear(&rr->spin);
+	if (!rr->o->json)
+		sink_write(&rr->sink, !strcmp(name, "stdout") ? 1 : 2, json_string_value(data),
+		           json_string_length(data));
 	return -1;
+}
+
+/* Ctrl-C: the first interrupts the request, the second gives up on it. */
+static int
+on_ctrl_c(struct reqrun *rr, int n)
+{
+	static const char msg[] = "{\"id\":2,\"op\":\"interrupt\",\"request\":1}\n";
+	int r;
+
+	if (!n)
+		return -1;
+	rr->presses += n;
+	if (rr->presses >= 2) {
+		ctlspin_clear(&rr->spin);
+		ctl_msg(rr->o, "interrupted; not waiting for %s any more", rr->target);
+		return CTL_EXIT_INTERRUPTED;
+	}
+	r = ctlconn_send(rr->conn, msg, sizeof(msg) - 1);
+	if (r < 0) {
+		ctlspin_clear(&rr->spin);
+		ctl_msg(rr->o, "cannot send the interrupt: %s", strerror(-r));
+		return CTL_EXIT_INTERRUPTED;
+	}
+	rr->hint_at = isatty(STDERR_FILENO) ? ctl_now() + HINT_AFTER : 0;
+	return -1;
+}
+
+/* How long to wait for the next line: the spinner and the hint need
+ * wake-ups; -1 when nothing does. */
+static int
+next_timeout(const struct reqrun *rr)
+{
+	int ms = ctlspin_active(&rr->spin) ? CTLSPIN_TICK_MS : -1;
+
+	if (rr->hint_at > 0) {
+		int hint = (int)((rr->hint_at - ctl_now()) * 1000) + 1;
+
+		if (hint < 1)
+			hint = 1;
+		if (ms < 0 || hint < ms)
+			ms = hint;
+	}
+	return ms;
+}
+
+/* A wait ended without a line: tick, or say how to stop waiting. */
+static void
+on_timeout(struct reqrun *rr)
+{
+	ctlspin_tick(&rr->spin);
+	if (rr->hint_at > 0 && ctl_now() >= rr->hint_at) {
+		rr->hint_at = 0;
+		ctlspin_clear(&rr->spin);
+		ctl_msg(rr->o, "interrupting %s; press Ctrl-C again to stop waiting", rr->target);
+	}
 }
 
 /* Read event lines until the request ends; returns the exit status. */
 static int
-read_events(const struct ctl_opts *o, struct ctlconn *c, const char *where, int send_err,
-            ctlreq_done_cb on_done, void *userdata)
+read_events(struct reqrun *rr, const char *where, int send_err)
 {
-	struct sink s = {{0}};
+	const struct ctl_opts *o = rr->o;
 
 	for (;;) {
 		json_error_t jerr;
@@ -110,9 +240,19 @@ read_events(const struct ctl_opts *o, struct ctlconn *c, const char *where, int 
 		json_t *ev;
 		int r;
 
-		r = ctlconn_read_line(c, &line, &len);
-		if (r == -EINTR)
-			continue; /* where Ctrl-C will send an "interrupt" request */
+		r = ctlconn_read_line(rr->conn, next_timeout(rr), &line, &len);
+		if (r == -ETIMEDOUT) {
+			on_timeout(rr);
+			continue;
+		}
+		if (r == -EINTR) {
+			r = on_ctrl_c(rr, sigint_pipe[0] >= 0 ? sigint_drain() : 0);
+			if (r >= 0)
+				return r;
+			continue;
+		}
+		if (r <= 0)
+			ctlspin_clear(&rr->spin);
 		if (r < 0) {
 			ctl_msg(o, "lost the connection to hotloadd on %s: %s", where,
 			        strerror(-r));
@@ -134,18 +274,19 @@ read_events(const struct ctl_opts *o, struct ctlconn *c, const char *where, int 
 		if (len == 1 && line[0] == '\n')
 			continue;
 		if (o->json) {
-			sink_write(&s, 1, line, len);
+			sink_write(&rr->sink, 1, line, len);
 			if (line[len - 1] != '\n')
-				sink_write(&s, 1, "\n", 1);
+				sink_write(&rr->sink, 1, "\n", 1);
 		}
 		ev = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 		if (!json_is_object(ev)) {
+			ctlspin_clear(&rr->spin);
 			ctl_msg(o, "bad message from hotloadd: %s",
 			        ev ? "not a JSON object" : jerr.text);
 			json_decref(ev);
 			return CTL_EXIT_UNREACHABLE;
 		}
-		r = handle_event(o, &s, ev, on_done, userdata);
+		r = handle_event(rr, ev);
 		json_decref(ev);
 		if (r >= 0)
 			return r;
@@ -157,13 +298,20 @@ int
 ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_done_cb on_done,
            void *userdata)
 {
-	struct ctlconn *c = NULL;
+	struct reqrun rr;
+	struct sigaction old_sigint;
 	struct buf msg = BUF_INIT;
 	char where[1024], err[1200];
 	char *body = NULL;
-	int r, status;
+	int r, status, caught = 0;
 
-	if (check_target(target) < 0)
+	memset(&rr, 0, sizeof(rr));
+	rr.o = o;
+	rr.target = target;
+	rr.on_done = on_done;
+	rr.userdata = userdata;
+	ctlspin_init(&rr.spin, o->quiet);
+	if (ctl_check_target(target) < 0)
 		return CTL_EXIT_USAGE;
 	json_object_set_new(req, "id", json_integer(REQ_ID));
 	body = json_dumps(req, JSON_COMPACT);
@@ -173,27 +321,35 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 		goto fail;
 	}
 	ctlconn_describe(o->socket, o->tcp, where, sizeof(where));
-	r = ctlconn_open(o->socket, o->tcp, &c, err, sizeof(err));
+	r = ctlconn_open(o->socket, o->tcp, &rr.conn, err, sizeof(err));
 	if (r < 0) {
 		ctl_msg(o, "%s", err);
 		if (r == -EINVAL || r == -ENAMETOOLONG) {
 			status = CTL_EXIT_USAGE;
 			goto fail;
 		}
-		ctl_msg(o, "is hotloadd running? Start it with 'hotloadd' (or 'systemctl --user "
-		           "start hotloadd'), or point --socket or --tcp at it");
+		ctl_msg(o, "is hotloadd running? Start it with 'hotloadctl start', or point "
+		           "--socket or --tcp at it");
 		status = CTL_EXIT_UNREACHABLE;
 		goto fail;
+	}
+	/* From here a Ctrl-C interrupts the code rather than us. */
+	if (sigint_catch(&old_sigint) == 0) {
+		caught = 1;
+		ctlconn_set_wake_fd(rr.conn, sigint_pipe[0]);
 	}
 	buf_printf(&msg, "%s mode=json\n", target);
 	buf_puts(&msg, body);
 	buf_puts(&msg, "\n");
 	/* A refused header is answered, and the connection closed, before the
 	 * request is read: a failed send still reads that answer. */
-	r = ctlconn_send(c, msg.data, msg.len);
-	status = read_events(o, c, where, r < 0 ? r : 0, on_done, userdata);
+	r = ctlconn_send(rr.conn, msg.data, msg.len);
+	status = read_events(&rr, where, r < 0 ? r : 0);
 fail:
-	ctlconn_free(c);
+	ctlspin_clear(&rr.spin);
+	if (caught)
+		sigint_release(&old_sigint);
+	ctlconn_free(rr.conn);
 	buf_free(&msg);
 	free(body);
 	return status;
@@ -205,9 +361,9 @@ static int
 print_failure(const struct ctl_opts *o, json_t *done)
 {
 	json_t *e = json_object_get(done, "error");
-	const char *tb = member_str(e, "traceback", "");
-	const char *type = member_str(e, "type", "Error");
-	const char *message = member_str(e, "message", "");
+	const char *tb = ctl_str(e, "traceback", "");
+	const char *type = ctl_str(e, "type", "Error");
+	const char *message = ctl_str(e, "message", "");
 	struct buf b = BUF_INIT;
 
 	if (o->json)
@@ -301,6 +457,8 @@ ctlreq_exec(const struct ctl_opts *o, const char *target, const char *code, size
 		goto fail;
 	if (fresh)
 		json_object_set_new(req, "ns", json_string("fresh"));
+	if (o->timeout > 0)
+		json_object_set_new(req, "timeout", json_real(o->timeout));
 	r = ctlreq_run(o, target, req, on_exec_done, NULL);
 fail:
 	json_decref(req);
@@ -317,6 +475,8 @@ ctlreq_eval(const struct ctl_opts *o, const char *target, const char *expr)
 	json_object_set_new(req, "op", json_string("eval"));
 	if (set_string(o, req, "code", expr, strlen(expr)) < 0)
 		goto fail;
+	if (o->timeout > 0)
+		json_object_set_new(req, "timeout", json_real(o->timeout));
 	r = ctlreq_run(o, target, req, on_eval_done, NULL);
 fail:
 	json_decref(req);

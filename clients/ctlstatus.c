@@ -1,4 +1,4 @@
-/* ctlstatus.c - `hotloadctl status`: one control request, printed as a table */
+/* ctlstatus.c - `hotloadctl status`: the status control op, as a table */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,100 +7,26 @@
 
 #include "buf.h"
 #include "ctl.h"
-#include "ctlreq.h"
+#include "ctlcontrol.h"
 #include "ctlstatus.h"
-
-/* The control connection's header names this instead of a DCC. */
-#define CONTROL_TARGET "hotload"
+#include "ctltable.h"
 
 enum {
 	COL_TARGET,
-	COL_QUEUE,
 	COL_WORKER,
 	COL_STATE,
 	COL_PID,
 	COL_UPTIME,
 	COL_REQUESTS,
-	COL_EXECUTABLE,
+	COL_RSS,
+	COL_QUEUE,
+	COL_RESTARTS,
+	COL_LAST_EXIT,
 	NCOL
 };
 
-static const char *const col_names[NCOL] = {"TARGET", "QUEUE",  "WORKER",   "STATE",
-                                            "PID",    "UPTIME", "REQUESTS", "EXECUTABLE"};
-
-/* Rows of text cells, printed with every column as wide as its widest cell. */
-struct table {
-	char **cells; /* nrow * NCOL */
-	size_t nrow;
-};
-
-/* Add a row; takes copies of the cells. */
-static void
-table_add(struct table *t, char *const row[NCOL])
-{
-	size_t i;
-
-	t->cells = xrealloc(t->cells, (t->nrow + 1) * NCOL * sizeof(*t->cells));
-	for (i = 0; i < NCOL; i++)
-		t->cells[t->nrow * NCOL + i] = xstrdup(row[i]);
-	t->nrow++;
-}
-
-/* Print the table into out, the last column unpadded. */
-static void
-table_print(const struct table *t, struct buf *out)
-{
-	size_t width[NCOL] = {0};
-	size_t r, i;
-
-	for (r = 0; r < t->nrow; r++)
-		for (i = 0; i < NCOL; i++) {
-			size_t w = strlen(t->cells[r * NCOL + i]);
-
-			if (w > width[i])
-				width[i] = w;
-		}
-	for (r = 0; r < t->nrow; r++)
-		for (i = 0; i < NCOL; i++) {
-			const char *cell = t->cells[r * NCOL + i];
-
-			if (i == NCOL - 1)
-				buf_printf(out, "%s\n", cell);
-			else
-				buf_printf(out, "%-*s  ", (int)width[i], cell);
-		}
-}
-
-/* Free the cells. */
-static void
-table_free(struct table *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->nrow * NCOL; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	t->cells = NULL;
-	t->nrow = 0;
-}
-
-/* A short duration: "42s", "3m05s", "2h03m", "4d07h". */
-static void
-fmt_duration(double secs, char *out, size_t outlen)
-{
-	long s = (long)secs;
-
-	if (secs < 0)
-		snprintf(out, outlen, "-");
-	else if (s < 60)
-		snprintf(out, outlen, "%lds", s);
-	else if (s < 3600)
-		snprintf(out, outlen, "%ldm%02lds", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(out, outlen, "%ldh%02ldm", s / 3600, s % 3600 / 60);
-	else
-		snprintf(out, outlen, "%ldd%02ldh", s / 86400, s % 86400 / 3600);
-}
+static const char *const col_names[NCOL] = {"TARGET",   "WORKER", "STATE", "PID",      "UPTIME",
+                                            "REQUESTS", "RSS",    "QUEUE", "RESTARTS", "LAST EXIT"};
 
 /* A JSON scalar as cell text, "-" when missing. */
 static void
@@ -112,123 +38,273 @@ fmt_value(json_t *v, char *out, size_t outlen)
 		snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	else if (json_is_real(v))
 		snprintf(out, outlen, "%.1f", json_real_value(v));
-	else if (json_is_boolean(v))
-		snprintf(out, outlen, "%s", json_is_true(v) ? "yes" : "no");
 	else
 		snprintf(out, outlen, "-");
 }
 
-/* Fill the worker columns of row from worker w (NULL: no worker). */
+/* Seconds as "4m12s", "-" when missing. */
 static void
-fill_worker(char cells[NCOL][256], json_t *w)
+fmt_secs(json_t *v, char *out, size_t outlen)
 {
-	json_t *up = json_object_get(w, "uptime_s");
-
-	fmt_value(json_object_get(w, "id"), cells[COL_WORKER], sizeof(cells[0]));
-	fmt_value(json_object_get(w, "state"), cells[COL_STATE], sizeof(cells[0]));
-	fmt_value(json_object_get(w, "pid"), cells[COL_PID], sizeof(cells[0]));
-	fmt_value(json_object_get(w, "requests"), cells[COL_REQUESTS], sizeof(cells[0]));
-	if (json_is_number(up))
-		fmt_duration(json_number_value(up), cells[COL_UPTIME], sizeof(cells[0]));
+	if (json_is_number(v))
+		ctl_fmt_duration(json_number_value(v), out, outlen);
 	else
-		snprintf(cells[COL_UPTIME], sizeof(cells[0]), "-");
+		snprintf(out, outlen, "-");
 }
 
-/* The status object as a daemon line and a table of one row per worker. */
+/* Resident memory in MiB, "-" when unknown (0). */
 static void
-print_table(json_t *status, struct buf *out)
+fmt_rss(json_t *v, char *out, size_t outlen)
 {
-	json_t *daemon = json_object_get(status, "daemon");
-	json_t *targets = json_object_get(status, "targets");
-	json_t *up = json_object_get(daemon, "uptime_s");
-	struct table t = {NULL, 0};
-	char cells[NCOL][256], *row[NCOL];
-	size_t i, j;
+	double mib = json_is_number(v) ? json_number_value(v) / (1024.0 * 1024.0) : 0;
 
-	fmt_value(json_object_get(daemon, "version"), cells[0], sizeof(cells[0]));
-	fmt_value(json_object_get(daemon, "pid"), cells[1], sizeof(cells[0]));
-	if (json_is_number(up))
-		fmt_duration(json_number_value(up), cells[2], sizeof(cells[0]));
+	if (mib > 0)
+		snprintf(out, outlen, "%.1fM", mib);
 	else
-		snprintf(cells[2], sizeof(cells[2]), "-");
-	buf_printf(out, "hotloadd %s, pid %s, up %s\n", cells[0], cells[1], cells[2]);
-	if (!json_array_size(targets)) {
-		buf_puts(out, "no targets\n");
-		return;
-	}
+		snprintf(out, outlen, "-");
+}
 
-	for (i = 0; i < NCOL; i++)
-		row[i] = (char *)col_names[i];
-	table_add(&t, row);
+/* The rows of one target: one per worker, or one without a worker. */
+static void
+add_target(struct ctltable *t, json_t *tg)
+{
+	const char *state = ctl_str(tg, "state", "ok");
+	int retired = json_is_true(json_object_get(tg, "retired"));
+	json_t *workers = json_object_get(tg, "workers");
+	char cells[NCOL][256];
+	const char *row[NCOL];
+	size_t i, n = json_array_size(workers);
+
 	for (i = 0; i < NCOL; i++)
 		row[i] = cells[i];
-	for (i = 0; i < json_array_size(targets); i++) {
-		json_t *tg = json_array_get(targets, i);
-		json_t *workers = json_object_get(tg, "workers");
+	fmt_value(json_object_get(tg, "target"), cells[COL_TARGET], sizeof(cells[0]));
+	fmt_value(json_object_get(tg, "queue"), cells[COL_QUEUE], sizeof(cells[0]));
+	fmt_value(json_object_get(tg, "restarts"), cells[COL_RESTARTS], sizeof(cells[0]));
+	fmt_value(json_object_get(tg, "last_exit"), cells[COL_LAST_EXIT], sizeof(cells[0]));
+	for (i = 0; i < n || (i == 0 && n == 0); i++) {
+		json_t *w = json_array_get(workers, i);
 
-		fmt_value(json_object_get(tg, "target"), cells[COL_TARGET], sizeof(cells[0]));
-		fmt_value(json_object_get(tg, "queue"), cells[COL_QUEUE], sizeof(cells[0]));
-		fmt_value(json_object_get(tg, "executable"), cells[COL_EXECUTABLE],
-		          sizeof(cells[0]));
-		if (!json_array_size(workers)) {
-			fill_worker(cells, NULL);
-			table_add(&t, row);
-		}
-		for (j = 0; j < json_array_size(workers); j++) {
-			fill_worker(cells, json_array_get(workers, j));
-			table_add(&t, row);
-		}
+		fmt_value(json_object_get(w, "id"), cells[COL_WORKER], sizeof(cells[0]));
+		fmt_value(json_object_get(w, "pid"), cells[COL_PID], sizeof(cells[0]));
+		fmt_value(json_object_get(w, "requests"), cells[COL_REQUESTS], sizeof(cells[0]));
+		fmt_secs(json_object_get(w, "uptime_s"), cells[COL_UPTIME], sizeof(cells[0]));
+		fmt_rss(json_object_get(w, "rss_bytes"), cells[COL_RSS], sizeof(cells[0]));
+		/* A target that is not ok says so rather than its workers. */
+		snprintf(cells[COL_STATE], sizeof(cells[0]), "%s%s",
+		         strcmp(state, "ok") ? state
+		         : w                 ? ctl_str(w, "state", "?")
+		                             : "stopped",
+		         retired ? " (retired)" : "");
+		ctltable_add(t, row);
 	}
-	table_print(&t, out);
-	table_free(&t);
 }
 
-/* "done" of the status request. */
-static int
-on_status_done(const struct ctl_opts *o, json_t *done, void *userdata)
+/* What the table cannot show: why a target is failed or backing off. */
+static void
+add_notes(json_t *tg, struct buf *out)
 {
-	const int *as_json = userdata;
-	json_t *status = json_object_get(done, "status");
-	json_t *e = json_object_get(done, "error");
-	struct buf out = BUF_INIT;
-	char *s;
+	const char *name = ctl_str(tg, "target", "?");
+	const char *state = ctl_str(tg, "state", "ok");
+	json_t *backoff = json_object_get(tg, "backoff_s");
 
-	if (!json_is_true(json_object_get(done, "ok"))) {
-		const char *type = json_string_value(json_object_get(e, "type"));
-		const char *message = json_string_value(json_object_get(e, "message"));
+	if (!strcmp(state, "failed")) {
+		const char *why =
+		        ctl_str(tg, "failed_reason", "failed; 'hotloadctl start' clears it");
 
-		ctl_msg(o, "status: %s: %s", type ? type : "Error", message ? message : "failed");
-		return CTL_EXIT_FAILED;
+		/* The daemon's reason names the target already. */
+		if (!strncmp(why, name, strlen(name)) && why[strlen(name)] == ' ')
+			buf_printf(out, "%s\n", why);
+		else
+			buf_printf(out, "%s: %s\n", name, why);
 	}
-	if (!json_is_object(status)) {
-		ctl_msg(o, "status: the daemon's answer has no status");
-		return CTL_EXIT_UNREACHABLE;
+	if (!strcmp(state, "backoff"))
+		buf_printf(out, "%s: backing off, next start in %.1fs (last exit: %s)\n", name,
+		           json_is_number(backoff) ? json_number_value(backoff) : 0.0,
+		           ctl_str(tg, "last_exit", "?"));
+	if (json_is_true(json_object_get(tg, "retired")))
+		buf_printf(out,
+		           "%s (retired): its hook changed at a reload; its workers stop when "
+		           "their requests are done\n",
+		           name);
+}
+
+/* The header line and the table of targets. */
+static void
+print_table(json_t *status, json_t *targets, const char *missing, struct buf *out)
+{
+	json_t *daemon = json_object_get(status, "daemon");
+	json_t *conns = json_object_get(daemon, "connections");
+	struct ctltable *t;
+	struct buf notes = BUF_INIT;
+	char up[64], pid[32];
+	size_t i;
+
+	fmt_secs(json_object_get(daemon, "uptime_s"), up, sizeof(up));
+	fmt_value(json_object_get(daemon, "pid"), pid, sizeof(pid));
+	buf_printf(out, "hotloadd %s, pid %s, up %s", ctl_str(daemon, "version", "?"), pid, up);
+	if (json_is_integer(conns))
+		buf_printf(out, ", %" JSON_INTEGER_FORMAT " connection%s",
+		           json_integer_value(conns), json_integer_value(conns) == 1 ? "" : "s");
+	buf_puts(out, "\n");
+	if (!json_array_size(targets) && !missing) {
+		buf_puts(out, "no targets yet: one appears with its first request, or with "
+		              "'hotloadctl start TARGET'\n");
+		return;
 	}
-	if (*as_json) {
-		s = json_dumps(status, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
-		buf_puts(&out, s);
-		buf_puts(&out, "\n");
-		free(s);
-	} else
-		print_table(status, &out);
-	ctl_write_all(1, out.data, out.len);
-	buf_free(&out);
-	return CTL_EXIT_OK;
+	t = ctltable_new(NCOL);
+	ctltable_add(t, col_names);
+	for (i = 0; i < json_array_size(targets); i++) {
+		add_target(t, json_array_get(targets, i));
+		add_notes(json_array_get(targets, i), &notes);
+	}
+	if (missing) {
+		const char *row[NCOL] = {missing, NULL, "stopped"};
+
+		ctltable_add(t, row);
+	}
+	ctltable_print(t, out);
+	ctltable_free(t);
+	if (notes.len)
+		buf_append(out, notes.data, notes.len);
+	buf_free(&notes);
+}
+
+/* Whether hook (a hook object of the list op) is called dcc. */
+static int
+hook_named(json_t *hook, const char *dcc)
+{
+	json_t *aliases = json_object_get(hook, "aliases"), *a;
+	size_t i;
+
+	if (!strcmp(ctl_str(hook, "name", ""), dcc))
+		return 1;
+	json_array_foreach(aliases, i, a)
+	{
+		if (json_is_string(a) && !strcmp(json_string_value(a), dcc))
+			return 1;
+	}
+	return 0;
+}
+
+/* The hook name dcc stands for: itself when a target has that hook,
+ * else looked up in the daemon's hooks. */
+static int
+hook_name(struct ctlcontrol *cc, json_t *targets, const char *dcc, char **ret)
+{
+	json_t *done = NULL, *tg, *h;
+	size_t i;
+	int r;
+
+	json_array_foreach(targets, i, tg)
+	{
+		if (!strcmp(ctl_str(tg, "hook", ""), dcc)) {
+			*ret = xstrdup(dcc);
+			return 0;
+		}
+	}
+	r = ctlcontrol_op(cc, "list", &done);
+	if (r)
+		return r;
+	json_array_foreach(json_object_get(done, "hooks"), i, h)
+	{
+		if (hook_named(h, dcc)) {
+			*ret = xstrdup(ctl_str(h, "name", dcc));
+			json_decref(done);
+			return 0;
+		}
+	}
+	json_decref(done);
+	ctl_err("unknown DCC '%s'; 'hotloadctl list' shows the known ones", dcc);
+	return CTL_EXIT_REFUSED;
+}
+
+/* Pick the targets target means; see ctlstatus.h. The daemon resolves a
+ * version against the installs, we only against running targets: "3"
+ * matches "3" and "3.11", as in a header. */
+int
+ctlstatus_match(struct ctlcontrol *cc, json_t *status, const char *target, json_t **ret_targets)
+{
+	json_t *targets = json_object_get(status, "targets"), *tg, *out;
+	const char *colon = strchr(target, ':');
+	const char *version = colon ? colon + 1 : "";
+	char *dcc = colon ? xstrndup(target, (size_t)(colon - target)) : xstrdup(target);
+	char *hook = NULL;
+	size_t i, vlen = strlen(version);
+	int r;
+
+	out = json_array();
+	json_array_foreach(targets, i, tg)
+	{
+		if (!strcmp(ctl_str(tg, "target", ""), target))
+			json_array_append(out, tg);
+	}
+	if (json_array_size(out))
+		goto done;
+	r = hook_name(cc, targets, dcc, &hook);
+	if (r) {
+		json_decref(out);
+		free(dcc);
+		return r;
+	}
+	json_array_foreach(targets, i, tg)
+	{
+		const char *v = ctl_str(tg, "version", "");
+
+		if (strcmp(ctl_str(tg, "hook", ""), hook))
+			continue;
+		if (!vlen || !strcmp(v, version) || (!strncmp(v, version, vlen) && v[vlen] == '.'))
+			json_array_append(out, tg);
+	}
+done:
+	free(hook);
+	free(dcc);
+	*ret_targets = out;
+	return 0;
 }
 
 /* status; see ctlstatus.h. */
 int
-ctlstatus_show(const struct ctl_opts *o)
+ctlstatus_show(const struct ctl_opts *o, const char *target)
 {
-	struct ctl_opts copy = *o;
-	int as_json = o->json;
-	json_t *req = json_object();
-	int r;
+	struct ctlcontrol *cc = NULL;
+	json_t *status = NULL, *targets = NULL, *tg;
+	struct buf out = BUF_INIT;
+	size_t i;
+	int r, failed = 0;
 
-	/* --json here means the status object, not the raw event lines. */
-	copy.json = 0;
-	json_object_set_new(req, "op", json_string("status"));
-	r = ctlreq_run(&copy, CONTROL_TARGET, req, on_status_done, &as_json);
-	json_decref(req);
+	r = ctlcontrol_open(o, 0, &cc);
+	if (r)
+		return r;
+	r = ctlcontrol_status(cc, &status);
+	if (r)
+		goto fail;
+	if (target) {
+		r = ctlstatus_match(cc, status, target, &targets);
+		if (r)
+			goto fail;
+		json_object_set(status, "targets", targets);
+	} else
+		targets = json_incref(json_object_get(status, "targets"));
+	json_array_foreach(targets, i, tg)
+	{
+		if (!strcmp(ctl_str(tg, "state", ""), "failed"))
+			failed = 1;
+	}
+	if (o->json) {
+		char *s = json_dumps(status, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+
+		buf_puts(&out, s);
+		buf_puts(&out, "\n");
+		free(s);
+	} else
+		print_table(status, targets, target && !json_array_size(targets) ? target : NULL,
+		            &out);
+	ctl_write_all(1, out.data, out.len);
+	r = failed ? CTL_EXIT_FAILED : CTL_EXIT_OK;
+fail:
+	buf_free(&out);
+	json_decref(targets);
+	json_decref(status);
+	ctlcontrol_free(cc);
 	return r;
 }

@@ -13,8 +13,12 @@
 #include "buf.h"
 #include "ctl.h"
 #include "ctlconn.h"
+#include "ctldaemon.h"
+#include "ctlhelp.h"
+#include "ctlinfo.h"
 #include "ctlreq.h"
 #include "ctlstatus.h"
+#include "ctltargets.h"
 #include "utf8.h"
 
 enum opt_id {
@@ -27,6 +31,9 @@ enum opt_id {
 	OPT_FILE,
 	OPT_FRESH,
 	OPT_JSON,
+	OPT_NO_WAIT,
+	OPT_TIMEOUT,
+	OPT_LINES,
 	OPT_COUNT
 };
 
@@ -42,9 +49,12 @@ struct opt_def {
 };
 
 static const struct opt_def opt_defs[] = {
-        {"socket", 0, 1, OPT_SOCKET}, {"tcp", 0, 1, OPT_TCP},         {"quiet", 'q', 0, OPT_QUIET},
-        {"help", 'h', 0, OPT_HELP},   {"version", 0, 0, OPT_VERSION}, {"code", 'c', 1, OPT_CODE},
-        {"file", 0, 1, OPT_FILE},     {"fresh", 0, 0, OPT_FRESH},     {"json", 0, 0, OPT_JSON},
+        {"socket", 0, 1, OPT_SOCKET},   {"tcp", 0, 1, OPT_TCP},
+        {"quiet", 'q', 0, OPT_QUIET},   {"help", 'h', 0, OPT_HELP},
+        {"version", 0, 0, OPT_VERSION}, {"code", 'c', 1, OPT_CODE},
+        {"file", 0, 1, OPT_FILE},       {"fresh", 0, 0, OPT_FRESH},
+        {"json", 0, 0, OPT_JSON},       {"no-wait", 0, 0, OPT_NO_WAIT},
+        {"timeout", 0, 1, OPT_TIMEOUT}, {"lines", 'n', 1, OPT_LINES},
 };
 
 /* The command line, taken apart. */
@@ -64,79 +74,6 @@ struct command {
 };
 
 static const struct command *find_command(const char *name);
-
-static const char general_help[] =
-        "Usage: hotloadctl [OPTIONS] COMMAND [ARGS]\n"
-        "\n"
-        "Run Python code in the warm DCC interpreters that hotloadd keeps.\n"
-        "\n"
-        "Commands:\n"
-        "  exec TARGET (-c CODE | FILE | -)  run code, streaming its output\n"
-        "  eval TARGET EXPR                  evaluate an expression, print its repr\n"
-        "  ping TARGET                       check that a worker of TARGET answers\n"
-        "  status                            show the daemon's targets and workers\n"
-        "  help [COMMAND]                    show help for a command\n"
-        "\n"
-        "TARGET is DCC[:VERSION]: python:3, mayapy:2024, hython:20.5, blender, ...\n"
-        "\n"
-        "Options (for every command):\n"
-        "  --socket PATH    the daemon's Unix socket (or $HOTLOAD_SOCKET); default\n"
-        "                   $XDG_RUNTIME_DIR/hotload/hotloadd.sock, else\n"
-        "                   /run/hotload/hotloadd.sock for root and\n"
-        "                   /tmp/hotload-UID/hotloadd.sock for others\n"
-        "  --tcp HOST:PORT  connect over TCP instead (or $HOTLOAD_TCP); port " CTLCONN_DEFAULT_PORT
-        " when\n"
-        "                   left out, host " CTLCONN_DEFAULT_HOST " when empty\n"
-        "  -q, --quiet      print no messages of hotloadctl's own (the code's output\n"
-        "                   and tracebacks are still shown)\n"
-        "  -h, --help       show help\n"
-        "      --version    print the version\n"
-        "\n"
-        "Exit status:\n"
-        "  0  success\n"
-        "  1  the code raised, or its worker died or could not start\n"
-        "  2  usage error, or the input could not be read\n"
-        "  3  hotloadd is not reachable, or the connection was lost\n"
-        "  4  hotloadd refused: unknown target, DCC not installed, bad header, ...\n";
-
-static const char exec_help[] =
-        "Run Python code in a worker of TARGET. Its stdout and stderr are copied to\n"
-        "ours as it prints; if it raises, the traceback goes to stderr and the exit\n"
-        "status is 1.\n"
-        "\n"
-        "  -c, --code CODE  the code to run\n"
-        "  FILE             run this file; '-' reads the code from stdin\n"
-        "      --file NAME  the file name tracebacks show (default: FILE, <stdin>\n"
-        "                   or <string>)\n"
-        "      --fresh      run in a fresh namespace instead of the shared __main__\n"
-        "      --json       print the daemon's event lines (JSON) as they arrive\n"
-        "\n"
-        "Examples:\n"
-        "  hotloadctl exec python:3 -c 'print(42)'\n"
-        "  hotloadctl exec mayapy:2024 tools/rebuild_rig.py\n"
-        "  echo 'import hou; print(hou.applicationVersionString())' | hotloadctl exec hython -\n";
-
-static const char eval_help[] =
-        "Evaluate a Python expression in a worker of TARGET and print the repr of\n"
-        "its value. An expression starting with '-' goes after '--'.\n"
-        "\n"
-        "      --json  print the daemon's event lines (JSON) as they arrive\n"
-        "\n"
-        "Example:\n"
-        "  hotloadctl eval blender:4.1 'bpy.app.version_string'\n";
-
-static const char ping_help[] =
-        "Check that a worker of TARGET answers (it is started when none runs).\n"
-        "\n"
-        "      --json  print the daemon's event lines (JSON) as they arrive\n";
-
-static const char status_help[] =
-        "Show the daemon and, per target, its queue and workers: id, state, pid,\n"
-        "uptime and requests served. Exit status 3 when the daemon is not running.\n"
-        "\n"
-        "      --json  print the status as JSON\n";
-
-static const char help_help[] = "Show the help of COMMAND, or the general help.\n";
 
 /* Print a usage error and the hint where help is; returns the exit status. */
 static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -375,13 +312,78 @@ cmd_ping(const struct ctl_opts *o, const struct args *a)
 	return ctlreq_ping(o, a->pos[1]);
 }
 
-/* status */
+/* status [TARGET] */
 static int
 cmd_status(const struct ctl_opts *o, const struct args *a)
 {
+	if (a->npos > 2)
+		return usage_error("status", "unexpected argument '%s'", a->pos[2]);
+	return ctlstatus_show(o, a->npos == 2 ? a->pos[1] : NULL);
+}
+
+/* start [TARGET...] */
+static int
+cmd_start(const struct ctl_opts *o, const struct args *a)
+{
+	if (a->npos == 1)
+		return ctldaemon_start(o);
+	return ctltargets_start(o, "start", a->pos + 1, a->npos - 1);
+}
+
+/* stop [TARGET...] */
+static int
+cmd_stop(const struct ctl_opts *o, const struct args *a)
+{
+	if (a->npos == 1)
+		return ctldaemon_stop(o);
+	return ctltargets_stop(o, a->pos + 1, a->npos - 1);
+}
+
+/* restart [TARGET...] */
+static int
+cmd_restart(const struct ctl_opts *o, const struct args *a)
+{
+	if (a->npos == 1)
+		return ctldaemon_restart(o);
+	return ctltargets_start(o, "restart", a->pos + 1, a->npos - 1);
+}
+
+/* interrupt TARGET... */
+static int
+cmd_interrupt(const struct ctl_opts *o, const struct args *a)
+{
+	if (a->npos < 2)
+		return usage_error("interrupt", "missing TARGET");
+	return ctltargets_interrupt(o, a->pos + 1, a->npos - 1);
+}
+
+/* reload */
+static int
+cmd_reload(const struct ctl_opts *o, const struct args *a)
+{
 	if (a->npos > 1)
-		return usage_error("status", "unexpected argument '%s'", a->pos[1]);
-	return ctlstatus_show(o);
+		return usage_error("reload", "unexpected argument '%s'", a->pos[1]);
+	return ctlinfo_reload(o);
+}
+
+/* list */
+static int
+cmd_list(const struct ctl_opts *o, const struct args *a)
+{
+	if (a->npos > 1)
+		return usage_error("list", "unexpected argument '%s'", a->pos[1]);
+	return ctlinfo_list(o);
+}
+
+/* logs TARGET */
+static int
+cmd_logs(const struct ctl_opts *o, const struct args *a)
+{
+	if (a->npos < 2)
+		return usage_error("logs", "missing TARGET");
+	if (a->npos > 2)
+		return usage_error("logs", "unexpected argument '%s'", a->pos[2]);
+	return ctlinfo_logs(o, a->pos[1]);
 }
 
 /* Print the help of cmd, or the general help when it is NULL. */
@@ -389,13 +391,13 @@ static void
 print_help(FILE *f, const struct command *cmd)
 {
 	if (!cmd) {
-		fputs(general_help, f);
+		fputs(ctlhelp_general, f);
 		return;
 	}
 	fprintf(f, "Usage: hotloadctl %s\n\n%s", cmd->usage, cmd->help);
-	if (cmd->opts)
-		fputs("\nSee 'hotloadctl --help' for the options every command takes and the "
-		      "exit status.\n",
+	if (strcmp(cmd->name, "help") != 0)
+		fputs("\nEvery command also takes --socket PATH, --tcp HOST:PORT and -q; see\n"
+		      "'hotloadctl --help'.\n",
 		      f);
 }
 
@@ -416,13 +418,28 @@ cmd_help(const struct ctl_opts *o, const struct args *a)
 	return CTL_EXIT_OK;
 }
 
+#define WAIT_OPTS (BIT(OPT_NO_WAIT) | BIT(OPT_TIMEOUT))
+
 static const struct command commands[] = {
-        {"exec", cmd_exec, BIT(OPT_CODE) | BIT(OPT_FILE) | BIT(OPT_FRESH) | BIT(OPT_JSON),
-         "exec [--fresh] [--file NAME] [--json] TARGET (-c CODE | FILE | -)", exec_help},
-        {"eval", cmd_eval, BIT(OPT_JSON), "eval [--json] TARGET EXPR", eval_help},
-        {"ping", cmd_ping, BIT(OPT_JSON), "ping [--json] TARGET", ping_help},
-        {"status", cmd_status, BIT(OPT_JSON), "status [--json]", status_help},
-        {"help", cmd_help, 0, "help [COMMAND]", help_help},
+        {"exec", cmd_exec,
+         BIT(OPT_CODE) | BIT(OPT_FILE) | BIT(OPT_FRESH) | BIT(OPT_JSON) | BIT(OPT_TIMEOUT),
+         "exec [--fresh] [--file NAME] [--timeout S] [--json] TARGET (-c CODE | FILE | -)",
+         ctlhelp_exec},
+        {"eval", cmd_eval, BIT(OPT_JSON) | BIT(OPT_TIMEOUT),
+         "eval [--timeout S] [--json] TARGET EXPR", ctlhelp_eval},
+        {"ping", cmd_ping, BIT(OPT_JSON), "ping [--json] TARGET", ctlhelp_ping},
+        {"status", cmd_status, BIT(OPT_JSON), "status [--json] [TARGET]", ctlhelp_status},
+        {"start", cmd_start, WAIT_OPTS, "start [--no-wait] [--timeout S] [TARGET...]",
+         ctlhelp_start},
+        {"stop", cmd_stop, WAIT_OPTS, "stop [--no-wait] [--timeout S] [TARGET...]", ctlhelp_stop},
+        {"restart", cmd_restart, WAIT_OPTS, "restart [--no-wait] [--timeout S] [TARGET...]",
+         ctlhelp_restart},
+        {"interrupt", cmd_interrupt, 0, "interrupt TARGET...", ctlhelp_interrupt},
+        {"reload", cmd_reload, 0, "reload", ctlhelp_reload},
+        {"list", cmd_list, BIT(OPT_JSON), "list [--json]", ctlhelp_list},
+        {"logs", cmd_logs, BIT(OPT_JSON) | BIT(OPT_LINES), "logs [-n N] [--json] TARGET",
+         ctlhelp_logs},
+        {"help", cmd_help, 0, "help [COMMAND]", ctlhelp_help},
 };
 
 /* The command called name, or NULL. */
@@ -467,12 +484,35 @@ pick_address(const struct args *a, struct ctl_opts *o, char *sockbuf, size_t soc
 	return 0;
 }
 
+/* --timeout S (seconds above 0) and -n N (0 or more) into o. */
+static int
+parse_numbers(const struct command *cmd, const struct args *a, struct ctl_opts *o)
+{
+	const char *t = a->value[OPT_TIMEOUT], *n = a->value[OPT_LINES];
+	char *end;
+
+	if (t) {
+		errno = 0;
+		o->timeout = strtod(t, &end);
+		if (errno || end == t || *end || !(o->timeout > 0 && o->timeout <= 1e9))
+			return usage_error(cmd->name, "--timeout wants seconds above 0, not '%s'",
+			                   t);
+	}
+	if (n) {
+		errno = 0;
+		o->lines = strtol(n, &end, 10);
+		if (errno || end == n || *end || o->lines < 0)
+			return usage_error(cmd->name, "-n wants a count of 0 or more, not '%s'", n);
+	}
+	return 0;
+}
+
 /* Parse the command line, pick the daemon address and run the command. */
 int
 main(int argc, char **argv)
 {
 	const struct command *cmd = NULL;
-	struct ctl_opts o = {NULL, NULL, 0, 0};
+	struct ctl_opts o;
 	char sockbuf[PATH_MAX];
 	struct args a;
 	int i, r;
@@ -481,6 +521,9 @@ main(int argc, char **argv)
 	 * writes then fail with EPIPE, which we handle. */
 	signal(SIGPIPE, SIG_IGN);
 
+	memset(&o, 0, sizeof(o));
+	o.lines = -1;
+	o.argv0 = argv[0];
 	if (parse_args(argc, argv, &a) < 0) {
 		r = CTL_EXIT_USAGE;
 		goto done;
@@ -518,6 +561,10 @@ main(int argc, char **argv)
 		goto done;
 	o.quiet = a.value[OPT_QUIET] != NULL;
 	o.json = a.value[OPT_JSON] != NULL;
+	o.no_wait = a.value[OPT_NO_WAIT] != NULL;
+	r = parse_numbers(cmd, &a, &o);
+	if (r)
+		goto done;
 	r = cmd->run(&o, &a);
 done:
 	free(a.pos);

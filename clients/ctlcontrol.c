@@ -1,0 +1,235 @@
+/* ctlcontrol.c - requests to hotloadd's control target, one at a time */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "ctl.h"
+#include "ctlconn.h"
+#include "ctlcontrol.h"
+
+struct ctlcontrol {
+	struct ctlconn *conn;
+	const struct ctl_opts *o;
+	long next_id;
+	int silent; /* say nothing about failures: a probe */
+	char where[1024];
+};
+
+static void cc_err(const struct ctlcontrol *cc, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+/* A failure of a call, said unless the connection is a silent probe. */
+static void
+cc_err(const struct ctlcontrol *cc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cc->silent)
+		return;
+	fputs("hotloadctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Open the connection and send the header; see ctlcontrol.h. */
+int
+ctlcontrol_open(const struct ctl_opts *o, int silent, struct ctlcontrol **ret)
+{
+	static const char header[] = CTLCONTROL_TARGET " mode=json\n";
+	struct ctlcontrol *cc = xcalloc(1, sizeof(*cc));
+	char err[1200];
+	int r;
+
+	cc->o = o;
+	cc->next_id = 1;
+	cc->silent = silent;
+	ctlconn_describe(o->socket, o->tcp, cc->where, sizeof(cc->where));
+	r = ctlconn_open(o->socket, o->tcp, &cc->conn, err, sizeof(err));
+	if (r == -EINVAL || r == -ENAMETOOLONG) {
+		ctl_err("%s", err);
+		free(cc);
+		return CTL_EXIT_USAGE;
+	}
+	if (r < 0) {
+		if (!silent) {
+			ctl_err("%s", err);
+			ctl_msg(o,
+			        "is hotloadd running? Start it with 'hotloadctl start', or point "
+			        "--socket or --tcp at it");
+		}
+		free(cc);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	r = ctlconn_send(cc->conn, header, sizeof(header) - 1);
+	if (r < 0) {
+		if (!silent)
+			ctl_err("cannot talk to hotloadd on %s: %s", cc->where, strerror(-r));
+		ctlcontrol_free(cc);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	*ret = cc;
+	return 0;
+}
+
+/* Close and free; accepts NULL. */
+void
+ctlcontrol_free(struct ctlcontrol *cc)
+{
+	if (!cc)
+		return;
+	ctlconn_free(cc->conn);
+	free(cc);
+}
+
+/* Send one request and read up to its done; with eof_ok, the connection
+ * closing first is a success with *ret_done NULL. */
+static int
+call(struct ctlcontrol *cc, json_t *req, int eof_ok, json_t **ret_done)
+{
+	long id = cc->next_id++;
+	char *body;
+	int r;
+
+	json_object_set_new(req, "id", json_integer(id));
+	body = json_dumps(req, JSON_COMPACT);
+	if (!body) {
+		cc_err(cc, "cannot encode the request");
+		return CTL_EXIT_USAGE;
+	}
+	r = ctlconn_send(cc->conn, body, strlen(body));
+	if (r >= 0)
+		r = ctlconn_send(cc->conn, "\n", 1);
+	free(body);
+	/* A failed send still reads on: a refused header was answered. */
+	for (;;) {
+		json_error_t jerr;
+		const char *line, *event;
+		size_t len;
+		json_t *ev;
+		int rr = ctlconn_read_line(cc->conn, -1, &line, &len);
+
+		if (rr == -EINTR)
+			continue;
+		if (rr < 0) {
+			cc_err(cc, "lost the connection to hotloadd on %s: %s", cc->where,
+			       strerror(-rr));
+			return CTL_EXIT_UNREACHABLE;
+		}
+		if (rr == 0 && eof_ok) {
+			*ret_done = NULL;
+			return 0;
+		}
+		if (rr == 0) {
+			cc_err(cc, "hotloadd on %s closed the connection%s%s", cc->where,
+			       r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+			return CTL_EXIT_UNREACHABLE;
+		}
+		if (len == 1 && line[0] == '\n')
+			continue;
+		ev = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
+		event = json_string_value(json_object_get(ev, "event"));
+		if (!json_is_object(ev) || !event) {
+			cc_err(cc, "bad message from hotloadd: %s",
+			       ev ? "not an event" : jerr.text);
+			json_decref(ev);
+			return CTL_EXIT_UNREACHABLE;
+		}
+		if (!strcmp(event, "error")) {
+			struct buf m = BUF_INIT;
+
+			ctl_error_text(json_object_get(ev, "error"), &m);
+			cc_err(cc, "hotloadd refused the control connection: %s", m.data);
+			buf_free(&m);
+			json_decref(ev);
+			return CTL_EXIT_REFUSED;
+		}
+		if (!strcmp(event, "done") && json_integer_value(json_object_get(ev, "id")) == id) {
+			*ret_done = ev;
+			return 0;
+		}
+		json_decref(ev); /* not ours, or an event of a newer daemon */
+	}
+}
+
+/* One request; see ctlcontrol.h. */
+int
+ctlcontrol_call(struct ctlcontrol *cc, json_t *req, json_t **ret_done)
+{
+	return call(cc, req, 0, ret_done);
+}
+
+/* shutdown; see ctlcontrol.h. */
+int
+ctlcontrol_shutdown(struct ctlcontrol *cc, json_t **ret_done)
+{
+	json_t *req = json_pack("{s:s}", "op", "shutdown");
+	int r = call(cc, req, 1, ret_done);
+
+	json_decref(req);
+	return r;
+}
+
+/* A request without fields. */
+int
+ctlcontrol_op(struct ctlcontrol *cc, const char *op, json_t **ret_done)
+{
+	json_t *req = json_pack("{s:s}", "op", op);
+	int r = ctlcontrol_call(cc, req, ret_done);
+
+	json_decref(req);
+	return r;
+}
+
+/* The status object. */
+int
+ctlcontrol_status(struct ctlcontrol *cc, json_t **ret_status)
+{
+	json_t *done = NULL, *st;
+	int r = ctlcontrol_op(cc, "status", &done);
+
+	if (r)
+		return r;
+	st = json_object_get(done, "status");
+	if (!json_is_true(json_object_get(done, "ok")) || !json_is_object(st)) {
+		struct buf m = BUF_INIT;
+
+		ctl_error_text(json_object_get(done, "error"), &m);
+		cc_err(cc, "status: %s", m.len ? m.data : "the answer has no status");
+		buf_free(&m);
+		json_decref(done);
+		return CTL_EXIT_FAILED;
+	}
+	*ret_status = json_incref(st);
+	json_decref(done);
+	return 0;
+}
+
+/* Does a daemon answer? Nothing is printed. */
+int
+ctlcontrol_alive(const struct ctl_opts *o, long *ret_pid)
+{
+	struct ctl_opts quiet = *o;
+	struct ctlcontrol *cc = NULL;
+	json_t *done = NULL;
+	int alive = 0;
+
+	quiet.quiet = 1;
+	if (ctlcontrol_open(&quiet, 1, &cc))
+		return 0;
+	if (ctlcontrol_op(cc, "status", &done) == 0) {
+		json_t *pid = json_object_get(
+		        json_object_get(json_object_get(done, "status"), "daemon"), "pid");
+
+		alive = 1;
+		if (ret_pid)
+			*ret_pid = json_is_integer(pid) ? (long)json_integer_value(pid) : 0;
+		json_decref(done);
+	}
+	ctlcontrol_free(cc);
+	return alive;
+}

@@ -1,0 +1,19 @@
+/* ctlhelp.h - the help texts of hotloadctl and its commands */
+#ifndef HOTLOAD_CTLHELP_H
+#define HOTLOAD_CTLHELP_H
+
+extern const char ctlhelp_general[];
+extern const char ctlhelp_exec[];
+extern const char ctlhelp_eval[];
+extern const char ctlhelp_ping[];
+extern const char ctlhelp_status[];
+extern const char ctlhelp_start[];
+extern const char ctlhelp_stop[];
+extern const char ctlhelp_restart[];
+extern const char ctlhelp_interrupt[];
+extern const char ctlhelp_reload[];
+extern const char ctlhelp_list[];
+extern const char ctlhelp_logs[];
+extern const char ctlhelp_help[];
+
+#endif

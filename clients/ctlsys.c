@@ -1,0 +1,307 @@
+/* ctlsys.c - systemd units, finding and spawning hotloadd, its log file */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef __APPLE__
+#include <mach-o/dyld.h>
+#endif
+
+#include "buf.h"
+#include "ctlconn.h"
+#include "ctlsys.h"
+
+/* In a child after fork: undo what hotloadctl set up for itself, which
+ * exec would otherwise hand on (an ignored SIGPIPE is inherited). */
+static void
+child_reset_signals(void)
+{
+	sigset_t none;
+
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Point fd at /dev/null. */
+static void
+child_devnull(int fd, int flags)
+{
+	int n = open("/dev/null", flags);
+
+	if (n >= 0 && n != fd) {
+		dup2(n, fd);
+		close(n);
+	}
+}
+
+/* Read all of fd into out. */
+static void
+read_all(int fd, struct buf *out)
+{
+	for (;;) {
+		ssize_t n;
+
+		buf_reserve(out, 4096);
+		n = read(fd, out->data + out->len, 4096);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+	}
+}
+
+/* Run a command; see ctlsys.h. */
+int
+ctlsys_run(char *const argv[], int quiet, struct buf *ret_out)
+{
+	int pfd[2] = {-1, -1}, status, r;
+	pid_t pid;
+
+	if (ret_out && pipe(pfd) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (pid == 0) {
+		child_reset_signals();
+		child_devnull(STDIN_FILENO, O_RDONLY);
+		if (ret_out) {
+			dup2(pfd[1], STDOUT_FILENO);
+			close(pfd[0]);
+			close(pfd[1]);
+		} else if (quiet)
+			child_devnull(STDOUT_FILENO, O_WRONLY);
+		if (quiet)
+			child_devnull(STDERR_FILENO, O_WRONLY);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (ret_out) {
+		close(pfd[1]);
+		pfd[1] = -1;
+		read_all(pfd[0], ret_out);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			r = -errno;
+			goto fail;
+		}
+	r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+fail:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	return r;
+}
+
+/* systemctl --user cat: quiet, and fails for a unit that is not there (or
+ * when there is no systemd, or no user manager). */
+int
+ctlsys_user_unit_exists(const char *unit)
+{
+	char *argv[] = {"systemctl", "--user", "cat", (char *)unit, NULL};
+
+	return ctlsys_run(argv, 1, NULL) == 0;
+}
+
+/* MainPID of a user unit. */
+long
+ctlsys_user_unit_pid(const char *unit)
+{
+	char *argv[] = {"systemctl", "--user",  "show",       "-p",
+	                "MainPID",   "--value", (char *)unit, NULL};
+	struct buf out = BUF_INIT;
+	long pid = 0;
+
+	if (ctlsys_run(argv, 1, &out) == 0 && out.data)
+		pid = strtol(out.data, NULL, 10);
+	buf_free(&out);
+	return pid > 0 ? pid : 0;
+}
+
+/* Our own executable's directory into dir. */
+static int
+self_dir(const char *argv0, char *dir, size_t dirlen)
+{
+	char path[PATH_MAX];
+	char *slash;
+	ssize_t n = -1;
+
+#ifdef __APPLE__
+	uint32_t size = sizeof(path);
+
+	if (_NSGetExecutablePath(path, &size) == 0)
+		n = (ssize_t)strlen(path);
+#else
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n > 0)
+		path[n] = '\0';
+#endif
+	if (n <= 0) {
+		if (!argv0 || !strchr(argv0, '/') || strlen(argv0) >= sizeof(path))
+			return -ENOENT;
+		snprintf(path, sizeof(path), "%s", argv0);
+	}
+	slash = strrchr(path, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	if (snprintf(dir, dirlen, "%s", path[0] ? path : "/") >= (int)dirlen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* An executable regular file? */
+static int
+is_exe(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Find hotloadd; see ctlsys.h. The one next to us first: a build tree or
+ * an install prefix keeps the pair together, whatever PATH says. */
+int
+ctlsys_find_daemon(const char *argv0, char *out, size_t outlen)
+{
+	char dir[PATH_MAX];
+	const char *path = getenv("PATH"), *p, *colon;
+
+	if (self_dir(argv0, dir, sizeof(dir)) == 0 &&
+	    snprintf(out, outlen, "%s/hotloadd", dir) < (int)outlen && is_exe(out))
+		return 0;
+	for (p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p; p = colon + 1) {
+		size_t len;
+
+		colon = strchr(p, ':');
+		if (!colon)
+			colon = p + strlen(p);
+		len = (size_t)(colon - p);
+		if (len && snprintf(out, outlen, "%.*s/hotloadd", (int)len, p) < (int)outlen &&
+		    is_exe(out))
+			return 0;
+		if (!*colon)
+			break;
+	}
+	return -ENOENT;
+}
+
+/* The log's path; see ctlsys.h. */
+int
+ctlsys_log_path(char *path, size_t pathlen)
+{
+	char sock[PATH_MAX], *slash;
+
+	if (ctlconn_default_socket(sock, sizeof(sock)) < 0 || !(slash = strrchr(sock, '/')))
+		return -ENAMETOOLONG;
+	*slash = '\0';
+	if (snprintf(path, pathlen, "%s/hotloadd.log", sock) >= (int)pathlen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Open the log file; see ctlsys.h. /tmp/hotload-UID could have been made
+ * by someone else: it is used only when it is ours and closed to others. */
+int
+ctlsys_open_log(char *path, size_t pathlen, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int fd, r;
+
+	if (ctlsys_log_path(path, pathlen) < 0) {
+		snprintf(err, errlen, "the log path is too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
+		return r;
+	}
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022)) {
+		snprintf(err, errlen, "%s is not a directory of ours closed to others", dir);
+		return -EPERM;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return r;
+	}
+	return fd;
+}
+
+/* Spawn the daemon; see ctlsys.h. One fork, not two: the child stays ours
+ * until we exit, so that we can tell when it dies at once (a bad
+ * configuration) and show why. setsid() gives it its own session: a Ctrl-C
+ * or a closed terminal does not reach it. */
+int
+ctlsys_spawn_daemon(const char *path, const char *config, int logfd, pid_t *ret_pid)
+{
+	char *argv[4] = {(char *)path, NULL, NULL, NULL};
+	pid_t pid;
+
+	if (config) {
+		argv[1] = "--config";
+		argv[2] = (char *)config;
+	}
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		child_reset_signals();
+		setsid();
+		child_devnull(STDIN_FILENO, O_RDONLY);
+		dup2(logfd, STDOUT_FILENO);
+		dup2(logfd, STDERR_FILENO);
+		execv(path, argv);
+		dprintf(STDERR_FILENO, "hotloadctl: cannot run %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	*ret_pid = pid;
+	return 0;
+}
+
+/* kill(pid, 0): EPERM still means it exists. A zombie does not count: a
+ * daemon whose parent (an init that does not reap, in a container) never
+ * waits for it has exited all the same. */
+int
+ctlsys_pid_alive(pid_t pid)
+{
+	char path[64], stat[256], *paren;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	stat[n] = '\0';
+	/* "pid (comm) S ...": comm may hold anything, the state follows the
+	 * last ')'. */
+	paren = strrchr(stat, ')');
+	return !(paren && paren[1] == ' ' && paren[2] == 'Z');
+}

@@ -1,0 +1,295 @@
+/* test_ctl.c - hotloadctl's pieces that need no daemon: durations, targets,
+ * tables, the status table, log lines, reading lines with a timeout
+ *
+ * The unit tests link only the daemon's library, so the client sources
+ * are compiled in here; their static helpers are then in reach too. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../../clients/ctl.c"
+#include "../../clients/ctlconn.c"
+#include "../../clients/ctlcontrol.c"
+#include "../../clients/ctlinfo.c"
+#include "../../clients/ctlstatus.c"
+#include "../../clients/ctltable.c"
+
+/* ctl_fmt_duration of secs. */
+static const char *
+dur(double secs)
+{
+	static char out[64];
+
+	ctl_fmt_duration(secs, out, sizeof(out));
+	return out;
+}
+
+START_TEST(test_duration)
+{
+	ck_assert_str_eq(dur(0), "0s");
+	ck_assert_str_eq(dur(3.7), "3s");
+	ck_assert_str_eq(dur(59.99), "59s");
+	ck_assert_str_eq(dur(60), "1m0s");
+	ck_assert_str_eq(dur(252), "4m12s");
+	ck_assert_str_eq(dur(7380), "2h3m");
+	ck_assert_str_eq(dur(90061), "1d1h");
+	ck_assert_str_eq(dur(-1), "-");
+}
+END_TEST
+
+START_TEST(test_check_target)
+{
+	ck_assert_int_eq(ctl_check_target("python:3"), 0);
+	ck_assert_int_eq(ctl_check_target("maya"), 0);
+	ck_assert_int_eq(ctl_check_target("hython:20.5.332"), 0);
+	/* what the header would read as options, or cannot read at all */
+	ck_assert_int_lt(ctl_check_target("python:3 mode=raw"), 0);
+	ck_assert_int_lt(ctl_check_target("py thon"), 0);
+	ck_assert_int_lt(ctl_check_target(""), 0);
+	ck_assert_int_lt(ctl_check_target("a\tb"), 0);
+}
+END_TEST
+
+/* ctl_error_exit of an error of type. */
+static int
+exit_for(const char *type)
+{
+	json_t *e = json_pack("{s:s, s:s}", "type", type, "message", "m");
+	int r = ctl_error_exit(e);
+
+	json_decref(e);
+	return r;
+}
+
+START_TEST(test_error_exit)
+{
+	struct buf b = BUF_INIT;
+	json_t *e;
+
+	ck_assert_int_eq(exit_for("UnknownTarget"), CTL_EXIT_REFUSED);
+	ck_assert_int_eq(exit_for("NotInstalled"), CTL_EXIT_REFUSED);
+	ck_assert_int_eq(exit_for("WorkerStartFailed"), CTL_EXIT_FAILED);
+	ck_assert_int_eq(exit_for("ZeroDivisionError"), CTL_EXIT_FAILED);
+	ck_assert_int_eq(ctl_error_exit(NULL), CTL_EXIT_FAILED);
+	e = json_pack("{s:s, s:s}", "type", "ConfigError", "message", "a.yaml:1:1: bad");
+	ctl_error_text(e, &b);
+	ck_assert_str_eq(b.data, "ConfigError: a.yaml:1:1: bad");
+	json_decref(e);
+	buf_clear(&b);
+	ctl_error_text(NULL, &b);
+	ck_assert_str_eq(b.data, "Error");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_table)
+{
+	const char *h[3] = {"A", "BB", "C"}, *r1[3] = {"long cell", NULL, "x"},
+	           *r2[3] = {"é", "y", ""};
+	struct ctltable *t = ctltable_new(3);
+	struct buf out = BUF_INIT;
+
+	ctltable_add(t, h);
+	ctltable_add(t, r1);
+	ctltable_add(t, r2);
+	ctltable_print(t, &out);
+	/* NULL is "-", a UTF-8 letter one column, trailing empties unpadded */
+	ck_assert_str_eq(out.data, "A          BB  C\n"
+	                           "long cell  -   x\n"
+	                           "é          y\n");
+	ctltable_free(t);
+	ctltable_free(NULL);
+	buf_free(&out);
+}
+END_TEST
+
+/* The sample status of docs/protocol.md, with a failed target added. */
+static const char sample_status[] =
+        "{\"daemon\":{\"pid\":29377,\"version\":\"0.1.0\",\"uptime_s\":252.75,\"connections\":1},"
+        "\"targets\":[{\"target\":\"python:3\",\"hook\":\"python\",\"version\":\"3\","
+        "\"executable\":\"/usr/bin/python3\",\"state\":\"ok\",\"restarts\":0,\"queue\":0,"
+        "\"last_exit\":null,\"workers\":[{\"id\":1,\"state\":\"idle\",\"pid\":29459,"
+        "\"pgid\":29458,\"uptime_s\":7380.24,\"requests\":2,\"rss_bytes\":16445440}]},"
+        "{\"target\":\"python:3.11\",\"hook\":\"python\",\"version\":\"3.11\",\"state\":\"ok\","
+        "\"restarts\":0,\"queue\":0,\"workers\":[]},"
+        "{\"target\":\"maya:2024\",\"hook\":\"mayapy\",\"version\":\"2024\",\"state\":\"failed\","
+        "\"restarts\":5,\"queue\":0,\"last_exit\":\"exited with status 1\","
+        "\"failed_reason\":\"maya:2024 failed: 5 crashes\",\"workers\":[]}]}";
+
+START_TEST(test_status_table)
+{
+	json_t *st = json_loads(sample_status, 0, NULL);
+	struct buf out = BUF_INIT;
+
+	ck_assert_ptr_nonnull(st);
+	print_table(st, json_object_get(st, "targets"), NULL, &out);
+	ck_assert_str_eq(out.data,
+	                 "hotloadd 0.1.0, pid 29377, up 4m12s, 1 connection\n"
+	                 "TARGET       WORKER  STATE    PID    UPTIME  REQUESTS  RSS    QUEUE  "
+	                 "RESTARTS  LAST EXIT\n"
+	                 "python:3     1       idle     29459  2h3m    2         15.7M  0      0   "
+	                 "      -\n"
+	                 "python:3.11  -       stopped  -      -       -         -      0      0   "
+	                 "      -\n"
+	                 "maya:2024    -       failed   -      -       -         -      0      5   "
+	                 "      exited with status 1\n"
+	                 "maya:2024 failed: 5 crashes\n");
+	buf_free(&out);
+	json_decref(st);
+}
+END_TEST
+
+/* The target names ctlstatus_match picks for what. */
+static void
+assert_match(json_t *st, const char *what, const char *expect)
+{
+	struct buf got = BUF_INIT;
+	json_t *targets = NULL, *tg;
+	size_t i;
+
+	ck_assert_int_eq(ctlstatus_match(NULL, st, what, &targets), 0);
+	json_array_foreach(targets, i, tg)
+	{
+		buf_printf(&got, "%s%s", i ? " " : "", ctl_str(tg, "target", "?"));
+	}
+	ck_assert_msg(!strcmp(got.len ? got.data : "", expect), "%s: expected '%s', got '%s'", what,
+	              expect, got.len ? got.data : "");
+	buf_free(&got);
+	json_decref(targets);
+}
+
+START_TEST(test_status_match)
+{
+	json_t *st = json_loads(sample_status, 0, NULL);
+
+	assert_match(st, "python:3", "python:3");
+	assert_match(st, "python", "python:3 python:3.11");
+	assert_match(st, "python:3.11", "python:3.11");
+	assert_match(st, "python:3.1", "");
+	assert_match(st, "mayapy", "maya:2024");
+	json_decref(st);
+}
+END_TEST
+
+START_TEST(test_log_lines)
+{
+	json_t *logs =
+	        json_loads("[{\"time\":1,\"pid\":7,\"stream\":\"stdout\",\"data\":\"a\\nb\"},"
+	                   "{\"time\":2,\"pid\":7,\"stream\":\"stdout\",\"data\":\"c\\n\"},"
+	                   "{\"time\":3,\"pid\":7,\"stream\":\"stdout\",\"data\":\"d\"},"
+	                   "{\"time\":4,\"pid\":7,\"stream\":\"stderr\",\"data\":\"e\\nf\\n\"},"
+	                   "{\"time\":5,\"pid\":8,\"stream\":\"stderr\",\"data\":\"g\"}]",
+	                   0, NULL);
+	struct logline *v = NULL;
+	size_t n, i;
+
+	ck_assert_ptr_nonnull(logs);
+	n = split_lines(logs, &v);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_str_eq(v[0].text.data, "a\n");
+	/* the rest of a cut line, from the same process and stream */
+	ck_assert_str_eq(v[1].text.data, "bc\n");
+	ck_assert_int_eq((int)v[1].time, 1);
+	ck_assert_str_eq(v[2].text.data, "d");
+	ck_assert(!v[2].closed);
+	/* another stream starts a line of its own */
+	ck_assert_str_eq(v[3].text.data, "e\n");
+	ck_assert_str_eq(v[3].stream, "stderr");
+	ck_assert_str_eq(v[4].text.data, "f\n");
+	ck_assert_str_eq(v[5].text.data, "g");
+	ck_assert_int_eq((int)v[5].pid, 8);
+	for (i = 0; i < n; i++)
+		buf_free(&v[i].text);
+	free(v);
+	json_decref(logs);
+}
+END_TEST
+
+START_TEST(test_read_line)
+{
+	char dir[] = "/tmp/test_ctl.XXXXXX", path[128], err[256];
+	struct sockaddr_un sun;
+	struct ctlconn *c = NULL;
+	const char *line;
+	size_t len;
+	int lfd, peer, wake[2];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	ck_assert_int_eq(ctlconn_open(path, NULL, &c, err, sizeof(err)), 0);
+	peer = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(peer, 0);
+	ck_assert_int_eq(pipe(wake), 0);
+	ctlconn_set_wake_fd(c, wake[0]);
+
+	/* half a line is not a line: the wait times out */
+	ck_assert_int_eq(write(peer, "hel", 3), 3);
+	ck_assert_int_eq(ctlconn_read_line(c, 50, &line, &len), -ETIMEDOUT);
+	/* the wake fd ends a wait, and nothing is lost */
+	ck_assert_int_eq(write(wake[1], "x", 1), 1);
+	ck_assert_int_eq(ctlconn_read_line(c, -1, &line, &len), -EINTR);
+	ck_assert_int_eq(read(wake[0], err, 1), 1);
+	ck_assert_int_eq(write(peer, "lo\nlast", 7), 7);
+	ck_assert_int_eq(ctlconn_read_line(c, 1000, &line, &len), 1);
+	ck_assert_uint_eq(len, 6);
+	ck_assert(!memcmp(line, "hello\n", 6));
+	/* a last line without '\n' comes at EOF, then 0 */
+	close(peer);
+	ck_assert_int_eq(ctlconn_read_line(c, 1000, &line, &len), 1);
+	ck_assert_uint_eq(len, 4);
+	ck_assert(!memcmp(line, "last", 4));
+	ck_assert_int_eq(ctlconn_read_line(c, 1000, &line, &len), 0);
+
+	ctlconn_free(c);
+	close(wake[0]);
+	close(wake[1]);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+/* Every test of hotloadctl's pieces. */
+static Suite *
+ctl_suite(void)
+{
+	Suite *s = suite_create("ctl");
+	TCase *tc = tcase_create("ctl");
+
+	tcase_add_test(tc, test_duration);
+	tcase_add_test(tc, test_check_target);
+	tcase_add_test(tc, test_error_exit);
+	tcase_add_test(tc, test_table);
+	tcase_add_test(tc, test_status_table);
+	tcase_add_test(tc, test_status_match);
+	tcase_add_test(tc, test_log_lines);
+	tcase_add_test(tc, test_read_line);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* Run the suite; the exit status tells CTest. */
+int
+main(void)
+{
+	SRunner *sr = srunner_create(ctl_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
