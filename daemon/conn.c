@@ -434,3 +434,9 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 		uv_read_start(&c->h.stream, on_alloc, on_read);
 	return c;
 }
+
+void
+conn_end(struct conn *c)
+{
+	conn_finish(c);
+}

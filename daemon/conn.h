@@ -15,4 +15,7 @@ struct conn *conn_accept(struct server *srv, struct listener *l, size_t max_payl
 /* Close now: queued requests are dropped, running ones finish unheard. */
 void conn_close(struct conn *c);
 
+/* Close once what was written to the client has reached it. */
+void conn_end(struct conn *c);
+
 #endif

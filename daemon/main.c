@@ -30,6 +30,7 @@ struct daemon {
 	uv_signal_t sighup;
 	struct notifier *notifier;
 	uv_timer_t status_timer;
+	uv_timer_t exit_timer;
 	int stopping;
 	int forced;
 	const char *prefix;
@@ -169,6 +170,7 @@ on_shutdown_done(void *data)
 
 	log_info("all workers stopped, exiting");
 	uv_close((uv_handle_t *)&d->status_timer, NULL);
+	uv_close((uv_handle_t *)&d->exit_timer, NULL);
 	notifier_free(d->notifier);
 	d->notifier = NULL;
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -187,11 +189,20 @@ daemon_stop(struct daemon *d, const char *why)
 	server_shutdown(d->srv, on_shutdown_done, d);
 }
 
-/* hotloadctl stop without a target. */
+static void
+on_exit_timer(uv_timer_t *t)
+{
+	daemon_stop(t->data, "asked to exit");
+}
+
+/* hotloadctl stop without a target. The control request that asked is
+ * answered first: the shutdown starts on the next turn of the loop. */
 static void
 on_exit_requested(void *data)
 {
-	daemon_stop(data, "asked to exit");
+	struct daemon *d = data;
+
+	uv_timer_start(&d->exit_timer, on_exit_timer, 0, 0);
 }
 
 /* Keep systemctl status's "Status:" line current. */
@@ -366,6 +377,8 @@ main(int argc, char **argv)
 	d.notifier = notifier_new(d.loop);
 	uv_timer_init(d.loop, &d.status_timer);
 	d.status_timer.data = &d;
+	uv_timer_init(d.loop, &d.exit_timer);
+	d.exit_timer.data = &d;
 	if (getenv("NOTIFY_SOCKET"))
 		uv_timer_start(&d.status_timer, on_status_timer, 0, 1000);
 	notify_ready();

@@ -60,6 +60,7 @@ struct pool {
 	struct budget crashes;
 	unsigned restarts;
 	char *last_exit;
+	char *last_error; /* why the last start failed, traceback included */
 	char *failed_reason;
 	struct {
 		uint64_t hash;
@@ -110,6 +111,7 @@ on_pool_closed(uv_handle_t *h)
 	free(p->executable);
 	free(p->version);
 	free(p->last_exit);
+	free(p->last_error);
 	free(p->failed_reason);
 	json_decref(p->log);
 	free(p);
@@ -334,7 +336,8 @@ start_failed(struct pool *p, const struct worker_exit *e)
 		buf_printf(&m, "\n%s", tb);
 	log_err("%s", m.data);
 	fail_queue(p, "WorkerStartFailed", m.data);
-	buf_free(&m);
+	free(p->last_error);
+	p->last_error = buf_steal(&m);
 }
 
 static void
@@ -393,8 +396,8 @@ on_worker_output(struct worker *w, int fd, const char *text, size_t len, void *d
 			len--;
 		}
 	}
-	entry = json_pack("{s:f, s:i, s:s, s:o}", "time", (double)time(NULL), "pid",
-	                  worker_pid(w), "stream", fd == 1 ? "stdout" : "stderr", "data",
+	entry = json_pack("{s:f, s:i, s:s, s:o}", "time", (double)time(NULL), "pid", worker_pid(w),
+	                  "stream", fd == 1 ? "stdout" : "stderr", "data",
 	                  json_stringn_nocheck(text, len));
 	if (!entry)
 		return;
@@ -662,6 +665,8 @@ pool_start(struct pool *p)
 	memset(p->poison, 0, sizeof(p->poison));
 	free(p->failed_reason);
 	p->failed_reason = NULL;
+	free(p->last_error);
+	p->last_error = NULL;
 	live = live_workers(p);
 	if (!live && !p->hook->min_workers)
 		pool_spawn(p);
@@ -698,6 +703,8 @@ pool_status(const struct pool *p)
 		                    json_real((double)(p->backoff_until_ns - uv_hrtime()) / 1e9));
 	if (p->failed_reason)
 		json_object_set_new(o, "failed_reason", json_string(p->failed_reason));
+	if (p->last_error)
+		json_object_set_new(o, "last_error", json_string(p->last_error));
 	return o;
 }
 

@@ -279,8 +279,10 @@ shutdown_check(struct server *s)
 	for (i = 0; i < s->n_retired; i++)
 		if (pool_worker_count(s->retired[i]))
 			return;
-	while (s->n_conns)
-		conn_close(s->conns[s->n_conns - 1]);
+	/* Answers already written (a "shutdown" reply) still reach their
+	 * clients; the connections go once they have. */
+	for (i = s->n_conns; i > 0; i--)
+		conn_end(s->conns[i - 1]);
 	/* Last sweep for anything the workers left, then let the loop end. */
 	if (s->reaper) {
 		reaper_sweep(s->reaper);
