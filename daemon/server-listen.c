@@ -110,11 +110,12 @@ adopt_activated(struct server *s, int *have_unix, int *have_tcp, char *have_comp
 			listener_set_compat(l, &cfg->compat[c]);
 			have_compat[c] = 1;
 		} else if (listener_kind(l) == LISTENER_TCP &&
-		           (!*names[i] || !strcmp(names[i], "tcp"))) {
+		           (!*names[i] || !strcmp(names[i], "tcp")) && cfg->tcp_host) {
 			*have_tcp = 1;
 		} else {
-			log_warn("socket '%s' from systemd matches nothing configured, ignoring",
-			         names[i]);
+			log_warn("socket '%s' from systemd matches nothing configured (is "
+			         "listen.tcp \"\"?), closing it",
+			         names[i][0] ? names[i] : listener_name(l));
 			listener_close(l);
 			goto next;
 		}
@@ -131,29 +132,39 @@ server_start(struct server *s)
 {
 	const struct config *cfg = s->cfg;
 	struct listener *l;
-	int have_unix = 0, have_tcp = 0;
+	int have_unix = 0, have_tcp = 0, activated;
 	char *have_compat = xcalloc(cfg->n_compat + 1, 1);
 	size_t i;
 	int r;
 
 	adopt_activated(s, &have_unix, &have_tcp, have_compat);
+	/* Started by systemd with some sockets: one we open ourselves and
+	 * cannot (another user's daemon has the TCP port on a shared machine)
+	 * must not take down the ones we were given. */
+	activated = s->n_listeners > 0;
 	if (cfg->unix_path && !have_unix) {
 		r = listener_open_unix(s->loop, cfg->unix_path, on_connection, s, &l);
 		if (r < 0) {
-			log_err("cannot listen on unix:%s: %s%s", cfg->unix_path, uv_strerror(r),
-			        r == -EADDRINUSE ? " (another hotloadd is running there)" : "");
-			goto fail;
-		}
-		add_listener(s, l);
+			log_msg(activated ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR,
+			        "cannot listen on unix:%s: %s%s%s", cfg->unix_path, uv_strerror(r),
+			        r == -EADDRINUSE ? " (another hotloadd is running there)" : "",
+			        activated ? "; serving on the sockets from systemd" : "");
+			if (!activated)
+				goto fail;
+		} else
+			add_listener(s, l);
 	}
 	if (cfg->tcp_host && !have_tcp) {
 		r = listener_open_tcp(s->loop, cfg->tcp_host, cfg->tcp_port, on_connection, s, &l);
 		if (r < 0) {
-			log_err("cannot listen on tcp:%s:%d: %s", cfg->tcp_host, cfg->tcp_port,
-			        uv_strerror(r));
-			goto fail;
-		}
-		add_listener(s, l);
+			log_msg(activated ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR,
+			        "cannot listen on tcp:%s:%d: %s%s", cfg->tcp_host, cfg->tcp_port,
+			        uv_strerror(r),
+			        activated ? "; serving on the sockets from systemd" : "");
+			if (!activated)
+				goto fail;
+		} else
+			add_listener(s, l);
 	}
 	for (i = 0; i < cfg->n_compat; i++) {
 		const struct compat_port *c = &cfg->compat[i];
@@ -161,9 +172,12 @@ server_start(struct server *s)
 		if (!have_compat[i]) {
 			r = listener_open_tcp(s->loop, c->host, c->port, on_connection, s, &l);
 			if (r < 0) {
-				log_err("cannot listen on compat port %s:%d: %s", c->host, c->port,
+				log_msg(activated ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR,
+				        "cannot listen on compat port %s:%d: %s", c->host, c->port,
 				        uv_strerror(r));
-				goto fail;
+				if (!activated)
+					goto fail;
+				continue;
 			}
 			listener_set_compat(l, c);
 			add_listener(s, l);

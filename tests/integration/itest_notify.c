@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -59,8 +61,8 @@ sink_wait(struct notify_sink *n, const char *want, int deadline_ms)
 		n->len += (size_t)r;
 		n->seen[n->len++] = '\n';
 		n->seen[n->len] = '\0';
-		if (!strcmp(buf, want) || (want[strlen(want) - 1] == '*' &&
-		                           !strncmp(buf, want, strlen(want) - 1)))
+		if (!strcmp(buf, want) ||
+		    (want[strlen(want) - 1] == '*' && !strncmp(buf, want, strlen(want) - 1)))
 			return 1;
 	}
 }
@@ -106,8 +108,8 @@ START_TEST(notify_sequence)
 	reloading = strstr(n.seen, "RELOADING=1");
 	ready2 = reloading ? strstr(reloading, "READY=1") : NULL;
 	stopping = strstr(n.seen, "STOPPING=1");
-	ck_assert_msg(ready && status && reloading && ready2 && stopping &&
-	                      ready < status && status < reloading && ready2 < stopping,
+	ck_assert_msg(ready && status && reloading && ready2 && stopping && ready < status &&
+	                      status < reloading && ready2 < stopping,
 	              "messages out of order:\n%s", n.seen);
 	sink_close(&n);
 }
@@ -217,6 +219,67 @@ START_TEST(socket_activation)
 }
 END_TEST
 
+/* Only the Unix socket is passed and the configured TCP port is taken (as
+ * by another user's daemon on a shared machine): the daemon warns and
+ * serves on what it was given instead of exiting. */
+START_TEST(activation_survives_a_taken_port)
+{
+	char dir[] = "/tmp/hl-act-XXXXXX";
+	char *cfg, *act_sock, *log, *yaml, *out;
+	int taken = itest_free_port(), fd, holder, status, one = 1;
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	size_t len;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	holder = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(holder, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sa.sin_port = htons(taken);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(holder, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(holder, 1), 0);
+	cfg = itest_strf("%s/hotloadd.yaml", dir);
+	act_sock = itest_strf("%s/activated.sock", dir);
+	log = itest_strf("%s/hotloadd.log", dir);
+	yaml = itest_strf("listen:\n  unix: %s/unused.sock\n  tcp: 127.0.0.1:%d\nhooks_dirs: []\n",
+	                  dir, taken);
+	itest_write_file(cfg, yaml, strlen(yaml));
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int lf = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(lf, 1);
+		dup2(lf, 2);
+		execl("/usr/bin/systemd-socket-activate", "systemd-socket-activate", "-l", act_sock,
+		      "--fdname=unix", HOTLOAD_BINARY_DIR "/bin/hotloadd", "--config", cfg,
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (fd = -1; fd < 0;) {
+		fd = itest_try_connect_unix(act_sock);
+		if (fd < 0)
+			itest_sleep_ms(50);
+	}
+	out = raw_on(fd, "print('still here')");
+	ck_assert_str_eq(out, "OUTPUT: \nstill here\n");
+	free(out);
+	out = itest_read_file(log, &len);
+	itest_assert_contains(out, "serving on the sockets from systemd");
+	free(out);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "hotloadd exited %d", status);
+	close(holder);
+	itest_remove_tree(dir);
+	free(cfg);
+	free(act_sock);
+	free(log);
+	free(yaml);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -227,6 +290,7 @@ main(void)
 	tcase_add_test(tc, notify_sequence);
 	tcase_add_test(tc, watchdog_pings);
 	tcase_add_test(tc, socket_activation);
+	tcase_add_test(tc, activation_survives_a_taken_port);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }
