@@ -174,6 +174,8 @@ write_config(struct itest_daemon *d, const struct itest_opts *o)
 	if (o->max_connections)
 		fprintf(f, "  max_connections: %d\n", o->max_connections);
 	fprintf(f, "log_level: debug\n");
+	if (o->extra_config)
+		fputs(o->extra_config, f);
 	ck_assert_int_eq(fclose(f), 0);
 }
 

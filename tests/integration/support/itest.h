@@ -32,6 +32,9 @@ struct itest_opts {
 	 * directory is made only when hooks or empty_hooks_dir is given. */
 	const char *const *hooks;
 	int empty_hooks_dir;
+	/* YAML appended as it is to hotloadd.yaml (e.g. a "supervision:"
+	 * section); NULL: nothing. */
+	const char *extra_config;
 };
 
 /* One running hotloadd and its temporary directory. */
@@ -234,6 +237,38 @@ long jc_worker_pid(struct jclient *c, json_int_t id);
 
 /* One control request ("hotload mode=json"): returns the done (new ref). */
 json_t *itest_control(const struct itest_daemon *d, const char *op);
+
+/* --- supervision: status, processes, hook files (supervise.c) --- */
+
+/* One control request with extra fields (borrowed, merged into the
+ * request, may be NULL): returns the done (new ref). */
+json_t *itest_control_with(const struct itest_daemon *d, const char *op, json_t *fields);
+
+/* The status object of target (e.g. "python:3"), not a retired one; NULL
+ * when the daemon lists none (new ref). */
+json_t *itest_target_status(const struct itest_daemon *d, const char *target);
+
+/* A string / number member of the target's status ("" / -1 when missing
+ * or when the target is not listed). */
+char *itest_target_str(const struct itest_daemon *d, const char *target, const char *key);
+
+/* Poll the target's status every 20 ms until its "state" is state; 1, or
+ * 0 at the deadline. */
+int itest_wait_target_state(const struct itest_daemon *d, const char *target, const char *state,
+                            int deadline_ms);
+
+/* Wait until pid is gone (or a zombie); 1, or 0 at the deadline. */
+int itest_wait_gone(pid_t pid, int deadline_ms);
+
+/* Live (not zombie) processes whose environment holds the entry "K=V";
+ * up to max pids into ret (may be NULL); returns how many there are. */
+size_t itest_procs_with_env(const char *entry, pid_t *ret, size_t max);
+
+/* Wait until path holds needle at least n times; 1, or 0 at the deadline. */
+int itest_wait_file_count(const char *path, const char *needle, size_t n, int deadline_ms);
+
+/* Write DIR/hooks.d/name (made when missing), for a reload to find. */
+void itest_write_hook(const struct itest_daemon *d, const char *name, const char *yaml);
 
 /* --- processes (proc.c) --- */
 

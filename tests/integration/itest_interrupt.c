@@ -1,0 +1,379 @@
+/* itest_interrupt.c - interrupts and timeouts: KeyboardInterrupt keeps the
+ * worker warm; a timeout escalates SIGINT -> SIGTERM -> SIGKILL only as far
+ * as the code makes it
+ *
+ * Grace periods are short (SUPERVISION below): interrupt_grace 0.5 s and
+ * kill_grace 0.5 s, so the full escalation of a 0.5 s timeout takes 1.5 s. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "itest.h"
+
+#define JSON_HDR "python:3 mode=json"
+
+#define SUPERVISION                                                                                \
+	"supervision:\n"                                                                           \
+	"  stop_grace: 1\n"                                                                        \
+	"  interrupt_grace: 0.5\n"                                                                 \
+	"  kill_grace: 0.5\n"                                                                      \
+	"  backoff_initial: 0.2\n"                                                                 \
+	"  backoff_max: 5\n"                                                                       \
+	"  crash_budget: 4\n"                                                                      \
+	"  crash_window: 60\n"
+
+static const char *const timeout_hooks[] = {
+        "limited.yaml",
+        "name: limited\n"
+        "hints:\n"
+        "  linux:\n"
+        "    - path: python3\n"
+        "      version: \"1\"\n"
+        "request_timeout: 0.5\n",
+        NULL,
+};
+
+/* Ignores SIGINT, then spins in Python code: only SIGTERM reaches it. */
+#define IGNORE_SIGINT_SPIN                                                                         \
+	"import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint('spinning', "          \
+	"flush=True)\nwhile True:\n    pass\n"
+/* Ignores SIGINT and SIGTERM: only SIGKILL ends it. */
+#define IGNORE_ALL_SPIN                                                                            \
+	"import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"                            \
+	"signal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('spinning', flush=True)\n"           \
+	"while True:\n    pass\n"
+
+static struct itest_daemon *
+start_daemon(void)
+{
+	struct itest_opts o = {.hooks = timeout_hooks, .extra_config = SUPERVISION};
+
+	return itest_start(&o);
+}
+
+static void
+send_exec(struct jclient *c, json_int_t id, const char *code, double timeout)
+{
+	json_t *req = json_pack("{s:I, s:s, s:s}", "id", id, "op", "exec", "code", code);
+
+	if (timeout > 0)
+		json_object_set_new(req, "timeout", json_real(timeout));
+	jc_send(c, req);
+	json_decref(req);
+}
+
+/* The first events of request id are its output data (in one chunk or
+ * several: a chunk is what one read got). */
+static void
+expect_output(struct jclient *c, json_int_t id, const char *data)
+{
+	char got[256] = "";
+
+	while (strlen(got) < strlen(data)) {
+		json_t *m = jc_next_output(c, 0);
+		const char *ev = json_string_value(json_object_get(m, "event"));
+		const char *chunk = json_string_value(json_object_get(m, "data"));
+
+		ck_assert_msg(m && json_integer_value(json_object_get(m, "id")) == id && ev &&
+		                      !strcmp(ev, "stdout") && chunk,
+		              "expected the output of request %lld first", (long long)id);
+		ck_assert_uint_lt(strlen(got) + strlen(chunk), sizeof(got));
+		strcat(got, chunk);
+		json_decref(m);
+	}
+	ck_assert_str_eq(got, data);
+}
+
+/* JSON op interrupt: KeyboardInterrupt in the running request, on the
+ * same, still warm process; a queued request is answered at once. */
+START_TEST(json_interrupt_keeps_pid)
+{
+	struct itest_daemon *d = start_daemon();
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	struct jreply r, rq;
+	long pid = jc_worker_pid(c, 1);
+	long long t0;
+
+	send_exec(c, 2, "import time\nprint('sleeping', flush=True)\ntime.sleep(30)", 0);
+	expect_output(c, 2, "sleeping\n");
+	send_exec(c, 3, "print('never')", 0); /* queued behind 2 */
+	itest_sleep_ms(100);
+
+	/* the queued one: taken out, never runs */
+	jc_send_line(c, "{\"id\":4,\"op\":\"interrupt\",\"request\":3}");
+	jc_collect(c, 3, 5000, &rq);
+	jreply_assert_error(&rq, "KeyboardInterrupt");
+	itest_assert_contains(jreply_error_str(&rq, "message"), "before it ran");
+	ck_assert_str_eq(rq.out, "");
+	jreply_free(&rq);
+	jc_collect(c, 4, 5000, &r);
+	jreply_assert_ok(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "interrupted")), 1);
+	jreply_free(&r);
+
+	/* the running one */
+	t0 = itest_now_ms();
+	jc_send_line(c, "{\"id\":5,\"op\":\"interrupt\",\"request\":2}");
+	jc_collect(c, 5, 5000, &r);
+	jreply_assert_ok(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "interrupted")), 1);
+	jreply_free(&r);
+	jc_collect(c, 2, 5000, &r);
+	jreply_assert_error(&r, "KeyboardInterrupt");
+	/* where it landed may be the print before the sleep */
+	itest_assert_contains(jreply_error_str(&r, "traceback"), "KeyboardInterrupt");
+	itest_assert_contains(jreply_error_str(&r, "traceback"), "File \"<hotload-");
+	ck_assert_msg(itest_now_ms() - t0 < 3000, "the interrupt took %lld ms",
+	              itest_now_ms() - t0);
+	jreply_free(&r);
+	ck_assert_int_eq(jc_worker_pid(c, 6), pid);
+
+	/* without "request": every request of this connection */
+	send_exec(c, 7, "import time\nprint('again', flush=True)\ntime.sleep(30)", 0);
+	expect_output(c, 7, "again\n");
+	jc_send_line(c, "{\"id\":8,\"op\":\"interrupt\"}");
+	jc_collect(c, 7, 5000, &r);
+	jreply_assert_error(&r, "KeyboardInterrupt");
+	jreply_free(&r);
+	jc_collect(c, 8, 5000, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	ck_assert_int_eq(jc_worker_pid(c, 9), pid);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
+/* Control op interrupt: every busy worker of the target, from another
+ * connection. */
+START_TEST(control_interrupt_keeps_pid)
+{
+	struct itest_daemon *d = start_daemon();
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	struct jreply r;
+	json_t *fields, *res, *t0;
+	long pid = jc_worker_pid(c, 1);
+
+	/* nothing running: nothing interrupted */
+	fields = json_pack("{s:s}", "target", "python:3");
+	res = itest_control_with(d, "interrupt", fields);
+	t0 = json_array_get(json_object_get(res, "targets"), 0);
+	ck_assert(json_is_true(json_object_get(res, "ok")));
+	ck_assert_int_eq(json_integer_value(json_object_get(t0, "interrupted")), 0);
+	json_decref(res);
+
+	send_exec(c, 2, "import time\nprint('sleeping', flush=True)\ntime.sleep(30)", 0);
+	expect_output(c, 2, "sleeping\n");
+	res = itest_control_with(d, "interrupt", fields);
+	t0 = json_array_get(json_object_get(res, "targets"), 0);
+	ck_assert(json_is_true(json_object_get(res, "ok")));
+	ck_assert_str_eq(json_string_value(json_object_get(t0, "target")), "python:3");
+	ck_assert_int_eq(json_integer_value(json_object_get(t0, "interrupted")), 1);
+	json_decref(res);
+	json_decref(fields);
+	jc_collect(c, 2, 5000, &r);
+	jreply_assert_error(&r, "KeyboardInterrupt");
+	jreply_free(&r);
+	ck_assert_int_eq(jc_worker_pid(c, 3), pid);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
+/* Timeout on code that SIGINT stops: a Timeout error, the same process. */
+START_TEST(timeout_sigint_is_enough)
+{
+	struct itest_daemon *d = start_daemon();
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	struct jreply r;
+	long pid = jc_worker_pid(c, 1);
+	long long t0 = itest_now_ms(), took;
+
+	send_exec(c, 2, "import time\ntime.sleep(30)", 0.5);
+	jc_collect(c, 2, 10000, &r);
+	took = itest_now_ms() - t0;
+	jreply_assert_error(&r, "Timeout");
+	itest_assert_contains(jreply_error_str(&r, "message"), "timeout of 0.5 s");
+	itest_assert_contains(jreply_error_str(&r, "message"), "KeyboardInterrupt");
+	ck_assert(json_number_value(json_object_get(json_object_get(r.done, "error"), "timeout")) ==
+	          0.5);
+	ck_assert_msg(took >= 450 && took < 2500, "a 0.5 s timeout took %lld ms", took);
+	jreply_free(&r);
+	ck_assert_int_eq(jc_worker_pid(c, 3), pid);
+
+	/* a blocking read on a pipe nobody writes: SIGINT ends it too */
+	t0 = itest_now_ms();
+	send_exec(c, 4, "import os\nr, w = os.pipe()\nos.read(r, 1)", 0.5);
+	jc_collect(c, 4, 10000, &r);
+	took = itest_now_ms() - t0;
+	jreply_assert_error(&r, "Timeout");
+	itest_assert_contains(jreply_error_str(&r, "message"), "KeyboardInterrupt");
+	ck_assert_msg(took < 2500, "a 0.5 s timeout on os.read took %lld ms", took);
+	jreply_free(&r);
+	ck_assert_int_eq(jc_worker_pid(c, 5), pid);
+
+	/* a request that finishes in time is not touched */
+	send_exec(c, 6, "import time\ntime.sleep(0.2)\nprint('in time')", 2);
+	jc_collect(c, 6, 10000, &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, "in time\n");
+	jreply_free(&r);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
+/* Code that ignores SIGINT: SIGTERM after interrupt_grace; the worker is
+ * replaced. Not a crash: no restart counted, no backoff, no poison. */
+static void
+escalation_to_sigterm(const char *code)
+{
+	struct itest_daemon *d = start_daemon();
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	struct jreply r;
+	long pid = jc_worker_pid(c, 1), pid2;
+	long long t0 = itest_now_ms(), took;
+	json_t *t;
+
+	send_exec(c, 2, code, 0.5);
+	jc_collect(c, 2, 15000, &r);
+	took = itest_now_ms() - t0;
+	jreply_assert_error(&r, "Timeout");
+	itest_assert_contains(jreply_error_str(&r, "message"),
+	                      "timeout of 0.5 s; it was interrupted (Terminated)");
+	/* 0.5 s timeout + 0.5 s interrupt_grace, then SIGTERM ends it */
+	ck_assert_msg(took >= 950 && took < 4000, "escalation to SIGTERM took %lld ms", took);
+	jreply_free(&r);
+	ck_assert(itest_wait_gone((pid_t)pid, 5000));
+	pid2 = jc_worker_pid(c, 3);
+	ck_assert_int_ne(pid2, pid);
+	t = itest_target_status(d, "python:3");
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "restarts")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(t, "state")), "ok");
+	json_decref(t);
+	/* the same code again is not refused as poison: it times out again */
+	send_exec(c, 4, code, 0.5);
+	jc_collect(c, 4, 15000, &r);
+	jreply_assert_error(&r, "Timeout");
+	jreply_free(&r);
+	jc_close(c);
+	itest_stop(d);
+}
+
+START_TEST(timeout_escalates_to_sigterm)
+{
+	escalation_to_sigterm(IGNORE_SIGINT_SPIN);
+}
+END_TEST
+
+START_TEST(timeout_blocking_read_ignoring_sigint)
+{
+	escalation_to_sigterm("import os, signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+	                      "r, w = os.pipe()\nos.read(r, 1)\n");
+}
+END_TEST
+
+/* Code that ignores SIGINT and SIGTERM: SIGKILL after kill_grace. */
+START_TEST(timeout_escalates_to_sigkill)
+{
+	struct itest_daemon *d = start_daemon();
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	struct jreply r;
+	long pid = jc_worker_pid(c, 1);
+	long long t0 = itest_now_ms(), took;
+
+	send_exec(c, 2, IGNORE_ALL_SPIN, 0.5);
+	jc_collect(c, 2, 15000, &r);
+	took = itest_now_ms() - t0;
+	jreply_assert_error(&r, "Timeout");
+	itest_assert_contains(r.out, "spinning\n");
+	itest_assert_contains(jreply_error_str(&r, "message"), "killed by signal 9");
+	ck_assert_msg(took >= 1400 && took < 5000, "escalation to SIGKILL took %lld ms", took);
+	jreply_free(&r);
+	ck_assert(itest_wait_gone((pid_t)pid, 5000));
+	ck_assert_int_ne(jc_worker_pid(c, 3), pid);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
+/* The hook's request_timeout applies to requests without one; a request's
+ * own timeout replaces it. */
+START_TEST(hook_request_timeout)
+{
+	struct itest_daemon *d = start_daemon();
+	struct jclient *c = jc_open(d, ITEST_UNIX, "limited mode=json");
+	struct jreply r;
+
+	send_exec(c, 1, "import time\ntime.sleep(30)", 0);
+	jc_collect(c, 1, 10000, &r);
+	jreply_assert_error(&r, "Timeout");
+	itest_assert_contains(jreply_error_str(&r, "message"), "timeout of 0.5 s");
+	jreply_free(&r);
+	send_exec(c, 2, "import time\ntime.sleep(1)\nprint('longer')", 3);
+	jc_collect(c, 2, 10000, &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, "longer\n");
+	jreply_free(&r);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
+/* Raw mode: timeout= in the header. The traceback where the code was (if
+ * the agent could still send one), then a Timeout line. */
+START_TEST(raw_header_timeout)
+{
+	struct itest_daemon *d = start_daemon();
+	long long t0 = itest_now_ms();
+	char *reply;
+
+	reply = itest_raw(d, ITEST_UNIX, "python:3 timeout=0.5",
+	                  "import time\nprint('started')\ntime.sleep(30)\n");
+	ck_assert_msg(!strncmp(reply, "OUTPUT: \nstarted\nERRORS: \n", 26), "%s", reply);
+	itest_assert_contains(reply, "KeyboardInterrupt\nTimeout: the request ran longer than its "
+	                             "timeout of 0.5 s; it was interrupted (KeyboardInterrupt)\n");
+	ck_assert_msg(itest_now_ms() - t0 < 3000, "raw timeout=0.5 took %lld ms",
+	              itest_now_ms() - t0);
+	free(reply);
+
+	/* Per docs/protocol.md (raw mode): "one that needed SIGTERM/SIGKILL
+	 * [shows] as `Timeout: the request ran longer than its timeout of
+	 * 2 s; ...`". */
+	reply = itest_raw(d, ITEST_UNIX, "python:3 timeout=0.5", IGNORE_SIGINT_SPIN);
+	ck_assert_msg(!strncmp(reply, "OUTPUT: \nspinning\nERRORS: \n", 27), "%s", reply);
+	itest_assert_contains(reply, "Timeout: the request ran longer than its timeout of 0.5 s");
+	free(reply);
+
+	reply = itest_raw(d, ITEST_UNIX, "python:3 timeout=0.5", IGNORE_ALL_SPIN);
+	ck_assert_msg(!strncmp(reply, "OUTPUT: \nspinning\nERRORS: \n", 27), "%s", reply);
+	itest_assert_contains(reply, "Timeout: the request ran longer than its timeout of 0.5 s");
+	itest_assert_contains(reply, "killed by signal 9");
+	free(reply);
+
+	reply = itest_raw(d, ITEST_UNIX, "python:3 timeout=5", "print('quick')\n");
+	ck_assert_str_eq(reply, "OUTPUT: \nquick\n");
+	free(reply);
+	itest_stop(d);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("interrupt");
+	TCase *tc = tcase_create("interrupt");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, json_interrupt_keeps_pid);
+	tcase_add_test(tc, control_interrupt_keeps_pid);
+	tcase_add_test(tc, timeout_sigint_is_enough);
+	tcase_add_test(tc, timeout_escalates_to_sigterm);
+	tcase_add_test(tc, timeout_blocking_read_ignoring_sigint);
+	tcase_add_test(tc, timeout_escalates_to_sigkill);
+	tcase_add_test(tc, hook_request_timeout);
+	tcase_add_test(tc, raw_header_timeout);
+	suite_add_tcase(s, tc);
+	return itest_run_suite(s);
+}
