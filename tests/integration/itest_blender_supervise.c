@@ -16,15 +16,7 @@
 #define BLENDER_DEADLINE_MS 60000 /* a cold first start of Blender can be slow */
 #define JSON_HDR "blender mode=json"
 
-#define SUPERVISION                                                                                \
-	"supervision:\n"                                                                           \
-	"  stop_grace: 2\n"                                                                        \
-	"  interrupt_grace: 0.5\n"                                                                 \
-	"  kill_grace: 1\n"                                                                        \
-	"  backoff_initial: 0.2\n"                                                                 \
-	"  backoff_max: 5\n"                                                                       \
-	"  crash_budget: 4\n"                                                                      \
-	"  crash_window: 60\n"
+#define SUPERVISION ITEST_SUPERVISION("2", "1")
 
 static struct itest_daemon *
 start_blender(void)

@@ -17,15 +17,7 @@
 
 #define JSON_HDR "python:3 mode=json"
 
-#define SUPERVISION                                                                                \
-	"supervision:\n"                                                                           \
-	"  stop_grace: 1\n"                                                                        \
-	"  interrupt_grace: 0.5\n"                                                                 \
-	"  kill_grace: 0.5\n"                                                                      \
-	"  backoff_initial: 0.2\n"                                                                 \
-	"  backoff_max: 5\n"                                                                       \
-	"  crash_budget: 4\n"                                                                      \
-	"  crash_window: 60\n"
+#define SUPERVISION ITEST_SUPERVISION("1", "0.5")
 
 enum which {
 	IN_GROUP = 1, /* sleep 300, in the worker's process group */

@@ -13,22 +13,9 @@
 #include "itest.h"
 
 /* stop_grace is long enough for a 1 s request to finish on its own. */
-#define SUPERVISION(stop_grace)                                                                    \
-	"supervision:\n"                                                                           \
-	"  stop_grace: " stop_grace "\n"                                                           \
-	"  interrupt_grace: 0.5\n"                                                                 \
-	"  kill_grace: 0.5\n"                                                                      \
-	"  backoff_initial: 0.2\n"                                                                 \
-	"  backoff_max: 5\n"                                                                       \
-	"  crash_budget: 4\n"                                                                      \
-	"  crash_window: 60\n"
+#define SUPERVISION(stop_grace) ITEST_SUPERVISION(stop_grace, "0.5")
 
-#define PY_HOOK(name)                                                                              \
-	"name: " name "\n"                                                                         \
-	"hints:\n"                                                                                 \
-	"  linux:\n"                                                                               \
-	"    - path: python3\n"                                                                    \
-	"      version: \"1\"\n"
+#define PY_HOOK(name) ITEST_PY_HOOK(name)
 
 /* uninitialize appends a line to DIR/teardown (DIR from the hook's
  * python_path, DIR/hooks.d by default). */

@@ -16,23 +16,9 @@
 
 #define JSON_HDR "python:3 mode=json"
 
-#define SUPERVISION                                                                                \
-	"supervision:\n"                                                                           \
-	"  stop_grace: 1\n"                                                                        \
-	"  interrupt_grace: 0.5\n"                                                                 \
-	"  kill_grace: 0.5\n"                                                                      \
-	"  backoff_initial: 0.2\n"                                                                 \
-	"  backoff_max: 5\n"                                                                       \
-	"  crash_budget: 4\n"                                                                      \
-	"  crash_window: 60\n"
+#define SUPERVISION ITEST_SUPERVISION("1", "0.5")
 
-/* A hook on python3 from PATH, as version 1. */
-#define PY_HOOK(name)                                                                              \
-	"name: " name "\n"                                                                         \
-	"hints:\n"                                                                                 \
-	"  linux:\n"                                                                               \
-	"    - path: python3\n"                                                                    \
-	"      version: \"1\"\n"
+#define PY_HOOK(name) ITEST_PY_HOOK(name)
 
 /* Inline Python for a hook: DIR, the test's temporary directory, from the
  * hook's python_path (its own directory, DIR/hooks.d, by default). */

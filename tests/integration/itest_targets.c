@@ -9,22 +9,9 @@
 
 #include "itest.h"
 
-#define SUPERVISION                                                                                \
-	"supervision:\n"                                                                           \
-	"  stop_grace: 1\n"                                                                        \
-	"  interrupt_grace: 0.5\n"                                                                 \
-	"  kill_grace: 0.5\n"                                                                      \
-	"  backoff_initial: 0.2\n"                                                                 \
-	"  backoff_max: 5\n"                                                                       \
-	"  crash_budget: 4\n"                                                                      \
-	"  crash_window: 60\n"
+#define SUPERVISION ITEST_SUPERVISION("1", "0.5")
 
-#define PY_HOOK(name)                                                                              \
-	"name: " name "\n"                                                                         \
-	"hints:\n"                                                                                 \
-	"  linux:\n"                                                                               \
-	"    - path: python3\n"                                                                    \
-	"      version: \"1\"\n"
+#define PY_HOOK(name) ITEST_PY_HOOK(name)
 
 static const char *const target_hooks[] = {
         "warm.yaml",   PY_HOOK("warm") "min_workers: 1\nidle_timeout: 1\n",

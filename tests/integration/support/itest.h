@@ -18,6 +18,26 @@
 
 #define ITEST_TIMEOUT_MS 20000 /* default deadline of one wait */
 
+/* A "supervision:" section with short periods, so crash loops, backoff and
+ * escalation happen within a test's time (string literals in seconds). */
+#define ITEST_SUPERVISION(stop_grace, kill_grace)                                                  \
+	"supervision:\n"                                                                           \
+	"  stop_grace: " stop_grace "\n"                                                           \
+	"  interrupt_grace: 0.5\n"                                                                 \
+	"  kill_grace: " kill_grace "\n"                                                           \
+	"  backoff_initial: 0.2\n"                                                                 \
+	"  backoff_max: 5\n"                                                                       \
+	"  crash_budget: 4\n"                                                                      \
+	"  crash_window: 60\n"
+
+/* A hook file body: python3 from PATH, as version 1. */
+#define ITEST_PY_HOOK(name)                                                                        \
+	"name: " name "\n"                                                                         \
+	"hints:\n"                                                                                 \
+	"  linux:\n"                                                                               \
+	"    - path: python3\n"                                                                    \
+	"      version: \"1\"\n"
+
 /* What the configuration of one test's daemon holds beyond the defaults
  * (Unix socket only, no compat port, limits.max_payload 64M, log_level
  * debug, hooks_dirs = the build tree's shipped hooks then DIR/hooks.d,
