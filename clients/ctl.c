@@ -12,6 +12,16 @@
 #include "header.h"
 
 /* Print one message of hotloadctl's own to stderr, unless quiet. */
+/* "hotloadctl: " + the message + newline, on stderr. */
+static void
+vmsg(const char *fmt, va_list ap)
+{
+	fputs("hotloadctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
 void
 ctl_msg(const struct ctl_opts *o, const char *fmt, ...)
 {
@@ -19,12 +29,9 @@ ctl_msg(const struct ctl_opts *o, const char *fmt, ...)
 
 	if (o && o->quiet)
 		return;
-	fputs("hotloadctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
 }
 
 /* A failure's reason: printed under -q too, since the exit status alone
@@ -34,12 +41,9 @@ ctl_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("hotloadctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
 }
 
 /* Format into a buffer and write it in one go, so that output and the

@@ -46,15 +46,13 @@ on_conn_closed(uv_handle_t *h)
 	free(c);
 }
 
-void
-conn_close(struct conn *c)
+/* The client is going: its queued requests are dropped, running ones
+ * finish with nobody listening. */
+static void
+conn_drop_requests(struct conn *c)
 {
 	struct request *r;
 
-	if (c->closed)
-		return;
-	c->closed = 1;
-	c->state = CONN_CLOSING;
 	while ((r = TAILQ_FIRST(&c->reqs))) {
 		TAILQ_REMOVE(&c->reqs, r, owner_entry);
 		r->sink = NULL;
@@ -63,6 +61,16 @@ conn_close(struct conn *c)
 		else
 			request_free(r);
 	}
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c->closed)
+		return;
+	c->closed = 1;
+	c->state = CONN_CLOSING;
+	conn_drop_requests(c);
 	uv_timer_stop(&c->timer);
 	uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 	uv_close(&c->h.handle, on_conn_closed);
@@ -79,18 +87,9 @@ on_shutdown(uv_shutdown_t *req, int status)
 void
 conn_finish(struct conn *c)
 {
-	struct request *r;
-
 	if (c->state == CONN_CLOSING)
 		return;
-	while ((r = TAILQ_FIRST(&c->reqs))) {
-		TAILQ_REMOVE(&c->reqs, r, owner_entry);
-		r->sink = NULL;
-		if (r->pool)
-			pool_cancel(r->pool, r);
-		else
-			request_free(r);
-	}
+	conn_drop_requests(c);
 	uv_read_stop(&c->h.stream);
 	uv_timer_stop(&c->timer);
 	c->shutdown.data = c;
