@@ -128,6 +128,23 @@ conn_write(struct conn *c, const char *data, size_t len)
 
 	if (!len || c->state == CONN_CLOSING)
 		return;
+	/* Nothing queued: write what the socket takes now and copy only the
+	 * rest, so output flowing to a reading client is not copied at all. */
+	if (!c->write_queued) {
+		int n;
+
+		b = uv_buf_init((char *)data, (unsigned)len);
+		n = uv_try_write(&c->h.stream, &b, 1);
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+			if (!len)
+				return;
+		} else if (n < 0 && n != UV_EAGAIN) {
+			conn_close(c);
+			return;
+		}
+	}
 	w = xmalloc(sizeof(*w) + len);
 	w->conn = c;
 	w->len = len;

@@ -20,7 +20,7 @@
 
 #define CTL_LINE_MAX (256u << 20) /* an agent reply larger than this is a broken agent */
 #define TAIL_MAX 4096             /* bytes of stderr kept for error messages */
-#define READ_CHUNK 65536
+#define READ_CHUNK (256u << 10)   /* a whole socket buffer in one read */
 
 struct worker {
 	uv_loop_t *loop;
@@ -288,6 +288,12 @@ static void
 worker_deliver(struct worker *w, int fd, const char *data, size_t len)
 {
 	struct buf text = BUF_INIT;
+
+	/* Most output is valid as read: hand it on without a copy. */
+	if (!w->carry[fd].len && utf8_valid_len(data, len) == len) {
+		deliver_text(w, fd, data, len);
+		return;
+	}
 
 	utf8_repair(&w->carry[fd], data, len, &text);
 	deliver_text(w, fd, text.data, text.len);

@@ -132,3 +132,30 @@ utf8_finish(struct utf8_carry *c, struct buf *out)
 		buf_append(out, replacement, 3);
 	c->len = 0;
 }
+
+size_t
+utf8_valid_len(const char *in, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0;
+
+	while (i < len) {
+		int n;
+
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		n = seq_len(s + i, len - i);
+		if (n <= 0)
+			break;
+		i += (size_t)n;
+	}
+	return i < len ? i : len;
+}

@@ -17,6 +17,10 @@ struct utf8_carry {
  * nothing is dropped, and an incomplete sequence at the end waits in c. */
 void utf8_repair(struct utf8_carry *c, const char *in, size_t len, struct buf *out);
 
+/* Length of the longest prefix of s that is valid, complete UTF-8: when
+ * it is len, the bytes can be used as they are. */
+size_t utf8_valid_len(const char *s, size_t len);
+
 /* End of stream: whatever waits in c is incomplete and becomes U+FFFD. */
 void utf8_finish(struct utf8_carry *c, struct buf *out);
 

@@ -80,6 +80,26 @@ check_valid(const char *in)
 	check(in, in);
 }
 
+/* utf8_valid_len: the whole of valid text, up to the first bad or cut-off
+ * sequence otherwise. */
+START_TEST(test_valid_len)
+{
+	static const char long_ascii[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+	ck_assert_uint_eq(utf8_valid_len("", 0), 0);
+	ck_assert_uint_eq(utf8_valid_len(long_ascii, 36), 36);
+	ck_assert_uint_eq(utf8_valid_len("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 15), 15);
+	ck_assert_uint_eq(utf8_valid_len("abcdefghij\xff", 11), 10);
+	ck_assert_uint_eq(utf8_valid_len("abc\xe2\x82", 5), 3); /* cut off */
+	ck_assert_uint_eq(utf8_valid_len("ab\xc0\xaf"
+	                                 "cd",
+	                                 6),
+	                  2);                                    /* overlong */
+	ck_assert_uint_eq(utf8_valid_len("\xed\xa0\x80", 3), 0); /* surrogate */
+	ck_assert_uint_eq(utf8_valid_len("0123456789\x80xyz", 14), 10);
+}
+END_TEST
+
 START_TEST(test_ascii)
 {
 	struct buf out;
@@ -354,6 +374,7 @@ utf8_suite(void)
 	tcase_add_test(tc, test_invalid_in_carry);
 	tcase_add_test(tc, test_finish);
 	tcase_add_test(tc, test_large);
+	tcase_add_test(tc, test_valid_len);
 	suite_add_tcase(s, tc);
 	return s;
 }
