@@ -82,12 +82,13 @@ level_name(int level)
 
 /* One entry; target and pid, when given, become journal fields. */
 static void
-log_write_fields(int level, const char *msg, const char *target, int pid, const char *stream)
+log_write_fields(int level, const char *msg, const char *target, int pid, const char *stream,
+                 const char *request)
 {
 #ifdef HAVE_SYSTEMD
 	if (log_journal) {
-		char prio[32], f_target[160], f_pid[48], f_stream[48], *m;
-		struct iovec iov[6];
+		char prio[32], f_target[160], f_pid[48], f_stream[48], f_req[80], *m;
+		struct iovec iov[7];
 		int n = 0;
 
 		m = malloc(strlen(msg) + 9);
@@ -107,6 +108,10 @@ log_write_fields(int level, const char *msg, const char *target, int pid, const 
 				snprintf(f_stream, sizeof(f_stream), "HOTLOAD_STREAM=%s", stream);
 				iov[n++] = (struct iovec){f_stream, strlen(f_stream)};
 			}
+			if (request) {
+				snprintf(f_req, sizeof(f_req), "HOTLOAD_REQUEST=%s", request);
+				iov[n++] = (struct iovec){f_req, strlen(f_req)};
+			}
 			n = sd_journal_sendv(iov, n);
 			free(m);
 			if (n >= 0)
@@ -123,7 +128,7 @@ log_write_fields(int level, const char *msg, const char *target, int pid, const 
 static void
 log_write(int level, const char *msg)
 {
-	log_write_fields(level, msg, NULL, 0, NULL);
+	log_write_fields(level, msg, NULL, 0, NULL, NULL);
 }
 
 void
@@ -159,7 +164,7 @@ log_msg_errno(int level, int r, const char *fmt, ...)
 }
 
 void
-log_worker(int level, const char *target, int pid, const char *fmt, ...)
+log_worker(int level, const char *target, int pid, const char *request, const char *fmt, ...)
 {
 	char msg[2048];
 	int n;
@@ -171,7 +176,7 @@ log_worker(int level, const char *target, int pid, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
-	log_write_fields(level, msg, target, pid, NULL);
+	log_write_fields(level, msg, target, pid, NULL, request);
 }
 
 void
@@ -186,7 +191,7 @@ log_worker_output(const char *target, int pid, const char *stream, const char *d
 		size_t n = nl ? (size_t)(nl - data) : len;
 
 		snprintf(msg, sizeof(msg), "%s[%d] %s: %.*s", target, pid, stream, (int)n, data);
-		log_write_fields(LOG_LEVEL_INFO, msg, target, pid, stream);
+		log_write_fields(LOG_LEVEL_INFO, msg, target, pid, stream, NULL);
 		n += nl ? 1 : 0;
 		data += n;
 		len -= n;

@@ -20,10 +20,11 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* Log with strerror(-r) appended; returns r so callers can "return log_…". */
 int log_msg_errno(int level, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* About one worker: "target[pid]: message", with HOTLOAD_TARGET= and
- * HOTLOAD_WORKER_PID= fields in the journal. */
-void log_worker(int level, const char *target, int pid, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+/* About one worker: "target[pid]: message", with HOTLOAD_TARGET=,
+ * HOTLOAD_WORKER_PID= and (when request is not NULL) HOTLOAD_REQUEST=
+ * fields in the journal. */
+void log_worker(int level, const char *target, int pid, const char *request, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 
 /* Output a worker printed between requests, one log line per line of it. */
 void log_worker_output(const char *target, int pid, const char *stream, const char *data,

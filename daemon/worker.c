@@ -5,6 +5,7 @@
  * worker record lives until the process is reaped *and* every handle is
  * closed; its owner hears of the exit once and forgets it then. */
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,23 @@ unsigned
 worker_id(const struct worker *w)
 {
 	return w->id;
+}
+
+/* log_worker, with the running request (if any) as HOTLOAD_REQUEST. */
+static void
+worker_log(const struct worker *w, int level, const char *fmt, ...)
+{
+	char msg[1024], req[48];
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (w->current)
+		snprintf(req, sizeof(req), "%u.%llu", w->id, (unsigned long long)w->current_id);
+	log_worker(level, w->name, worker_pid(w), w->current ? req : NULL, "%s", msg);
 }
 
 /* Resident memory of the interpreter, from /proc; 0 when unknown. */
@@ -428,8 +446,7 @@ on_request_done(struct worker *w, json_t *msg)
 	if (w->state == WORKER_STOPPING)
 		return;
 	if (stop_after) {
-		log_worker(LOG_LEVEL_INFO, w->name, worker_pid(w),
-		           "__SHUTDOWN__ requested, stopping");
+		worker_log(w, LOG_LEVEL_INFO, "__SHUTDOWN__ requested, stopping");
 		worker_stop(w);
 	} else {
 		w->escalated = 0;
@@ -449,8 +466,7 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 	const char *event = json_string_value(json_object_get(msg, "event"));
 
 	if (!event) {
-		log_worker(LOG_LEVEL_ERR, w->name, worker_pid(w),
-		           "bad message from the agent: %.200s", line);
+		worker_log(w, LOG_LEVEL_ERR, "bad message from the agent: %.200s", line);
 		worker_kill(w, SIGKILL);
 		goto out;
 	}
@@ -460,7 +476,7 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 		w->agent_pid = (int)json_integer_value(json_object_get(msg, "pid"));
 		w->ready_ns = uv_hrtime();
 		arm_idle_timer(w);
-		log_worker(LOG_LEVEL_INFO, w->name, worker_pid(w), "ready in %.0f ms",
+		worker_log(w, LOG_LEVEL_INFO, "ready in %.0f ms",
 		           (double)(uv_hrtime() - w->started_ns) / 1e6);
 		w->ev->ready(w, w->data);
 	} else if (!strcmp(event, "failed")) {
@@ -472,8 +488,7 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 	} else if (!strcmp(event, "done") && w->state == WORKER_STOPPING) {
 		/* the answer to "stop": the exit follows */
 	} else {
-		log_worker(LOG_LEVEL_ERR, w->name, worker_pid(w),
-		           "unexpected '%s' from the agent, ignoring", event);
+		worker_log(w, LOG_LEVEL_ERR, "unexpected '%s' from the agent, ignoring", event);
 	}
 out:
 	json_decref(msg);
@@ -498,8 +513,8 @@ on_ctl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		buf_consume(&w->ctl_in, len);
 	}
 	if (w->ctl_in.len > CTL_LINE_MAX) {
-		log_worker(LOG_LEVEL_ERR, w->name, worker_pid(w),
-		           "agent message larger than %u bytes, killing", CTL_LINE_MAX);
+		worker_log(w, LOG_LEVEL_ERR, "agent message larger than %u bytes, killing",
+		           CTL_LINE_MAX);
 		buf_clear(&w->ctl_in);
 		worker_kill(w, SIGKILL);
 	}
@@ -605,7 +620,7 @@ escalate(struct worker *w)
 
 	if (w->escalated == SIGKILL)
 		return;
-	log_worker(LOG_LEVEL_WARNING, w->name, worker_pid(w), "sending %s to its process group",
+	worker_log(w, LOG_LEVEL_WARNING, "sending %s to its process group",
 	           sig == SIGINT    ? "SIGINT"
 	           : sig == SIGTERM ? "SIGTERM"
 	                            : "SIGKILL");
@@ -630,7 +645,7 @@ on_timer(uv_timer_t *t)
 
 		snprintf(m, sizeof(m), "%s did not become ready within %.0f s (startup_timeout)",
 		         w->name, w->startup_timeout);
-		log_worker(LOG_LEVEL_ERR, w->name, worker_pid(w), "%s, killing", m);
+		worker_log(w, LOG_LEVEL_ERR, "%s, killing", m);
 		json_decref(w->start_error);
 		w->start_error = json_pack("{s:s, s:s}", "type", "WorkerStartFailed", "message", m);
 		worker_kill(w, SIGKILL);
@@ -641,8 +656,8 @@ on_timer(uv_timer_t *t)
 			arm_idle_timer(w);
 			break;
 		}
-		log_worker(LOG_LEVEL_INFO, w->name, worker_pid(w),
-		           "idle for %g s (idle_timeout), stopping", w->idle_timeout);
+		worker_log(w, LOG_LEVEL_INFO, "idle for %g s (idle_timeout), stopping",
+		           w->idle_timeout);
 		worker_stop(w);
 		break;
 	case WORKER_BUSY:
@@ -650,15 +665,14 @@ on_timer(uv_timer_t *t)
 		if (!w->timed_out) {
 			w->timed_out = w->current && w->current->timeout > 0 ? w->current->timeout
 			                                                     : w->request_timeout;
-			log_worker(LOG_LEVEL_WARNING, w->name, worker_pid(w),
-			           "request timed out after %g s", w->timed_out);
+			worker_log(w, LOG_LEVEL_WARNING, "request timed out after %g s",
+			           w->timed_out);
 		}
 		escalate(w);
 		break;
 	case WORKER_STOPPING:
 		if (w->escalated < SIGTERM)
-			log_worker(LOG_LEVEL_WARNING, w->name, worker_pid(w),
-			           "did not stop within %g s", w->stop_grace);
+			worker_log(w, LOG_LEVEL_WARNING, "did not stop within %g s", w->stop_grace);
 		escalate(w);
 		break;
 	case WORKER_DEAD:
@@ -746,7 +760,7 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, on_ctl_read);
 	if (spec->startup_timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
-	log_worker(LOG_LEVEL_INFO, w->name, worker_pid(w), "starting %s", spec->argv[0]);
+	worker_log(w, LOG_LEVEL_INFO, "starting %s", spec->argv[0]);
 	*ret = w;
 	return 0;
 }
@@ -813,7 +827,7 @@ worker_interrupt(struct worker *w)
 {
 	if (w->state != WORKER_BUSY && w->state != WORKER_INTERRUPTING)
 		return -EAGAIN;
-	log_worker(LOG_LEVEL_INFO, w->name, worker_pid(w), "interrupting the running request");
+	worker_log(w, LOG_LEVEL_INFO, "interrupting the running request");
 	w->state = WORKER_INTERRUPTING;
 	return worker_kill(w, SIGINT);
 }

@@ -263,10 +263,18 @@ else
 fi
 expect "no device allow-list (GPUs stay reachable)" "auto:" \
 	c sh -c 'echo "$(systemctl show -p DevicePolicy --value hotloadd.service):$(systemctl show -p DeviceAllow --value hotloadd.service)"'
-if c journalctl -u hotloadd.service -o verbose 2>/dev/null | grep -q HOTLOAD_TARGET=; then
+# A request past its timeout is logged about its worker and that request.
+c hotloadctl exec --timeout 0.3 python:3 -c 'import time; time.sleep(5)' >/dev/null 2>&1 || true
+sleep 1
+if c journalctl -u hotloadd.service -o verbose 2>/dev/null | grep -q HOTLOAD_TARGET=python:3; then
 	ok "journal entries carry HOTLOAD_TARGET="
 else
-	log "note: no journal entry with HOTLOAD_TARGET= yet"
+	bad "no journal entry with HOTLOAD_TARGET="
+fi
+if c journalctl -u hotloadd.service -o verbose 2>/dev/null | grep -q "HOTLOAD_REQUEST=[0-9]"; then
+	ok "journal entries about a request carry HOTLOAD_REQUEST="
+else
+	bad "no journal entry with HOTLOAD_REQUEST= after a request timed out"
 fi
 
 # ---- reload -----------------------------------------------------------------
