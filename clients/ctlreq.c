@@ -370,12 +370,16 @@ print_failure(const struct ctl_opts *o, json_t *done)
 		return CTL_EXIT_FAILED;
 	if (tb[0])
 		buf_puts(&b, tb);
-	else if (message[0])
-		buf_printf(&b, "%s: %s", type, message);
-	else
-		buf_puts(&b, type);
-	if (b.data[b.len - 1] != '\n')
+	if (b.len && b.data[b.len - 1] != '\n')
 		buf_puts(&b, "\n");
+	/* The traceback says what the code raised; an error the daemon made
+	 * (a timeout) says its own type after it, as raw mode does. */
+	if (!tb[0] || !strcmp(type, "Timeout")) {
+		if (message[0])
+			buf_printf(&b, "%s: %s\n", type, message);
+		else
+			buf_printf(&b, "%s\n", type);
+	}
 	ctl_write_all(2, b.data, b.len);
 	buf_free(&b);
 	return CTL_EXIT_FAILED;
