@@ -47,6 +47,21 @@ seq_len(const unsigned char *s, size_t avail)
 	return n;
 }
 
+/* Past the ASCII from i on, eight bytes at a time: most output is ASCII. */
+static size_t
+skip_ascii(const unsigned char *s, size_t i, size_t len)
+{
+	while (i + 8 <= len) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+		i += 8;
+	}
+	return i;
+}
+
 /* Repair data that holds no carried bytes; returns how many trailing bytes
  * form an incomplete sequence and were not consumed. */
 static size_t
@@ -57,15 +72,7 @@ repair_chunk(const unsigned char *s, size_t len, struct buf *out)
 	while (i < len) {
 		int n;
 
-		/* ASCII, eight bytes at a time: most output is. */
-		while (i + 8 <= len) {
-			uint64_t w;
-
-			memcpy(&w, s + i, 8);
-			if (w & 0x8080808080808080ull)
-				break;
-			i += 8;
-		}
+		i = skip_ascii(s, i, len);
 		if (i >= len)
 			break;
 		n = seq_len(s + i, len - i);
@@ -142,14 +149,7 @@ utf8_valid_len(const char *in, size_t len)
 	while (i < len) {
 		int n;
 
-		while (i + 8 <= len) {
-			uint64_t w;
-
-			memcpy(&w, s + i, 8);
-			if (w & 0x8080808080808080ull)
-				break;
-			i += 8;
-		}
+		i = skip_ascii(s, i, len);
 		if (i >= len)
 			break;
 		n = seq_len(s + i, len - i);
