@@ -22,7 +22,7 @@ struct config {
 	size_t n_hooks_dirs;
 	struct compat_port *compat;
 	size_t n_compat;
-	size_t max_payload; /* bytes, default 64 MiB; "limits: max_payload:" */
+	size_t max_payload;     /* bytes, default 64 MiB; "limits: max_payload:" */
 	size_t max_connections; /* default 256; "limits: max_connections:" */
 	char *agent;            /* path of hookd.py; NULL = next to the binary */
 	char *log_level;        /* "debug", "info", "warning", "error"; default "info" */

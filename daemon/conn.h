@@ -10,7 +10,7 @@ struct server;
 
 /* Accept a waiting client of l. Returns NULL when accept failed. */
 struct conn *conn_accept(struct server *srv, struct listener *l, size_t max_payload,
-			 int over_limit);
+                         int over_limit);
 
 /* Close now: queued requests are dropped, running ones finish unheard. */
 void conn_close(struct conn *c);

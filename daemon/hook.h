@@ -25,7 +25,7 @@ struct hook {
 	char **aliases;
 	size_t n_aliases;
 	char *description;
-	char *default_version; /* NULL: newest installed */
+	char *default_version;   /* NULL: newest installed */
 	struct hook_hint *hints; /* only those for the running OS */
 	size_t n_hints;
 	char **argv; /* template: {executable}, {agent}, {version} */
@@ -60,7 +60,7 @@ int hookset_load_file(struct hookset *hs, const char *path, char *err, size_t er
 
 /* Same, from a string (built-in hooks); name is used in messages. */
 int hookset_load_string(struct hookset *hs, const char *name, const char *yaml, char *err,
-			size_t errlen);
+                        size_t errlen);
 
 /* Every *.yaml / *.yml of dir in name order. A missing dir is not an
  * error (returns 0); the first bad file is (as hookset_load_file). */
@@ -93,19 +93,19 @@ void hook_installs_free(struct hook_install *v, size_t n);
  * "20.5.*". On -ENOENT, searched lists each path pattern that was tried, one
  * per line, for the error message. */
 int hook_resolve(const struct hook *h, const char *version, char **ret_path, char **ret_version,
-		 struct buf *searched);
+                 struct buf *searched);
 
 /* Build the NULL-terminated argv (launcher + argv template expanded) for
  * starting the worker. */
 char **hook_build_argv(const struct hook *h, const char *executable, const char *version,
-		       const char *agent);
+                       const char *agent);
 void hook_strv_free(char **v);
 
 /* Build the NULL-terminated environment ("KEY=VALUE") for the worker: the
  * daemon's own environment, then the hook's env entries expanded, then extra
  * (NULL-terminated, may be NULL); later entries replace earlier ones. */
 char **hook_build_env(const struct hook *h, const char *executable, const char *version,
-		      const char *agent, char *const *extra);
+                      const char *agent, char *const *extra);
 
 /* Forget the versions learned by running version_command (they are kept
  * per path and mtime for the life of the process otherwise). */

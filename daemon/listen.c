@@ -266,8 +266,9 @@ listener_adopt(uv_loop_t *loop, int fd, listener_connection_cb cb, void *data,
 			uv_ip6_name(in6, host, sizeof(host));
 			l->port = ntohs(in6->sin6_port);
 		}
-		buf_printf(&name, sa.ss_family == AF_INET6 ? "tcp:[%s]:%d (from systemd)"
-		                                           : "tcp:%s:%d (from systemd)",
+		buf_printf(&name,
+		           sa.ss_family == AF_INET6 ? "tcp:[%s]:%d (from systemd)"
+		                                    : "tcp:%s:%d (from systemd)",
 		           host, l->port);
 	} else
 		return -EAFNOSUPPORT;

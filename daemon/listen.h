@@ -19,14 +19,14 @@ typedef void (*listener_connection_cb)(struct listener *l, void *data);
  * missing, the socket is 0600, and a stale socket is replaced, but one with
  * a live daemon behind it is not (-EADDRINUSE). */
 int listener_open_unix(uv_loop_t *loop, const char *path, listener_connection_cb cb, void *data,
-		       struct listener **ret);
+                       struct listener **ret);
 int listener_open_tcp(uv_loop_t *loop, const char *host, int port, listener_connection_cb cb,
-		      void *data, struct listener **ret);
+                      void *data, struct listener **ret);
 
 /* Take over a listening socket passed by the service manager (socket
  * activation). Its file is not removed on close: it is systemd's. */
 int listener_adopt(uv_loop_t *loop, int fd, listener_connection_cb cb, void *data,
-		   struct listener **ret);
+                   struct listener **ret);
 
 /* The TCP port of a TCP listener, else 0. */
 int listener_port(const struct listener *l);

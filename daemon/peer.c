@@ -47,8 +47,8 @@ find_owner(const char *file, const char *want_local, const char *want_remote, ui
 		char laddr[64], raddr[64];
 		unsigned long uid;
 
-		if (sscanf(line, "%*d: %63s %63s %*x %*x:%*x %*x:%*x %*x %lu", laddr, raddr, &uid) !=
-		    3)
+		if (sscanf(line, "%*d: %63s %63s %*x %*x:%*x %*x:%*x %*x %lu", laddr, raddr,
+		           &uid) != 3)
 			continue;
 		if (!strcmp(laddr, want_local) && !strcmp(raddr, want_remote)) {
 			*ret = (uid_t)uid;

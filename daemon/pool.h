@@ -29,8 +29,8 @@ struct pool_context {
 
 /* A pool for hook h at one installed interpreter. Its name is what users
  * see ("python:3", "hython:20.5.332"). The hook must outlive the pool. */
-struct pool *pool_new(const struct pool_context *ctx, const struct hook *h,
-		      const char *executable, const char *version);
+struct pool *pool_new(const struct pool_context *ctx, const struct hook *h, const char *executable,
+                      const char *version);
 /* Only for a pool without workers (after pool_stop() emptied it); freed
  * once its timer is closed. */
 void pool_free(struct pool *p);

@@ -44,16 +44,16 @@ struct request {
 	enum request_state state;
 	char *code;
 	size_t code_len;
-	char *file; /* NULL: the agent's default */
-	int fresh;  /* ns=fresh */
-	int shutdown_after; /* __SHUTDOWN__: stop the worker gracefully after it */
-	double timeout;     /* seconds it may run; 0: the hook's request_timeout */
-	uint64_t code_hash; /* of op and code: which requests crash workers */
-	json_t *client_id;  /* the id the client gave, or NULL (raw mode) */
+	char *file;           /* NULL: the agent's default */
+	int fresh;            /* ns=fresh */
+	int shutdown_after;   /* __SHUTDOWN__: stop the worker gracefully after it */
+	double timeout;       /* seconds it may run; 0: the hook's request_timeout */
+	uint64_t code_hash;   /* of op and code: which requests crash workers */
+	json_t *client_id;    /* the id the client gave, or NULL (raw mode) */
 	char *client_id_json; /* client_id serialised, made on first use */
 	uint64_t started_ns;
-	struct worker *worker; /* while running */
-	struct pool *pool;     /* while queued or running */
+	struct worker *worker;           /* while running */
+	struct pool *pool;               /* while queued or running */
 	const struct request_sink *sink; /* NULL once the client is gone */
 	void *sink_data;
 };

@@ -15,7 +15,7 @@ struct server;
 /* Takes ownership of cfg and hs. agent is the path of hookd.py, launcher
  * that of hotload-launch (NULL: workers are started without it). */
 struct server *server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs,
-			  const char *agent, const char *launcher);
+                          const char *agent, const char *launcher);
 void server_free(struct server *s);
 
 /* Open every configured listener; on failure logs which one and returns
@@ -33,11 +33,11 @@ const struct config *server_config(const struct server *s);
  * and fills message; -ESRCH (no *ret_type) when it exists but has no pool
  * and create is not set. */
 int server_route(struct server *s, const char *dcc, const char *version, int create,
-		 struct pool **ret, const char **ret_type, struct buf *message);
+                 struct pool **ret, const char **ret_type, struct buf *message);
 
 /* How to read the configuration again (main's loader). */
 typedef int (*server_load_fn)(struct config **ret_cfg, struct hookset **ret_hs, struct buf *err,
-			      void *data);
+                              void *data);
 void server_set_loader(struct server *s, server_load_fn fn, void *data);
 
 /* Reload: new and changed hooks take effect for new workers; workers of

@@ -22,13 +22,13 @@ enum worker_state {
 struct worker_exit {
 	int64_t status;
 	int signal;
-	int requested;      /* worker_stop() or an idle timeout asked for it */
-	int was_ready;      /* it had sent READY */
-	double ready_for;   /* seconds between READY and the exit */
-	int while_busy;     /* a request was running */
-	uint64_t busy_hash; /* request_hash() of that request */
+	int requested;       /* worker_stop() or an idle timeout asked for it */
+	int was_ready;       /* it had sent READY */
+	double ready_for;    /* seconds between READY and the exit */
+	int while_busy;      /* a request was running */
+	uint64_t busy_hash;  /* request_hash() of that request */
 	json_t *start_error; /* never ready: {"type","message",…} (borrowed), else NULL */
-	const char *reason; /* "killed by signal 11 (Segmentation fault)" */
+	const char *reason;  /* "killed by signal 11 (Segmentation fault)" */
 };
 
 /* What a worker tells its owner (the pool). After exited() the worker frees
@@ -48,11 +48,11 @@ struct worker_events {
 struct reaper;
 
 struct worker_spec {
-	char **argv; /* NULL-terminated */
-	const char *launcher;  /* hotload-launch, put before argv; NULL: none */
-	struct reaper *reaper; /* told about the worker's pid; may be NULL */
-	char **env;  /* NULL-terminated */
-	const char *name; /* "python:3", for logs */
+	char **argv;            /* NULL-terminated */
+	const char *launcher;   /* hotload-launch, put before argv; NULL: none */
+	struct reaper *reaper;  /* told about the worker's pid; may be NULL */
+	char **env;             /* NULL-terminated */
+	const char *name;       /* "python:3", for logs */
 	double startup_timeout; /* seconds */
 	double idle_timeout;    /* seconds idle before it is stopped; 0: never */
 	double request_timeout; /* default for requests without one; 0: none */
@@ -63,8 +63,8 @@ struct worker_spec {
 
 /* Start a worker. On failure returns -errno (the exec error included) and
  * nothing is left behind. */
-int worker_spawn(uv_loop_t *loop, const struct worker_spec *spec,
-		 const struct worker_events *ev, void *data, struct worker **ret);
+int worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worker_events *ev,
+                 void *data, struct worker **ret);
 
 /* Send r to the idle worker; it becomes busy. r->worker is set. */
 void worker_run(struct worker *w, struct request *r);

@@ -49,8 +49,8 @@ valid_utf8(const char *s, size_t len)
 
 /* Apply one "key=value" option to h; -1 with a reason in err when bad. */
 static int
-set_option(struct header *h, const char *key, size_t klen, const char *val, size_t vlen,
-	   char *err, size_t errlen)
+set_option(struct header *h, const char *key, size_t klen, const char *val, size_t vlen, char *err,
+           size_t errlen)
 {
 	if (klen == 4 && !memcmp(key, "mode", 4)) {
 		if (vlen == 3 && !memcmp(val, "raw", 3))
@@ -59,7 +59,7 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 			h->mode = HEADER_MODE_JSON;
 		else {
 			snprintf(err, errlen, "mode must be raw or json, not '%.*s'", (int)vlen,
-				 val);
+			         val);
 			return -1;
 		}
 	} else if (klen == 2 && !memcmp(key, "ns", 2)) {
@@ -68,7 +68,8 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		else if (vlen == 5 && !memcmp(val, "fresh", 5))
 			h->fresh = 1;
 		else {
-			snprintf(err, errlen, "ns must be main or fresh, not '%.*s'", (int)vlen, val);
+			snprintf(err, errlen, "ns must be main or fresh, not '%.*s'", (int)vlen,
+			         val);
 			return -1;
 		}
 	} else if (klen == 4 && !memcmp(key, "file", 4)) {
@@ -97,14 +98,14 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		h->timeout = t;
 	} else {
 		snprintf(err, errlen,
-			 "unknown header option '%.*s' (known: mode, ns, file, timeout)",
-			 (int)klen, key);
+		         "unknown header option '%.*s' (known: mode, ns, file, timeout)", (int)klen,
+		         key);
 		return -1;
 	}
 	return 0;
 bad_timeout:
-	snprintf(err, errlen, "timeout must be a number of seconds above 0, not '%.*s'",
-		 (int)vlen, val);
+	snprintf(err, errlen, "timeout must be a number of seconds above 0, not '%.*s'", (int)vlen,
+	         val);
 	return -1;
 }
 
@@ -147,12 +148,12 @@ header_parse(const char *line, size_t len, struct header *ret, char *err, size_t
 	}
 	colon = memchr(tok, ':', (size_t)(p - tok));
 	if (copy_name(tok, (size_t)((colon ? colon : p) - tok), h.dcc, sizeof(h.dcc)) < 0 ||
-	    (colon && copy_name(colon + 1, (size_t)(p - colon - 1), h.version,
-				sizeof(h.version)) < 0)) {
+	    (colon &&
+	     copy_name(colon + 1, (size_t)(p - colon - 1), h.version, sizeof(h.version)) < 0)) {
 		snprintf(err, errlen,
-			 "bad target '%.*s': expected <dcc>[:<version>] of letters, digits "
-			 "and . _ - +",
-			 (int)(p - tok), tok);
+		         "bad target '%.*s': expected <dcc>[:<version>] of letters, digits "
+		         "and . _ - +",
+		         (int)(p - tok), tok);
 		return -EINVAL;
 	}
 
@@ -169,11 +170,11 @@ header_parse(const char *line, size_t len, struct header *ret, char *err, size_t
 		eq = memchr(tok, '=', (size_t)(p - tok));
 		if (!eq || eq == tok) {
 			snprintf(err, errlen, "bad header option '%.*s': expected key=value",
-				 (int)(p - tok), tok);
+			         (int)(p - tok), tok);
 			return -EINVAL;
 		}
 		if (set_option(&h, tok, (size_t)(eq - tok), eq + 1, (size_t)(p - eq - 1), err,
-			       errlen) < 0)
+		               errlen) < 0)
 			return -EINVAL;
 	}
 	*ret = h;
