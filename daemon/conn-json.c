@@ -94,7 +94,7 @@ void
 conn_json_maybe_finish(struct conn *c)
 {
 	if (c->eof && TAILQ_EMPTY(&c->reqs) && c->state != CONN_CLOSING)
-		conn_finish(c);
+		conn_end(c);
 }
 
 static void

@@ -57,11 +57,12 @@ struct conn {
 };
 
 /* conn.c */
+#include "conn.h"
+
 void conn_write(struct conn *c, const char *data, size_t len);
 void conn_puts(struct conn *c, const char *s);
 void conn_write_json(struct conn *c, json_t *msg, const char *tail);
 void conn_fail(struct conn *c, int json, const char *type, const char *message);
-void conn_finish(struct conn *c);
 int conn_is_blank(const char *s, size_t len);
 struct pool *conn_pool(struct conn *c, const char **ret_type, struct buf *message);
 

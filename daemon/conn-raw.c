@@ -59,7 +59,7 @@ raw_done(struct request *r, json_t *result)
 		conn_write(c, c->raw_err.data, c->raw_err.len);
 	} else if (!c->raw_out_started)
 		conn_puts(c, "Script executed (no output).");
-	conn_finish(c);
+	conn_end(c);
 }
 
 static const struct request_sink raw_sink = {
@@ -110,7 +110,7 @@ conn_raw_submit(struct conn *c)
 	if (conn_is_blank(c->in.data ? c->in.data : "", c->in.len) && shutdown &&
 	    pool_worker_count(pool) == 0) {
 		conn_puts(c, "Script executed (no output).");
-		conn_finish(c);
+		conn_end(c);
 		return;
 	}
 	utf8_repair(&carry, c->in.data ? c->in.data : "", c->in.len, &code);

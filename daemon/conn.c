@@ -85,7 +85,7 @@ on_shutdown(uv_shutdown_t *req, int status)
 
 /* Close once everything written so far has reached the client. */
 void
-conn_finish(struct conn *c)
+conn_end(struct conn *c)
 {
 	if (c->state == CONN_CLOSING)
 		return;
@@ -208,7 +208,7 @@ conn_fail(struct conn *c, int json, const char *type, const char *message)
 		conn_write(c, b.data, b.len);
 		buf_free(&b);
 	}
-	conn_finish(c);
+	conn_end(c);
 }
 
 /* Only white space? */
@@ -449,10 +449,4 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 	if (c->state != CONN_CLOSING)
 		uv_read_start(&c->h.stream, on_alloc, on_read);
 	return c;
-}
-
-void
-conn_end(struct conn *c)
-{
-	conn_finish(c);
 }

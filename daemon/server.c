@@ -130,12 +130,6 @@ server_loop(const struct server *s)
 	return s->loop;
 }
 
-const struct config *
-server_config(const struct server *s)
-{
-	return s->cfg;
-}
-
 void
 server_conn_add(struct server *s, struct conn *c)
 {

@@ -26,8 +26,6 @@ int server_start(struct server *s);
  * last worker is gone (at once when there is none). */
 void server_shutdown(struct server *s, void (*done)(void *data), void *data);
 
-const struct config *server_config(const struct server *s);
-
 /* Find the pool for "dcc[:version]", making it when create is set. On
  * failure returns -errno, sets *ret_type to the error type for the client
  * and fills message; -ESRCH (no *ret_type) when it exists but has no pool

@@ -106,12 +106,6 @@ worker_pid(const struct worker *w)
 	return w->agent_pid ? w->agent_pid : w->pid;
 }
 
-unsigned
-worker_id(const struct worker *w)
-{
-	return w->id;
-}
-
 /* log_worker, with the running request (if any) as HOTLOAD_REQUEST. */
 static void
 worker_log(const struct worker *w, int level, const char *fmt, ...)
@@ -417,7 +411,7 @@ on_request_done(struct worker *w, json_t *msg)
 
 	drain_output(w);
 	finish_carry(w);
-	res = json_deep_copy(msg);
+	res = json_incref(msg); /* ours: parsed for this call alone */
 	json_object_del(res, "id");
 	json_object_del(res, "event");
 	if (!json_is_boolean(json_object_get(res, "ok")))

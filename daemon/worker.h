@@ -89,7 +89,6 @@ enum worker_state worker_state(const struct worker *w);
 const char *worker_state_name(enum worker_state s);
 /* The interpreter's pid once it is ready, else its process group's. */
 int worker_pid(const struct worker *w);
-unsigned worker_id(const struct worker *w);
 /* {"id","state","pid","pgid","uptime_s","requests","rss_bytes"} (new reference). */
 json_t *worker_status(const struct worker *w);
 

@@ -383,27 +383,6 @@ yamlutil_double(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, 
 }
 
 int
-yamlutil_bool(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, int *ret)
-{
-	static const char *const yes[] = {"true", "yes", "on", NULL};
-	static const char *const no[] = {"false", "no", "off", NULL};
-	const char *s = scalar(n);
-	size_t i;
-
-	for (i = 0; s && yes[i]; i++) {
-		if (!strcasecmp(s, yes[i])) {
-			*ret = 1;
-			return 0;
-		}
-		if (!strcasecmp(s, no[i])) {
-			*ret = 0;
-			return 0;
-		}
-	}
-	return expected(d, n, what, "true or false");
-}
-
-int
 yamlutil_size(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, size_t min,
               size_t *ret)
 {

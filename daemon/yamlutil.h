@@ -68,9 +68,6 @@ int yamlutil_int(struct yamlutil_doc *d, const yaml_node_t *n, const char *what,
 int yamlutil_double(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, double min,
                     double max, double *ret);
 
-/* true/false, yes/no, on/off. */
-int yamlutil_bool(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, int *ret);
-
 /* Byte count: plain bytes or a K, M or G suffix (1024-based): "64M". */
 int yamlutil_size(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, size_t min,
                   size_t *ret);
