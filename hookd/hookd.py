@@ -28,6 +28,9 @@ sources = {}  # file names this agent put in linecache, oldest first
 running = False  # user code is running: SIGINT means KeyboardInterrupt
 requests_run = 0  # numbers the default file names: <hotload-1>, <hotload-2>, ...
 c_fflush = None  # C stdio's fflush once looked up; False when unreachable
+# One encoder for every line sent: json.dumps with arguments builds a new one
+# per call (about 3 us, a tenth of a no-op request's time in the agent).
+ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class Terminated(BaseException):
@@ -86,7 +89,7 @@ def flush_output():
 def send(sock, msg):
     """Flush all output, then write msg as one JSON line on the control socket."""
     flush_output()
-    line = json.dumps(msg, ensure_ascii=False, separators=(",", ":")) + "\n"
+    line = ENCODER.encode(msg) + "\n"
     sock.sendall(line.encode("utf-8", "replace"), SEND_FLAGS)
 
 
