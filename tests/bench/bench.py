@@ -47,6 +47,7 @@ class Client:
         self.sock = None
         self.reader = None
         self.next_id = 0
+        self.pids = []  # the server's processes, for CPU accounting
 
     def connect(self):
         """Open a new Unix stream connection."""
@@ -154,6 +155,24 @@ def run_case(client, name, mode, code, expected, n, warmup):
     return lat, wall
 
 
+def cpu_sample(pids):
+    """(CPU ns, context switches) so far of the processes in pids, from /proc."""
+    if not pids:
+        return None
+    ns = switches = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/schedstat" % pid) as f:
+                ns += int(f.read().split()[0])
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if "ctxt_switches:" in line:  # voluntary and not
+                        switches += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+    return ns, switches
+
+
 def pct(sorted_lat, p):
     """The p-th percentile (nearest rank) of sorted latencies."""
     k = max(0, min(len(sorted_lat) - 1, int(round(p / 100.0 * len(sorted_lat) + 0.5)) - 1))
@@ -220,6 +239,7 @@ def run_cases(args, servers, relay):
             clients.append(relay)
         lats = {c.label: [] for c in clients}
         walls = {c.label: 0.0 for c in clients}
+        cpu = {c.label: [0, 0, 0] for c in clients}  # ns, switches, requests
         for i in range(args.rounds):
             per_round = n // args.rounds + (1 if i < n % args.rounds else 0)
             if not per_round:
@@ -227,12 +247,22 @@ def run_cases(args, servers, relay):
             # Warm-up runs are checked but not timed.
             warm = (2 if i == 0 else 0) if "MiB" in name else (50 if i == 0 else 10)
             for c in clients:
+                before = cpu_sample(c.pids)
                 lat, wall = run_case(c, name, mode, code, expected, per_round, warm)
+                after = cpu_sample(c.pids)
                 lats[c.label].append(lat)
                 walls[c.label] += wall
+                if before and after:
+                    acc = cpu[c.label]
+                    acc[0] += after[0] - before[0]
+                    acc[1] += after[1] - before[1]
+                    acc[2] += per_round + warm
         for c in clients:
             if lats[c.label]:
                 results[(name, c.label)] = summarize(lats[c.label], walls[c.label])
+                ns, switches, reqs = cpu[c.label]
+                if reqs:
+                    results[(name, c.label)]["cpu"] = (ns / reqs / 1e3, switches / reqs)
                 print_row(name, c.label, results[(name, c.label)])
     return results
 
@@ -256,6 +286,18 @@ def print_ratios(results):
         r, b = results[("json no-op", "relay")], results[("json no-op", "direct")]
         print("  %-12s p50 %5.2fx   p99 %5.2fx   relay/direct: the cost of one extra hop "
               "that does no work" % ("json no-op", r["p50"] / b["p50"], r["p99"] / b["p99"]))
+
+
+def print_cpu(results):
+    """Server-side CPU time and context switches per request, where the pids are known."""
+    rows = [(name, label, r["cpu"]) for (name, label), r in results.items() if "cpu" in r]
+    if not rows:
+        return
+    print()
+    print("server-side CPU per request (all of the server's processes: hotloadd and its")
+    print("worker, or the direct server; from /proc/PID/schedstat), and context switches:")
+    for name, label, (us, switches) in rows:
+        print("  %-12s %-7s %8.1f us CPU %6.1f switches" % (name, label, us, switches))
 
 
 def run_extra(args, target):
@@ -289,6 +331,9 @@ def main():
     ap.add_argument("--extra-target", action="append", default=[], metavar="TARGET",
                     help="also time no-ops against this target through the daemon only "
                          "(e.g. python:3, the built-in hook that searches PATH)")
+    ap.add_argument("--daemon-pid", type=int, default=0,
+                    help="hotloadd's pid: also report the CPU time the daemon and its "
+                         "worker spend per request")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="hotload-bench-")
@@ -300,6 +345,7 @@ def main():
         daemon.label = "daemon"
         base = Client(direct_path, args.target)
         base.label = "direct"
+        base.pids = [procs[0].pid]
         relay = None
         if args.relay:
             proc = start_relay(relay_path, direct_path)
@@ -313,6 +359,9 @@ def main():
         t0 = time.perf_counter()
         first = daemon.raw("import sys; print(sys.version.split()[0], sys.executable)")
         cold = time.perf_counter() - t0
+        if args.daemon_pid:
+            worker = daemon.raw("import os; print(os.getpid())")
+            daemon.pids = [args.daemon_pid, int(raw_stdout(worker))]
         print("hotload bench: target %s (worker: Python %s), direct: %s"
               % (args.target, raw_stdout(first).strip(), args.python))
         print("first request (worker start if it was cold): %s" % fmt_time(cold))
@@ -325,6 +374,7 @@ def main():
                                                    "mean", "req/s"))
         results = run_cases(args, (daemon, base), relay)
         print_ratios(results)
+        print_cpu(results)
         for target in args.extra_target:
             run_extra(args, target)
     finally:

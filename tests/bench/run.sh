@@ -90,7 +90,7 @@ done
 
 echo "hotloadd: $HOTLOADD (pid $pid)${AGENT:+, agent $agent}"
 "$python" tests/bench/bench.py --socket "$tmp/hotloadd.sock" --target benchpy:3 \
-	--python "$python" --relay --extra-target python:3 "$@"
+	--python "$python" --daemon-pid "$pid" --relay --extra-target python:3 "$@"
 if [ -s "$tmp/hotloadd.log" ]; then
 	echo
 	echo "hotloadd said:"
