@@ -93,7 +93,7 @@ json_output(struct request *r, int fd, const char *data, size_t len)
 void
 conn_json_maybe_finish(struct conn *c)
 {
-	if (c->eof && TAILQ_EMPTY(&c->reqs) && c->state != CONN_CLOSING)
+	if (c->eof && !c->busy && TAILQ_EMPTY(&c->reqs) && c->state != CONN_CLOSING)
 		conn_end(c);
 }
 
@@ -195,8 +195,10 @@ json_build(struct conn *c, json_t *msg, json_t *id, struct buf *message)
 		return NULL;
 	}
 	if (timeout && !json_is_null(timeout) &&
-	    (!json_is_number(timeout) || json_number_value(timeout) <= 0)) {
-		buf_puts(message, "field 'timeout' must be a number of seconds above 0");
+	    (!json_is_number(timeout) || !(json_number_value(timeout) > 0) ||
+	     json_number_value(timeout) > REQUEST_TIMEOUT_MAX)) {
+		buf_puts(message,
+		         "field 'timeout' must be a number of seconds above 0 and at most 1e9");
 		return NULL;
 	}
 	if (ns && !json_is_null(ns) &&
@@ -233,9 +235,8 @@ json_interrupt(struct conn *c, json_t *msg, json_t *id)
 		next = TAILQ_NEXT(r, owner_entry);
 		if (which && !json_equal(which, r->client_id))
 			continue;
-		n++;
 		if (r->pool)
-			pool_interrupt_request(r->pool, r); /* may finish and free r */
+			n += pool_interrupt_request(r->pool, r); /* may finish and free r */
 	}
 	m = json_pack("{s:O, s:s, s:b, s:i}", "id", id, "event", "done", "ok", 1, "interrupted", n);
 	conn_write_json(c, m, NULL);

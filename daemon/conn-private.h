@@ -11,9 +11,11 @@
 #include "request.h"
 
 #define HEADER_TIMEOUT_MS 30000
+#define END_LINGER_MS 5000    /* an ending connection's client must take a write within this */
 #define WRITE_HIGH (1u << 20) /* queued reply bytes that make the worker wait */
 #define WRITE_LOW (256u << 10)
 #define SHUTDOWN_TOKEN "__SHUTDOWN__"
+#define RAW_ERR_MAX (16u << 20) /* raw mode: stderr bytes kept for the reply */
 
 enum conn_state {
 	CONN_HEADER,
@@ -49,11 +51,15 @@ struct conn {
 
 	size_t write_queued;
 	int congested;
+	int read_paused; /* not reading requests until the client takes its replies */
+	int busy;        /* handling request lines: the connection may not end yet */
+	int ending;      /* conn_end: closing once the client has taken the rest */
 	struct request_list reqs;
 
 	/* raw mode reply */
 	int raw_out_started;
-	struct buf raw_err;
+	struct buf raw_err;     /* stderr, held until the end of the reply */
+	size_t raw_err_dropped; /* stderr bytes past RAW_ERR_MAX, not kept */
 };
 
 /* conn.c */

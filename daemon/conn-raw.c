@@ -18,7 +18,21 @@ raw_output(struct request *r, int fd, const char *data, size_t len)
 	struct conn *c = r->sink_data;
 
 	if (fd == 2) {
-		buf_append(&c->raw_err, data, len);
+		/* Held until the end: keep the first RAW_ERR_MAX bytes and count
+		 * the rest, so a script that floods stderr cannot take the
+		 * daemon's memory. The traceback is added after the cut. */
+		size_t room = c->raw_err_dropped || c->raw_err.len >= RAW_ERR_MAX
+		                      ? 0
+		                      : RAW_ERR_MAX - c->raw_err.len;
+		size_t take = len < room ? len : room;
+
+		if (take) {
+			/* never cut a UTF-8 character in two */
+			while (take < len && take && ((unsigned char)data[take] & 0xc0) == 0x80)
+				take--;
+			buf_append(&c->raw_err, data, take);
+		}
+		c->raw_err_dropped += len - take;
 		return 0;
 	}
 	if (!c->raw_out_started) {
@@ -52,6 +66,9 @@ raw_done(struct request *r, json_t *result)
 
 	TAILQ_REMOVE(&c->reqs, r, owner_entry);
 	request_free(r);
+	if (c->raw_err_dropped)
+		buf_printf(&c->raw_err, "\n[hotloadd: %zu more bytes of stderr dropped]\n",
+		           c->raw_err_dropped);
 	if (!json_is_true(json_object_get(result, "ok")))
 		raw_append_error(&c->raw_err, json_object_get(result, "error"));
 	if (c->raw_err.len) {
@@ -67,21 +84,28 @@ static const struct request_sink raw_sink = {
         .done = raw_done,
 };
 
-/* Remove every __SHUTDOWN__ from the payload; returns how many. */
+/* Remove every __SHUTDOWN__ from the payload in one pass; returns how
+ * many there were. */
 static int
 strip_shutdown(struct buf *b)
 {
 	size_t tl = strlen(SHUTDOWN_TOKEN);
+	size_t in = 0, out = 0;
 	int found = 0;
 	char *p;
 
-	while (b->len >= tl && (p = memmem(b->data, b->len, SHUTDOWN_TOKEN, tl))) {
-		size_t off = (size_t)(p - b->data);
+	while (in < b->len && (p = memmem(b->data + in, b->len - in, SHUTDOWN_TOKEN, tl))) {
+		size_t keep = (size_t)(p - (b->data + in));
 
-		memmove(p, p + tl, b->len - off - tl);
-		b->len -= tl;
-		b->data[b->len] = '\0';
+		memmove(b->data + out, b->data + in, keep);
+		out += keep;
+		in += keep + tl;
 		found++;
+	}
+	if (found) {
+		memmove(b->data + out, b->data + in, b->len - in);
+		b->len = out + (b->len - in);
+		b->data[b->len] = '\0';
 	}
 	return found;
 }

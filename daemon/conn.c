@@ -33,6 +33,8 @@ struct write_req {
 };
 
 static void conn_process(struct conn *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
 static void
 on_conn_closed(uv_handle_t *h)
@@ -78,12 +80,32 @@ conn_close(struct conn *c)
 }
 
 static void
+on_abort(uv_timer_t *t)
+{
+	conn_close(t->data);
+}
+
+/* A write failed: the client is gone. Close from the loop rather than
+ * here, where the caller may be walking this connection's requests or a
+ * pool's queue that conn_close would change under it. */
+static void
+conn_abort(struct conn *c)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	c->state = CONN_CLOSING;
+	uv_read_stop(&c->h.stream);
+	uv_timer_start(&c->timer, on_abort, 0, 0);
+}
+
+static void
 on_shutdown(uv_shutdown_t *req, int status)
 {
 	conn_close(req->data);
 }
 
-/* Close once everything written so far has reached the client. */
+/* Close once everything written so far has reached the client, or when
+ * the client has taken nothing of it for END_LINGER_MS. */
 void
 conn_end(struct conn *c)
 {
@@ -91,12 +113,14 @@ conn_end(struct conn *c)
 		return;
 	conn_drop_requests(c);
 	uv_read_stop(&c->h.stream);
-	uv_timer_stop(&c->timer);
 	c->shutdown.data = c;
-	if (uv_shutdown(&c->shutdown, &c->h.stream, on_shutdown) < 0)
+	if (uv_shutdown(&c->shutdown, &c->h.stream, on_shutdown) < 0) {
 		conn_close(c);
-	else
-		c->state = CONN_CLOSING;
+		return;
+	}
+	c->state = CONN_CLOSING;
+	c->ending = 1;
+	uv_timer_start(&c->timer, on_abort, END_LINGER_MS, 0);
 }
 
 static void
@@ -113,8 +137,14 @@ on_write_done(uv_write_t *req, int status)
 			conn_close(c);
 		return;
 	}
+	if (c->ending && !c->closed) /* the client still reads: give it time */
+		uv_timer_start(&c->timer, on_abort, END_LINGER_MS, 0);
 	if (c->congested && c->write_queued < WRITE_LOW) {
 		c->congested = 0;
+		if (c->read_paused && c->state != CONN_CLOSING) {
+			c->read_paused = 0;
+			uv_read_start(&c->h.stream, on_alloc, on_read);
+		}
 		TAILQ_FOREACH(r, &c->reqs, owner_entry)
 		request_resume_output(r);
 	}
@@ -141,7 +171,7 @@ conn_write(struct conn *c, const char *data, size_t len)
 			if (!len)
 				return;
 		} else if (n < 0 && n != UV_EAGAIN) {
-			conn_close(c);
+			conn_abort(c);
 			return;
 		}
 	}
@@ -152,12 +182,20 @@ conn_write(struct conn *c, const char *data, size_t len)
 	b = uv_buf_init(w->data, (unsigned)len);
 	if (uv_write(&w->req, &c->h.stream, &b, 1, on_write_done) < 0) {
 		free(w);
-		conn_close(c);
+		conn_abort(c);
 		return;
 	}
 	c->write_queued += len;
-	if (c->write_queued > WRITE_HIGH)
+	if (c->write_queued > WRITE_HIGH) {
 		c->congested = 1;
+		/* A client that sends requests but does not read the answers
+		 * is not read either, or its answers would pile up here. */
+		if ((c->state == CONN_JSON || c->state == CONN_CONTROL) && !c->eof &&
+		    !c->read_paused) {
+			uv_read_stop(&c->h.stream);
+			c->read_paused = 1;
+		}
+	}
 }
 
 void
@@ -323,10 +361,15 @@ conn_process(struct conn *c)
 		break;
 	case CONN_JSON:
 	case CONN_CONTROL:
+		/* Requests answered while their lines are handled (an interrupt,
+		 * a refusal) must not end the connection before the lines after
+		 * them, or the interrupt's own answer, are done. */
+		c->busy = 1;
 		while (c->state != CONN_CLOSING && (len = buf_line_len(&c->in)) > 0) {
 			conn_json_line(c, c->in.data, len - 1);
 			buf_consume(&c->in, len);
 		}
+		c->busy = 0;
 		if (c->state == CONN_CLOSING)
 			return;
 		if (c->in.len > c->max_payload) {
@@ -336,7 +379,9 @@ conn_process(struct conn *c)
 		}
 		if (c->eof && c->in.len) {
 			/* the last request had no newline: take it as it is */
+			c->busy = 1;
 			conn_json_line(c, c->in.data, c->in.len);
+			c->busy = 0;
 			buf_clear(&c->in);
 		}
 		if (c->eof)

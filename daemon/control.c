@@ -64,14 +64,16 @@ act_on(struct server *s, const char *target, enum target_action a)
 	if (p) {
 		switch (a) {
 		case ACTION_START:
-			pool_start(p);
+		case ACTION_RESTART:
+			if (a == ACTION_RESTART)
+				pool_stop_workers(p);
+			if (pool_start(p) < 0)
+				return json_pack("{s:s, s:b, s:{s:s, s:s}}", "target", pool_name(p),
+				                 "ok", 0, "error", "type", "ShuttingDown",
+				                 "message", "the daemon is shutting down");
 			break;
 		case ACTION_STOP:
 			pool_stop_workers(p);
-			break;
-		case ACTION_RESTART:
-			pool_stop_workers(p);
-			pool_start(p);
 			break;
 		case ACTION_INTERRUPT:
 			n = pool_interrupt(p);

@@ -7,6 +7,7 @@
  * backoff before the next try; too many failures in a window put the target
  * in "failed", where it stays until hotloadctl start clears it. Start-up
  * failures and crashes while running are counted apart. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -606,15 +607,18 @@ pool_cancel(struct pool *p, struct request *r)
 		worker_detach(r->worker, r);
 }
 
-void
+int
 pool_interrupt_request(struct pool *p, struct request *r)
 {
 	if (r->state == REQUEST_QUEUED) {
 		TAILQ_REMOVE(&p->queue, r, entry);
 		p->queued--;
 		request_fail(r, "KeyboardInterrupt", "interrupted before it ran");
-	} else if (r->state == REQUEST_RUNNING && r->worker)
-		worker_interrupt(r->worker);
+		return 1;
+	}
+	if (r->state == REQUEST_RUNNING && r->worker)
+		return worker_interrupt(r->worker) >= 0;
+	return 0;
 }
 
 int
@@ -650,11 +654,13 @@ pool_stop_workers(struct pool *p)
 		worker_stop(p->workers[i]);
 }
 
-void
+int
 pool_start(struct pool *p)
 {
 	size_t live;
 
+	if (p->stopping)
+		return -ESHUTDOWN;
 	if (p->state != POOL_OK)
 		log_info("%s: %s cleared by start", p->name, pool_state_name(p->state));
 	uv_timer_stop(&p->backoff);
@@ -671,6 +677,15 @@ pool_start(struct pool *p)
 	if (!live && !p->hook->min_workers)
 		pool_spawn(p);
 	pool_dispatch(p);
+	return 0;
+}
+
+void
+pool_retire(struct pool *p)
+{
+	p->stopping = 1;
+	uv_timer_stop(&p->backoff);
+	pool_stop_workers(p);
 }
 
 json_t *

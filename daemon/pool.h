@@ -52,8 +52,9 @@ void pool_cancel(struct pool *p, struct request *r);
 void pool_stop(struct pool *p);
 
 /* hotloadctl start: clear failed and backoff, forget crashes, and start
- * workers up to min_workers (at least one). */
-void pool_start(struct pool *p);
+ * workers up to min_workers (at least one). -ESHUTDOWN when the pool is
+ * stopping (the daemon shuts down, or a reload retired it). */
+int pool_start(struct pool *p);
 
 /* Start workers up to min_workers (daemon start, reload). */
 void pool_prewarm(struct pool *p);
@@ -62,12 +63,17 @@ void pool_prewarm(struct pool *p);
  * demand. */
 void pool_stop_workers(struct pool *p);
 
+/* Configuration reload: the pool's hook changed. Its workers finish what
+ * they run and stop; none is started or restarted any more. */
+void pool_retire(struct pool *p);
+
 /* KeyboardInterrupt in every running request; returns how many. */
 int pool_interrupt(struct pool *p);
 
 /* Interrupt r: a running r gets SIGINT, a queued r is taken out of the
- * queue and answered with KeyboardInterrupt. */
-void pool_interrupt_request(struct pool *p, struct request *r);
+ * queue and answered with KeyboardInterrupt. Returns 1 when r was hit, 0
+ * when it could not be (no worker runs it). */
+int pool_interrupt_request(struct pool *p, struct request *r);
 
 /* Configuration reload: h (an equal hook from the new hookset) and sup
  * replace the pool's; workers keep running. */

@@ -58,7 +58,7 @@ retire(struct server *s, struct pool *p)
 {
 	s->retired = xrealloc(s->retired, (s->n_retired + 1) * sizeof(*s->retired));
 	s->retired[s->n_retired++] = p;
-	pool_stop_workers(p);
+	pool_retire(p);
 }
 
 /* Move r, taken from a pool of a changed hook, to the pool that now serves
@@ -131,8 +131,6 @@ server_reload(struct server *s, struct buf *err)
 		free(q);
 	}
 	free(old);
-	for (i = 0; i < s->n_retired; i++)
-		pool_rebind(s->retired[i], pool_hook(s->retired[i]), &s->cfg->supervision);
 	server_free_drained(s);
 	server_prewarm(s);
 	log_info("configuration reloaded: %zu hooks", hookset_count(s->hooks));

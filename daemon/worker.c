@@ -834,9 +834,12 @@ worker_stop(struct worker *w)
 int
 worker_interrupt(struct worker *w)
 {
-	if (w->state != WORKER_BUSY && w->state != WORKER_INTERRUPTING)
+	if (!w->current || w->state == WORKER_DEAD)
 		return -EAGAIN;
 	worker_log(w, LOG_LEVEL_INFO, "interrupting the running request");
-	w->state = WORKER_INTERRUPTING;
+	/* A worker asked to stop still runs its request first: the interrupt
+	 * reaches that request and the worker stays on its way out. */
+	if (w->state != WORKER_STOPPING)
+		w->state = WORKER_INTERRUPTING;
 	return worker_kill(w, SIGINT);
 }

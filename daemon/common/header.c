@@ -93,7 +93,7 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		memcpy(num, val, vlen);
 		num[vlen] = '\0';
 		t = strtod(num, &end);
-		if (*end || !(t > 0) || t > 1e9)
+		if (*end || !(t > 0) || t > REQUEST_TIMEOUT_MAX)
 			goto bad_timeout;
 		h->timeout = t;
 	} else {

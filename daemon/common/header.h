@@ -6,6 +6,7 @@
 
 #define HEADER_MAX 1024 /* bytes, including the line end */
 #define HEADER_NAME_MAX 64
+#define REQUEST_TIMEOUT_MAX 1e9 /* seconds: a request's timeout, header or JSON */
 
 enum header_mode {
 	HEADER_MODE_RAW,
