@@ -244,8 +244,11 @@ listener_adopt(uv_loop_t *loop, int fd, listener_connection_cb cb, void *data,
 	struct listener *l;
 	int r;
 
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		return -errno;
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
 	if (sa.ss_family == AF_UNIX) {
 		l = listener_alloc(loop, LISTENER_UNIX, cb, data);
 		r = uv_pipe_open(&l->h.pipe, fd);
@@ -270,9 +273,13 @@ listener_adopt(uv_loop_t *loop, int fd, listener_connection_cb cb, void *data,
 		           sa.ss_family == AF_INET6 ? "tcp:[%s]:%d (from systemd)"
 		                                    : "tcp:%s:%d (from systemd)",
 		           host, l->port);
-	} else
+	} else {
+		close(fd);
 		return -EAFNOSUPPORT;
-	if (r >= 0)
+	}
+	if (r < 0)
+		close(fd); /* not the handle's: closing the handle leaves it open */
+	else
 		r = uv_listen(&l->h.stream, BACKLOG, on_connection);
 	l->name = buf_steal(&name);
 	if (r < 0) {

@@ -24,7 +24,8 @@ int listener_open_tcp(uv_loop_t *loop, const char *host, int port, listener_conn
                       void *data, struct listener **ret);
 
 /* Take over a listening socket passed by the service manager (socket
- * activation). Its file is not removed on close: it is systemd's. */
+ * activation). Its file is not removed on close: it is systemd's. fd is
+ * the listener's from now on, closed with it or on failure. */
 int listener_adopt(uv_loop_t *loop, int fd, listener_connection_cb cb, void *data,
                    struct listener **ret);
 

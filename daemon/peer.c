@@ -75,6 +75,23 @@ map_v4(const struct sockaddr_storage *v4, struct sockaddr_storage *out)
 	memcpy(&in6->sin6_addr.s6_addr[12], &in->sin_addr, 4);
 }
 
+/* ::ffff:127.0.0.1 as the IPv4 client's own socket sees it; 0 when sa is
+ * not an IPv4-mapped address. */
+static int
+unmap_v4(const struct sockaddr_storage *sa, struct sockaddr_storage *out)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+	struct sockaddr_in *in = (struct sockaddr_in *)out;
+
+	if (sa->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+		return 0;
+	memset(out, 0, sizeof(*out));
+	in->sin_family = AF_INET;
+	in->sin_port = in6->sin6_port;
+	memcpy(&in->sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+	return 1;
+}
+
 static int
 tcp_peer_uid(int fd, uid_t *ret)
 {
@@ -91,8 +108,15 @@ tcp_peer_uid(int fd, uid_t *ret)
 	/* the client's socket: local = our remote, remote = our local */
 	proc_addr(&remote, want_local, sizeof(want_local));
 	proc_addr(&local, want_remote, sizeof(want_remote));
-	if (local.ss_family == AF_INET6)
-		return find_owner("/proc/net/tcp6", want_local, want_remote, ret);
+	if (local.ss_family == AF_INET6) {
+		r = find_owner("/proc/net/tcp6", want_local, want_remote, ret);
+		/* an IPv4 client of a dual-stack listener: its socket is in tcp */
+		if (r != -ENOENT || !unmap_v4(&remote, &mlocal) || !unmap_v4(&local, &mremote))
+			return r;
+		proc_addr(&mlocal, want_local, sizeof(want_local));
+		proc_addr(&mremote, want_remote, sizeof(want_remote));
+		return find_owner("/proc/net/tcp", want_local, want_remote, ret);
+	}
 	r = find_owner("/proc/net/tcp", want_local, want_remote, ret);
 	if (r != -ENOENT)
 		return r;

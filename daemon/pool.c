@@ -713,9 +713,12 @@ pool_status(const struct pool *p)
 	              pool_state_name(p->state), "restarts", (json_int_t)p->restarts, "queue",
 	              (json_int_t)p->queued, "workers", workers);
 	json_object_set_new(o, "last_exit", p->last_exit ? json_string(p->last_exit) : json_null());
-	if (p->state == POOL_BACKOFF)
-		json_object_set_new(o, "backoff_s",
-		                    json_real((double)(p->backoff_until_ns - uv_hrtime()) / 1e9));
+	if (p->state == POOL_BACKOFF) {
+		uint64_t now = uv_hrtime();
+		uint64_t left = p->backoff_until_ns > now ? p->backoff_until_ns - now : 0;
+
+		json_object_set_new(o, "backoff_s", json_real((double)left / 1e9));
+	}
 	if (p->failed_reason)
 		json_object_set_new(o, "failed_reason", json_string(p->failed_reason));
 	if (p->last_error)

@@ -98,7 +98,6 @@ adopt_activated(struct server *s, int *have_unix, int *have_tcp, char *have_comp
 		if (r < 0) {
 			log_warn_errno(r, "cannot use socket '%s' (fd %d) from systemd, ignoring",
 			               names[i], fds[i]);
-			close(fds[i]);
 			goto next;
 		}
 		c = listener_kind(l) == LISTENER_TCP ? compat_index(cfg, names[i], listener_port(l))
