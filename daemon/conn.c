@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "request.h"
 #include "server.h"
+#include "utf8.h"
 #include "conn-private.h"
 
 struct write_req {
@@ -228,25 +229,42 @@ conn_write_json(struct conn *c, json_t *msg, const char *tail)
 	free(s);
 }
 
-/* The connection cannot go on: say why in the client's framing, close. */
+/* The connection cannot go on: say why in the client's framing, close.
+ * The message may quote the client's bytes (a bad header), cut anywhere:
+ * it is made valid UTF-8 first, as everything the daemon sends is. */
 void
 conn_fail(struct conn *c, int json, const char *type, const char *message)
 {
-	log_debug("connection refused: %s: %s", type, message);
+	struct utf8_carry carry = {{0}, 0};
+	struct buf text = BUF_INIT;
+
+	buf_puts(&text, ""); /* never NULL, even for an empty message */
+	utf8_repair(&carry, message, strlen(message), &text);
+	utf8_finish(&carry, &text);
+	log_debug("connection refused: %s: %s", type, text.data);
 	if (json) {
-		json_t *m = json_pack("{s:s, s:{s:s, s:s}}", "event", "error", "error", "type",
-		                      type, "message", message);
+		json_t *m = json_pack("{s:s, s:{s:s, s:s%}}", "event", "error", "error", "type",
+		                      type, "message", text.data, text.len);
 
 		conn_write_json(c, m, NULL);
 		json_decref(m);
 	} else {
 		struct buf b = BUF_INIT;
 
-		buf_printf(&b, "ERRORS: \n%s: %s\n", type, message);
+		buf_printf(&b, "ERRORS: \n%s: %s\n", type, text.data);
 		conn_write(c, b.data, b.len);
 		buf_free(&b);
 	}
+	buf_free(&text);
 	conn_end(c);
+}
+
+/* A header not yet (or not well) read asks for JSON framing of its refusal
+ * when it says mode=json anywhere. */
+static int
+conn_header_wants_json(const struct conn *c, size_t len)
+{
+	return c->in.data && memmem(c->in.data, len, "mode=json", 9) != NULL;
 }
 
 /* Only white space? */
@@ -269,7 +287,8 @@ on_quiet(uv_timer_t *t)
 	struct conn *c = t->data;
 
 	if (c->state == CONN_HEADER) {
-		conn_fail(c, 0, "BadHeader", "no header line within 30 seconds");
+		conn_fail(c, conn_header_wants_json(c, c->in.len), "BadHeader",
+		          "no header line within 30 seconds");
 		return;
 	}
 	/* Compat clients do not half-close: silence ends the payload. */
@@ -327,12 +346,12 @@ conn_header(struct conn *c)
 
 	if (!len) {
 		if (c->in.len >= HEADER_MAX)
-			conn_fail(c, memmem(c->in.data, c->in.len, "mode=json", 9) != NULL,
-			          "BadHeader", "header line longer than 1024 bytes");
+			conn_fail(c, conn_header_wants_json(c, c->in.len), "BadHeader",
+			          "header line longer than 1024 bytes");
 		return;
 	}
 	if (header_parse(c->in.data, len, &c->hdr, err, sizeof(err)) < 0) {
-		conn_fail(c, memmem(c->in.data, len, "mode=json", 9) != NULL, "BadHeader", err);
+		conn_fail(c, conn_header_wants_json(c, len), "BadHeader", err);
 		return;
 	}
 	buf_consume(&c->in, len);
@@ -390,7 +409,7 @@ conn_process(struct conn *c)
 	case CONN_HEADER:
 		if (c->eof) {
 			if (c->in.len)
-				conn_fail(c, 0, "BadHeader",
+				conn_fail(c, conn_header_wants_json(c, c->in.len), "BadHeader",
 				          "the connection ended before the header line did");
 			else
 				conn_close(c);
