@@ -5,7 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "itest.h"
+#include "utf8.h"
 
 #define MiB (1024 * 1024)
 #define JSON_HDR "python:3 mode=json"
@@ -210,6 +212,49 @@ START_TEST(header_too_long)
 	free(r);
 	good_check(good, 2);
 	free(pad);
+	jc_close(good);
+	itest_stop(d);
+}
+END_TEST
+
+/* A refusal that quotes the client's header is valid UTF-8 however the
+ * header was (an invalid byte, a character cut by the message's length),
+ * and comes JSON-framed whenever the header asked for mode=json. */
+START_TEST(header_refusals_utf8)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	struct jclient *good = good_open(d);
+	struct buf header = BUF_INIT;
+	char *r, *msg;
+	size_t len;
+	int fd, i;
+
+	/* jc_next fails on anything that is not valid JSON, so valid UTF-8 */
+	msg = json_header_error(d, "py\xffthon:3 mode=json", "BadHeader");
+	ck_assert_msg(strstr(msg, "py\xef\xbf\xbdthon:3") != NULL, "message: %s", msg);
+	free(msg);
+	buf_puts(&header, "python:3 mode=json ns=a");
+	for (i = 0; i < 300; i++)
+		buf_puts(&header, "\xc3\xa9"); /* é, cut somewhere by the message's limit */
+	msg = json_header_error(d, header.data, "BadHeader");
+	free(msg);
+	buf_free(&header);
+
+	r = itest_raw_n(d, ITEST_UNIX, "py\xffthon:3", "print(1)", 8, 5000, &len);
+	assert_raw_error(r, "BadHeader");
+	ck_assert_msg(utf8_valid_len(r, len) == len, "raw refusal is not valid UTF-8: %s", r);
+	free(r);
+
+	/* the header ends at EOF, without its newline, and asked for JSON */
+	fd = itest_connect(d, ITEST_UNIX);
+	itest_send_str(fd, "python:3 mode=json");
+	itest_half_close(fd);
+	r = itest_read_all(fd, 5000, NULL);
+	close(fd);
+	ck_assert_msg(!strncmp(r, "{\"event\":\"error\"", 16) && strstr(r, "BadHeader"),
+	              "expected a JSON error event, got \"%s\"", r);
+	free(r);
+	good_check(good, 2);
 	jc_close(good);
 	itest_stop(d);
 }
@@ -476,6 +521,7 @@ main(void)
 	tcase_add_test(tc, malformed_headers);
 	tcase_add_test(tc, header_too_long);
 	tcase_add_test(tc, eof_before_header_end);
+	tcase_add_test(tc, header_refusals_utf8);
 	tcase_add_test(tc, bad_requests);
 	tcase_add_test(tc, payload_too_large);
 	tcase_add_test(tc, client_gone_mid_request);
