@@ -85,24 +85,29 @@ static const struct request_sink raw_sink = {
 };
 
 /* Remove every __SHUTDOWN__ from the payload in one pass; returns how
- * many there were. */
+ * many there were. memchr for the first byte, not memmem over the rest of
+ * the payload per token, so the pass stays linear whatever the payload. */
 static int
 strip_shutdown(struct buf *b)
 {
-	size_t tl = strlen(SHUTDOWN_TOKEN);
-	size_t in = 0, out = 0;
-	int found = 0;
-	char *p;
+	const size_t tl = strlen(SHUTDOWN_TOKEN);
+	size_t in = 0, out = 0, at, keep;
+	int found = 0, token;
+	const char *p;
 
-	while (in < b->len && (p = memmem(b->data + in, b->len - in, SHUTDOWN_TOKEN, tl))) {
-		size_t keep = (size_t)(p - (b->data + in));
-
-		memmove(b->data + out, b->data + in, keep);
+	while (b->len - in >= tl &&
+	       (p = memchr(b->data + in, SHUTDOWN_TOKEN[0], b->len - in - tl + 1))) {
+		at = (size_t)(p - b->data);
+		token = !memcmp(p, SHUTDOWN_TOKEN, tl);
+		/* keep what precedes the match, and its first byte if no token */
+		keep = at - in + !token;
+		if (out != in)
+			memmove(b->data + out, b->data + in, keep);
 		out += keep;
-		in += keep + tl;
-		found++;
+		in = token ? at + tl : at + 1;
+		found += token;
 	}
-	if (found) {
+	if (out != in) {
 		memmove(b->data + out, b->data + in, b->len - in);
 		b->len = out + (b->len - in);
 		b->data[b->len] = '\0';
