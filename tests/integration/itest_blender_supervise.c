@@ -29,17 +29,6 @@ start_blender(void)
 	return itest_start(&o);
 }
 
-static void
-send_exec(struct jclient *c, json_int_t id, const char *code, double timeout)
-{
-	json_t *req = json_pack("{s:I, s:s, s:s}", "id", id, "op", "exec", "code", code);
-
-	if (timeout > 0)
-		json_object_set_new(req, "timeout", json_real(timeout));
-	jc_send(c, req);
-	json_decref(req);
-}
-
 /* Wait for a whole first line of the request's output: it runs. */
 static void
 wait_running(struct jclient *c, json_int_t id)
@@ -84,7 +73,7 @@ START_TEST(blender_interrupt_keeps_pid)
 	struct jreply r;
 	long long t0;
 
-	send_exec(c, 2, SLEEP_LOOP, 0);
+	jc_send_exec(c, 2, SLEEP_LOOP, 0);
 	wait_running(c, 2);
 	t0 = itest_now_ms();
 	jc_send_line(c, "{\"id\":3,\"op\":\"interrupt\",\"request\":2}");
@@ -101,7 +90,7 @@ START_TEST(blender_interrupt_keeps_pid)
 	jreply_free(&r);
 	ck_assert_int_eq(blender_pid(c, 4), pid);
 
-	send_exec(c, 5, SLEEP_LOOP, 0);
+	jc_send_exec(c, 5, SLEEP_LOOP, 0);
 	wait_running(c, 5);
 	fields = json_pack("{s:s}", "target", "blender");
 	res = itest_control_with(d, "interrupt", fields);
@@ -116,7 +105,7 @@ START_TEST(blender_interrupt_keeps_pid)
 	jreply_free(&r);
 	ck_assert_int_eq(blender_pid(c, 6), pid);
 
-	send_exec(c, 7, SLEEP_LOOP, 1);
+	jc_send_exec(c, 7, SLEEP_LOOP, 1);
 	jc_collect(c, 7, 10000, &r);
 	jreply_assert_error(&r, "Timeout");
 	itest_assert_contains(jreply_error_str(&r, "message"), "KeyboardInterrupt");
@@ -146,10 +135,10 @@ START_TEST(blender_timeout_escalates)
 	long long t0, took;
 
 	t0 = itest_now_ms();
-	send_exec(c, 2,
-	          "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-	          "print('spinning', flush=True)\nwhile True:\n    pass\n",
-	          1);
+	jc_send_exec(c, 2,
+	             "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+	             "print('spinning', flush=True)\nwhile True:\n    pass\n",
+	             1);
 	jc_collect(c, 2, 20000, &r);
 	took = itest_now_ms() - t0;
 	jreply_assert_error(&r, "Timeout");

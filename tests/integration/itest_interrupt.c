@@ -44,17 +44,6 @@ start_daemon(void)
 	return itest_start(&o);
 }
 
-static void
-send_exec(struct jclient *c, json_int_t id, const char *code, double timeout)
-{
-	json_t *req = json_pack("{s:I, s:s, s:s}", "id", id, "op", "exec", "code", code);
-
-	if (timeout > 0)
-		json_object_set_new(req, "timeout", json_real(timeout));
-	jc_send(c, req);
-	json_decref(req);
-}
-
 /* The first events of request id are its output data (in one chunk or
  * several: a chunk is what one read got). */
 static void
@@ -87,9 +76,9 @@ START_TEST(json_interrupt_keeps_pid)
 	long pid = jc_worker_pid(c, 1);
 	long long t0;
 
-	send_exec(c, 2, "import time\nprint('sleeping', flush=True)\ntime.sleep(30)", 0);
+	jc_send_exec(c, 2, "import time\nprint('sleeping', flush=True)\ntime.sleep(30)", 0);
 	expect_output(c, 2, "sleeping\n");
-	send_exec(c, 3, "print('never')", 0); /* queued behind 2 */
+	jc_send_exec(c, 3, "print('never')", 0); /* queued behind 2 */
 	itest_sleep_ms(100);
 
 	/* the queued one: taken out, never runs */
@@ -122,7 +111,7 @@ START_TEST(json_interrupt_keeps_pid)
 	ck_assert_int_eq(jc_worker_pid(c, 6), pid);
 
 	/* without "request": every request of this connection */
-	send_exec(c, 7, "import time\nprint('again', flush=True)\ntime.sleep(30)", 0);
+	jc_send_exec(c, 7, "import time\nprint('again', flush=True)\ntime.sleep(30)", 0);
 	expect_output(c, 7, "again\n");
 	jc_send_line(c, "{\"id\":8,\"op\":\"interrupt\"}");
 	jc_collect(c, 7, 5000, &r);
@@ -155,7 +144,7 @@ START_TEST(control_interrupt_keeps_pid)
 	ck_assert_int_eq(json_integer_value(json_object_get(t0, "interrupted")), 0);
 	json_decref(res);
 
-	send_exec(c, 2, "import time\nprint('sleeping', flush=True)\ntime.sleep(30)", 0);
+	jc_send_exec(c, 2, "import time\nprint('sleeping', flush=True)\ntime.sleep(30)", 0);
 	expect_output(c, 2, "sleeping\n");
 	res = itest_control_with(d, "interrupt", fields);
 	t0 = json_array_get(json_object_get(res, "targets"), 0);
@@ -182,7 +171,7 @@ START_TEST(timeout_sigint_is_enough)
 	long pid = jc_worker_pid(c, 1);
 	long long t0 = itest_now_ms(), took;
 
-	send_exec(c, 2, "import time\ntime.sleep(30)", 0.5);
+	jc_send_exec(c, 2, "import time\ntime.sleep(30)", 0.5);
 	jc_collect(c, 2, 10000, &r);
 	took = itest_now_ms() - t0;
 	jreply_assert_error(&r, "Timeout");
@@ -196,7 +185,7 @@ START_TEST(timeout_sigint_is_enough)
 
 	/* a blocking read on a pipe nobody writes: SIGINT ends it too */
 	t0 = itest_now_ms();
-	send_exec(c, 4, "import os\nr, w = os.pipe()\nos.read(r, 1)", 0.5);
+	jc_send_exec(c, 4, "import os\nr, w = os.pipe()\nos.read(r, 1)", 0.5);
 	jc_collect(c, 4, 10000, &r);
 	took = itest_now_ms() - t0;
 	jreply_assert_error(&r, "Timeout");
@@ -206,7 +195,7 @@ START_TEST(timeout_sigint_is_enough)
 	ck_assert_int_eq(jc_worker_pid(c, 5), pid);
 
 	/* a request that finishes in time is not touched */
-	send_exec(c, 6, "import time\ntime.sleep(0.2)\nprint('in time')", 2);
+	jc_send_exec(c, 6, "import time\ntime.sleep(0.2)\nprint('in time')", 2);
 	jc_collect(c, 6, 10000, &r);
 	jreply_assert_ok(&r);
 	ck_assert_str_eq(r.out, "in time\n");
@@ -228,7 +217,7 @@ escalation_to_sigterm(const char *code)
 	long long t0 = itest_now_ms(), took;
 	json_t *t;
 
-	send_exec(c, 2, code, 0.5);
+	jc_send_exec(c, 2, code, 0.5);
 	jc_collect(c, 2, 15000, &r);
 	took = itest_now_ms() - t0;
 	jreply_assert_error(&r, "Timeout");
@@ -245,7 +234,7 @@ escalation_to_sigterm(const char *code)
 	ck_assert_str_eq(json_string_value(json_object_get(t, "state")), "ok");
 	json_decref(t);
 	/* the same code again is not refused as poison: it times out again */
-	send_exec(c, 4, code, 0.5);
+	jc_send_exec(c, 4, code, 0.5);
 	jc_collect(c, 4, 15000, &r);
 	jreply_assert_error(&r, "Timeout");
 	jreply_free(&r);
@@ -275,7 +264,7 @@ START_TEST(timeout_escalates_to_sigkill)
 	long pid = jc_worker_pid(c, 1);
 	long long t0 = itest_now_ms(), took;
 
-	send_exec(c, 2, IGNORE_ALL_SPIN, 0.5);
+	jc_send_exec(c, 2, IGNORE_ALL_SPIN, 0.5);
 	jc_collect(c, 2, 15000, &r);
 	took = itest_now_ms() - t0;
 	jreply_assert_error(&r, "Timeout");
@@ -298,12 +287,12 @@ START_TEST(hook_request_timeout)
 	struct jclient *c = jc_open(d, ITEST_UNIX, "limited mode=json");
 	struct jreply r;
 
-	send_exec(c, 1, "import time\ntime.sleep(30)", 0);
+	jc_send_exec(c, 1, "import time\ntime.sleep(30)", 0);
 	jc_collect(c, 1, 10000, &r);
 	jreply_assert_error(&r, "Timeout");
 	itest_assert_contains(jreply_error_str(&r, "message"), "timeout of 0.5 s");
 	jreply_free(&r);
-	send_exec(c, 2, "import time\ntime.sleep(1)\nprint('longer')", 3);
+	jc_send_exec(c, 2, "import time\ntime.sleep(1)\nprint('longer')", 3);
 	jc_collect(c, 2, 10000, &r);
 	jreply_assert_ok(&r);
 	ck_assert_str_eq(r.out, "longer\n");

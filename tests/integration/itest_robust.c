@@ -113,15 +113,6 @@ assert_serves(struct itest_daemon *d, const char *what)
 	jc_close(c);
 }
 
-static void
-send_exec(struct jclient *c, json_int_t id, const char *code)
-{
-	json_t *req = json_pack("{s:I, s:s, s:s}", "id", id, "op", "exec", "code", code);
-
-	jc_send(c, req);
-	json_decref(req);
-}
-
 /* Wait until request id printed its first line (it runs). */
 static void
 wait_running(struct jclient *c, json_int_t id)
@@ -181,7 +172,7 @@ START_TEST(client_closes_before_done)
 
 	/* after reading some output */
 	c = jc_open(d, ITEST_UNIX, JSON_HDR);
-	send_exec(c, 1, "import time\nprint('x', flush=True)\ntime.sleep(0.3)");
+	jc_send_exec(c, 1, "import time\nprint('x', flush=True)\ntime.sleep(0.3)", 0);
 	wait_running(c, 1);
 	jc_close(c);
 	assert_serves(d, "a client that closed before its done (after output)");
@@ -559,7 +550,8 @@ START_TEST(start_during_shutdown)
 	size_t i;
 	char *s;
 
-	send_exec(c, 1, "import time\nprint('start', flush=True)\ntime.sleep(1.5)\nprint('end')");
+	jc_send_exec(c, 1, "import time\nprint('start', flush=True)\ntime.sleep(1.5)\nprint('end')",
+	             0);
 	wait_running(c, 1);
 	ck_assert_int_eq(kill(d->pid, SIGTERM), 0);
 	ck_assert(itest_wait_file_contains(d->log, "stopping workers and exiting", 2000));
@@ -678,8 +670,9 @@ START_TEST(interrupt_stopping_worker)
 	json_t *f = json_pack("{s:s}", "target", "python:3"), *res;
 	long long t0;
 
-	send_exec(c, 1,
-	          "import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.05)");
+	jc_send_exec(c, 1,
+	             "import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.05)",
+	             0);
 	wait_running(c, 1);
 	res = itest_control_with(d, "stop", f);
 	ck_assert(json_is_true(json_object_get(res, "ok")));
@@ -719,7 +712,7 @@ START_TEST(sigterm_with_unread_output)
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	jc_worker_pid(c, 1); /* the worker is warm */
 	/* 4 MiB of output nobody reads: more than 1 MiB stays queued */
-	send_exec(c, 2, "import sys\nsys.stdout.write('x' * (4 << 20))\nsys.stdout.flush()");
+	jc_send_exec(c, 2, "import sys\nsys.stdout.write('x' * (4 << 20))\nsys.stdout.flush()", 0);
 	itest_sleep_ms(700);
 	t0 = itest_now_ms();
 	ck_assert_int_eq(kill(d->pid, SIGTERM), 0);

@@ -52,15 +52,6 @@ start_daemon(const char *supervision)
 	return itest_start(&o);
 }
 
-static void
-send_exec(struct jclient *c, json_int_t id, const char *code)
-{
-	json_t *req = json_pack("{s:I, s:s, s:s}", "id", id, "op", "exec", "code", code);
-
-	jc_send(c, req);
-	json_decref(req);
-}
-
 /* Wait for the first line of output of a request (it runs); a line may
  * come in several chunks. */
 static void
@@ -125,7 +116,8 @@ START_TEST(sigterm_lets_running_request_finish)
 	int status;
 	char *log;
 
-	send_exec(c, 2, "import time\nprint('start', flush=True)\ntime.sleep(1)\nprint('end')");
+	jc_send_exec(c, 2, "import time\nprint('start', flush=True)\ntime.sleep(1)\nprint('end')",
+	             0);
 	wait_running(c);
 	status = itest_terminate(d, 15000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -156,7 +148,7 @@ START_TEST(sigint_ends_long_request_gracefully)
 	int status;
 	char *log;
 
-	send_exec(c, 2, "import time\nprint('start', flush=True)\ntime.sleep(30)");
+	jc_send_exec(c, 2, "import time\nprint('start', flush=True)\ntime.sleep(30)", 0);
 	wait_running(c);
 	t0 = itest_now_ms();
 	ck_assert_int_eq(kill(d->pid, SIGINT), 0);
@@ -372,9 +364,10 @@ START_TEST(reload_drains_busy_worker)
 	size_t i;
 	int retired = 0;
 
-	send_exec(c, 2,
-	          "import os, time\nprint('start', flush=True)\ntime.sleep(1.5)\n"
-	          "print(os.getpid(), os.environ['HL_MARK'])");
+	jc_send_exec(c, 2,
+	             "import os, time\nprint('start', flush=True)\ntime.sleep(1.5)\n"
+	             "print(os.getpid(), os.environ['HL_MARK'])",
+	             0);
 	wait_running(c);
 	itest_write_hook(d, "alpha.yaml", alpha_2);
 	res = itest_control(d, "reload");

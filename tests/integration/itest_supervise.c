@@ -85,16 +85,6 @@ worker_at(json_t *t, size_t i)
 	return w;
 }
 
-/* Send exec code as request id on c, not waiting for it. */
-static void
-send_exec(struct jclient *c, json_int_t id, const char *code)
-{
-	json_t *req = json_pack("{s:I, s:s, s:s}", "id", id, "op", "exec", "code", code);
-
-	jc_send(c, req);
-	json_decref(req);
-}
-
 /* A crash mid-request: the client gets WorkerDied with how it ended and
  * the end of its stderr; requests pipelined behind it on other connections
  * run on the next worker. */
@@ -113,12 +103,12 @@ crash_with_queue(const char *crash, int sig, int status)
 	char *last;
 	json_t *t;
 
-	send_exec(a, 2, code);
+	jc_send_exec(a, 2, code, 0);
 	itest_sleep_ms(150);
 	/* queued behind it: two on b (pipelined), one on c */
-	send_exec(b, 1, "import os\nprint(os.getpid())");
-	send_exec(b, 2, "x = 6 * 7\nprint(x)");
-	send_exec(c, 1, "import os\nprint(os.getpid())");
+	jc_send_exec(b, 1, "import os\nprint(os.getpid())", 0);
+	jc_send_exec(b, 2, "x = 6 * 7\nprint(x)", 0);
+	jc_send_exec(c, 1, "import os\nprint(os.getpid())", 0);
 
 	jc_collect(a, 2, 0, &ra);
 	jreply_assert_error(&ra, "WorkerDied");
@@ -552,11 +542,11 @@ START_TEST(status_matches_reality)
 	json_decref(t);
 
 	/* busy, with two requests waiting behind it */
-	send_exec(a, 4, "import time\nprint('in', flush=True)\ntime.sleep(1.5)");
+	jc_send_exec(a, 4, "import time\nprint('in', flush=True)\ntime.sleep(1.5)", 0);
 	m = jc_next_output(a, 0);
 	json_decref(m);
-	send_exec(b, 1, "pass");
-	send_exec(b, 2, "pass");
+	jc_send_exec(b, 1, "pass", 0);
+	jc_send_exec(b, 2, "pass", 0);
 	itest_sleep_ms(200);
 	t = itest_target_status(d, "python:3");
 	ck_assert_int_eq(int_member(t, "queue"), 2);

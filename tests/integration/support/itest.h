@@ -218,6 +218,9 @@ void jc_close(struct jclient *c);
 void jc_send_line(struct jclient *c, const char *line);
 /* Send one request (borrowed) as a JSON line. */
 void jc_send(struct jclient *c, json_t *req);
+/* Send exec of code as request id, not waiting for it; timeout in seconds
+ * when above 0. */
+void jc_send_exec(struct jclient *c, json_int_t id, const char *code, double timeout);
 
 /* The next message (first those jc_collect set aside); asserts one arrives
  * (valid JSON, an object) before the deadline (0 = the default). NULL at

@@ -62,6 +62,17 @@ jc_send(struct jclient *c, json_t *req)
 	free(s);
 }
 
+void
+jc_send_exec(struct jclient *c, json_int_t id, const char *code, double timeout)
+{
+	json_t *req = json_pack("{s:I, s:s, s:s}", "id", id, "op", "exec", "code", code);
+
+	if (timeout > 0)
+		json_object_set_new(req, "timeout", json_real(timeout));
+	jc_send(c, req);
+	json_decref(req);
+}
+
 /* Read more into c->in; 0 on EOF, 1 on data, asserts the deadline. */
 static int
 fill(struct jclient *c, long long end)
