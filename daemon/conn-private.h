@@ -11,7 +11,6 @@
 #include "request.h"
 
 #define HEADER_TIMEOUT_MS 30000
-#define END_LINGER_MS 5000    /* an ending connection's client must take a write within this */
 #define WRITE_HIGH (1u << 20) /* queued reply bytes that make the worker wait */
 #define WRITE_LOW (256u << 10)
 #define SHUTDOWN_TOKEN "__SHUTDOWN__"
@@ -51,9 +50,10 @@ struct conn {
 
 	size_t write_queued;
 	int congested;
-	int read_paused; /* not reading requests until the client takes its replies */
-	int busy;        /* handling request lines: the connection may not end yet */
-	int ending;      /* conn_end: closing once the client has taken the rest */
+	int read_paused;    /* not reading requests until the client takes its replies */
+	int busy;           /* handling request lines: the connection may not end yet */
+	int aborting;       /* a write failed: closing from the loop */
+	uint64_t linger_ms; /* conn_end_by: closed when the client takes nothing this long */
 	struct request_list reqs;
 
 	/* raw mode reply */

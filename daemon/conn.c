@@ -95,6 +95,7 @@ conn_abort(struct conn *c)
 	if (c->state == CONN_CLOSING)
 		return;
 	c->state = CONN_CLOSING;
+	c->aborting = 1;
 	uv_read_stop(&c->h.stream);
 	uv_timer_start(&c->timer, on_abort, 0, 0);
 }
@@ -105,8 +106,7 @@ on_shutdown(uv_shutdown_t *req, int status)
 	conn_close(req->data);
 }
 
-/* Close once everything written so far has reached the client, or when
- * the client has taken nothing of it for END_LINGER_MS. */
+/* Close once everything written so far has reached the client. */
 void
 conn_end(struct conn *c)
 {
@@ -120,8 +120,16 @@ conn_end(struct conn *c)
 		return;
 	}
 	c->state = CONN_CLOSING;
-	c->ending = 1;
-	uv_timer_start(&c->timer, on_abort, END_LINGER_MS, 0);
+}
+
+void
+conn_end_by(struct conn *c, uint64_t ms)
+{
+	conn_end(c);
+	if (c->closed || c->aborting)
+		return;
+	c->linger_ms = ms;
+	uv_timer_start(&c->timer, on_abort, ms, 0);
 }
 
 static void
@@ -138,8 +146,8 @@ on_write_done(uv_write_t *req, int status)
 			conn_close(c);
 		return;
 	}
-	if (c->ending && !c->closed) /* the client still reads: give it time */
-		uv_timer_start(&c->timer, on_abort, END_LINGER_MS, 0);
+	if (c->linger_ms && !c->closed) /* the client still reads: give it time */
+		uv_timer_start(&c->timer, on_abort, c->linger_ms, 0);
 	if (c->congested && c->write_queued < WRITE_LOW) {
 		c->congested = 0;
 		if (c->read_paused && c->state != CONN_CLOSING) {

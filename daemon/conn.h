@@ -3,6 +3,7 @@
 #define HOTLOAD_CONN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct conn;
 struct listener;
@@ -15,7 +16,13 @@ struct conn *conn_accept(struct server *srv, struct listener *l, size_t max_payl
 /* Close now: queued requests are dropped, running ones finish unheard. */
 void conn_close(struct conn *c);
 
-/* Close once what was written to the client has reached it. */
+/* Close once what was written to the client has reached it, however long
+ * the client takes. */
 void conn_end(struct conn *c);
+
+/* conn_end, but closed anyway when the client takes nothing of what is
+ * left for ms (the daemon's shutdown must not wait for a client that
+ * stopped reading). */
+void conn_end_by(struct conn *c, uint64_t ms);
 
 #endif

@@ -43,6 +43,7 @@ server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *
 }
 
 #define ROUTE_TTL_NS (5ull * 1000000000ull) /* a newly installed version shows within 5 s */
+#define SHUTDOWN_LINGER_MS 5000 /* at exit, a client that takes nothing this long is closed */
 
 void
 server_routes_clear(struct server *s)
@@ -276,7 +277,7 @@ shutdown_check(struct server *s)
 	/* Answers already written (a "shutdown" reply) still reach their
 	 * clients; the connections go once they have. */
 	for (i = s->n_conns; i > 0; i--)
-		conn_end(s->conns[i - 1]);
+		conn_end_by(s->conns[i - 1], SHUTDOWN_LINGER_MS);
 	/* Last sweep for anything the workers left, then let the loop end. */
 	if (s->reaper) {
 		reaper_sweep(s->reaper);

@@ -457,6 +457,29 @@ START_TEST(slow_reader)
 }
 END_TEST
 
+/* A reply that is all written (the request is done) but still waits in
+ * the daemon for a client that reads late (a pager the user has not
+ * scrolled): it arrives whole, however late. */
+START_TEST(late_reader_after_reply)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	int fd = itest_connect(d, ITEST_UNIX);
+	size_t len;
+	char *r;
+
+	/* under the daemon's 1 MiB high-water mark, above the socket's buffer */
+	itest_send_str(fd, "python:3\nimport sys\nsys.stdout.write('7' * 900000)\n");
+	itest_half_close(fd);
+	itest_sleep_ms(7000);
+	r = itest_read_all(fd, 30000, &len);
+	close(fd);
+	ck_assert_uint_eq(len, 9 + 900000);
+	ck_assert(r[9 + 900000 - 1] == '7');
+	free(r);
+	itest_stop(d);
+}
+END_TEST
+
 /* limits.max_connections: one more is told why and closed; the open ones
  * keep working, and a slot that frees up can be used again. */
 START_TEST(too_many_connections)
@@ -522,6 +545,7 @@ main(void)
 	tcase_add_test(tc, header_too_long);
 	tcase_add_test(tc, eof_before_header_end);
 	tcase_add_test(tc, header_refusals_utf8);
+	tcase_add_test(tc, late_reader_after_reply);
 	tcase_add_test(tc, bad_requests);
 	tcase_add_test(tc, payload_too_large);
 	tcase_add_test(tc, client_gone_mid_request);
