@@ -47,10 +47,19 @@ seq_len(const unsigned char *s, size_t avail)
 	return n;
 }
 
-/* Past the ASCII from i on, eight bytes at a time: most output is ASCII. */
+/* Past the ASCII from i on, many bytes a test: most output is ASCII. */
 static size_t
 skip_ascii(const unsigned char *s, size_t i, size_t len)
 {
+	/* 32 bytes a test while the text is ASCII: output is mostly that */
+	while (i + 32 <= len) {
+		uint64_t w[4];
+
+		memcpy(w, s + i, sizeof(w));
+		if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull)
+			break;
+		i += 32;
+	}
 	while (i + 8 <= len) {
 		uint64_t w;
 
