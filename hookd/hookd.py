@@ -18,6 +18,7 @@ import types
 
 AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
 SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)  # a dead daemon is EPIPE, not SIGPIPE
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 SOURCES_KEPT = 256  # newest request sources kept in linecache for tracebacks
 STREAM_SETTINGS = (
     {"encoding": "utf-8", "errors": "backslashreplace", "line_buffering": True},
@@ -242,13 +243,29 @@ def execute(req, main_ns):
     return reply
 
 
+def ints_fit(value):
+    """Tell whether every integer in value fits 64 bits, as the daemon's JSON needs."""
+    todo = [value]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, int) and not isinstance(v, bool):
+            if not INT64_MIN <= v <= INT64_MAX:
+                return False
+        elif isinstance(v, dict):
+            todo.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            todo.extend(v)
+    return True
+
+
 def is_json(value):
-    """Tell whether value is plain JSON: json.dumps takes it, no NaN, valid UTF-8."""
+    """Tell whether value is plain JSON: json.dumps takes it, no NaN, valid UTF-8,
+    no integer beyond 64 bits."""
     try:
         json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
-        return True
     except Exception:
         return False
+    return ints_fit(value)
 
 
 def parse_request(line):

@@ -199,8 +199,12 @@ class PythonAgentTest(unittest.TestCase):
         self.assertEqual(done["value"], "{'a': [1, 2.5, None, True, 'é']}")
         done = agent.request("eval", code="None")
         self.assertEqual((done["value"], done["json"]), ("None", None))
+        done = agent.request("eval", code="[2**63 - 1, -2**63]")
+        self.assertEqual(done["json"], [2**63 - 1, -2**63])
         for code, value in (("{1, 2}", "{1, 2}"), ("float('nan')", "nan"),
-                            ("[float('inf')]", "[inf]"), ("'\\udcff'", "'\\udcff'")):
+                            ("[float('inf')]", "[inf]"), ("'\\udcff'", "'\\udcff'"),
+                            ("2**63", "9223372036854775808"),
+                            ("{'a': [-2**63 - 1]}", "{'a': [-9223372036854775809]}")):
             done = agent.request("eval", code=code)
             self.assertTrue(done["ok"], done)
             self.assertEqual(done["value"], value)

@@ -314,6 +314,14 @@ START_TEST(eval_values)
 	ck_assert_ptr_null(json_object_get(r.done, "json"));
 	jreply_free(&r);
 
+	/* an integer jansson cannot hold: the repr only, and the worker lives */
+	jc_call(c, 40, "eval", "[2**64]", &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")),
+	                 "[18446744073709551616]");
+	ck_assert_ptr_null(json_object_get(r.done, "json"));
+	jreply_free(&r);
+
 	jc_call(c, 4, "eval", "None", &r);
 	jreply_assert_ok(&r);
 	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")), "None");
