@@ -393,6 +393,9 @@ conn_process(struct conn *c)
 		 * them, or the interrupt's own answer, are done. */
 		c->busy = 1;
 		while (c->state != CONN_CLOSING && (len = buf_line_len(&c->in)) > 0) {
+			/* one read can bring a whole line past the limit */
+			if (len - 1 > c->max_payload)
+				break;
 			conn_json_line(c, c->in.data, len - 1);
 			buf_consume(&c->in, len);
 		}

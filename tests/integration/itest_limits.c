@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -408,6 +409,43 @@ START_TEST(payload_too_large)
 }
 END_TEST
 
+/* A whole JSON line over the limit that the daemon reads in one go (the
+ * client's socket buffer holds all of it, and the daemon's reads grow) is
+ * refused like one that trickles in, not run. */
+START_TEST(json_line_over_limit_at_once)
+{
+	struct itest_opts o = {.max_payload = "1M"};
+	struct itest_daemon *d = itest_start(&o);
+	struct buf b = BUF_INIT;
+	struct jclient *jc;
+	int fd, big = 4 * MiB;
+	char *line;
+	json_t *m;
+
+	buf_puts(&b, JSON_HDR "\n{\"id\":1,\"op\":\"exec\",\"code\":\"x = '");
+	while (b.len < 3 * MiB / 2)
+		buf_puts(&b, "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq");
+	buf_puts(&b, "'; print('ran')\"}\n");
+	fd = itest_connect(d, ITEST_UNIX);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)), 0);
+	(void)itest_try_send_all(fd, b.data, b.len, 10000);
+	jc = jc_adopt(fd);
+	m = jc_next(jc, 10000);
+	ck_assert_ptr_nonnull(m);
+	line = json_dumps(m, JSON_COMPACT);
+	ck_assert_msg(
+	        !strcmp(json_string_value(json_object_get(json_object_get(m, "error"), "type"))
+	                        ?: "",
+	                "PayloadTooLarge"),
+	        "expected a PayloadTooLarge error, got %s", line);
+	free(line);
+	json_decref(m);
+	jc_close(jc);
+	buf_free(&b);
+	itest_stop(d);
+}
+END_TEST
+
 /* A client that goes away while its request runs: the request finishes
  * unheard, the worker stays, others are served. */
 START_TEST(client_gone_mid_request)
@@ -546,6 +584,7 @@ main(void)
 	tcase_add_test(tc, eof_before_header_end);
 	tcase_add_test(tc, header_refusals_utf8);
 	tcase_add_test(tc, late_reader_after_reply);
+	tcase_add_test(tc, json_line_over_limit_at_once);
 	tcase_add_test(tc, bad_requests);
 	tcase_add_test(tc, payload_too_large);
 	tcase_add_test(tc, client_gone_mid_request);
