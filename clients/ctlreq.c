@@ -144,7 +144,7 @@ handle_event(struct reqrun *rr, json_t *ev)
 		json_t *e = json_object_get(ev, "error");
 
 		ctlspin_clear(&rr->spin);
-		ctl_msg(rr->o, "%s: %s", ctl_str(e, "type", "Error"),
+		ctl_err("%s: %s", ctl_str(e, "type", "Error"),
 		        ctl_str(e, "message", "hotloadd refused the request"));
 		return CTL_EXIT_REFUSED;
 	}
@@ -254,19 +254,16 @@ read_events(struct reqrun *rr, const char *where, int send_err)
 		if (r <= 0)
 			ctlspin_clear(&rr->spin);
 		if (r < 0) {
-			ctl_msg(o, "lost the connection to hotloadd on %s: %s", where,
-			        strerror(-r));
+			ctl_err("lost the connection to hotloadd on %s: %s", where, strerror(-r));
 			return CTL_EXIT_UNREACHABLE;
 		}
 		if (r == 0) {
 			if (send_err)
-				ctl_msg(o,
-				        "hotloadd on %s closed the connection while the request "
+				ctl_err("hotloadd on %s closed the connection while the request "
 				        "was sent: %s",
 				        where, strerror(-send_err));
 			else
-				ctl_msg(o,
-				        "hotloadd on %s closed the connection before the "
+				ctl_err("hotloadd on %s closed the connection before the "
 				        "request finished",
 				        where);
 			return CTL_EXIT_UNREACHABLE;
@@ -281,7 +278,7 @@ read_events(struct reqrun *rr, const char *where, int send_err)
 		ev = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 		if (!json_is_object(ev)) {
 			ctlspin_clear(&rr->spin);
-			ctl_msg(o, "bad message from hotloadd: %s",
+			ctl_err("bad message from hotloadd: %s",
 			        ev ? "not a JSON object" : jerr.text);
 			json_decref(ev);
 			return CTL_EXIT_UNREACHABLE;
@@ -316,14 +313,14 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 	json_object_set_new(req, "id", json_integer(REQ_ID));
 	body = json_dumps(req, JSON_COMPACT);
 	if (!body) {
-		ctl_msg(o, "cannot encode the request (is the code valid UTF-8?)");
+		ctl_err("cannot encode the request (is the code valid UTF-8?)");
 		status = CTL_EXIT_USAGE;
 		goto fail;
 	}
 	ctlconn_describe(o->socket, o->tcp, where, sizeof(where));
 	r = ctlconn_open(o->socket, o->tcp, &rr.conn, err, sizeof(err));
 	if (r < 0) {
-		ctl_msg(o, "%s", err);
+		ctl_err("%s", err);
 		if (r == -EINVAL || r == -ENAMETOOLONG) {
 			status = CTL_EXIT_USAGE;
 			goto fail;
@@ -440,7 +437,7 @@ set_string(const struct ctl_opts *o, json_t *req, const char *key, const char *s
 	json_t *v = json_stringn(s, len);
 
 	if (!v) {
-		ctl_msg(o, "the %s to send is not valid UTF-8", key);
+		ctl_err("the %s to send is not valid UTF-8", key);
 		return -EILSEQ;
 	}
 	json_object_set_new(req, key, v);

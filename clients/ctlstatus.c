@@ -272,6 +272,8 @@ ctlstatus_show(const struct ctl_opts *o, const char *target)
 	size_t i;
 	int r, failed = 0;
 
+	if (target && ctl_check_target(target) < 0)
+		return CTL_EXIT_USAGE;
 	r = ctlcontrol_open(o, 0, &cc);
 	if (r)
 		return r;

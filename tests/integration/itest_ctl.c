@@ -103,6 +103,15 @@ START_TEST(no_daemon)
 	ctl(NULL, NULL, &p, "exec", "python:3", "-c", "print(1)", "--tcp", tcp, NULL);
 	assert_proc(p, 3, "");
 	itest_proc_free(&p);
+	/* -q keeps the reason a command failed, only the chatter goes */
+	ctl(NULL, NULL, &p, "-q", "exec", "python:3", "-c", "print(1)", "--socket", sock, NULL);
+	assert_proc(p, 3, "");
+	ck_assert_msg(strstr(p.err, "cannot connect") != NULL, "stderr: %s", p.err);
+	itest_proc_free(&p);
+	/* a malformed target is a usage error before anything is sent */
+	ctl(NULL, NULL, &p, "status", "foo bar", "--socket", sock, NULL);
+	assert_proc(p, 2, "");
+	itest_proc_free(&p);
 	itest_remove_tree(dir);
 	free(sock);
 	free(tcp);
