@@ -70,10 +70,8 @@ ctl_print(int fd, const char *fmt, ...)
 	buf_free(&b);
 }
 
-/* Write everything, retrying short writes; a non-blocking fd (inherited from
- * a parent that set O_NONBLOCK on a shared terminal or pipe) is waited on. */
-int
-ctl_write_all(int fd, const void *data, size_t len)
+static int
+write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -95,6 +93,30 @@ ctl_write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+static int stdout_errno; /* the first failed write to stdout, EPIPE aside */
+
+int
+ctl_stdout_error(void)
+{
+	if (fflush(stdout) != 0 && !stdout_errno && errno != EPIPE)
+		stdout_errno = errno ? errno : EIO;
+	return stdout_errno;
+}
+
+/* Write everything, retrying short writes; a non-blocking fd (inherited from
+ * a parent that set O_NONBLOCK on a shared terminal or pipe) is waited on.
+ * A failed write to stdout is remembered for the exit status, except a
+ * closed pipe (hotloadctl ... | head is fine). */
+int
+ctl_write_all(int fd, const void *data, size_t len)
+{
+	int r = write_all(fd, data, len);
+
+	if (r < 0 && fd == STDOUT_FILENO && r != -EPIPE && !stdout_errno)
+		stdout_errno = -r;
+	return r;
 }
 
 /* A string member, or def. */

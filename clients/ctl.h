@@ -43,6 +43,10 @@ void ctl_print(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Write all of data to fd, waiting when it is non-blocking; -errno on failure. */
 int ctl_write_all(int fd, const void *data, size_t len);
 
+/* The errno of the first failed write to stdout (a closed pipe aside; buffered
+ * stdio output is flushed first), or 0. */
+int ctl_stdout_error(void);
+
 /* A string member of obj, or def when it is missing or not a string. */
 const char *ctl_str(json_t *obj, const char *key, const char *def);
 

@@ -568,5 +568,11 @@ main(int argc, char **argv)
 	r = cmd->run(&o, &a);
 done:
 	free(a.pos);
+	if (ctl_stdout_error()) {
+		fprintf(stderr, "hotloadctl: cannot write to standard output: %s\n",
+		        strerror(ctl_stdout_error()));
+		if (r == CTL_EXIT_OK)
+			r = CTL_EXIT_FAILED;
+	}
 	return r;
 }

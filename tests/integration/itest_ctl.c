@@ -51,6 +51,23 @@ START_TEST(exec_code)
 	assert_proc(p, 0, "out\n");
 	ck_assert_str_eq(p.err, "err\n");
 	itest_proc_free(&p);
+	/* output that cannot be written is a failure, said on stderr */
+	{
+		char *bin = itest_bin("hotloadctl");
+		char *script = itest_strf(
+		        "'%s' exec python:3 -c 'print(1)' --socket '%s' >/dev/full; "
+		        "echo \"exec $?\"; '%s' --version >/dev/full; echo \"version $?\"",
+		        bin, d->sock, bin);
+		const char *argv[] = {"/bin/sh", "-c", script, NULL};
+
+		itest_run(argv, NULL, NULL, 60000, &p);
+		ck_assert_msg(!strcmp(p.out, "exec 1\nversion 1\n") &&
+		                      strstr(p.err, "cannot write to standard output"),
+		              "stdout \"%s\", stderr \"%s\"", p.out, p.err);
+		itest_proc_free(&p);
+		free(script);
+		free(bin);
+	}
 	itest_stop(d);
 }
 END_TEST
