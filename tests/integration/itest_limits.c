@@ -355,14 +355,34 @@ START_TEST(bad_requests)
 }
 END_TEST
 
+/* The next message on fd (a JSON-mode connection) is an error of type; fd
+ * is closed. */
+static void
+expect_json_error(int fd, const char *type)
+{
+	struct jclient *jc = jc_adopt(fd);
+	json_t *m = jc_next(jc, 10000);
+	char *line;
+
+	ck_assert_ptr_nonnull(m);
+	line = json_dumps(m, JSON_COMPACT);
+	ck_assert_msg(
+	        !strcmp(json_string_value(json_object_get(json_object_get(m, "error"), "type"))
+	                        ?: "",
+	                type),
+	        "expected a %s error, got %s", type, line);
+	free(line);
+	json_decref(m);
+	jc_close(jc);
+}
+
 START_TEST(payload_too_large)
 {
 	struct itest_opts o = {.max_payload = "1M", .tcp = 1};
 	struct itest_daemon *d = itest_start(&o);
-	struct jclient *good = good_open(d), *jc;
+	struct jclient *good = good_open(d);
 	size_t n = 2 * MiB, i;
-	char *payload = malloc(n + 1), *r, *line;
-	json_t *m;
+	char *payload = malloc(n + 1), *r;
 	int fd;
 
 	/* under the limit: runs */
@@ -390,18 +410,7 @@ START_TEST(payload_too_large)
 	fd = itest_connect(d, ITEST_UNIX);
 	itest_send_str(fd, JSON_HDR "\n{\"id\":1,\"op\":\"exec\",\"code\":\"");
 	(void)itest_try_send_all(fd, payload, n, 10000);
-	jc = jc_adopt(fd); /* closed by jc_close */
-	m = jc_next(jc, 10000);
-	ck_assert_ptr_nonnull(m);
-	line = json_dumps(m, JSON_COMPACT);
-	ck_assert_msg(
-	        !strcmp(json_string_value(json_object_get(json_object_get(m, "error"), "type"))
-	                        ?: "",
-	                "PayloadTooLarge"),
-	        "expected a PayloadTooLarge error, got %s", line);
-	free(line);
-	json_decref(m);
-	jc_close(jc);
+	expect_json_error(fd, "PayloadTooLarge");
 	good_check(good, 3);
 	free(payload);
 	jc_close(good);
@@ -417,10 +426,7 @@ START_TEST(json_line_over_limit_at_once)
 	struct itest_opts o = {.max_payload = "1M"};
 	struct itest_daemon *d = itest_start(&o);
 	struct buf b = BUF_INIT;
-	struct jclient *jc;
 	int fd, big = 4 * MiB;
-	char *line;
-	json_t *m;
 
 	buf_puts(&b, JSON_HDR "\n{\"id\":1,\"op\":\"exec\",\"code\":\"x = '");
 	while (b.len < 3 * MiB / 2)
@@ -429,18 +435,7 @@ START_TEST(json_line_over_limit_at_once)
 	fd = itest_connect(d, ITEST_UNIX);
 	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)), 0);
 	(void)itest_try_send_all(fd, b.data, b.len, 10000);
-	jc = jc_adopt(fd);
-	m = jc_next(jc, 10000);
-	ck_assert_ptr_nonnull(m);
-	line = json_dumps(m, JSON_COMPACT);
-	ck_assert_msg(
-	        !strcmp(json_string_value(json_object_get(json_object_get(m, "error"), "type"))
-	                        ?: "",
-	                "PayloadTooLarge"),
-	        "expected a PayloadTooLarge error, got %s", line);
-	free(line);
-	json_decref(m);
-	jc_close(jc);
+	expect_json_error(fd, "PayloadTooLarge");
 	buf_free(&b);
 	itest_stop(d);
 }
