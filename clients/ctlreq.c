@@ -432,7 +432,7 @@ on_ping_done(const struct ctl_opts *o, json_t *done, void *userdata)
 
 /* Set req[key] to s[0..len); -EILSEQ, said once, when it is not UTF-8. */
 static int
-set_string(const struct ctl_opts *o, json_t *req, const char *key, const char *s, size_t len)
+set_string(json_t *req, const char *key, const char *s, size_t len)
 {
 	json_t *v = json_stringn(s, len);
 
@@ -453,8 +453,8 @@ ctlreq_exec(const struct ctl_opts *o, const char *target, const char *code, size
 	int r = CTL_EXIT_USAGE;
 
 	json_object_set_new(req, "op", json_string("exec"));
-	if (set_string(o, req, "code", code, len) < 0 ||
-	    set_string(o, req, "file", file, strlen(file)) < 0)
+	if (set_string(req, "code", code, len) < 0 ||
+	    set_string(req, "file", file, strlen(file)) < 0)
 		goto fail;
 	if (fresh)
 		json_object_set_new(req, "ns", json_string("fresh"));
@@ -474,7 +474,7 @@ ctlreq_eval(const struct ctl_opts *o, const char *target, const char *expr)
 	int r = CTL_EXIT_USAGE;
 
 	json_object_set_new(req, "op", json_string("eval"));
-	if (set_string(o, req, "code", expr, strlen(expr)) < 0)
+	if (set_string(req, "code", expr, strlen(expr)) < 0)
 		goto fail;
 	if (o->timeout > 0)
 		json_object_set_new(req, "timeout", json_real(o->timeout));

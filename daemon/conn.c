@@ -399,21 +399,17 @@ conn_process(struct conn *c)
 			conn_json_line(c, c->in.data, len - 1);
 			buf_consume(&c->in, len);
 		}
+		if (c->state != CONN_CLOSING && c->in.len > c->max_payload)
+			conn_fail(c, 1, "PayloadTooLarge",
+			          "a request line is larger than limits.max_payload");
+		if (c->state != CONN_CLOSING && c->eof && c->in.len) {
+			/* the last request had no newline: take it as it is */
+			conn_json_line(c, c->in.data, c->in.len);
+			buf_clear(&c->in);
+		}
 		c->busy = 0;
 		if (c->state == CONN_CLOSING)
 			return;
-		if (c->in.len > c->max_payload) {
-			conn_fail(c, 1, "PayloadTooLarge",
-			          "a request line is larger than limits.max_payload");
-			return;
-		}
-		if (c->eof && c->in.len) {
-			/* the last request had no newline: take it as it is */
-			c->busy = 1;
-			conn_json_line(c, c->in.data, c->in.len);
-			c->busy = 0;
-			buf_clear(&c->in);
-		}
 		if (c->eof)
 			conn_json_maybe_finish(c);
 		break;

@@ -92,12 +92,24 @@ unmap_v4(const struct sockaddr_storage *sa, struct sockaddr_storage *out)
 	return 1;
 }
 
+/* The owner of the client's socket in file (/proc/net/tcp or tcp6): the
+ * one whose local end is our remote one and the other way round. */
+static int
+find_client(const char *file, const struct sockaddr_storage *ours,
+            const struct sockaddr_storage *theirs, uid_t *ret)
+{
+	char want_local[64], want_remote[64];
+
+	proc_addr(theirs, want_local, sizeof(want_local));
+	proc_addr(ours, want_remote, sizeof(want_remote));
+	return find_owner(file, want_local, want_remote, ret);
+}
+
 static int
 tcp_peer_uid(int fd, uid_t *ret)
 {
 	struct sockaddr_storage local, remote, mlocal, mremote;
 	socklen_t llen = sizeof(local), rlen = sizeof(remote);
-	char want_local[64], want_remote[64];
 	int r;
 
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
@@ -105,27 +117,21 @@ tcp_peer_uid(int fd, uid_t *ret)
 		return -errno;
 	if (local.ss_family != AF_INET && local.ss_family != AF_INET6)
 		return -EAFNOSUPPORT;
-	/* the client's socket: local = our remote, remote = our local */
-	proc_addr(&remote, want_local, sizeof(want_local));
-	proc_addr(&local, want_remote, sizeof(want_remote));
 	if (local.ss_family == AF_INET6) {
-		r = find_owner("/proc/net/tcp6", want_local, want_remote, ret);
+		r = find_client("/proc/net/tcp6", &local, &remote, ret);
 		/* an IPv4 client of a dual-stack listener: its socket is in tcp */
-		if (r != -ENOENT || !unmap_v4(&remote, &mlocal) || !unmap_v4(&local, &mremote))
-			return r;
-		proc_addr(&mlocal, want_local, sizeof(want_local));
-		proc_addr(&mremote, want_remote, sizeof(want_remote));
-		return find_owner("/proc/net/tcp", want_local, want_remote, ret);
-	}
-	r = find_owner("/proc/net/tcp", want_local, want_remote, ret);
-	if (r != -ENOENT)
+		if (r == -ENOENT && unmap_v4(&local, &mlocal) && unmap_v4(&remote, &mremote))
+			r = find_client("/proc/net/tcp", &mlocal, &mremote, ret);
 		return r;
-	/* an IPv6 client socket connected to our IPv4 listener */
-	map_v4(&remote, &mlocal);
-	map_v4(&local, &mremote);
-	proc_addr(&mlocal, want_local, sizeof(want_local));
-	proc_addr(&mremote, want_remote, sizeof(want_remote));
-	return find_owner("/proc/net/tcp6", want_local, want_remote, ret);
+	}
+	r = find_client("/proc/net/tcp", &local, &remote, ret);
+	if (r == -ENOENT) {
+		/* an IPv6 client socket connected to our IPv4 listener */
+		map_v4(&local, &mlocal);
+		map_v4(&remote, &mremote);
+		r = find_client("/proc/net/tcp6", &mlocal, &mremote, ret);
+	}
+	return r;
 }
 
 int
