@@ -105,6 +105,20 @@ teardown_log(const struct itest_daemon *d)
 	return s ? s : strdup("");
 }
 
+/* The daemon has exited: its worker's teardown ran, once, and the worker
+ * is gone. Closes c and frees d. */
+static void
+assert_torn_down(struct itest_daemon *d, struct jclient *c, long pid)
+{
+	char *log = teardown_log(d);
+
+	ck_assert_str_eq(log, "uninitialize\n");
+	free(log);
+	ck_assert(!itest_pid_alive((pid_t)pid));
+	jc_close(c);
+	itest_free(d);
+}
+
 /* SIGTERM while a request runs: the request runs to its end (within
  * stop_grace), then teardown, then exit 0. */
 START_TEST(sigterm_lets_running_request_finish)
@@ -114,7 +128,6 @@ START_TEST(sigterm_lets_running_request_finish)
 	long pid = jc_worker_pid(c, 1);
 	struct jreply r;
 	int status;
-	char *log;
 
 	jc_send_exec(c, 2, "import time\nprint('start', flush=True)\ntime.sleep(1)\nprint('end')",
 	             0);
@@ -127,12 +140,7 @@ START_TEST(sigterm_lets_running_request_finish)
 	ck_assert_str_eq(r.out, "end\n");
 	jreply_free(&r);
 	jc_expect_eof(c, 5000);
-	log = teardown_log(d);
-	ck_assert_str_eq(log, "uninitialize\n");
-	free(log);
-	ck_assert(!itest_pid_alive((pid_t)pid));
-	jc_close(c);
-	itest_free(d);
+	assert_torn_down(d, c, pid);
 }
 END_TEST
 
@@ -146,7 +154,6 @@ START_TEST(sigint_ends_long_request_gracefully)
 	long long t0;
 	struct jreply r;
 	int status;
-	char *log;
 
 	jc_send_exec(c, 2, "import time\nprint('start', flush=True)\ntime.sleep(30)", 0);
 	wait_running(c);
@@ -159,12 +166,7 @@ START_TEST(sigint_ends_long_request_gracefully)
 	jc_collect(c, 2, 5000, &r);
 	jreply_assert_error(&r, "Terminated");
 	jreply_free(&r);
-	log = teardown_log(d);
-	ck_assert_str_eq(log, "uninitialize\n");
-	free(log);
-	ck_assert(!itest_pid_alive((pid_t)pid));
-	jc_close(c);
-	itest_free(d);
+	assert_torn_down(d, c, pid);
 }
 END_TEST
 
@@ -205,7 +207,6 @@ START_TEST(control_shutdown)
 	long pid = jc_worker_pid(c, 1);
 	json_t *res;
 	int status;
-	char *log;
 
 	res = itest_control(d, "shutdown");
 	ck_assert(json_is_true(json_object_get(res, "ok")));
@@ -213,12 +214,7 @@ START_TEST(control_shutdown)
 	status = wait_exit(d, 10000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	              "hotloadd ended with status 0x%x after shutdown", status);
-	log = teardown_log(d);
-	ck_assert_str_eq(log, "uninitialize\n");
-	free(log);
-	ck_assert(!itest_pid_alive((pid_t)pid));
-	jc_close(c);
-	itest_free(d);
+	assert_torn_down(d, c, pid);
 }
 END_TEST
 
