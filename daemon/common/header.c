@@ -96,10 +96,28 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		if (*end || !(t > 0) || t > REQUEST_TIMEOUT_MAX)
 			goto bad_timeout;
 		h->timeout = t;
+	} else if (klen == 5 && !memcmp(key, "token", 5)) {
+		size_t i;
+
+		/* The value is a secret: a refusal never quotes it. */
+		if (vlen == 0 || vlen >= sizeof(h->token)) {
+			snprintf(err, errlen, "token must be 1 to %zu characters",
+			         sizeof(h->token) - 1);
+			return -1;
+		}
+		for (i = 0; i < vlen; i++)
+			if (!((val[i] >= '0' && val[i] <= '9') ||
+			      (val[i] >= 'a' && val[i] <= 'f') ||
+			      (val[i] >= 'A' && val[i] <= 'F'))) {
+				snprintf(err, errlen, "token must be hexadecimal digits");
+				return -1;
+			}
+		memcpy(h->token, val, vlen);
+		h->token[vlen] = '\0';
 	} else {
 		snprintf(err, errlen,
-		         "unknown header option '%.*s' (known: mode, ns, file, timeout)", (int)klen,
-		         key);
+		         "unknown header option '%.*s' (known: mode, ns, file, timeout, token)",
+		         (int)klen, key);
 		return -1;
 	}
 	return 0;

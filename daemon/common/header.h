@@ -18,9 +18,10 @@ struct header {
 	char dcc[HEADER_NAME_MAX];
 	char version[HEADER_NAME_MAX]; /* "" when none was given */
 	enum header_mode mode;
-	char file[256]; /* raw mode: name shown in tracebacks, "" for default */
-	int fresh;      /* raw mode: ns=fresh */
-	double timeout; /* timeout=SECONDS; 0: none given */
+	char file[256];  /* raw mode: name shown in tracebacks, "" for default */
+	int fresh;       /* raw mode: ns=fresh */
+	double timeout;  /* timeout=SECONDS; 0: none given */
+	char token[129]; /* token=HEX, the daemon's secret; "" when none was given */
 };
 
 /* Parse one header line (without or with its "\n" / "\r\n"). On failure
