@@ -197,22 +197,37 @@ worker_kill(struct worker *w, int sig)
 	return 0;
 }
 
+/* A line for the agent that could not be written at once. */
+struct ctl_write {
+	uv_write_t req;
+	struct worker *w;
+	int sigint;          /* then SIGINT the worker, if it still runs ... */
+	uint64_t request_id; /* ... this request */
+	char data[];
+};
+
 static void
 on_write_done(uv_write_t *req, int status)
 {
-	free(req->data);
-	free(req);
+	struct ctl_write *cw = (struct ctl_write *)req;
+	struct worker *w = cw->w;
+
+	if (cw->sigint && status == 0 && w->current && w->current_id == cw->request_id)
+		worker_kill(w, SIGINT);
+	free(cw);
 }
 
-/* Send one JSON message to the agent. A failed write is not reported: the
- * agent is gone, and its exit says so. */
+/* Send one JSON message to the agent; with sigint, SIGINT the worker once
+ * the whole line is in the socket, so that the agent finds the line when
+ * the signal comes. A failed write is not reported: the agent is gone, and
+ * its exit says so. */
 static void
-worker_send(struct worker *w, json_t *msg)
+worker_write(struct worker *w, json_t *msg, int sigint)
 {
 	uv_stream_t *ctl = (uv_stream_t *)&w->ctl;
 	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
 	size_t n, off = 0;
-	uv_write_t *req;
+	struct ctl_write *cw;
 	uv_buf_t b;
 
 	if (!s)
@@ -232,16 +247,43 @@ worker_send(struct worker *w, json_t *msg)
 			off = (size_t)r;
 		if ((r < 0 && r != UV_EAGAIN) || off == n) {
 			free(s);
+			if (sigint && off == n)
+				worker_kill(w, SIGINT);
 			return;
 		}
 	}
-	req = xmalloc(sizeof(*req));
-	req->data = s;
-	b = uv_buf_init(s + off, (unsigned)(n - off));
-	if (uv_write(req, ctl, &b, 1, on_write_done) < 0) {
-		free(s);
-		free(req);
-	}
+	cw = xmalloc(sizeof(*cw) + n - off);
+	cw->w = w;
+	cw->sigint = sigint;
+	cw->request_id = w->current_id;
+	memcpy(cw->data, s + off, n - off);
+	free(s);
+	b = uv_buf_init(cw->data, (unsigned)(n - off));
+	if (uv_write(&cw->req, ctl, &b, 1, on_write_done) < 0)
+		free(cw);
+}
+
+static void
+worker_send(struct worker *w, json_t *msg)
+{
+	worker_write(w, msg, 0);
+}
+
+/* Interrupt the running request: tell the agent which one, then SIGINT.
+ * A signal that lands before the agent has started the code would find
+ * nothing to interrupt; the line lets the agent tell it was meant for the
+ * request it is starting (agent-protocol.md). */
+static int
+worker_sigint(struct worker *w)
+{
+	json_t *msg;
+
+	if (w->pid <= 0)
+		return -ESRCH;
+	msg = json_pack("{s:I, s:s}", "id", (json_int_t)w->current_id, "op", "interrupt");
+	worker_write(w, msg, 1);
+	json_decref(msg);
+	return 0;
 }
 
 static void
@@ -638,7 +680,10 @@ escalate(struct worker *w)
 		w->state = WORKER_INTERRUPTING;
 	else
 		w->stop_requested = 1; /* its end is our doing, not a crash */
-	worker_kill(w, sig);
+	if (sig == SIGINT)
+		worker_sigint(w);
+	else
+		worker_kill(w, sig);
 	if (sig != SIGKILL)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(grace * 1000), 0);
 }
@@ -841,5 +886,5 @@ worker_interrupt(struct worker *w)
 	 * reaches that request and the worker stays on its way out. */
 	if (w->state != WORKER_STOPPING)
 		w->state = WORKER_INTERRUPTING;
-	return worker_kill(w, SIGINT);
+	return worker_sigint(w);
 }

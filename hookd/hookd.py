@@ -27,6 +27,7 @@ STREAM_SETTINGS = (
 
 sources = {}  # file names this agent put in linecache, oldest first
 running = False  # user code is running: SIGINT means KeyboardInterrupt
+idle_sigint = False  # a SIGINT came while no code ran (see Control.interrupted)
 requests_run = 0  # numbers the default file names: <hotload-1>, <hotload-2>, ...
 c_fflush = None  # C stdio's fflush once looked up; False when unreachable
 # One encoder for every line sent: json.dumps with arguments builds a new one
@@ -43,9 +44,11 @@ class BadRequest(Exception):
 
 
 def on_sigint(signum, frame):
-    """KeyboardInterrupt while user code runs; nothing while the agent is idle."""
+    """KeyboardInterrupt while user code runs; noted while the agent is idle."""
+    global idle_sigint
     if running:
         raise KeyboardInterrupt
+    idle_sigint = True
 
 
 def on_sigterm(signum, frame):
@@ -203,9 +206,61 @@ class Hook:
         return error
 
 
-def execute(req, main_ns):
+class Control:
+    """The daemon's lines on the control socket, read ahead when need be.
+
+    The daemon interrupts a request with an {"op":"interrupt","id":N} line,
+    then SIGINT. A SIGINT that lands before the request's code has started
+    cannot interrupt it, and cannot tell by itself whether it was meant for
+    this request or for the one before, which may have ended just before it
+    came. The line says: it is in the socket before the signal is sent.
+    """
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.reader = sock.makefile("rb")
+        self.ahead = []  # lines read while looking for an interrupt
+
+    def readline(self):
+        if self.ahead:
+            return self.ahead.pop(0)
+        return self.reader.readline()
+
+    def interrupted(self, req_id):
+        """Tell whether an interrupt for req_id is waiting, without blocking."""
+        found = False
+        self.sock.setblocking(False)
+        try:
+            while True:
+                data = self.reader.peek()  # what is buffered, or one read that does not wait
+                if b"\n" not in data:
+                    break
+                line = self.reader.readline()
+                if is_interrupt_of(line, req_id):
+                    found = True
+                else:
+                    self.ahead.append(line)
+        except OSError:
+            pass
+        finally:
+            self.sock.setblocking(True)
+        return found
+
+
+def is_interrupt_of(line, req_id):
+    """Tell whether line is the daemon's interrupt of request req_id."""
+    if b'"interrupt"' not in line:
+        return False
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(msg, dict) and msg.get("op") == "interrupt" and msg.get("id") == req_id
+
+
+def execute(req, main_ns, control=None):
     """Run an exec or eval request with SIGINT live; return its done fields."""
-    global requests_run, running
+    global requests_run, running, idle_sigint
     requests_run += 1
     code, ns_name = req.get("code"), req.get("ns") or "main"
     filename = req.get("file") or "<hotload-%d>" % requests_run
@@ -223,6 +278,12 @@ def execute(req, main_ns):
             signal.signal(signal.SIGINT, on_sigint)
         running = True
         try:
+            if idle_sigint:
+                # A SIGINT came before the code started: this request's, if
+                # its interrupt line is waiting (see Control).
+                idle_sigint = False
+                if control is not None and control.interrupted(req.get("id")):
+                    raise KeyboardInterrupt
             if req["op"] == "exec":
                 exec(compile_source(code, filename, "exec"), ns)
             else:
@@ -281,22 +342,26 @@ def parse_request(line):
 
 def serve(sock):
     """Answer requests until EOF (return None) or a stop request (return it)."""
-    reader = sock.makefile("rb")
+    control = Control(sock)
     main_ns = new_main()
     pending = None  # the request whose done is still owed
     try:
         while True:
-            line = reader.readline()
+            line = control.readline()
             if not line:
                 return None
             pending = {"id": None}
             try:
                 pending = parse_request(line)
                 op = pending.get("op")
+                if op == "interrupt":
+                    # for a request that has ended already: nothing to do
+                    pending = None
+                    continue
                 if op == "stop":
                     return pending
                 if op in ("exec", "eval"):
-                    reply = execute(pending, main_ns)
+                    reply = execute(pending, main_ns, control)
                 elif op == "reset":
                     main_ns = new_main()
                     reply = {"ok": True}

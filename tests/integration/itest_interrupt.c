@@ -66,6 +66,44 @@ expect_output(struct jclient *c, json_int_t id, const char *data)
 	ck_assert_str_eq(got, data);
 }
 
+/* An interrupt sent right behind its request, in the same write, lands
+ * before the agent has started the code: it must interrupt all the same,
+ * every time it is acknowledged (it once did in only a quarter of tries). */
+START_TEST(interrupt_right_after_request)
+{
+	struct itest_daemon *d = start_daemon();
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	long pid = jc_worker_pid(c, 1);
+	int i, acked = 0;
+
+	for (i = 0; i < 300; i++) {
+		json_int_t id = 10 + 2 * i;
+		char *lines =
+		        itest_strf("{\"id\":%lld,\"op\":\"exec\",\"code\":\"import "
+		                   "time\\ntime.sleep(5)\"}\n{\"id\":%lld,\"op\":\"interrupt\"}",
+		                   (long long)id, (long long)id + 1);
+		struct jreply ir, er;
+		json_int_t n;
+
+		jc_send_line(c, lines);
+		free(lines);
+		jc_collect(c, id + 1, 2000, &ir);
+		n = json_integer_value(json_object_get(ir.done, "interrupted"));
+		ck_assert_int_eq(n, 1);
+		acked += (int)n;
+		/* a lost interrupt would leave it sleeping 5 s */
+		jc_collect(c, id, 3000, &er);
+		jreply_assert_error(&er, "KeyboardInterrupt");
+		jreply_free(&ir);
+		jreply_free(&er);
+	}
+	ck_assert_int_eq(acked, 300);
+	ck_assert_int_eq(jc_worker_pid(c, 5), pid);
+	jc_close(c);
+	itest_stop_within(d, 10000);
+}
+END_TEST
+
 /* JSON op interrupt: KeyboardInterrupt in the running request, on the
  * same, still warm process; a queued request is answered at once. */
 START_TEST(json_interrupt_keeps_pid)
@@ -348,6 +386,7 @@ main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, json_interrupt_keeps_pid);
+	tcase_add_test(tc, interrupt_right_after_request);
 	tcase_add_test(tc, control_interrupt_keeps_pid);
 	tcase_add_test(tc, timeout_sigint_is_enough);
 	tcase_add_test(tc, timeout_escalates_to_sigterm);
