@@ -193,6 +193,13 @@ ctl_sleep_ms(int ms)
 	poll(NULL, 0, ms);
 }
 
+void
+ctl_header_token(const struct ctl_opts *o, struct buf *header)
+{
+	if (o->tcp && o->token)
+		buf_printf(header, " token=%s", o->token);
+}
+
 /* The header parser decides, so that what we accept is what the daemon
  * accepts; the round trip catches options smuggled in with spaces. */
 int

@@ -23,6 +23,7 @@ enum ctl_exit {
 struct ctl_opts {
 	const char *socket; /* Unix socket path, or NULL when tcp is used */
 	const char *tcp;    /* "host:port", or NULL */
+	const char *token;  /* the daemon's token, sent over TCP; NULL: none */
 	int quiet;          /* -q: no messages of hotloadctl's own */
 	int json;           /* --json: machine-readable output */
 	int no_wait;        /* --no-wait: start/stop/restart return at once */
@@ -30,6 +31,9 @@ struct ctl_opts {
 	long lines;         /* logs -n N; -1 when not given */
 	const char *argv0;  /* how we were run, to find hotloadd next to us */
 };
+
+/* Append " token=..." to a header going over TCP, when there is a token. */
+void ctl_header_token(const struct ctl_opts *o, struct buf *header);
 
 /* Print "hotloadctl: <message>\n" to stderr unless o->quiet. */
 void ctl_msg(const struct ctl_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -6,12 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "ctlconn.h"
+#include "pathsafe.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* macOS: the caller ignores SIGPIPE */
@@ -107,12 +110,47 @@ set_flags(int fd)
 	return 0;
 }
 
+/* The socket's directory must be ours (0700, no symlink), or another user
+ * could have put a listener of theirs there to receive our code. Root may
+ * talk to another user's daemon, whose directory is that user's. */
+static int
+check_socket_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], why[1024];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int r;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (geteuid() == 0 && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		r = pathsafe_runtime_dir(dir, st.st_uid, why, sizeof(why));
+	else
+		r = pathsafe_runtime_dir(dir, geteuid(), why, sizeof(why));
+	if (r == -ENOENT) {
+		snprintf(err, errlen, "cannot connect to hotloadd on unix socket %s: %s", path,
+		         strerror(ENOENT));
+		return r;
+	}
+	if (r < 0)
+		snprintf(err, errlen, "not connecting to unix socket %s: %s", path, why);
+	return r;
+}
+
 /* Connect a Unix stream socket; returns the fd or -errno. */
 static int
 connect_unix(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	int fd, r;
+
+	r = check_socket_dir(path, err, errlen);
+	if (r < 0)
+		return r;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;

@@ -19,7 +19,9 @@ void ctlconn_describe(const char *socket_path, const char *tcp, char *out, size_
 
 /* Connect to the Unix socket socket_path, or when it is NULL to tcp
  * ("host:port", "[v6]:port", "host" or ":port"). On failure returns -errno
- * and writes a one-line reason to err; *ret is untouched. */
+ * and writes a one-line reason to err; *ret is untouched. -EPERM: the
+ * socket's directory is not safe (not ours, not 0700, a symlink): nothing
+ * was connected to. */
 int ctlconn_open(const char *socket_path, const char *tcp, struct ctlconn **ret, char *err,
                  size_t errlen);
 

@@ -40,8 +40,8 @@ cc_err(const struct ctlcontrol *cc, const char *fmt, ...)
 int
 ctlcontrol_open(const struct ctl_opts *o, int silent, struct ctlcontrol **ret)
 {
-	static const char header[] = CTLCONTROL_TARGET " mode=json\n";
 	struct ctlcontrol *cc = xcalloc(1, sizeof(*cc));
+	struct buf header = BUF_INIT;
 	char err[1200];
 	int r;
 
@@ -58,14 +58,19 @@ ctlcontrol_open(const struct ctl_opts *o, int silent, struct ctlcontrol **ret)
 	if (r < 0) {
 		if (!silent) {
 			ctl_err("%s", err);
-			ctl_msg(o,
-			        "is hotloadd running? Start it with 'hotloadctl start', or point "
-			        "--socket or --tcp at it");
+			if (r != -EPERM)
+				ctl_msg(o, "is hotloadd running? Start it with 'hotloadctl start', "
+				           "or point --socket or --tcp at it");
 		}
 		free(cc);
 		return CTL_EXIT_UNREACHABLE;
 	}
-	r = ctlconn_send(cc->conn, header, sizeof(header) - 1);
+	buf_puts(&header, CTLCONTROL_TARGET " mode=json");
+	ctl_header_token(o, &header);
+	buf_puts(&header, "\n");
+	r = ctlconn_send(cc->conn, header.data, header.len);
+	explicit_bzero(header.data, header.len);
+	buf_free(&header);
 	if (r < 0) {
 		if (!silent)
 			ctl_err("cannot talk to hotloadd on %s: %s", cc->where, strerror(-r));

@@ -35,6 +35,8 @@ const char ctlhelp_general[] =
         "  --tcp HOST:PORT  connect over TCP instead (or $HOTLOAD_TCP); port " CTLCONN_DEFAULT_PORT
         " when\n"
         "                   left out, host " CTLCONN_DEFAULT_HOST " when empty\n"
+        "  --token-file FILE  over TCP, show the daemon's token read from FILE (or\n"
+        "                   $HOTLOAD_TOKEN): for a daemon with 'listen: token: required'\n"
         "  -q, --quiet      print no messages of hotloadctl's own (the code's output,\n"
         "                   tracebacks and the reasons of failures are still shown)\n"
         "  -h, --help       show help ('hotloadctl COMMAND --help' for a command's)\n"
@@ -44,7 +46,8 @@ const char ctlhelp_general[] =
         "  0    success\n"
         "  1    the code raised, its worker died or did not start, a target failed\n"
         "  2    usage error, or the input could not be read\n"
-        "  3    hotloadd is not reachable, or the connection was lost\n"
+        "  3    hotloadd is not reachable, the connection was lost, or the socket's\n"
+        "       directory is not safe (not yours, not 0700, a symlink)\n"
         "  4    hotloadd refused: unknown target, DCC not installed, bad header, ...\n"
         "  130  exec/eval/ping: interrupted with Ctrl-C\n";
 

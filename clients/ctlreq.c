@@ -325,8 +325,9 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 			status = CTL_EXIT_USAGE;
 			goto fail;
 		}
-		ctl_msg(o, "is hotloadd running? Start it with 'hotloadctl start', or point "
-		           "--socket or --tcp at it");
+		if (r != -EPERM)
+			ctl_msg(o, "is hotloadd running? Start it with 'hotloadctl start', or "
+			           "point --socket or --tcp at it");
 		status = CTL_EXIT_UNREACHABLE;
 		goto fail;
 	}
@@ -335,7 +336,9 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 		caught = 1;
 		ctlconn_set_wake_fd(rr.conn, sigint_pipe[0]);
 	}
-	buf_printf(&msg, "%s mode=json\n", target);
+	buf_printf(&msg, "%s mode=json", target);
+	ctl_header_token(o, &msg);
+	buf_puts(&msg, "\n");
 	buf_puts(&msg, body);
 	buf_puts(&msg, "\n");
 	/* A refused header is answered, and the connection closed, before the

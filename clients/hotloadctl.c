@@ -34,12 +34,14 @@ enum opt_id {
 	OPT_NO_WAIT,
 	OPT_TIMEOUT,
 	OPT_LINES,
+	OPT_TOKEN_FILE,
 	OPT_COUNT
 };
 
 #define BIT(id) (1u << (id))
 #define GLOBAL_OPTS                                                                                \
-	(BIT(OPT_SOCKET) | BIT(OPT_TCP) | BIT(OPT_QUIET) | BIT(OPT_HELP) | BIT(OPT_VERSION))
+	(BIT(OPT_SOCKET) | BIT(OPT_TCP) | BIT(OPT_QUIET) | BIT(OPT_HELP) | BIT(OPT_VERSION) |      \
+	 BIT(OPT_TOKEN_FILE))
 
 struct opt_def {
 	const char *name;
@@ -49,12 +51,19 @@ struct opt_def {
 };
 
 static const struct opt_def opt_defs[] = {
-        {"socket", 0, 1, OPT_SOCKET},   {"tcp", 0, 1, OPT_TCP},
-        {"quiet", 'q', 0, OPT_QUIET},   {"help", 'h', 0, OPT_HELP},
-        {"version", 0, 0, OPT_VERSION}, {"code", 'c', 1, OPT_CODE},
-        {"file", 0, 1, OPT_FILE},       {"fresh", 0, 0, OPT_FRESH},
-        {"json", 0, 0, OPT_JSON},       {"no-wait", 0, 0, OPT_NO_WAIT},
-        {"timeout", 0, 1, OPT_TIMEOUT}, {"lines", 'n', 1, OPT_LINES},
+        {"socket", 0, 1, OPT_SOCKET},
+        {"tcp", 0, 1, OPT_TCP},
+        {"quiet", 'q', 0, OPT_QUIET},
+        {"help", 'h', 0, OPT_HELP},
+        {"version", 0, 0, OPT_VERSION},
+        {"code", 'c', 1, OPT_CODE},
+        {"file", 0, 1, OPT_FILE},
+        {"fresh", 0, 0, OPT_FRESH},
+        {"json", 0, 0, OPT_JSON},
+        {"no-wait", 0, 0, OPT_NO_WAIT},
+        {"timeout", 0, 1, OPT_TIMEOUT},
+        {"lines", 'n', 1, OPT_LINES},
+        {"token-file", 0, 1, OPT_TOKEN_FILE},
 };
 
 /* The command line, taken apart. */
@@ -396,8 +405,9 @@ print_help(FILE *f, const struct command *cmd)
 	}
 	fprintf(f, "Usage: hotloadctl %s\n\n%s", cmd->usage, cmd->help);
 	if (strcmp(cmd->name, "help") != 0)
-		fputs("\nEvery command also takes --socket PATH, --tcp HOST:PORT and -q; see\n"
-		      "'hotloadctl --help'.\n",
+		fputs("\nEvery command also takes --socket PATH, --tcp HOST:PORT, --token-file "
+		      "FILE\n"
+		      "and -q; see 'hotloadctl --help'.\n",
 		      f);
 }
 
@@ -484,6 +494,42 @@ pick_address(const struct args *a, struct ctl_opts *o, char *sockbuf, size_t soc
 	return 0;
 }
 
+/* The token to show over TCP: --token-file FILE, else $HOTLOAD_TOKEN. Never
+ * the daemon's token file on its own accord: whoever listens on the port
+ * would get it. */
+static int
+pick_token(const struct args *a, struct ctl_opts *o, char *buf, size_t buflen)
+{
+	const char *file = a->value[OPT_TOKEN_FILE], *env = getenv("HOTLOAD_TOKEN");
+	size_t n;
+	FILE *f;
+
+	if (file) {
+		f = fopen(file, "re");
+		if (!f) {
+			ctl_err("cannot read the token file %s: %s", file, strerror(errno));
+			return CTL_EXIT_USAGE;
+		}
+		if (!fgets(buf, (int)buflen, f))
+			buf[0] = '\0';
+		fclose(f);
+		n = strcspn(buf, "\r\n");
+		buf[n] = '\0';
+		if (!n) {
+			ctl_err("the token file %s is empty", file);
+			return CTL_EXIT_USAGE;
+		}
+		o->token = buf;
+	} else if (env && env[0]) {
+		o->token = env;
+	}
+	if (o->token && strspn(o->token, "0123456789abcdefABCDEF") != strlen(o->token)) {
+		ctl_err("the token must be hexadecimal digits (the daemon's token file holds it)");
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
 /* --timeout S (seconds above 0) and -n N (0 or more) into o. */
 static int
 parse_numbers(const struct command *cmd, const struct args *a, struct ctl_opts *o)
@@ -513,7 +559,7 @@ main(int argc, char **argv)
 {
 	const struct command *cmd = NULL;
 	struct ctl_opts o;
-	char sockbuf[PATH_MAX];
+	char sockbuf[PATH_MAX], token[160];
 	struct args a;
 	int i, r;
 
@@ -559,6 +605,9 @@ main(int argc, char **argv)
 	r = pick_address(&a, &o, sockbuf, sizeof(sockbuf));
 	if (r)
 		goto done;
+	r = pick_token(&a, &o, token, sizeof(token));
+	if (r)
+		goto done;
 	o.quiet = a.value[OPT_QUIET] != NULL;
 	o.json = a.value[OPT_JSON] != NULL;
 	o.no_wait = a.value[OPT_NO_WAIT] != NULL;
@@ -568,6 +617,7 @@ main(int argc, char **argv)
 	r = cmd->run(&o, &a);
 done:
 	free(a.pos);
+	explicit_bzero(token, sizeof(token));
 	if (ctl_stdout_error()) {
 		fprintf(stderr, "hotloadctl: cannot write to standard output: %s\n",
 		        strerror(ctl_stdout_error()));

@@ -9,6 +9,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "pathsafe.h"
+
 #include "buf.h"
 #include "config.h"
 #include "header.h"
@@ -21,9 +23,10 @@
 
 static const char *const top_keys[] = {"listen", "hooks_dirs", "compat",      "limits",
                                        "agent",  "log_level",  "supervision", NULL};
-static const char *const listen_keys[] = {"unix", "tcp", NULL};
+static const char *const listen_keys[] = {"unix", "tcp", "token", NULL};
 static const char *const compat_keys[] = {"port", "target", "host", "quiet", NULL};
-static const char *const limits_keys[] = {"max_payload", "max_connections", NULL};
+static const char *const limits_keys[] = {"max_payload", "max_connections", "max_buffered",
+                                          "refusals_per_second", NULL};
 static const char *const supervision_keys[] = {
         "stop_grace",  "interrupt_grace", "kill_grace",   "backoff_initial",
         "backoff_max", "crash_budget",    "crash_window", NULL};
@@ -74,6 +77,23 @@ default_unix_path(void)
 	return buf_steal(&b);
 }
 
+char *
+config_runtime_dir(const struct config *c)
+{
+	char *path = c->unix_path ? xstrdup(c->unix_path) : default_unix_path();
+	char *slash = strrchr(path, '/');
+
+	if (!slash) {
+		free(path);
+		return xstrdup(".");
+	}
+	if (slash == path)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return path;
+}
+
 /* ~/.config/hotload/hooks.d, honouring $XDG_CONFIG_HOME. */
 static char *
 default_user_hooks_dir(void)
@@ -105,6 +125,8 @@ config_new_default(const char *shipped_hooks_dir)
 	c->n_hooks_dirs = n;
 	c->max_payload = (size_t)64 << 20;
 	c->max_connections = 256;
+	c->max_buffered = (size_t)256 << 20;
+	c->refusals_per_second = 20;
 	c->log_level = xstrdup("info");
 	c->supervision.stop_grace = 10;
 	c->supervision.interrupt_grace = 3;
@@ -185,6 +207,23 @@ numeric_host(const char *s)
 	return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
 }
 
+/* Whether numeric address s is on this machine only: 127.0.0.0/8, ::1,
+ * ::ffff:127.0.0.0/104. */
+static int
+loopback_host(const char *s)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, s, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, s, &a6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		return 1;
+	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
 /* Split "HOST:PORT" / "[V6]:PORT"; returns 0 or -EINVAL with a reason. */
 static int
 split_hostport(const char *s, char **ret_host, int *ret_port, const char **why)
@@ -237,7 +276,7 @@ split_hostport(const char *s, char **ret_host, int *ret_port, const char **why)
 /* listen: {unix, tcp}; remembers the tcp node for later checks. */
 static int
 parse_listen(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c,
-             const yaml_node_t **ret_tcp)
+             const yaml_node_t **ret_tcp, const yaml_node_t **ret_token)
 {
 	const yaml_node_t *v;
 	const char *why;
@@ -288,6 +327,23 @@ parse_listen(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c,
 			free(s);
 		}
 		*ret_tcp = v;
+	}
+	v = yamlutil_get(d, n, "token");
+	if (v) {
+		char tmp[64];
+
+		r = yamlutil_string(d, v, "listen.token", 0, &s);
+		if (r < 0)
+			return r;
+		if (strcmp(s, "required") && strcmp(s, "optional")) {
+			free(s);
+			return yamlutil_fail(d, v,
+			                     "listen.token: expected required or optional, got %s",
+			                     yamlutil_describe(v, tmp, sizeof(tmp)));
+		}
+		c->token_required = !strcmp(s, "required");
+		free(s);
+		*ret_token = v;
 	}
 	return 0;
 }
@@ -364,6 +420,14 @@ parse_compat_entry(struct yamlutil_doc *d, const yaml_node_t *n, size_t i, struc
 			                     "%s: expected a numeric IPv4 or IPv6 address, "
 			                     "got %s",
 			                     what, yamlutil_describe(v, tmp, sizeof(tmp)));
+		/* The original clients send no header, so no token: only a peer
+		 * on this machine can be checked. */
+		if (!loopback_host(cp->host))
+			return yamlutil_fail(d, v,
+			                     "%s: %s is not a loopback address; a compat port "
+			                     "cannot check who connects from elsewhere, so it "
+			                     "only listens on loopback (127.0.0.1 or ::1)",
+			                     what, cp->host);
 	} else {
 		cp->host = xstrdup("127.0.0.1");
 	}
@@ -457,6 +521,19 @@ parse_limits(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c)
 		if (r < 0)
 			return r;
 		c->max_connections = (size_t)l;
+	}
+	v = yamlutil_get(d, n, "max_buffered");
+	if (v) {
+		r = yamlutil_size(d, v, "limits.max_buffered", 65536, &c->max_buffered);
+		if (r < 0)
+			return r;
+	}
+	v = yamlutil_get(d, n, "refusals_per_second");
+	if (v) {
+		r = yamlutil_int(d, v, "limits.refusals_per_second", 1, 1000000, &l);
+		if (r < 0)
+			return r;
+		c->refusals_per_second = (double)l;
 	}
 	return 0;
 }
@@ -562,14 +639,14 @@ parse_log_level(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c)
 static int
 config_apply(struct yamlutil_doc *d, const yaml_node_t *root, struct config *c)
 {
-	const yaml_node_t *v, *tcp = NULL, **ports = NULL;
+	const yaml_node_t *v, *tcp = NULL, *token = NULL, **ports = NULL;
 	size_t i;
 	int r;
 
 	r = yamlutil_check_map(d, root, NULL, top_keys);
 	if (r < 0)
 		return r;
-	if ((v = yamlutil_get(d, root, "listen")) && (r = parse_listen(d, v, c, &tcp)) < 0)
+	if ((v = yamlutil_get(d, root, "listen")) && (r = parse_listen(d, v, c, &tcp, &token)) < 0)
 		goto fail;
 	if ((v = yamlutil_get(d, root, "hooks_dirs")) && (r = parse_hooks_dirs(d, v, c)) < 0)
 		goto fail;
@@ -584,6 +661,16 @@ config_apply(struct yamlutil_doc *d, const yaml_node_t *root, struct config *c)
 	if ((v = yamlutil_get(d, root, "log_level")) && (r = parse_log_level(d, v, c)) < 0)
 		goto fail;
 
+	/* Other machines' clients cannot be looked up: they need the token.
+	 * Blame the setting this file made. */
+	if (c->tcp_host && !loopback_host(c->tcp_host) && !c->token_required && (tcp || token)) {
+		r = yamlutil_fail(d, tcp ? tcp : token,
+		                  "listen.tcp: %s is not a loopback address: clients from other "
+		                  "machines cannot be checked, so they must show the token; add "
+		                  "'token: required' under listen (see docs/security.md)",
+		                  c->tcp_host);
+		goto fail;
+	}
 	/* A compat port may not take the main TCP listener's port. Blame the
 	 * setting this file made; an older file's value is not its fault. */
 	for (i = 0; c->tcp_host && i < c->n_compat && (tcp || ports); i++) {
@@ -612,6 +699,14 @@ config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 	yaml_node_t *root;
 	int r;
 
+	/* The file says which agent runs: only we and root may change it. */
+	r = pathsafe_trusted(path, geteuid(), err, errlen);
+	if (r == -EPERM) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, "; refusing to read the configuration %s", path);
+		return r;
+	}
 	r = yamlutil_load_file(&d, path, NULL, err, errlen);
 	if (r < 0)
 		return r;

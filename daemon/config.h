@@ -22,10 +22,13 @@ struct config {
 	size_t n_hooks_dirs;
 	struct compat_port *compat;
 	size_t n_compat;
-	size_t max_payload;     /* bytes, default 64 MiB; "limits: max_payload:" */
-	size_t max_connections; /* default 256; "limits: max_connections:" */
-	char *agent;            /* path of hookd.py; NULL = next to the binary */
-	char *log_level;        /* "debug", "info", "warning", "error"; default "info" */
+	size_t max_payload;         /* bytes, default 64 MiB; "limits: max_payload:" */
+	size_t max_connections;     /* default 256; "limits: max_connections:" */
+	size_t max_buffered;        /* request bytes held for all clients; default 256 MiB */
+	double refusals_per_second; /* answered refusals per uid; default 20 */
+	int token_required;         /* "listen: token: required": TCP needs the token */
+	char *agent;                /* path of hookd.py; NULL = next to the binary */
+	char *log_level;            /* "debug", "info", "warning", "error"; default "info" */
 	struct supervision {
 		double stop_grace;      /* "stop" to SIGTERM; default 10 s */
 		double interrupt_grace; /* a timeout's SIGINT to SIGTERM; default 3 s */
@@ -50,6 +53,10 @@ struct config *config_new_default(const char *shipped_hooks_dir);
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
 
 void config_free(struct config *c);
+
+/* The runtime directory: the Unix socket's (the default one's when the
+ * socket is off), where the token lives too. A new string. */
+char *config_runtime_dir(const struct config *c);
 
 /* Expand a leading "~/" against $HOME; returns a new string. */
 char *config_expand_home(const char *path);

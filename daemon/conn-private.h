@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "header.h"
+#include "peer.h"
 #include "request.h"
 
 #define HEADER_TIMEOUT_MS 30000
@@ -42,6 +43,12 @@ struct conn {
 	enum conn_state state;
 	int closed;
 	const struct compat_port *compat;
+	struct peer peer;   /* who connected, as far as is known */
+	int tcp;            /* came over TCP: HTTP and TLS are refused */
+	int need_token;     /* let in only if the header shows the token */
+	int sniffed;        /* compat: the payload's start is no HTTP or TLS */
+	size_t held;        /* input bytes counted in server_hold */
+	char listener[160]; /* the listener's name, for the log */
 	size_t max_payload;
 	struct header hdr;
 	char target[2 * HEADER_NAME_MAX];
@@ -70,6 +77,8 @@ void conn_puts(struct conn *c, const char *s);
 void conn_write_json(struct conn *c, json_t *msg, const char *tail);
 void conn_fail(struct conn *c, int json, const char *type, const char *message);
 int conn_is_blank(const char *s, size_t len);
+int conn_client_gone(struct conn *c);
+int conn_sniff(struct conn *c);
 struct pool *conn_pool(struct conn *c, const char **ret_type, struct buf *message);
 
 /* conn-raw.c */

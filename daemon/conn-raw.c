@@ -79,9 +79,16 @@ raw_done(struct request *r, json_t *result)
 	conn_end(c);
 }
 
+static int
+raw_gone(struct request *r)
+{
+	return conn_client_gone(r->sink_data);
+}
+
 static const struct request_sink raw_sink = {
         .output = raw_output,
         .done = raw_done,
+        .gone = raw_gone,
 };
 
 /* Remove every __SHUTDOWN__ from the payload in one pass; returns how

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "access.h"
 #include "buf.h"
 #include "config.h"
 #include "conn.h"
@@ -23,6 +24,7 @@
 #include "pool.h"
 #include "request.h"
 #include "server.h"
+#include "sniff.h"
 #include "utf8.h"
 #include "conn-private.h"
 
@@ -73,6 +75,8 @@ conn_close(struct conn *c)
 		return;
 	c->closed = 1;
 	c->state = CONN_CLOSING;
+	server_hold(c->srv, c->held, 0);
+	c->held = 0;
 	conn_drop_requests(c);
 	uv_timer_stop(&c->timer);
 	uv_close((uv_handle_t *)&c->timer, on_conn_closed);
@@ -267,6 +271,78 @@ conn_fail(struct conn *c, int json, const char *type, const char *message)
 	conn_end(c);
 }
 
+/* Refuse a client that may not run code: answered (and logged) at the
+ * rate access.c allows for its uid, else closed at once. */
+static void
+conn_refuse(struct conn *c, int json, const char *type, const char *why)
+{
+	if (!access_refused(server_access(c->srv), &c->peer, c->listener, why, uv_hrtime())) {
+		conn_close(c);
+		return;
+	}
+	conn_fail(c, json, type, why);
+}
+
+/* HTTP or TLS on a TCP port: a web page (or a misdirected client) that
+ * must not get near a worker. HTTP clients get an HTTP answer they can
+ * show; a TLS client cannot read anything but TLS. */
+static void
+conn_refuse_protocol(struct conn *c, enum sniff_result what)
+{
+	static const char body[] = "hotload does not speak HTTP: this port runs Python code for "
+	                           "its user only, and a web page may not (see hotload's "
+	                           "docs/security.md)\n";
+	const char *why = what == SNIFF_TLS ? "a TLS handshake, not hotload's protocol"
+	                                    : "an HTTP request (a web page, or an HTTP client), "
+	                                      "not hotload's protocol";
+	struct buf b = BUF_INIT;
+
+	if (!access_refused(server_access(c->srv), &c->peer, c->listener, why, uv_hrtime()) ||
+	    what == SNIFF_TLS) {
+		conn_end(c);
+		return;
+	}
+	buf_printf(&b,
+	           "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	           "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	           sizeof(body) - 1, body);
+	conn_write(c, b.data, b.len);
+	buf_free(&b);
+	conn_end(c);
+}
+
+/* TCP only: refuse what starts like HTTP or TLS. -1 when refused, 0 when it
+ * is neither, 1 while too little has come to tell. */
+int
+conn_sniff(struct conn *c)
+{
+	enum sniff_result what;
+
+	if (!c->tcp || c->sniffed)
+		return 0;
+	what = sniff_protocol(c->in.data ? c->in.data : "", c->in.len, c->eof);
+	if (what == SNIFF_MORE)
+		return 1;
+	if (what == SNIFF_HTTP || what == SNIFF_TLS) {
+		conn_refuse_protocol(c, what);
+		return -1;
+	}
+	c->sniffed = 1;
+	return 0;
+}
+
+/* A client that closed its socket, rather than only its writing end, is
+ * not there for the answer. Asked only after its end of file. */
+int
+conn_client_gone(struct conn *c)
+{
+	uv_os_fd_t fd;
+
+	if (!c->eof || c->closed || uv_fileno(&c->h.handle, &fd) < 0)
+		return c->closed;
+	return peer_closed(fd);
+}
+
 /* A header not yet (or not well) read asks for JSON framing of its refusal
  * when it says mode=json anywhere. */
 static int
@@ -302,6 +378,11 @@ on_quiet(uv_timer_t *t)
 	/* Compat clients do not half-close: silence ends the payload. */
 	if (c->state == CONN_RAW) {
 		uv_read_stop(&c->h.stream);
+		if (c->tcp && !c->sniffed &&
+		    sniff_protocol(c->in.data ? c->in.data : "", c->in.len, 1) != SNIFF_NONE) {
+			conn_refuse_protocol(c, SNIFF_HTTP);
+			return;
+		}
 		conn_raw_submit(c);
 	}
 }
@@ -349,9 +430,13 @@ conn_pool(struct conn *c, const char **ret_type, struct buf *message)
 static void
 conn_header(struct conn *c)
 {
-	size_t len = buf_line_len(&c->in);
+	size_t len;
 	char err[256];
+	int json;
 
+	if (conn_sniff(c) < 0)
+		return;
+	len = buf_line_len(&c->in);
 	if (!len) {
 		if (c->in.len >= HEADER_MAX)
 			conn_fail(c, conn_header_wants_json(c, c->in.len), "BadHeader",
@@ -362,6 +447,20 @@ conn_header(struct conn *c)
 		conn_fail(c, conn_header_wants_json(c, len), "BadHeader", err);
 		return;
 	}
+	json = c->hdr.mode == HEADER_MODE_JSON;
+	/* A token shown must be right even where it is not needed: a client
+	 * with a wrong one hears so rather than getting in another way. */
+	if ((c->need_token || c->hdr.token[0]) &&
+	    !access_token_ok(server_access(c->srv), c->hdr.token)) {
+		int shown = c->hdr.token[0] != '\0';
+
+		explicit_bzero(c->hdr.token, sizeof(c->hdr.token));
+		conn_refuse(c, json, "PermissionDenied",
+		            shown ? "wrong token"
+		                  : "this connection must show the daemon's token (token=...)");
+		return;
+	}
+	explicit_bzero(c->hdr.token, sizeof(c->hdr.token));
 	buf_consume(&c->in, len);
 	uv_timer_stop(&c->timer);
 	conn_route(c);
@@ -376,6 +475,8 @@ conn_process(struct conn *c)
 		conn_header(c);
 	switch (c->state) {
 	case CONN_RAW:
+		if (c->compat && conn_sniff(c) < 0)
+			return;
 		if (c->in.len > c->max_payload) {
 			conn_fail(c, 0, "PayloadTooLarge",
 			          "the payload is larger than limits.max_payload");
@@ -456,26 +557,28 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		c->in.data[c->in.len] = '\0';
 		if (c->state == CONN_RAW_RUN)
 			return; /* past the payload: nothing more is read */
+		if (server_hold(c->srv, c->held, c->in.len) < 0) {
+			conn_fail(c, c->state == CONN_JSON || c->state == CONN_CONTROL,
+			          "ServerBusy",
+			          "the daemon holds limits.max_buffered bytes of requests from its "
+			          "clients already; try again when they have run");
+			return;
+		}
+		c->held = c->in.len;
 	}
 	conn_process(c);
-}
-
-/* Only the daemon's own user (and root) may connect, over any socket. */
-static int
-peer_allowed(struct conn *c)
-{
-	uv_os_fd_t fd;
-	uid_t uid;
-
-	if (uv_fileno(&c->h.handle, &fd) < 0 || peer_uid(fd, &uid) < 0)
-		return 0;
-	return uid == 0 || uid == getuid();
+	/* what was taken out of the buffer is not held any more */
+	if (!c->closed && c->held != c->in.len && server_hold(c->srv, c->held, c->in.len) == 0)
+		c->held = c->in.len;
 }
 
 struct conn *
 conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over_limit)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
+	enum access_verdict verdict;
+	const char *why = "cannot tell who the client is";
+	uv_os_fd_t fd;
 
 	server_conn_add(srv, c);
 	c->srv = srv;
@@ -493,11 +596,22 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 		conn_close(c);
 		return NULL;
 	}
-	if (!peer_allowed(c)) {
-		conn_fail(c, 0, "PermissionDenied",
-		          "only the user running hotloadd (and root) may connect");
+	c->tcp = listener_kind(l) == LISTENER_TCP;
+	snprintf(c->listener, sizeof(c->listener), "%s", listener_name(l));
+	/* Who it is, before a byte it sent is read. */
+	if (uv_fileno(&c->h.handle, &fd) < 0)
+		verdict = ACCESS_REFUSE;
+	else
+		verdict = access_check(server_access(srv), fd, c->tcp, &c->peer, &why);
+	if (verdict == ACCESS_NEED_TOKEN && c->compat) {
+		verdict = ACCESS_REFUSE;
+		why = "a compat port cannot carry a token, and who connected cannot be told";
+	}
+	if (verdict == ACCESS_REFUSE) {
+		conn_refuse(c, 0, "PermissionDenied", why);
 		return c;
 	}
+	c->need_token = verdict == ACCESS_NEED_TOKEN;
 	if (over_limit) {
 		conn_fail(c, 0, "TooManyConnections",
 		          "the daemon has limits.max_connections connections open");

@@ -63,8 +63,15 @@ int hookset_load_string(struct hookset *hs, const char *name, const char *yaml, 
                         size_t errlen);
 
 /* Every *.yaml / *.yml of dir in name order. A missing dir is not an
- * error (returns 0); the first bad file is (as hookset_load_file). */
+ * error (returns 0); the first bad file is (as hookset_load_file). What
+ * others could have changed is skipped with a warning (see
+ * hookset_warning_at): the whole directory when it is not safe (see
+ * pathsafe_trusted), a file that is not or that cannot be read. */
 int hookset_load_dir(struct hookset *hs, const char *dir, char *err, size_t errlen);
+
+/* What loading skipped, one line each, for the log. */
+size_t hookset_warning_count(const struct hookset *hs);
+const char *hookset_warning_at(const struct hookset *hs, size_t i);
 
 /* 1 when a and b would start and prepare workers identically: every field
  * but source and description is the same (aliases in any order; argv,

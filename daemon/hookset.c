@@ -1,6 +1,7 @@
 /* hookset.c - the set of known hooks: loading, override order, lookup, comparison */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,14 @@
 
 #include "buf.h"
 #include "hook-internal.h"
+#include "pathsafe.h"
 #include "yamlutil.h"
 
 struct hookset {
 	struct hook **v; /* in definition order: the last definition is last */
 	size_t n;
+	char **warnings; /* what was skipped, and why */
+	size_t n_warnings;
 };
 
 struct hookset *
@@ -31,6 +35,9 @@ hookset_free(struct hookset *hs)
 		return;
 	for (i = 0; i < hs->n; i++)
 		hook_free(hs->v[i]);
+	for (i = 0; i < hs->n_warnings; i++)
+		free(hs->warnings[i]);
+	free(hs->warnings);
 	free(hs->v);
 	free(hs);
 }
@@ -186,22 +193,66 @@ hookset_add_doc(struct hookset *hs, struct yamlutil_doc *d, const char *base)
 	return 0;
 }
 
-/* Hook files define what gets executed: only their owner (or root) may
- * write them, else anyone with write access could run code as us. */
-static int
-check_file_safe(const char *path, const struct stat *st, char *err, size_t errlen)
+/* Note something skipped while loading. */
+static void hookset_warn(struct hookset *hs, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void
+hookset_warn(struct hookset *hs, const char *fmt, ...)
 {
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(err, errlen,
-		         "%s: owned by uid %u, not by uid %u or root; refusing to "
-		         "load a hook file someone else controls",
-		         path, (unsigned)st->st_uid, (unsigned)geteuid());
-		return -EPERM;
-	}
-	if ((st->st_mode & S_IWOTH) || ((st->st_mode & S_IWGRP) && st->st_gid != getegid())) {
-		snprintf(err, errlen, "%s: writable by others (mode %04o); refusing to load it",
-		         path, (unsigned)(st->st_mode & 07777));
-		return -EPERM;
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	hs->warnings = xrealloc(hs->warnings, (hs->n_warnings + 1) * sizeof(char *));
+	hs->warnings[hs->n_warnings++] = xstrdup(line);
+}
+
+size_t
+hookset_warning_count(const struct hookset *hs)
+{
+	return hs->n_warnings;
+}
+
+const char *
+hookset_warning_at(const struct hookset *hs, size_t i)
+{
+	return i < hs->n_warnings ? hs->warnings[i] : NULL;
+}
+
+/* A directory a worker imports from must be one only we and root can
+ * change; one that does not exist yet must not be one others can make:
+ * then its nearest existing parent is held to the same rule. */
+static int
+check_import_dir(const char *dir, char *err, size_t errlen)
+{
+	char *p = xstrdup(dir), *slash;
+	int r;
+
+	while ((r = pathsafe_trusted(p, geteuid(), err, errlen)) == -ENOENT &&
+	       (slash = strrchr(p, '/')) && slash != p)
+		*slash = '\0';
+	free(p);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Hook files decide what gets executed, and their python_path what the
+ * worker imports: only we (or root) may be able to change either. */
+static int
+check_hook_safe(const struct hook *h, char *err, size_t errlen)
+{
+	size_t i, n;
+	int r;
+
+	for (i = 0; i < h->n_python_path; i++) {
+		r = check_import_dir(h->python_path[i], err, errlen);
+		if (r < 0) {
+			n = strlen(err);
+			snprintf(err + n, errlen - n, " (python_path of hook %s)", h->name);
+			return r;
+		}
 	}
 	return 0;
 }
@@ -210,17 +261,23 @@ int
 hookset_load_file(struct hookset *hs, const char *path, char *err, size_t errlen)
 {
 	struct yamlutil_doc d;
+	struct hook *h;
 	struct stat st;
 	char *base;
 	int r;
 
+	r = pathsafe_trusted(path, geteuid(), err, errlen);
+	if (r < 0)
+		return r;
 	r = yamlutil_load_file(&d, path, &st, err, errlen);
 	if (r < 0)
 		return r;
 	base = hook_base_dir(path, 1);
-	r = check_file_safe(path, &st, err, errlen);
-	if (r >= 0)
-		r = hookset_add_doc(hs, &d, base);
+	r = hook_parse(&d, yamlutil_root(&d), base, &h);
+	if (r >= 0 && (r = check_hook_safe(h, err, errlen)) < 0)
+		hook_free(h);
+	else if (r >= 0)
+		hookset_add(hs, h);
 	free(base);
 	yamlutil_done(&d);
 	return r;
@@ -256,27 +313,25 @@ hookset_load_dir(struct hookset *hs, const char *dir, char *err, size_t errlen)
 {
 	struct buf path = BUF_INIT;
 	struct dirent *e;
-	struct stat st;
 	char **names = NULL;
 	size_t n = 0, i;
 	DIR *dp;
 	int r = 0;
 
+	/* Hook files can be put into it, and a worker imports from it. */
+	r = pathsafe_trusted(dir, geteuid(), err, errlen);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0;
+	if (r < 0) {
+		hookset_warn(hs, "%s; ignoring the hooks in %s", err, dir);
+		return 0;
+	}
 	dp = opendir(dir);
 	if (!dp) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return r;
-	}
-	if (fstat(dirfd(dp), &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
-		snprintf(err, errlen,
-		         "%s: directory writable by others (mode %04o); refusing "
-		         "to load hooks from it",
-		         dir, (unsigned)(st.st_mode & 07777));
-		r = -EPERM;
-		goto fail;
+		hookset_warn(hs, "%s: %s; ignoring the hooks in it", dir, strerror(errno));
+		return 0;
 	}
 	while ((e = readdir(dp))) {
 		size_t len = strlen(e->d_name);
@@ -294,8 +349,13 @@ hookset_load_dir(struct hookset *hs, const char *dir, char *err, size_t errlen)
 		buf_clear(&path);
 		buf_printf(&path, "%s/%s", dir, names[i]);
 		r = hookset_load_file(hs, path.data, err, errlen);
+		/* Someone else's file, or one we may not read, in a directory
+		 * we share: not ours to load, and not a reason to stop. */
+		if (r == -EPERM || r == -EACCES || r == -ENOENT) {
+			hookset_warn(hs, "%s; ignoring it", err);
+			r = 0;
+		}
 	}
-fail:
 	hook_strv_free(names);
 	buf_free(&path);
 	closedir(dp);

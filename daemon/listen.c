@@ -13,6 +13,9 @@
 #include "listen.h"
 
 #define BACKLOG 128
+/* Connections accepted from one listener per turn of the loop: a flood on
+ * one port must not keep the loop from everything else. */
+#define ACCEPT_BATCH 16
 
 struct listener {
 	union {
@@ -28,6 +31,10 @@ struct listener {
 	const struct compat_port *compat;
 	listener_connection_cb cb;
 	void *data;
+	uv_prepare_t turn; /* a new turn of the loop: a new batch */
+	uv_idle_t resume;  /* accept again after a full batch */
+	unsigned batch;    /* accepted this turn */
+	int open_handles;
 };
 
 static void
@@ -35,6 +42,8 @@ on_listener_closed(uv_handle_t *h)
 {
 	struct listener *l = h->data;
 
+	if (--l->open_handles > 0)
+		return;
 	free(l->name);
 	free(l->path);
 	free(l);
@@ -48,16 +57,42 @@ listener_close(struct listener *l)
 	if (l->path)
 		unlink(l->path);
 	uv_close(&l->h.handle, on_listener_closed);
+	uv_close((uv_handle_t *)&l->turn, on_listener_closed);
+	uv_close((uv_handle_t *)&l->resume, on_listener_closed);
 }
 
+static void
+on_turn(uv_prepare_t *p)
+{
+	struct listener *l = p->data;
+
+	l->batch = 0;
+}
+
+/* The next turn after a full batch: accept the client left waiting. */
+static void
+on_resume(uv_idle_t *i)
+{
+	struct listener *l = i->data;
+
+	uv_idle_stop(&l->resume);
+	l->batch = 1;
+	l->cb(l, 0, l->data);
+}
+
+/* A client is waiting. Past a batch, it is left for the next turn of the
+ * loop: libuv then stops watching the listener until it is accepted. */
 static void
 on_connection(uv_stream_t *s, int status)
 {
 	struct listener *l = s->data;
 
-	if (status < 0)
+	if (status >= 0 && l->batch >= ACCEPT_BATCH) {
+		uv_idle_start(&l->resume, on_resume);
 		return;
-	l->cb(l, l->data);
+	}
+	l->batch++;
+	l->cb(l, status, l->data);
 }
 
 int
@@ -90,29 +125,6 @@ listener_compat(const struct listener *l)
 	return l->compat;
 }
 
-/* mkdir -p with mode 0700 for the directories we create. */
-static int
-make_dirs(const char *path)
-{
-	char *p = xstrdup(path), *s;
-	int r = 0;
-
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			r = -errno;
-			break;
-		}
-		*s = '/';
-	}
-	if (!r && mkdir(p, 0700) < 0 && errno != EEXIST)
-		r = -errno;
-	free(p);
-	return r;
-}
-
 /* Is a daemon answering on path? */
 static int
 socket_alive(const char *path)
@@ -143,7 +155,13 @@ listener_alloc(uv_loop_t *loop, enum listener_kind kind, listener_connection_cb 
 		uv_pipe_init(loop, &l->h.pipe, 0);
 	else
 		uv_tcp_init(loop, &l->h.tcp);
-	l->h.handle.data = l;
+	uv_prepare_init(loop, &l->turn);
+	uv_idle_init(loop, &l->resume);
+	/* the batch starts over every turn; this does not keep the loop alive */
+	uv_prepare_start(&l->turn, on_turn);
+	uv_unref((uv_handle_t *)&l->turn);
+	l->h.handle.data = l->turn.data = l->resume.data = l;
+	l->open_handles = 3;
 	return l;
 }
 
@@ -153,25 +171,12 @@ listener_open_unix(uv_loop_t *loop, const char *path, listener_connection_cb cb,
 {
 	struct listener *l;
 	struct buf name = BUF_INIT;
-	char *dir = xstrdup(path), *slash;
 	struct stat st;
 	mode_t old;
 	int r;
 
-	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		free(dir);
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return -ENAMETOOLONG;
-	}
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		r = make_dirs(dir);
-		if (r < 0) {
-			free(dir);
-			return r;
-		}
-	}
-	free(dir);
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			return -EEXIST;

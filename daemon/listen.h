@@ -12,12 +12,15 @@ enum listener_kind {
 	LISTENER_TCP,
 };
 
-/* A client is waiting: accept it with listener_accept(). */
-typedef void (*listener_connection_cb)(struct listener *l, void *data);
+/* A client is waiting: accept it with listener_accept(). status < 0: accept
+ * failed (UV_EMFILE: out of file descriptors; libuv closed the client). At
+ * most a small batch is offered per turn of the loop; the rest wait for the
+ * next turn. */
+typedef void (*listener_connection_cb)(struct listener *l, int status, void *data);
 
-/* Bind and listen on a Unix socket: its directory is created 0700 when
- * missing, the socket is 0600, and a stale socket is replaced, but one with
- * a live daemon behind it is not (-EADDRINUSE). */
+/* Bind and listen on a Unix socket in an existing directory (see
+ * pathsafe_make_runtime_dir): the socket is 0600, and a stale socket is
+ * replaced, but one with a live daemon behind it is not (-EADDRINUSE). */
 int listener_open_unix(uv_loop_t *loop, const char *path, listener_connection_cb cb, void *data,
                        struct listener **ret);
 int listener_open_tcp(uv_loop_t *loop, const char *host, int port, listener_connection_cb cb,

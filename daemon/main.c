@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -16,6 +17,7 @@
 #include "hook.h"
 #include "log.h"
 #include "notify.h"
+#include "pathsafe.h"
 #include "paths.h"
 #include "server.h"
 
@@ -89,6 +91,51 @@ file_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+/* path decides what every worker runs: only we and root may change it. */
+static int
+check_trusted(const char *path, const char *what, struct buf *err)
+{
+	char msg[1024];
+	int r = pathsafe_trusted(path, geteuid(), msg, sizeof(msg));
+
+	if (r < 0)
+		buf_printf(err, "%s; refusing to use %s %s", msg, what, path);
+	return r;
+}
+
+/* The agent, and its directory: the first entry of every worker's
+ * sys.path, where a planted csv.py would run on "import csv". */
+static int
+check_agent(const char *agent, struct buf *err)
+{
+	char *dir = xstrdup(agent), *slash = strrchr(dir, '/');
+	int r;
+
+	if (slash && slash != dir)
+		*slash = '\0';
+	r = check_trusted(agent, "the agent", err);
+	if (r >= 0 && slash)
+		r = check_trusted(dir, "the agent's directory", err);
+	free(dir);
+	return r;
+}
+
+/* Connections and workers' pipes are file descriptors, and running out
+ * refuses clients unanswered: take up to 65536 (what the units give) of
+ * what the hard limit allows. Workers inherit it, as under systemd. */
+static void
+raise_fd_limit(void)
+{
+	const rlim_t want = 65536;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_debug("cannot raise the open files limit: %s", strerror(errno));
+	}
+}
+
 /* Defaults, then the system and user files (or only --config). On error
  * returns NULL with the reason in err. */
 static struct config *
@@ -140,6 +187,8 @@ load_hooks(const struct config *cfg, struct buf *err)
 		hookset_free(hs);
 		return NULL;
 	}
+	for (i = 0; i < hookset_warning_count(hs); i++)
+		log_warn("%s", hookset_warning_at(hs, i));
 	return hs;
 }
 
@@ -332,11 +381,24 @@ main(int argc, char **argv)
 		ret = EXIT_CONFIG;
 		goto out;
 	}
+	if (check_agent(agent, &err) < 0) {
+		fprintf(stderr, "hotloadd: %s\n", err.data);
+		buf_free(&err);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
 	{
 		struct buf b = BUF_INIT;
 
 		buf_printf(&b, "%s/%s/hotload-launch", prefix, HOTLOAD_LIBEXEC_RELDIR);
 		launcher = buf_steal(&b);
+		if (access(launcher, X_OK) == 0 &&
+		    check_trusted(launcher, "the launcher", &err) < 0) {
+			fprintf(stderr, "hotloadd: %s\n", err.data);
+			buf_free(&err);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
 		if (access(launcher, X_OK) < 0) {
 			fprintf(stderr,
 			        "hotloadd: warning: %s is missing: workers will not be killed "
@@ -354,6 +416,7 @@ main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	d.loop = uv_default_loop();
 	d.srv = server_new(d.loop, cfg, hs, agent, launcher);
 	server_set_loader(d.srv, load_all, &d);

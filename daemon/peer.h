@@ -4,10 +4,22 @@
 
 #include <sys/types.h>
 
-/* The uid of the process that owns the other end of connected socket fd:
- * SO_PEERCRED for a Unix socket; for TCP the owner of the client's socket,
- * found in /proc/net/tcp or tcp6 (Linux; the peer must be on this
- * machine). -ENOENT when it cannot be told. */
-int peer_uid(int fd, uid_t *ret);
+struct peer {
+	int known; /* 0: the rest is not known */
+	uid_t uid;
+	pid_t pid;       /* 0: not known (TCP) */
+	int unix_socket; /* the peer came over a Unix socket */
+};
+
+/* Who owns the other end of connected socket fd: SO_PEERCRED for a Unix
+ * socket; for TCP the owner of the client's live socket on this machine,
+ * looked up by its exact addresses with netlink sock_diag (Linux).
+ * -ENOENT when there is no live socket at the other end (the client
+ * closed it, or it is not on this machine): the owner is unknown. */
+int peer_identify(int fd, struct peer *ret);
+
+/* Whether the client of connected socket fd closed its socket, rather than
+ * only shutting down its writing end (both reach us as end of file). */
+int peer_closed(int fd);
 
 #endif

@@ -74,6 +74,16 @@ struct pool {
 
 static void pool_dispatch(struct pool *p);
 
+/* Take r out of the queue. */
+static void
+queue_remove(struct pool *p, struct request *r)
+{
+	TAILQ_REMOVE(&p->queue, r, entry);
+	p->queued--;
+	if (p->ctx.queued_bytes)
+		*p->ctx.queued_bytes -= r->code_len;
+}
+
 static double
 now_s(void)
 {
@@ -126,7 +136,7 @@ pool_free(struct pool *p)
 	if (!p)
 		return;
 	while ((r = TAILQ_FIRST(&p->queue))) {
-		TAILQ_REMOVE(&p->queue, r, entry);
+		queue_remove(p, r);
 		request_fail(r, "ShuttingDown", "the daemon is shutting down");
 	}
 	uv_close((uv_handle_t *)&p->backoff, on_pool_closed);
@@ -183,8 +193,7 @@ fail_queue(struct pool *p, const char *type, const char *message)
 	struct request *r;
 
 	while ((r = TAILQ_FIRST(&p->queue))) {
-		TAILQ_REMOVE(&p->queue, r, entry);
-		p->queued--;
+		queue_remove(p, r);
 		request_fail(r, type, message);
 	}
 }
@@ -515,8 +524,17 @@ pool_dispatch(struct pool *p)
 		if (!idle)
 			break;
 		r = TAILQ_FIRST(&p->queue);
-		TAILQ_REMOVE(&p->queue, r, entry);
-		p->queued--;
+		queue_remove(p, r);
+		/* A client that closed its connection (a raw client killed
+		 * while sending, say) would get nothing of what its code
+		 * does: the code is not run, cut short or not. */
+		if (request_client_gone(r)) {
+			log_info("%s: the client closed its connection before its request ran; "
+			         "not running it",
+			         p->name);
+			request_fail(r, "ClientGone", "the client closed its connection");
+			continue;
+		}
 		worker_run(idle, r);
 	}
 	if (p->stopping || p->state != POOL_OK)
@@ -591,6 +609,8 @@ pool_submit(struct pool *p, struct request *r)
 	r->state = REQUEST_QUEUED;
 	TAILQ_INSERT_TAIL(&p->queue, r, entry);
 	p->queued++;
+	if (p->ctx.queued_bytes)
+		*p->ctx.queued_bytes += r->code_len;
 	pool_dispatch(p);
 	if (r->state == REQUEST_QUEUED)
 		tell_waiting(p, r);
@@ -600,8 +620,7 @@ void
 pool_cancel(struct pool *p, struct request *r)
 {
 	if (r->state == REQUEST_QUEUED) {
-		TAILQ_REMOVE(&p->queue, r, entry);
-		p->queued--;
+		queue_remove(p, r);
 		request_free(r);
 	} else if (r->state == REQUEST_RUNNING && r->worker)
 		worker_detach(r->worker, r);
@@ -611,8 +630,7 @@ int
 pool_interrupt_request(struct pool *p, struct request *r)
 {
 	if (r->state == REQUEST_QUEUED) {
-		TAILQ_REMOVE(&p->queue, r, entry);
-		p->queued--;
+		queue_remove(p, r);
 		request_fail(r, "KeyboardInterrupt", "interrupted before it ran");
 		return 1;
 	}
@@ -742,11 +760,10 @@ pool_take_queue(struct pool *p, struct request ***ret)
 	size_t n = 0;
 
 	while ((r = TAILQ_FIRST(&p->queue))) {
-		TAILQ_REMOVE(&p->queue, r, entry);
+		queue_remove(p, r);
 		r->pool = NULL;
 		v[n++] = r;
 	}
-	p->queued = 0;
 	*ret = v;
 	return n;
 }

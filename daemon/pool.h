@@ -25,6 +25,7 @@ struct pool_context {
 	const struct supervision *sup; /* restart policy and grace periods */
 	pool_empty_cb on_empty;
 	void *data;
+	size_t *queued_bytes; /* code of every pool's queued requests, or NULL */
 };
 
 /* A pool for hook h at one installed interpreter. Its name is what users

@@ -66,6 +66,12 @@ request_output(struct request *r, int fd, const char *data, size_t len)
 	return r->sink->output(r, fd, data, len);
 }
 
+int
+request_client_gone(struct request *r)
+{
+	return r->sink && r->sink->gone && r->sink->gone(r);
+}
+
 json_t *
 request_error_json(const char *type, const char *message)
 {

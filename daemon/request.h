@@ -35,6 +35,9 @@ struct request_sink {
 	void (*done)(struct request *r, json_t *result);
 	/* Optional: the request waits for its target ("starting", "backoff"). */
 	void (*waiting)(struct request *r, const char *state);
+	/* Optional: whether the client has closed its connection (not only
+	 * its writing end), so the request is not worth running. */
+	int (*gone)(struct request *r);
 };
 
 struct request {
@@ -69,6 +72,9 @@ json_t *request_to_agent(const struct request *r, uint64_t id);
 /* Hand output to the client, if it is still there. Returns 1 when the
  * client is congested. */
 int request_output(struct request *r, int fd, const char *data, size_t len);
+
+/* Whether nobody will hear the result: the client left before it ran. */
+int request_client_gone(struct request *r);
 
 /* Finish with a result made by the daemon (not the agent). */
 void request_fail(struct request *r, const char *type, const char *message);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "buf.h"
 #include "config.h"
 #include "conn.h"
@@ -11,13 +12,32 @@
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
+#include "pathsafe.h"
 #include "server-private.h"
 
+#define ACCEPT_ERROR_LOG_NS 10000000000ull /* one line per 10 s */
+
 static void
-on_connection(struct listener *l, void *data)
+on_connection(struct listener *l, int status, void *data)
 {
 	struct server *s = data;
 
+	if (status < 0) {
+		/* Out of file descriptors, most likely: libuv took the client
+		 * and closed it to keep the listener from spinning. */
+		uint64_t now = uv_hrtime();
+
+		s->accept_errors++;
+		if (!s->accept_error_ns || now - s->accept_error_ns >= ACCEPT_ERROR_LOG_NS) {
+			log_warn("cannot accept a connection on %s: %s (%lu since the last line; "
+			         "%zu connections open); the client was closed unanswered",
+			         listener_name(l), uv_strerror(status), s->accept_errors,
+			         s->n_conns);
+			s->accept_errors = 0;
+			s->accept_error_ns = now;
+		}
+		return;
+	}
 	conn_accept(s, l, s->cfg->max_payload, s->n_conns >= s->cfg->max_connections);
 }
 
@@ -126,6 +146,32 @@ adopt_activated(struct server *s, int *have_unix, int *have_tcp, char *have_comp
 	free(fds);
 }
 
+/* The runtime directory (ours alone, made when missing) and the token in
+ * it; the socket goes there too. */
+static int
+server_prepare_access(struct server *s)
+{
+	struct buf path = BUF_INIT;
+	char *dir = config_runtime_dir(s->cfg);
+	char err[1024];
+	int r;
+
+	r = pathsafe_make_runtime_dir(dir, geteuid(), err, sizeof(err));
+	if (r < 0) {
+		log_err("%s", err);
+		free(dir);
+		return r;
+	}
+	s->access = access_new(s->cfg->token_required, s->cfg->refusals_per_second);
+	buf_printf(&path, "%s/token", dir);
+	r = access_load_token(s->access, path.data, err, sizeof(err));
+	if (r < 0)
+		log_err("%s", err);
+	buf_free(&path);
+	free(dir);
+	return r;
+}
+
 int
 server_start(struct server *s)
 {
@@ -136,6 +182,11 @@ server_start(struct server *s)
 	size_t i;
 	int r;
 
+	r = server_prepare_access(s);
+	if (r < 0) {
+		free(have_compat);
+		return r;
+	}
 	adopt_activated(s, &have_unix, &have_tcp, have_compat);
 	/* Started by systemd with some sockets: one we open ourselves and
 	 * cannot (another user's daemon has the TCP port on a shared machine)

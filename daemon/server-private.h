@@ -23,6 +23,11 @@ struct server {
 	size_t n_pools;
 	struct conn **conns;
 	size_t n_conns;
+	struct access *access;
+	size_t buffered;             /* bytes in every connection's input buffer */
+	size_t queued_bytes;         /* code of every queued request */
+	unsigned long accept_errors; /* failed accepts since the last log line */
+	uint64_t accept_error_ns;
 
 	/* pools of hooks a reload changed or removed, draining */
 	struct pool **retired;

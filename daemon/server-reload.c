@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "buf.h"
 #include "config.h"
 #include "hook.h"
@@ -50,6 +51,9 @@ adopt_config(struct config *live, struct config *cfg)
 	cfg->log_level = level;
 	live->max_payload = cfg->max_payload;
 	live->max_connections = cfg->max_connections;
+	live->max_buffered = cfg->max_buffered;
+	live->refusals_per_second = cfg->refusals_per_second;
+	live->token_required = cfg->token_required;
 	live->supervision = cfg->supervision;
 }
 
@@ -99,6 +103,7 @@ server_reload(struct server *s, struct buf *err)
 	adopt_config(s->cfg, cfg);
 	config_free(cfg);
 	log_setup(log_level_from_string(s->cfg->log_level));
+	access_set_policy(s->access, s->cfg->token_required, s->cfg->refusals_per_second);
 
 	/* The old hooks stay alive while pools that point into them drain. */
 	s->old_hooks = xrealloc(s->old_hooks, (s->n_old_hooks + 1) * sizeof(*s->old_hooks));

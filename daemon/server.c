@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "buf.h"
 #include "config.h"
 #include "conn.h"
@@ -39,6 +40,7 @@ server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *
 	s->pool_ctx.sup = &cfg->supervision;
 	s->pool_ctx.on_empty = server_pool_empty;
 	s->pool_ctx.data = s;
+	s->pool_ctx.queued_bytes = &s->queued_bytes;
 	return s;
 }
 
@@ -118,6 +120,7 @@ server_free(struct server *s)
 	free(s->listeners);
 	free(s->conns);
 	reaper_free(s->reaper);
+	access_free(s->access);
 	hookset_free(s->hooks);
 	config_free(s->cfg);
 	free(s->agent);
@@ -129,6 +132,23 @@ uv_loop_t *
 server_loop(const struct server *s)
 {
 	return s->loop;
+}
+
+struct access *
+server_access(const struct server *s)
+{
+	return s->access;
+}
+
+int
+server_hold(struct server *s, size_t had, size_t has)
+{
+	size_t total = s->buffered - had + s->queued_bytes;
+
+	if (has > had && total + has > s->cfg->max_buffered)
+		return -ENOBUFS;
+	s->buffered = s->buffered - had + has;
+	return 0;
 }
 
 void

@@ -56,6 +56,14 @@ void server_conn_gone(struct server *s, struct conn *c);
 
 uv_loop_t *server_loop(const struct server *s);
 
+/* Who may connect (made by server_start). */
+struct access *server_access(const struct server *s);
+
+/* A connection that held had bytes of request data now holds has: taken
+ * into account, unless that would put what every client has sent and is
+ * not yet running above limits.max_buffered (-ENOBUFS, nothing changed). */
+int server_hold(struct server *s, size_t had, size_t has);
+
 /* One line for the service manager: "2 workers: 1 idle, 1 busy". */
 void server_summary(const struct server *s, struct buf *out);
 

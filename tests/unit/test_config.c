@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -67,6 +68,9 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->n_compat, 0);
 	ck_assert_uint_eq(c->max_payload, 64u << 20);
 	ck_assert_uint_eq(c->max_connections, 256);
+	ck_assert_uint_eq(c->max_buffered, 256u << 20);
+	ck_assert_double_eq(c->refusals_per_second, 20);
+	ck_assert_int_eq(c->token_required, 0);
 	ck_assert_ptr_null(c->agent);
 	ck_assert_str_eq(c->log_level, "info");
 	ck_assert_double_eq(c->supervision.stop_grace, 10);
@@ -127,6 +131,7 @@ START_TEST(test_every_key)
 	                   "listen:\n"
 	                   "  unix: ~/run/hotload.sock\n"
 	                   "  tcp: \"[::1]:7800\"\n"
+	                   "  token: required\n"
 	                   "hooks_dirs: [/opt/studio/hooks.d, ~/hooks]\n"
 	                   "compat:\n"
 	                   "  - port: 7001\n"
@@ -135,6 +140,8 @@ START_TEST(test_every_key)
 	                   "limits:\n"
 	                   "  max_payload: 512K\n"
 	                   "  max_connections: 32\n"
+	                   "  max_buffered: 1M\n"
+	                   "  refusals_per_second: 5\n"
 	                   "agent: ~/src/hotload/hookd/hookd.py\n"
 	                   "log_level: debug\n"
 	                   "supervision:\n"
@@ -164,6 +171,9 @@ START_TEST(test_every_key)
 	ck_assert_double_eq(c->compat[1].quiet, 1.5);
 	ck_assert_uint_eq(c->max_payload, 512u << 10);
 	ck_assert_uint_eq(c->max_connections, 32);
+	ck_assert_uint_eq(c->max_buffered, 1u << 20);
+	ck_assert_double_eq(c->refusals_per_second, 5);
+	ck_assert_int_eq(c->token_required, 1);
 	ck_assert_str_eq(c->agent, "/home/artist/src/hotload/hookd/hookd.py");
 	ck_assert_str_eq(c->log_level, "debug");
 	ck_assert_double_eq(c->supervision.stop_grace, 20);
@@ -309,7 +319,8 @@ static const struct {
         {"\nlistn:\n  tcp: 127.0.0.1:1\n",
          "2:1: unknown key 'listn' (known: listen, hooks_dirs, compat, limits, agent, log_level, "
          "supervision)"},
-        {"listen:\n  tpc: 127.0.0.1:1\n", "2:3: listen: unknown key 'tpc' (known: unix, tcp)"},
+        {"listen:\n  tpc: 127.0.0.1:1\n",
+         "2:3: listen: unknown key 'tpc' (known: unix, tcp, token)"},
         {"log_level: info\nlog_level: debug\n", "2:1: duplicate key 'log_level'"},
         {"log_level: loud\n",
          "1:12: log_level: expected debug, info, warning or error, got 'loud'"},
@@ -349,8 +360,26 @@ static const struct {
          "1G), got '12'"},
         {"limits:\n  max_connections: 0\n",
          "2:20: limits.max_connections: expected an integer from 1 to 1000000, got '0'"},
-        {"limits:\n  max_conns: 3\n",
-         "2:3: limits: unknown key 'max_conns' (known: max_payload, max_connections)"},
+        {"limits:\n  max_conns: 3\n", "2:3: limits: unknown key 'max_conns' (known: max_payload, "
+                                      "max_connections, max_buffered, refusals_per_second)"},
+        {"limits:\n  max_buffered: 1K\n",
+         "2:17: limits.max_buffered: expected a size of at least 65536 bytes (like 65536, 512K, "
+         "64M, 1G), got '1K'"},
+        {"limits:\n  refusals_per_second: 0\n",
+         "2:24: limits.refusals_per_second: expected an integer from 1 to 1000000, got '0'"},
+        {"listen:\n  token: sometimes\n",
+         "2:10: listen.token: expected required or optional, got 'sometimes'"},
+        {"listen:\n  tcp: 0.0.0.0:7720\n",
+         "2:8: listen.tcp: 0.0.0.0 is not a loopback address: clients from other machines "
+         "cannot be checked, so they must show the token; add 'token: required' under listen "
+         "(see docs/security.md)"},
+        {"listen:\n  tcp: \"[::]:7720\"\n  token: optional\n",
+         "2:8: listen.tcp: :: is not a loopback address: clients from other machines cannot be "
+         "checked, so they must show the token; add 'token: required' under listen (see "
+         "docs/security.md)"},
+        {"compat:\n  - {port: 7001, target: maya, host: 0.0.0.0}\n",
+         "2:38: compat[0].host: 0.0.0.0 is not a loopback address; a compat port cannot check "
+         "who connects from elsewhere, so it only listens on loopback (127.0.0.1 or ::1)"},
         {"supervision: 10\n", "1:14: supervision: expected a mapping, got '10'"},
         {"supervision:\n", "1:13: supervision: expected a mapping, got nothing"},
         {"supervision:\n  stop_grace: 1\n  restart: always\n",
@@ -515,6 +544,43 @@ START_TEST(test_shipped_example_uncommented)
 }
 END_TEST
 
+/* The configuration names the agent every worker runs: a file others can
+ * change (or that sits where others can swap it) is refused. */
+START_TEST(test_unsafe_file)
+{
+	struct config *c = fresh();
+	char err[1024] = "", want[1024];
+	const char *path = write_file("open.yaml", "log_level: debug\n");
+
+	ck_assert_int_eq(chmod(path, 0666), 0);
+	ck_assert_int_eq(config_load_file(c, path, err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want),
+	         "%s is writable by everyone (mode 0666; chmod go-w %s); refusing to read the "
+	         "configuration %s",
+	         path, path, path);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(chmod(path, 0620), 0);
+	ck_assert_int_eq(config_load_file(c, path, err, sizeof(err)), -EPERM);
+	ck_assert_ptr_nonnull(strstr(err, "is writable by its group (mode 0620"));
+
+	/* in a directory others may write to, it could be replaced */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(chmod(tmpdir, 0777), 0);
+	ck_assert_int_eq(config_load_file(c, path, err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want), "%s is writable by everyone (mode 0777; chmod go-w %s)",
+	         tmpdir, tmpdir);
+	ck_assert_ptr_nonnull(strstr(err, want));
+	ck_assert_str_eq(c->log_level, "info");
+
+	/* sticky, like /tmp: nobody else can rename or replace it */
+	ck_assert_int_eq(chmod(tmpdir, 01777), 0);
+	ck_assert_int_eq(config_load_file(c, path, err, sizeof(err)), 0);
+	ck_assert_str_eq(c->log_level, "debug");
+	ck_assert_int_eq(chmod(tmpdir, 0700), 0);
+	config_free(c);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -528,6 +594,7 @@ config_suite(void)
 	tcase_add_test(tc, test_layering_and_disable);
 	tcase_add_test(tc, test_supervision_layering);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_unsafe_file);
 	tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_tcp_clash_with_earlier_compat);
 	tcase_add_test(tc, test_expand_home);

@@ -771,19 +771,79 @@ END_TEST
 START_TEST(test_unsafe_permissions)
 {
 	struct hookset *hs = hookset_new();
-	char err[512] = "", want[600];
+	char err[1024] = "", want[1200];
 
 	write_file(tmp_path("w/open.yaml"), "name: x\n", 0666);
 	ck_assert_int_eq(hookset_load_file(hs, tmp_path("w/open.yaml"), err, sizeof(err)), -EPERM);
-	snprintf(want, sizeof(want), "%s: writable by others (mode 0666); refusing to load it",
-	         tmp_path("w/open.yaml"));
+	snprintf(want, sizeof(want), "%s is writable by everyone (mode 0666; chmod go-w %s)",
+	         tmp_path("w/open.yaml"), tmp_path("w/open.yaml"));
 	ck_assert_str_eq(err, want);
 
-	ck_assert_int_eq(chmod(tmp_path("w/open.yaml"), 0644), 0);
-	ck_assert_int_eq(chmod(tmp_path("w"), 0777), 0);
-	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("w"), err, sizeof(err)), -EPERM);
-	ck_assert_int_eq(chmod(tmp_path("w"), 0755), 0);
+	/* In a directory: skipped with a warning that names it, the rest loads. */
+	write_file(tmp_path("w/good.yaml"), "name: y\n", 0644);
 	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("w"), err, sizeof(err)), 0);
+	ck_assert_uint_eq(hookset_count(hs), 1);
+	ck_assert_ptr_nonnull(hookset_find(hs, "y"));
+	ck_assert_uint_eq(hookset_warning_count(hs), 1);
+	snprintf(want, sizeof(want),
+	         "%s is writable by everyone (mode 0666; chmod go-w %s); ignoring it",
+	         tmp_path("w/open.yaml"), tmp_path("w/open.yaml"));
+	ck_assert_str_eq(hookset_warning_at(hs, 0), want);
+	hookset_free(hs);
+
+	/* A directory others can write to, sticky or not, is skipped whole:
+	 * anyone could plant a hook, or a module the worker imports. */
+	ck_assert_int_eq(chmod(tmp_path("w/open.yaml"), 0644), 0);
+	ck_assert_int_eq(chmod(tmp_path("w"), 01777), 0);
+	hs = hookset_new();
+	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("w"), err, sizeof(err)), 0);
+	ck_assert_uint_eq(hookset_count(hs), 0);
+	ck_assert_uint_eq(hookset_warning_count(hs), 1);
+	snprintf(want, sizeof(want),
+	         "%s is writable by everyone (mode 1777; chmod go-w %s); ignoring the hooks in %s",
+	         tmp_path("w"), tmp_path("w"), tmp_path("w"));
+	ck_assert_str_eq(hookset_warning_at(hs, 0), want);
+	hookset_free(hs);
+	ck_assert_int_eq(chmod(tmp_path("w"), 0775), 0);
+	hs = hookset_new();
+	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("w"), err, sizeof(err)), 0);
+	ck_assert_uint_eq(hookset_count(hs), 0);
+	ck_assert_ptr_nonnull(strstr(hookset_warning_at(hs, 0), "is writable by its group"));
+	hookset_free(hs);
+
+	ck_assert_int_eq(chmod(tmp_path("w"), 0755), 0);
+	hs = hookset_new();
+	ck_assert_int_eq(hookset_load_dir(hs, tmp_path("w"), err, sizeof(err)), 0);
+	ck_assert_uint_eq(hookset_count(hs), 2);
+	ck_assert_uint_eq(hookset_warning_count(hs), 0);
+	hookset_free(hs);
+}
+END_TEST
+
+/* A hook's python_path goes on the worker's sys.path: a directory others
+ * can write to (or create, when it is missing) refuses the hook. */
+START_TEST(test_unsafe_python_path)
+{
+	struct hookset *hs = hookset_new();
+	char err[1024] = "", text[600];
+
+	ck_assert_int_eq(mkdir(tmp_path("shared"), 01777), 0);
+	ck_assert_int_eq(chmod(tmp_path("shared"), 01777), 0);
+	snprintf(text, sizeof(text), "name: p\npython_path: [%s]\n", tmp_path("shared"));
+	write_file(tmp_path("pp/p.yaml"), text, 0644);
+	ck_assert_int_eq(hookset_load_file(hs, tmp_path("pp/p.yaml"), err, sizeof(err)), -EPERM);
+	ck_assert_ptr_nonnull(strstr(err, "is writable by everyone (mode 1777"));
+	ck_assert_ptr_nonnull(strstr(err, "(python_path of hook p)"));
+
+	/* missing, inside the shared directory: anybody could make it */
+	snprintf(text, sizeof(text), "name: p\npython_path: [%s/later]\n", tmp_path("shared"));
+	write_file(tmp_path("pp/p.yaml"), text, 0644);
+	ck_assert_int_eq(hookset_load_file(hs, tmp_path("pp/p.yaml"), err, sizeof(err)), -EPERM);
+
+	/* missing, inside one of ours: fine */
+	snprintf(text, sizeof(text), "name: p\npython_path: [%s/later]\n", tmp_path("pp"));
+	write_file(tmp_path("pp/p.yaml"), text, 0644);
+	ck_assert_int_eq(hookset_load_file(hs, tmp_path("pp/p.yaml"), err, sizeof(err)), 0);
 	ck_assert_uint_eq(hookset_count(hs), 1);
 	hookset_free(hs);
 }
@@ -1220,6 +1280,7 @@ hook_suite(void)
 	tcase_add_test(tc, test_override_and_aliases);
 	tcase_add_test(tc, test_load_dir);
 	tcase_add_test(tc, test_unsafe_permissions);
+	tcase_add_test(tc, test_unsafe_python_path);
 	tcase_add_loop_test(tc, test_version_cmp, 0, (int)(sizeof(versions) / sizeof(versions[0])));
 	tcase_add_test(tc, test_resolve_maya_and_houdini);
 	tcase_add_test(tc, test_fake_dcc_fixture);
