@@ -12,6 +12,7 @@
 #include "request.h"
 
 #define HEADER_TIMEOUT_MS 30000
+#define DRAIN_MS 2000         /* after an answer, what a client still sends is dropped this long */
 #define WRITE_HIGH (1u << 20) /* queued reply bytes that make the worker wait */
 #define WRITE_LOW (256u << 10)
 #define SHUTDOWN_TOKEN "__SHUTDOWN__"
@@ -61,6 +62,8 @@ struct conn {
 	int busy;           /* handling request lines: the connection may not end yet */
 	int aborting;       /* a write failed: closing from the loop */
 	uint64_t linger_ms; /* conn_end_by: closed when the client takes nothing this long */
+	int draining;       /* answered: reading what the client still sends, to drop it */
+	int no_linger;      /* refused at accept: closed as soon as it is answered */
 	struct request_list reqs;
 
 	/* raw mode reply */

@@ -104,10 +104,22 @@ conn_abort(struct conn *c)
 	uv_timer_start(&c->timer, on_abort, 0, 0);
 }
 
+/* Everything is written. A client still sending (a refusal cut its
+ * payload short) is read a little longer, and what it sends dropped:
+ * closing with its bytes unread would reset the connection, and the reset
+ * can destroy the answer before the client has read it. */
 static void
 on_shutdown(uv_shutdown_t *req, int status)
 {
-	conn_close(req->data);
+	struct conn *c = req->data;
+
+	if (status < 0 || c->eof || c->closed || c->no_linger ||
+	    uv_read_start(&c->h.stream, on_alloc, on_read) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->draining = 1;
+	uv_timer_start(&c->timer, on_abort, DRAIN_MS, 0);
 }
 
 /* Close once everything written so far has reached the client. */
@@ -544,7 +556,12 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct conn *c = s->data;
 
-	if (n == 0 || c->state == CONN_CLOSING)
+	if (c->state == CONN_CLOSING) {
+		if (n < 0 && c->draining) /* the client is done too */
+			conn_close(c);
+		return;
+	}
+	if (n == 0)
 		return;
 	if (n == UV_EOF) {
 		uv_read_stop(s);
@@ -608,6 +625,8 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 		why = "a compat port cannot carry a token, and who connected cannot be told";
 	}
 	if (verdict == ACCESS_REFUSE) {
+		/* not worth a connection slot a moment longer than the answer */
+		c->no_linger = 1;
 		conn_refuse(c, 0, "PermissionDenied", why);
 		return c;
 	}

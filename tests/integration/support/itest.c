@@ -165,6 +165,8 @@ write_config(struct itest_daemon *d, const struct itest_opts *o)
 		fprintf(f, "  tcp: \"127.0.0.1:%d\"\n", d->tcp_port);
 	else
 		fprintf(f, "  tcp: \"\"\n");
+	if (o->listen_extra)
+		fputs(o->listen_extra, f);
 	fprintf(f, "hooks_dirs: [\"%s/share/hotload/hooks.d\", \"%s/hooks.d\"]\n",
 	        HOTLOAD_BINARY_DIR, d->dir);
 	if (d->compat_port)
@@ -173,6 +175,8 @@ write_config(struct itest_daemon *d, const struct itest_opts *o)
 	fprintf(f, "limits:\n  max_payload: %s\n", o->max_payload ? o->max_payload : "64M");
 	if (o->max_connections)
 		fprintf(f, "  max_connections: %d\n", o->max_connections);
+	if (o->limits_extra)
+		fputs(o->limits_extra, f);
 	fprintf(f, "log_level: debug\n");
 	if (o->extra_config)
 		fputs(o->extra_config, f);

@@ -55,6 +55,9 @@ struct itest_opts {
 	/* YAML appended as it is to hotloadd.yaml (e.g. a "supervision:"
 	 * section); NULL: nothing. */
 	const char *extra_config;
+	/* More keys of the listen: and limits: sections ("  token: required\n"). */
+	const char *listen_extra;
+	const char *limits_extra;
 };
 
 /* One running hotloadd and its temporary directory. */
