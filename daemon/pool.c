@@ -49,6 +49,7 @@ struct pool {
 
 	struct request_queue queue;
 	size_t queued;
+	struct request *submitting; /* pool_submit's, while it dispatches */
 	struct worker **workers;
 	size_t n_workers;
 	int stopping;
@@ -528,7 +529,7 @@ pool_dispatch(struct pool *p)
 		/* A client that closed its connection (a raw client killed
 		 * while sending, say) would get nothing of what its code
 		 * does: the code is not run, cut short or not. */
-		if (request_client_gone(r)) {
+		if (r != p->submitting && request_client_gone(r)) {
 			log_info("%s: the client closed its connection before its request ran; "
 			         "not running it",
 			         p->name);
@@ -605,13 +606,24 @@ pool_submit(struct pool *p, struct request *r)
 		buf_free(&m);
 		return;
 	}
+	/* Asked here rather than in pool_dispatch, which would free r under
+	 * us when it is the one it takes. */
+	if (request_client_gone(r)) {
+		log_info("%s: the client closed its connection before its request ran; not "
+		         "running it",
+		         p->name);
+		request_fail(r, "ClientGone", "the client closed its connection");
+		return;
+	}
 	r->pool = p;
 	r->state = REQUEST_QUEUED;
 	TAILQ_INSERT_TAIL(&p->queue, r, entry);
 	p->queued++;
 	if (p->ctx.queued_bytes)
 		*p->ctx.queued_bytes += r->code_len;
+	p->submitting = r;
 	pool_dispatch(p);
+	p->submitting = NULL;
 	if (r->state == REQUEST_QUEUED)
 		tell_waiting(p, r);
 }

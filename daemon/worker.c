@@ -833,6 +833,9 @@ worker_run(struct worker *w, struct request *r)
 	w->state = WORKER_BUSY;
 	w->escalated = 0;
 	w->timed_out = 0;
+	/* The loop's clock is the time this turn began: whatever ran before
+	 * in this turn (a slow version probe) must not count as the code's. */
+	uv_update_time(w->timer.loop);
 	if (timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(timeout * 1000), 0);
 	r->worker = w;

@@ -217,6 +217,33 @@ START_TEST(closed_client_not_run)
 }
 END_TEST
 
+/* The same with an idle worker: the request is dropped as it is submitted
+ * (this once freed the request under its submitter). */
+START_TEST(closed_client_idle_worker)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	char *marker = itest_strf("%s/ran", d->dir), *code, *out;
+	int fd, i;
+
+	out = itest_raw(d, ITEST_UNIX, "python:3", "print(1)\n"); /* a warm, idle worker */
+	ck_assert_str_eq(out, "OUTPUT: \n1\n");
+	free(out);
+	code = itest_strf("python:3\nopen('%s','w').write('x')\n", marker);
+	for (i = 0; i < 20; i++) {
+		fd = itest_connect(d, ITEST_UNIX);
+		itest_send_str(fd, code);
+		close(fd);
+	}
+	out = itest_raw(d, ITEST_UNIX, "python:3", "print(2)\n");
+	ck_assert_str_eq(out, "OUTPUT: \n2\n");
+	free(out);
+	ck_assert_int_ne(access(marker, F_OK), 0);
+	free(code);
+	free(marker);
+	itest_stop(d);
+}
+END_TEST
+
 /* limits.max_buffered: the client whose bytes would go over is told, the
  * others are served. */
 START_TEST(max_buffered)
@@ -296,6 +323,7 @@ main(void)
 	tcase_add_test(tc, token_required);
 	tcase_add_test(tc, ctl_token_file);
 	tcase_add_test(tc, closed_client_not_run);
+	tcase_add_test(tc, closed_client_idle_worker);
 	tcase_add_test(tc, max_buffered);
 	tcase_add_test(tc, unsafe_runtime_dir);
 	suite_add_tcase(s, tc);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "itest.h"
 
@@ -101,6 +102,50 @@ START_TEST(interrupt_right_after_request)
 	ck_assert_int_eq(jc_worker_pid(c, 5), pid);
 	jc_close(c);
 	itest_stop_within(d, 10000);
+}
+END_TEST
+
+static const char *const slow_probe_hooks[] = {
+        "slowver.yaml",
+        "name: slowver\n"
+        "hints:\n"
+        "  linux:\n"
+        "    - path: python3\n"
+        "      version_command: [sh, -c, \"sleep 0.4; echo 3\"]\n",
+        NULL,
+};
+
+/* A request's timeout counts from when it starts, not from when the turn of
+ * the event loop that started it began: a slow version probe earlier in
+ * that turn once took 0.4 s off a 0.5 s timeout. */
+START_TEST(timeout_counts_from_start)
+{
+	struct itest_opts o = {.hooks = slow_probe_hooks, .extra_config = SUPERVISION};
+	struct itest_daemon *d = itest_start(&o);
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	struct jreply r;
+	int fd;
+
+	jc_call(c, 1, "ping", NULL, &r); /* a warm, idle worker */
+	jreply_free(&r);
+	fd = itest_connect(d, ITEST_UNIX);
+	itest_sleep_ms(200);
+	/* both arrive while the daemon is stopped: one turn handles both */
+	ck_assert_int_eq(kill(d->pid, SIGSTOP), 0);
+	itest_send_str(fd, "slowver\nprint(1)\n");
+	itest_half_close(fd);
+	jc_send_exec(c, 2, "import time\ntime.sleep(5)", 0.5);
+	itest_sleep_ms(100);
+	ck_assert_int_eq(kill(d->pid, SIGCONT), 0);
+	jc_collect(c, 2, 5000, &r);
+	jreply_assert_error(&r, "Timeout");
+	ck_assert_msg(json_number_value(json_object_get(r.done, "duration_ms")) >= 500,
+	              "timed out after %.1f ms",
+	              json_number_value(json_object_get(r.done, "duration_ms")));
+	jreply_free(&r);
+	close(fd);
+	jc_close(c);
+	itest_stop(d);
 }
 END_TEST
 
@@ -387,6 +432,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, json_interrupt_keeps_pid);
 	tcase_add_test(tc, interrupt_right_after_request);
+	tcase_add_test(tc, timeout_counts_from_start);
 	tcase_add_test(tc, control_interrupt_keeps_pid);
 	tcase_add_test(tc, timeout_sigint_is_enough);
 	tcase_add_test(tc, timeout_escalates_to_sigterm);
