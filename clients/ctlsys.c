@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "ctlconn.h"
 #include "ctlsys.h"
+#include "pathsafe.h"
 
 /* In a child after fork: undo what hotloadctl set up for itself, which
  * exec would otherwise hand on (an ignored SIGPIPE is inherited). */
@@ -216,12 +217,12 @@ ctlsys_log_path(char *path, size_t pathlen)
 }
 
 /* Open the log file; see ctlsys.h. /tmp/hotload-UID could have been made
- * by someone else: it is used only when it is ours and closed to others. */
+ * by someone else: it is used only when it is ours alone, as the daemon
+ * will ask of it too. */
 int
 ctlsys_open_log(char *path, size_t pathlen, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
-	struct stat st;
 	int fd, r;
 
 	if (ctlsys_log_path(path, pathlen) < 0) {
@@ -229,16 +230,9 @@ ctlsys_open_log(char *path, size_t pathlen, char *err, size_t errlen)
 		return -ENAMETOOLONG;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		r = -errno;
-		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
+	r = pathsafe_make_runtime_dir(dir, geteuid(), err, errlen);
+	if (r < 0)
 		return r;
-	}
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022)) {
-		snprintf(err, errlen, "%s is not a directory of ours closed to others", dir);
-		return -EPERM;
-	}
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;

@@ -88,7 +88,7 @@ _hotloadctl()
 		cword=$COMP_CWORD
 	fi
 
-	local global_opts="--socket --tcp -q --quiet -h --help --version"
+	local global_opts="--socket --tcp --token-file -q --quiet -h --help --version"
 	local cmd="" i npos=0 dashdash=0
 	local -a conn=()
 	# Find the command and count the positional words before the cursor.
@@ -100,11 +100,11 @@ _hotloadctl()
 		fi
 		case $w in
 		--) dashdash=1 ;;
-		--socket | --tcp)
+		--socket | --tcp | --token-file)
 			conn+=("$w" "${words[i + 1]}")
 			((i++))
 			;;
-		--socket=* | --tcp=*) conn+=("$w") ;;
+		--socket=* | --tcp=* | --token-file=*) conn+=("$w") ;;
 		-c | --code | --file | --timeout | -n | --lines) ((i++)) ;;
 		-*) ;;
 		*)
@@ -118,7 +118,7 @@ _hotloadctl()
 	done
 
 	case $prev in
-	--socket)
+	--socket | --token-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;

@@ -81,7 +81,7 @@ for m in $modes; do
 	expect $m "hotloadctl st" "start status stop"
 	expect $m "hotloadctl --q" "--quiet"
 	expect $m "hotloadctl exec --f" "--file --fresh"
-	expect $m "hotloadctl logs -" "--help --json --lines --quiet --socket --tcp --version -h -n -q"
+	expect $m "hotloadctl logs -" "--help --json --lines --quiet --socket --tcp --token-file --version -h -n -q"
 	expect $m "hotloadctl exec may" "maya maya:2023 maya:2024 mayapy mayapy:2023 mayapy:2024"
 	expect $m "hotloadctl start python mayapy h" "houdini hython"
 	expect $m "hotloadctl eval python3 " ""
