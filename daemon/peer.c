@@ -18,6 +18,7 @@
  * a TIME_WAIT entry, or nothing. Closed ends have no inode and the kernel
  * reports them as uid 0, so a reply without an inode is "owner unknown",
  * which is a refusal, never "root". */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -56,17 +57,45 @@ sockid_set(const struct sockaddr_storage *sa, __be16 *port, __be32 addr[4])
 	}
 }
 
+/* An address of a diag answer as IPv4 when it is one: plain (an AF_INET
+ * socket) or mapped (an AF_INET6 socket talking IPv4). 0 when it is not. */
+static int
+diag_v4(const __be32 addr[4], int family, __be32 *ret)
+{
+	if (family == AF_INET) {
+		*ret = addr[0];
+		return 1;
+	}
+	if (addr[0] == 0 && addr[1] == 0 && addr[2] == htonl(0xffff)) {
+		*ret = addr[3];
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether two addresses of diag messages of these families are one. */
+static int
+diag_addr_eq(const __be32 a[4], int afamily, const __be32 b[4], int bfamily)
+{
+	__be32 a4 = 0, b4 = 0;
+	int a_is4 = diag_v4(a, afamily, &a4), b_is4 = diag_v4(b, bfamily, &b4);
+
+	if (a_is4 || b_is4)
+		return a_is4 && b_is4 && a4 == b4;
+	return !memcmp(a, b, 16);
+}
+
 /* Does the socket the kernel answered with have these two ends? It must:
  * a lookup that misses the connection may fall back to a listener bound to
- * the client's port, which is somebody else's socket. */
+ * the client's port, which is somebody else's socket. An IPv6 client
+ * socket talking IPv4 is described with mapped addresses. */
 static int
-sockid_matches(const struct inet_diag_sockid *got, const struct inet_diag_sockid *want, int family)
+sockid_matches(const struct inet_diag_msg *got, const struct inet_diag_sockid *want, int family)
 {
-	size_t alen = family == AF_INET ? 4 : 16;
-
-	return got->idiag_sport == want->idiag_sport && got->idiag_dport == want->idiag_dport &&
-	       !memcmp(got->idiag_src, want->idiag_src, alen) &&
-	       !memcmp(got->idiag_dst, want->idiag_dst, alen);
+	return got->id.idiag_sport == want->idiag_sport &&
+	       got->id.idiag_dport == want->idiag_dport &&
+	       diag_addr_eq(got->id.idiag_src, got->idiag_family, want->idiag_src, family) &&
+	       diag_addr_eq(got->id.idiag_dst, got->idiag_family, want->idiag_dst, family);
 }
 
 /* One answer from the kernel about the socket wanted: 0 and its owner when
@@ -92,7 +121,7 @@ diag_answer(const char *data, size_t len, const struct inet_diag_sockid *want, i
 		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 			continue;
 		m = NLMSG_DATA(h);
-		if (!sockid_matches(&m->id, want, family))
+		if (!sockid_matches(m, want, family))
 			continue;
 		/* No inode: closed by its process (orphan, TIME_WAIT). */
 		if (m->idiag_inode == 0 || m->idiag_state == TCP_TIME_WAIT ||
@@ -102,6 +131,22 @@ diag_answer(const char *data, size_t len, const struct inet_diag_sockid *want, i
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* ::ffff:a.b.c.d becomes a.b.c.d in place; other addresses stay. */
+static void
+unmap_v4(struct sockaddr_storage *sa)
+{
+	struct sockaddr_in6 in6;
+	struct sockaddr_in *in = (struct sockaddr_in *)sa;
+
+	memcpy(&in6, sa, sizeof(in6));
+	if (!IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr))
+		return;
+	memset(sa, 0, sizeof(*sa));
+	in->sin_family = AF_INET;
+	in->sin_port = in6.sin6_port;
+	memcpy(&in->sin_addr, &in6.sin6_addr.s6_addr[12], 4);
 }
 
 /* The owner of the client's socket of TCP connection fd, by sock_diag. */
@@ -123,6 +168,12 @@ tcp_peer_uid(int fd, uid_t *ret_uid)
 		return -errno;
 	if (local.ss_family != AF_INET && local.ss_family != AF_INET6)
 		return -EAFNOSUPPORT;
+	/* An IPv4 client of a dual-stack listener: its socket is an IPv4 one,
+	 * asked for as such. */
+	if (local.ss_family == AF_INET6) {
+		unmap_v4(&local);
+		unmap_v4(&remote);
+	}
 
 	memset(&msg, 0, sizeof(msg));
 	msg.nlh.nlmsg_len = sizeof(msg);

@@ -1,5 +1,6 @@
 /* test_access.c - peers over Unix and TCP, the token, refusals */
 #include <check.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -119,6 +120,60 @@ START_TEST(test_tcp_peer)
 	}
 	close(l);
 	access_free(a);
+}
+END_TEST
+
+/* IPv6, and an IPv4 client of a dual-stack listener (its address is
+ * IPv4-mapped on our side, plain IPv4 on its own). */
+START_TEST(tcp6_peer)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+	socklen_t len = sizeof(sa);
+	int l = socket(AF_INET6, SOCK_STREAM, 0), off = 0, c, s, port;
+	struct peer p;
+
+	ck_assert_int_eq(setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)), 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(l, 4), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin6_port);
+
+	c = tcp_connect(port); /* IPv4 */
+	s = accept(l, NULL, NULL);
+	ck_assert_int_eq(peer_identify(s, &p), 0);
+	ck_assert_uint_eq(p.uid, getuid());
+	close(c);
+	ck_assert_int_eq(peer_closed(s), 1);
+	close(s);
+
+	c = socket(AF_INET6, SOCK_STREAM, 0);
+	sa.sin6_addr = in6addr_loopback;
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	s = accept(l, NULL, NULL);
+	ck_assert_int_eq(peer_identify(s, &p), 0);
+	ck_assert_uint_eq(p.uid, getuid());
+	ck_assert_int_eq(write(c, "x", 1), 1);
+	close(c);
+	ck_assert_int_eq(peer_closed(s), 1);
+	ck_assert_int_eq(peer_identify(s, &p), -ENOENT);
+	close(s);
+	close(l);
+
+	/* an IPv6 socket talking to an IPv4 listener through ::ffff:127.0.0.1 */
+	l = tcp_listener(&port);
+	c = socket(AF_INET6, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin6_family = AF_INET6;
+	sa.sin6_port = htons((uint16_t)port);
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:127.0.0.1", &sa.sin6_addr), 1);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	s = accept(l, NULL, NULL);
+	ck_assert_int_eq(peer_identify(s, &p), 0);
+	ck_assert_uint_eq(p.uid, getuid());
+	close(c);
+	ck_assert_int_eq(peer_closed(s), 1);
+	close(s);
+	close(l);
 }
 END_TEST
 
@@ -252,6 +307,7 @@ access_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_unix_peer);
 	tcase_add_test(tc, test_tcp_peer);
+	tcase_add_test(tc, tcp6_peer);
 	tcase_add_test(tc, test_tcp_other_user);
 	tcase_add_test(tc, test_token);
 	tcase_add_test(tc, test_refusal_rate);
