@@ -210,19 +210,57 @@ yamlutil_node(struct yamlutil_doc *d, int index)
 	return yaml_document_get_node(&d->doc, index);
 }
 
+/* Copy message into out with control characters written as \n, \t, \xNN:
+ * an error is one line, whatever a scalar it quotes holds (a folded plain
+ * scalar has newlines, a quoted one can hold an ESC). */
+static void
+escape_controls(const char *message, char *out, size_t outlen)
+{
+	size_t o = 0;
+	const char *p;
+
+	if (!outlen)
+		return;
+	for (p = message; *p && o + 1 < outlen; p++) {
+		unsigned char c = (unsigned char)*p;
+		char esc[5];
+		size_t n;
+
+		if (c >= 0x20 && c != 0x7f) {
+			out[o++] = (char)c;
+			continue;
+		}
+		if (c == '\n')
+			n = (size_t)snprintf(esc, sizeof(esc), "\\n");
+		else if (c == '\t')
+			n = (size_t)snprintf(esc, sizeof(esc), "\\t");
+		else if (c == '\r')
+			n = (size_t)snprintf(esc, sizeof(esc), "\\r");
+		else
+			n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", c);
+		if (o + n + 1 > outlen)
+			break;
+		memcpy(out + o, esc, n);
+		o += n;
+	}
+	out[o] = '\0';
+}
+
 int
 yamlutil_fail(struct yamlutil_doc *d, const yaml_node_t *n, const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
 	int k;
 
-	k = snprintf(d->err, d->errlen, "%s:%zu:%zu: ", d->file, n ? n->start_mark.line + 1 : 1,
+	k = snprintf(msg, sizeof(msg), "%s:%zu:%zu: ", d->file, n ? n->start_mark.line + 1 : 1,
 	             n ? n->start_mark.column + 1 : 1);
-	if (k >= 0 && (size_t)k < d->errlen) {
+	if (k >= 0 && (size_t)k < sizeof(msg)) {
 		va_start(ap, fmt);
-		vsnprintf(d->err + k, d->errlen - (size_t)k, fmt, ap);
+		vsnprintf(msg + k, sizeof(msg) - (size_t)k, fmt, ap);
 		va_end(ap);
 	}
+	escape_controls(msg, d->err, d->errlen);
 	return -EINVAL;
 }
 
@@ -235,9 +273,15 @@ yamlutil_describe(const yaml_node_t *n, char *out, size_t outlen)
 		return "a mapping";
 	if (n->type == YAML_SEQUENCE_NODE)
 		return "a sequence";
-	if (n->data.scalar.length > 40)
-		snprintf(out, outlen, "'%.37s...'", (const char *)n->data.scalar.value);
-	else
+	if (n->data.scalar.length > 40) {
+		const char *v = (const char *)n->data.scalar.value;
+		int cut = 37;
+
+		/* not in the middle of a UTF-8 character */
+		while (cut > 0 && ((unsigned char)v[cut] & 0xc0) == 0x80)
+			cut--;
+		snprintf(out, outlen, "'%.*s...'", cut, v);
+	} else
 		snprintf(out, outlen, "'%s'", (const char *)n->data.scalar.value);
 	return out;
 }

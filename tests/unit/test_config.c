@@ -362,6 +362,15 @@ static const struct {
          "2:20: limits.max_connections: expected an integer from 1 to 1000000, got '0'"},
         {"limits:\n  max_conns: 3\n", "2:3: limits: unknown key 'max_conns' (known: max_payload, "
                                       "max_connections, max_buffered, refusals_per_second)"},
+        /* an error is one line whatever the scalar it quotes holds */
+        {"log_level: \"warn\\ning\\e[2J\"\n",
+         "1:12: log_level: expected debug, info, warning or error, got 'warn\\ning\\x1b[2J'"},
+        {"log_level: "
+         "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+         "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"\n",
+         "1:12: log_level: expected debug, info, warning or error, got "
+         "'\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9...'"},
         {"limits:\n  max_buffered: 1K\n",
          "2:17: limits.max_buffered: expected a size of at least 65536 bytes (like 65536, 512K, "
          "64M, 1G), got '1K'"},
