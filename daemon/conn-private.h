@@ -17,6 +17,9 @@
 #define WRITE_LOW (256u << 10)
 #define SHUTDOWN_TOKEN "__SHUTDOWN__"
 #define RAW_ERR_MAX (16u << 20) /* raw mode: stderr bytes kept for the reply */
+/* raw mode: a reply up to this size leaves in one write once the request is
+ * done, as the original server's sendall did; past it stdout streams */
+#define RAW_HOLD_MAX (1u << 20)
 
 enum conn_state {
 	CONN_HEADER,
@@ -67,7 +70,8 @@ struct conn {
 	struct request_list reqs;
 
 	/* raw mode reply */
-	int raw_out_started;
+	int raw_out_started;    /* "OUTPUT: " is written: stdout streams */
+	struct buf raw_out;     /* stdout, held until the end of the reply (RAW_HOLD_MAX) */
 	struct buf raw_err;     /* stderr, held until the end of the reply */
 	size_t raw_err_dropped; /* stderr bytes past RAW_ERR_MAX, not kept */
 };

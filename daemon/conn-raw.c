@@ -2,8 +2,11 @@
  *
  * The reply is "OUTPUT: \n" + stdout, then "ERRORS: \n" + stderr and the
  * traceback, or "Script executed (no output)." when there was neither.
- * stdout streams as it comes; stderr is held until the end because it
- * follows stdout in the reply. */
+ * The original clients read it with one recv(1024), so it is held until the
+ * request is done and leaves in one write, as the original server's sendall
+ * did; only stdout past RAW_HOLD_MAX (or of a client that asked with
+ * stream=yes) streams as it comes. stderr is held until the end in any case
+ * because it follows stdout in the reply. */
 #include <string.h>
 
 #include "buf.h"
@@ -35,8 +38,15 @@ raw_output(struct request *r, int fd, const char *data, size_t len)
 		c->raw_err_dropped += len - take;
 		return 0;
 	}
+	if (!c->raw_out_started && !c->hdr.stream && c->raw_out.len + len <= RAW_HOLD_MAX) {
+		buf_append(&c->raw_out, data, len);
+		return 0;
+	}
 	if (!c->raw_out_started) {
+		/* too much to hold: what is held goes first, the rest streams */
 		conn_puts(c, "OUTPUT: \n");
+		conn_write(c, c->raw_out.data, c->raw_out.len);
+		buf_free(&c->raw_out);
 		c->raw_out_started = 1;
 	}
 	conn_write(c, data, len);
@@ -63,6 +73,7 @@ static void
 raw_done(struct request *r, json_t *result)
 {
 	struct conn *c = r->sink_data;
+	struct buf reply = BUF_INIT;
 
 	TAILQ_REMOVE(&c->reqs, r, owner_entry);
 	request_free(r);
@@ -71,11 +82,20 @@ raw_done(struct request *r, json_t *result)
 		           c->raw_err_dropped);
 	if (!json_is_true(json_object_get(result, "ok")))
 		raw_append_error(&c->raw_err, json_object_get(result, "error"));
+	/* What is left of the reply, in one write. */
+	buf_reserve(&reply, c->raw_out.len + c->raw_err.len + 32);
+	if (!c->raw_out_started && c->raw_out.len) {
+		buf_puts(&reply, "OUTPUT: \n");
+		buf_append(&reply, c->raw_out.data, c->raw_out.len);
+		buf_free(&c->raw_out);
+	}
 	if (c->raw_err.len) {
-		conn_puts(c, "ERRORS: \n");
-		conn_write(c, c->raw_err.data, c->raw_err.len);
-	} else if (!c->raw_out_started)
-		conn_puts(c, "Script executed (no output).");
+		buf_puts(&reply, "ERRORS: \n");
+		buf_append(&reply, c->raw_err.data, c->raw_err.len);
+	} else if (!c->raw_out_started && !reply.len)
+		buf_puts(&reply, "Script executed (no output).");
+	conn_write(c, reply.data, reply.len);
+	buf_free(&reply);
 	conn_end(c);
 }
 

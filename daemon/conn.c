@@ -47,6 +47,7 @@ on_conn_closed(uv_handle_t *h)
 	if (--c->open_handles > 0)
 		return;
 	buf_free(&c->in);
+	buf_free(&c->raw_out);
 	buf_free(&c->raw_err);
 	free(c);
 }

@@ -96,6 +96,16 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		if (*end || !(t > 0) || t > REQUEST_TIMEOUT_MAX)
 			goto bad_timeout;
 		h->timeout = t;
+	} else if (klen == 6 && !memcmp(key, "stream", 6)) {
+		if (vlen == 3 && !memcmp(val, "yes", 3))
+			h->stream = 1;
+		else if (vlen == 2 && !memcmp(val, "no", 2))
+			h->stream = 0;
+		else {
+			snprintf(err, errlen, "stream must be yes or no, not '%.*s'", (int)vlen,
+			         val);
+			return -1;
+		}
 	} else if (klen == 5 && !memcmp(key, "token", 5)) {
 		size_t i;
 
@@ -116,7 +126,8 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		h->token[vlen] = '\0';
 	} else {
 		snprintf(err, errlen,
-		         "unknown header option '%.*s' (known: mode, ns, file, timeout, token)",
+		         "unknown header option '%.*s' (known: mode, ns, file, timeout, stream, "
+		         "token)",
 		         (int)klen, key);
 		return -1;
 	}

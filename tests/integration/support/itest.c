@@ -170,8 +170,8 @@ write_config(struct itest_daemon *d, const struct itest_opts *o)
 	fprintf(f, "hooks_dirs: [\"%s/share/hotload/hooks.d\", \"%s/hooks.d\"]\n",
 	        HOTLOAD_BINARY_DIR, d->dir);
 	if (d->compat_port)
-		fprintf(f, "compat:\n  - port: %d\n    target: \"%s\"\n", d->compat_port,
-		        o->compat);
+		fprintf(f, "compat:\n  - port: %d\n    target: \"%s\"\n%s", d->compat_port,
+		        o->compat, o->compat_extra ? o->compat_extra : "");
 	fprintf(f, "limits:\n  max_payload: %s\n", o->max_payload ? o->max_payload : "64M");
 	if (o->max_connections)
 		fprintf(f, "  max_connections: %d\n", o->max_connections);

@@ -43,11 +43,12 @@
  * debug, hooks_dirs = the build tree's shipped hooks then DIR/hooks.d,
  * which does not exist unless asked for). */
 struct itest_opts {
-	int tcp;                 /* also listen on 127.0.0.1:<free port> */
-	const char *compat;      /* target of one compat port, or NULL */
-	const char *max_payload; /* limits.max_payload, e.g. "1M"; NULL = 64M */
-	int max_connections;     /* limits.max_connections; 0 = the default */
-	int fake_dcc;            /* lay out the fake mayapy/hython install root */
+	int tcp;                  /* also listen on 127.0.0.1:<free port> */
+	const char *compat;       /* target of one compat port, or NULL */
+	const char *compat_extra; /* more keys of that port ("    quiet: 0.05\n") */
+	const char *max_payload;  /* limits.max_payload, e.g. "1M"; NULL = 64M */
+	int max_connections;      /* limits.max_connections; 0 = the default */
+	int fake_dcc;             /* lay out the fake mayapy/hython install root */
 	/* Hook files for DIR/hooks.d: name, YAML, name, YAML, …, NULL. The
 	 * directory is made only when hooks or empty_hooks_dir is given. */
 	const char *const *hooks;
