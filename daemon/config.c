@@ -24,7 +24,7 @@
 static const char *const top_keys[] = {"listen", "hooks_dirs", "compat",      "limits",
                                        "agent",  "log_level",  "supervision", NULL};
 static const char *const listen_keys[] = {"unix", "tcp", "token", NULL};
-static const char *const compat_keys[] = {"port", "target", "host", "quiet", NULL};
+static const char *const compat_keys[] = {"port", "target", "host", "quiet", "shutdown", NULL};
 static const char *const limits_keys[] = {"max_payload", "max_connections", "max_buffered",
                                           "refusals_per_second", NULL};
 static const char *const supervision_keys[] = {
@@ -438,6 +438,26 @@ parse_compat_entry(struct yamlutil_doc *d, const yaml_node_t *n, size_t i, struc
 		r = yamlutil_double(d, v, what, 0.001, 3600, &cp->quiet);
 		if (r < 0)
 			return r;
+	}
+
+	/* What __SHUTDOWN__ in a script means: the original stopped its
+	 * server; "stop" stops this port's worker (teardown runs, the next
+	 * request starts the DCC again), "ignore" keeps it warm. */
+	v = yamlutil_get(d, n, "shutdown");
+	snprintf(what, sizeof(what), "compat[%zu].shutdown", i);
+	if (v) {
+		char *s = NULL;
+
+		r = yamlutil_string(d, v, what, 0, &s);
+		if (r < 0)
+			return r;
+		if (strcmp(s, "stop") && strcmp(s, "ignore")) {
+			free(s);
+			return yamlutil_fail(d, v, "%s: expected stop or ignore, got %s", what,
+			                     yamlutil_describe(v, tmp, sizeof(tmp)));
+		}
+		cp->keep_on_shutdown_token = !strcmp(s, "ignore");
+		free(s);
 	}
 	return 0;
 }

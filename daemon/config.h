@@ -8,10 +8,11 @@ struct buf;
 
 /* A headerless TCP port for the original project's clients. */
 struct compat_port {
-	char *host;   /* default "127.0.0.1" */
-	int port;     /* 1..65535 */
-	char *target; /* "dcc[:version]" */
-	double quiet; /* seconds of silence that end a payload; default 0.25 */
+	char *host;                 /* default "127.0.0.1" */
+	int port;                   /* 1..65535 */
+	char *target;               /* "dcc[:version]" */
+	double quiet;               /* seconds of silence that end a payload; default 0.25 */
+	int keep_on_shutdown_token; /* "shutdown: ignore": __SHUTDOWN__ does not stop the worker */
 };
 
 struct config {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "conn-private.h"
 #include "log.h"
 #include "pool.h"
@@ -151,7 +152,9 @@ conn_raw_submit(struct conn *c)
 	struct buf message = BUF_INIT;
 	const char *type = NULL;
 	struct pool *pool;
-	int shutdown = strip_shutdown(&c->in) > 0;
+	/* removed always; acted on unless the compat port says to ignore it */
+	int shutdown =
+	        strip_shutdown(&c->in) > 0 && !(c->compat && c->compat->keep_on_shutdown_token);
 
 	uv_timer_stop(&c->timer);
 	uv_read_stop(&c->h.stream);

@@ -28,7 +28,10 @@ warn_listener_changes(const struct config *old, const struct config *cfg)
 	for (i = 0; same && i < cfg->n_compat; i++)
 		same = old->compat[i].port == cfg->compat[i].port &&
 		       !strcmp(old->compat[i].host, cfg->compat[i].host) &&
-		       !strcmp(old->compat[i].target, cfg->compat[i].target);
+		       !strcmp(old->compat[i].target, cfg->compat[i].target) &&
+		       old->compat[i].quiet == cfg->compat[i].quiet &&
+		       old->compat[i].keep_on_shutdown_token ==
+		               cfg->compat[i].keep_on_shutdown_token;
 	if (!same)
 		log_warn("reload: listen and compat changes take effect when hotloadd restarts, "
 		         "ignoring them now");

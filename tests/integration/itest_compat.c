@@ -109,6 +109,50 @@ START_TEST(stream_option)
 }
 END_TEST
 
+/* The worker's pid, asked over the compat port. */
+static long
+compat_pid(const struct itest_daemon *d)
+{
+	char *r = itest_raw(d, ITEST_COMPAT, NULL, "import os\nprint(os.getpid())\n");
+	long pid;
+
+	ck_assert_msg(sscanf(r, "OUTPUT: \n%ld", &pid) == 1, "reply: %s", r);
+	free(r);
+	return pid;
+}
+
+/* The original clients end every script with __SHUTDOWN__. By default (as
+ * the original meant it) the port's worker stops after the request; with
+ * shutdown: ignore it stays warm, namespace and all. */
+START_TEST(shutdown_token_stop_and_ignore)
+{
+	struct itest_opts stop = {.compat = "python:3", .compat_extra = "    quiet: 0.05\n"};
+	struct itest_opts keep = {.compat = "python:3",
+	                          .compat_extra = "    quiet: 0.05\n    shutdown: ignore\n"};
+	struct itest_daemon *d = itest_start(&stop);
+	long pid = compat_pid(d);
+	char *r;
+
+	r = itest_raw(d, ITEST_COMPAT, NULL, "x = 5\nprint('bye')\n__SHUTDOWN__\n");
+	ck_assert_str_eq(r, "OUTPUT: \nbye\n");
+	free(r);
+	ck_assert_int_eq(itest_wait_gone((pid_t)pid, 10000), 1);
+	ck_assert_int_ne(compat_pid(d), pid);
+	itest_stop(d);
+
+	d = itest_start(&keep);
+	pid = compat_pid(d);
+	r = itest_raw(d, ITEST_COMPAT, NULL, "x = 5\nprint('bye')\n__SHUTDOWN__\n");
+	ck_assert_str_eq(r, "OUTPUT: \nbye\n");
+	free(r);
+	r = itest_raw(d, ITEST_COMPAT, NULL, "print(x)\n__SHUTDOWN__\n");
+	ck_assert_str_eq(r, "OUTPUT: \n5\n");
+	free(r);
+	ck_assert_int_eq(compat_pid(d), pid);
+	itest_stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -119,6 +163,7 @@ main(void)
 	tcase_add_test(tc, one_recv_gets_everything);
 	tcase_add_test(tc, large_reply_streams);
 	tcase_add_test(tc, stream_option);
+	tcase_add_test(tc, shutdown_token_stop_and_ignore);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }

@@ -136,7 +136,8 @@ START_TEST(test_every_key)
 	                   "compat:\n"
 	                   "  - port: 7001\n"
 	                   "    target: maya:2024\n"
-	                   "  - {port: 7002, target: houdini, host: \"::1\", quiet: 1.5}\n"
+	                   "  - {port: 7002, target: houdini, host: \"::1\", quiet: 1.5, shutdown: "
+	                   "ignore}\n"
 	                   "limits:\n"
 	                   "  max_payload: 512K\n"
 	                   "  max_connections: 32\n"
@@ -169,6 +170,8 @@ START_TEST(test_every_key)
 	ck_assert_str_eq(c->compat[1].target, "houdini");
 	ck_assert_str_eq(c->compat[1].host, "::1");
 	ck_assert_double_eq(c->compat[1].quiet, 1.5);
+	ck_assert_int_eq(c->compat[0].keep_on_shutdown_token, 0);
+	ck_assert_int_eq(c->compat[1].keep_on_shutdown_token, 1);
 	ck_assert_uint_eq(c->max_payload, 512u << 10);
 	ck_assert_uint_eq(c->max_connections, 32);
 	ck_assert_uint_eq(c->max_buffered, 1u << 20);
@@ -349,7 +352,7 @@ static const struct {
         {"compat:\n  - {port: 7001, target: maya, quiet: -1}\n",
          "2:39: compat[0].quiet: expected a number of seconds from 0.001 to 3600, got '-1'"},
         {"compat:\n  - {port: 7001, target: maya, colour: red}\n",
-         "2:32: compat[0]: unknown key 'colour' (known: port, target, host, quiet)"},
+         "2:32: compat[0]: unknown key 'colour' (known: port, target, host, quiet, shutdown)"},
         {"compat:\n  - {port: 7720, target: maya}\n",
          "2:12: compat[0].port: port 7720 is already used by listen.tcp"},
         {"limits:\n  max_payload: 64X\n",
@@ -386,6 +389,8 @@ static const struct {
          "2:8: listen.tcp: :: is not a loopback address: clients from other machines cannot be "
          "checked, so they must show the token; add 'token: required' under listen (see "
          "docs/security.md)"},
+        {"compat:\n  - {port: 7001, target: maya, shutdown: never}\n",
+         "2:42: compat[0].shutdown: expected stop or ignore, got 'never'"},
         {"compat:\n  - {port: 7001, target: maya, host: 0.0.0.0}\n",
          "2:38: compat[0].host: 0.0.0.0 is not a loopback address; a compat port cannot check "
          "who connects from elsewhere, so it only listens on loopback (127.0.0.1 or ::1)"},
