@@ -42,6 +42,7 @@ static const char *const hook_keys[] = {
         "request_timeout",
         "initialize",
         "uninitialize",
+        "namespace",
         "hook_class",
         "python_path",
         NULL,
@@ -97,6 +98,7 @@ hook_free(struct hook *h)
 	free(h->env);
 	free(h->initialize);
 	free(h->uninitialize);
+	free(h->namespace_code);
 	free(h->hook_class);
 	hook_strv_free(h->python_path);
 	free(h->source);
@@ -377,6 +379,7 @@ parse_scalars(struct yamlutil_doc *d, const yaml_node_t *root, struct hook *h)
 	    (r = opt_string(d, root, "default_version", &h->default_version)) < 0 ||
 	    (r = opt_string(d, root, "initialize", &h->initialize)) < 0 ||
 	    (r = opt_string(d, root, "uninitialize", &h->uninitialize)) < 0 ||
+	    (r = opt_string(d, root, "namespace", &h->namespace_code)) < 0 ||
 	    (r = opt_string(d, root, "hook_class", &h->hook_class)) < 0 ||
 	    (r = opt_seconds(d, root, "startup_timeout", 0.001, &h->startup_timeout)) < 0 ||
 	    (r = opt_seconds(d, root, "idle_timeout", 0, &h->idle_timeout)) < 0 ||

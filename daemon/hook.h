@@ -42,6 +42,7 @@ struct hook {
 	double request_timeout; /* seconds a request may run; 0 = no limit */
 	char *initialize;       /* inline Python, or NULL */
 	char *uninitialize;     /* inline Python, or NULL */
+	char *namespace_code;   /* inline Python run in every new user namespace, or NULL */
 	char *hook_class;       /* "module:Class", or NULL */
 	char **python_path;     /* put on sys.path before the hook class is imported */
 	size_t n_python_path;

@@ -119,6 +119,7 @@ hook_equal(const struct hook *a, const struct hook *b)
 	       a->min_workers == b->min_workers && a->max_queue == b->max_queue &&
 	       str_equal(a->initialize, b->initialize) &&
 	       str_equal(a->uninitialize, b->uninitialize) &&
+	       str_equal(a->namespace_code, b->namespace_code) &&
 	       str_equal(a->hook_class, b->hook_class) &&
 	       strv_equal(a->python_path, b->python_path);
 }

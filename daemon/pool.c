@@ -442,9 +442,10 @@ hook_env_json(const struct pool *p)
 
 	for (i = 0; i < h->n_python_path; i++)
 		json_array_append_new(path, json_string(h->python_path[i]));
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "name", h->name, "target", p->name,
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "name", h->name, "target", p->name,
 	              "initialize", h->initialize ? json_string(h->initialize) : json_null(),
 	              "uninitialize", h->uninitialize ? json_string(h->uninitialize) : json_null(),
+	              "namespace", h->namespace_code ? json_string(h->namespace_code) : json_null(),
 	              "class", h->hook_class ? json_string(h->hook_class) : json_null(), "path",
 	              path);
 	s = json_dumps(o, JSON_COMPACT);

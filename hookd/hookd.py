@@ -152,11 +152,14 @@ def compile_source(code, filename, mode):
     return compile(code, filename, mode, dont_inherit=True)
 
 
-def new_main():
-    """Return the namespace of a new __main__ module, installed in sys.modules."""
+def new_main(hook=None):
+    """Return the namespace of a new __main__ module, installed in sys.modules,
+    with the names the hook gives every user namespace."""
     module = types.ModuleType("__main__")
     module.__builtins__ = builtins
     sys.modules["__main__"] = module
+    if hook is not None:
+        hook.prepare(module.__dict__)
     return module.__dict__
 
 
@@ -189,6 +192,17 @@ class Hook:
             __import__(module)
             self.instance = getattr(sys.modules[module], cls)()
             self.instance.initialize()
+
+    def prepare(self, ns):
+        """Give a new user namespace the hook's names: its inline namespace
+        code (`import bpy`, as the DCC's own script editor has), then what
+        the class's namespace() returns."""
+        code = self.spec.get("namespace")
+        if code:
+            exec(compile_source(code, "<%s namespace>" % self.name, "exec"), ns)
+        names = getattr(self.instance, "namespace", None)
+        if names is not None:
+            ns.update(names())
 
     def uninitialize(self):
         """Run the class's uninitialize, then the inline code; return the first error."""
@@ -258,7 +272,7 @@ def is_interrupt_of(line, req_id):
     return isinstance(msg, dict) and msg.get("op") == "interrupt" and msg.get("id") == req_id
 
 
-def execute(req, main_ns, control=None):
+def execute(req, main_ns, control=None, hook=None):
     """Run an exec or eval request with SIGINT live; return its done fields."""
     global requests_run, running, idle_sigint
     requests_run += 1
@@ -271,6 +285,8 @@ def execute(req, main_ns, control=None):
     ns = main_ns if ns_name == "main" else {"__name__": "__main__", "__builtins__": builtins}
     reply = {"ok": True}
     try:
+        if ns is not main_ns and hook is not None:
+            hook.prepare(ns)
         # One handler for the agent's life, put back only if user code (or
         # the DCC: Blender has its own) replaced it; setting it on every
         # request costs more than the rest of a no-op request.
@@ -340,10 +356,11 @@ def parse_request(line):
     return req
 
 
-def serve(sock):
+def serve(sock, hook=None, main_ns=None):
     """Answer requests until EOF (return None) or a stop request (return it)."""
     control = Control(sock)
-    main_ns = new_main()
+    if main_ns is None:
+        main_ns = new_main(hook)
     pending = None  # the request whose done is still owed
     try:
         while True:
@@ -361,10 +378,15 @@ def serve(sock):
                 if op == "stop":
                     return pending
                 if op in ("exec", "eval"):
-                    reply = execute(pending, main_ns, control)
+                    reply = execute(pending, main_ns, control, hook)
                 elif op == "reset":
-                    main_ns = new_main()
-                    reply = {"ok": True}
+                    try:
+                        main_ns = new_main(hook)
+                        reply = {"ok": True}
+                    except Terminated:
+                        raise
+                    except BaseException as exc:  # the hook's namespace code raised
+                        reply = {"ok": False, "error": error_of(exc)}
                 elif op == "ping":
                     reply = {"ok": True}
                 else:
@@ -399,6 +421,7 @@ def main():
     try:
         hook = Hook(os.environ.get("HOTLOAD_HOOK"))
         hook.initialize()
+        main_ns = new_main(hook)
     except Terminated:
         exit_now(143)
     except BaseException as exc:  # a hook that cannot start is a failed worker
@@ -409,7 +432,7 @@ def main():
         version = "%d.%d.%d" % sys.version_info[:3]
         send(sock, {"event": "ready", "pid": os.getpid(), "python": version,
                     "executable": sys.executable})
-        stop = serve(sock)
+        stop = serve(sock, hook, main_ns)
     except Terminated:
         status = 143
     except OSError:  # the control socket broke: the daemon is gone, as at EOF

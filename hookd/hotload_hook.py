@@ -7,5 +7,10 @@ class BaseHook:
     def initialize(self):
         """Prepare the interpreter before the worker reports ready."""
 
+    def namespace(self):
+        """Return the names every new user namespace starts with ({"hou": hou}),
+        after the hook file's inline namespace code; none by default."""
+        return {}
+
     def uninitialize(self):
         """Tear the interpreter down before the worker exits."""

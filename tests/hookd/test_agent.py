@@ -361,6 +361,40 @@ class PythonAgentTest(unittest.TestCase):
         self.assertEqual(agent.wait(), 0)
         self.assertTrue(agent.stdout().endswith("class uninitialize\ninline uninitialize\n"))
 
+    def test_namespace_names(self):
+        """The hook's namespace code and class names start every user namespace:
+        main, fresh ones, and main again after reset; the hook's own namespace
+        is not the user's."""
+        tmp_dir = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp_dir.cleanup)
+        with open(os.path.join(tmp_dir.name, "ns_hook.py"), "w") as f:
+            f.write(textwrap.dedent("""\
+                from hotload_hook import BaseHook
+
+                class Hook(BaseHook):
+                    def namespace(self):
+                        return {"studio": "acme"}
+                """))
+        hook = {"name": "dcc", "class": "ns_hook:Hook", "path": [tmp_dir.name],
+                "initialize": "secret = 1",
+                "namespace": "import json as js\nready = 'yes'"}
+        agent = self.start(hook)
+        agent.ready()
+        code = "print(js.dumps([ready, studio]), 'secret' in globals())\n"
+        self.assertEqual(self.exec_output(agent, code), '["yes", "acme"] False\n')
+        self.assertEqual(self.exec_output(agent, code, ns="fresh"), '["yes", "acme"] False\n')
+        self.exec_output(agent, "ready = 'changed'\n")
+        self.assertTrue(agent.request("reset")["ok"])
+        self.assertEqual(self.exec_output(agent, code), '["yes", "acme"] False\n')
+
+    def test_namespace_failure(self):
+        """Namespace code that raises fails the start, as initialize does."""
+        agent = self.start({"name": "dcc", "namespace": "import no_such_module_here"})
+        msg = agent.recv()
+        self.assertEqual((msg["event"], msg["error"]["type"]), ("failed", "ModuleNotFoundError"))
+        self.assertIn('File "<dcc namespace>", line 1', msg["error"]["traceback"])
+        self.assertEqual(agent.wait(), 1)
+
     def test_base_hook_does_nothing(self):
         agent = self.start({"class": "hotload_hook:BaseHook"})
         agent.ready()

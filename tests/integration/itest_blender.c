@@ -117,6 +117,47 @@ START_TEST(bpy_requests_on_one_warm_worker)
 }
 END_TEST
 
+/* The user's code starts with what Blender's console has (the hook's
+ * namespace): bpy, C, D, mathutils' names, in main, in fresh namespaces
+ * and after a reset, as hotloadctl's documented example uses it. */
+START_TEST(console_names_in_every_namespace)
+{
+	struct itest_daemon *d = start_blender();
+	struct jclient *c = jc_open(d, ITEST_UNIX, "blender mode=json");
+	char *ctl = itest_bin("hotloadctl");
+	const char *argv[] = {ctl, "--socket", d->sock, "eval", "blender", "bpy.app.version_string",
+	                      NULL};
+	json_t *fresh = json_pack("{s:s}", "ns", "fresh");
+	struct itest_proc p;
+	struct jreply r;
+
+	itest_run(argv, NULL, NULL, BLENDER_DEADLINE_MS, &p);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	ck_assert_msg(!strncmp(p.out, "'3.", 3), "%s", p.out);
+	itest_proc_free(&p);
+	call(c, 1, "eval",
+	     "(C.scene.name, len(D.objects) >= 0, Vector((1, 2, 3)).length > 3, pi > 3)", &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")),
+	                 "('Scene', True, True, True)");
+	jreply_free(&r);
+	jc_call_with(c, 2, "eval", "bpy.context.scene.name", fresh, BLENDER_DEADLINE_MS, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	call(c, 3, "reset", NULL, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	call(c, 4, "eval", "D.scenes[0].name", &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")), "'Scene'");
+	jreply_free(&r);
+	json_decref(fresh);
+	free(ctl);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
 START_TEST(raw_versions_and_alias)
 {
 	struct itest_daemon *d = start_blender();
@@ -204,6 +245,7 @@ main(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, bpy_requests_on_one_warm_worker);
+	tcase_add_test(tc, console_names_in_every_namespace);
 	tcase_add_test(tc, raw_versions_and_alias);
 	tcase_add_test(tc, blender_restarts);
 	suite_add_tcase(s, tc);

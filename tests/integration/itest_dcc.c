@@ -124,6 +124,27 @@ START_TEST(hython_versions_and_alias)
 }
 END_TEST
 
+/* The user's code starts with the names the DCC's own script editor or
+ * shell has: cmds (and maya) in mayapy, hou in hython, also in a fresh
+ * namespace; raw requests share the main one. */
+START_TEST(dcc_names_in_user_namespace)
+{
+	struct itest_daemon *d = start_fake();
+	char *o;
+
+	assert_raw_out(d, "mayapy:2024", "print(cmds.about(version=True), maya.__name__)\n",
+	               "2024 maya\n");
+	o = itest_raw(d, ITEST_UNIX, "mayapy:2024 ns=fresh", "print(cmds.ls()[0])\n");
+	ck_assert_str_eq(o, "OUTPUT: \ntime1\n");
+	free(o);
+	assert_raw_out(d, "hython:20.5", "print(hou.applicationVersionString())\n", "20.5.332\n");
+	o = itest_raw(d, ITEST_UNIX, "hython:20.5 ns=fresh", "print(hou.node('/obj').path())\n");
+	ck_assert_str_eq(o, "OUTPUT: \n/obj\n");
+	free(o);
+	itest_stop(d);
+}
+END_TEST
+
 /* Two targets served at once: a slow python:3 request does not hold up
  * mayapy:2024. */
 START_TEST(two_targets_at_once)
@@ -234,6 +255,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, mayapy_versions_and_alias);
 	tcase_add_test(tc, hython_versions_and_alias);
+	tcase_add_test(tc, dcc_names_in_user_namespace);
 	tcase_add_test(tc, two_targets_at_once);
 	tcase_add_test(tc, shutdown_token_runs_uninitialize);
 	tcase_add_test(tc, sigterm_runs_uninitialize);
