@@ -30,6 +30,7 @@ struct worker {
 	uv_pipe_t err;
 	uv_pipe_t ctl;
 	uv_timer_t timer;
+	uv_timer_t intr_timer; /* a user's interrupt: has the code stopped? */
 	int open_handles;
 
 	enum worker_state state;
@@ -51,7 +52,9 @@ struct worker {
 	 * signal step taken (0 none or "stop" sent, SIGINT, SIGTERM, SIGKILL). */
 	int escalated;
 	int stop_requested;
-	double timed_out; /* the running request's timeout, once it expired */
+	double timed_out;      /* the running request's timeout, once it expired */
+	int interrupt_ignored; /* the code went on after an interrupt */
+	int interrupt_kill;    /* so a second interrupt is stopping the worker */
 
 	const struct worker_events *ev;
 	void *data;
@@ -182,6 +185,7 @@ worker_close(struct worker *w)
 	close_handle(w, (uv_handle_t *)&w->err);
 	close_handle(w, (uv_handle_t *)&w->ctl);
 	close_handle(w, (uv_handle_t *)&w->timer);
+	close_handle(w, (uv_handle_t *)&w->intr_timer);
 	close_handle(w, (uv_handle_t *)&w->proc);
 }
 
@@ -452,6 +456,27 @@ timeout_error(struct worker *w, json_t *res, const char *how)
 	buf_free(&m);
 }
 
+/* Make res say why its worker was stopped: the code went on after an
+ * interrupt, and the client interrupted it again. */
+static void
+interrupt_kill_error(json_t *res, const char *how)
+{
+	json_t *err = json_object_get(res, "error");
+	struct buf m = BUF_INIT;
+
+	if (!err) {
+		err = json_object();
+		json_object_set_new(res, "error", err);
+		json_object_set_new(err, "type", json_string("WorkerDied"));
+	}
+	json_object_set_new(res, "ok", json_false());
+	buf_printf(&m,
+	           "the code went on after an interrupt, so the next one stopped its worker: %s",
+	           how);
+	json_object_set_new(err, "message", json_string(m.data));
+	buf_free(&m);
+}
+
 static void
 arm_idle_timer(struct worker *w)
 {
@@ -478,6 +503,9 @@ on_request_done(struct worker *w, json_t *msg)
 
 	if (w->timed_out)
 		timeout_error(w, res, NULL);
+	else if (w->interrupt_kill)
+		interrupt_kill_error(res, "stopped with SIGTERM");
+	uv_timer_stop(&w->intr_timer);
 	w->current = NULL;
 	w->requests++;
 	stop_after = r->shutdown_after;
@@ -626,6 +654,8 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 			                    json_string(w->tail.data));
 		if (w->timed_out)
 			timeout_error(w, res, reason.data);
+		else if (w->interrupt_kill)
+			interrupt_kill_error(res, msg.data);
 		request_finish(r, res);
 		json_decref(res);
 	}
@@ -764,10 +794,12 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	uv_pipe_init(loop, &w->err, 0);
 	uv_pipe_init(loop, &w->ctl, 0);
 	uv_timer_init(loop, &w->timer);
+	uv_timer_init(loop, &w->intr_timer);
 	w->out.data = w->err.data = w->ctl.data = w->timer.data = w->proc.data = w;
+	w->intr_timer.data = w;
 	/* uv_spawn initialises proc even when it fails, so it is always
 	 * closed, and counted, too. */
-	w->open_handles = 5;
+	w->open_handles = 6;
 
 	memset(&opts, 0, sizeof(opts));
 	memset(stdio, 0, sizeof(stdio));
@@ -833,6 +865,8 @@ worker_run(struct worker *w, struct request *r)
 	w->state = WORKER_BUSY;
 	w->escalated = 0;
 	w->timed_out = 0;
+	w->interrupt_ignored = 0;
+	w->interrupt_kill = 0;
 	/* The loop's clock is the time this turn began: whatever ran before
 	 * in this turn (a slow version probe) must not count as the code's. */
 	uv_update_time(w->timer.loop);
@@ -879,15 +913,42 @@ worker_stop(struct worker *w)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(w->stop_grace * 1000), 0);
 }
 
+/* interrupt_grace after a user's interrupt, the request still runs: the
+ * code caught the KeyboardInterrupt and went on. The worker is busy again
+ * (not "interrupting" for ever), and the next interrupt stops it. */
+static void
+on_interrupt_ignored(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+
+	if (!w->current || w->state != WORKER_INTERRUPTING || w->escalated)
+		return;
+	worker_log(w, LOG_LEVEL_WARNING,
+	           "the code went on %g s after an interrupt (it caught KeyboardInterrupt?); "
+	           "the next interrupt stops the worker",
+	           w->interrupt_grace);
+	w->state = WORKER_BUSY;
+	w->interrupt_ignored = 1;
+}
+
 int
 worker_interrupt(struct worker *w)
 {
 	if (!w->current || w->state == WORKER_DEAD)
 		return -EAGAIN;
+	if (w->interrupt_ignored && !w->escalated) {
+		worker_log(w, LOG_LEVEL_WARNING, "interrupted again: stopping the worker");
+		w->interrupt_kill = 1;
+		escalate(w); /* SIGTERM, then SIGKILL after kill_grace */
+		return 0;
+	}
 	worker_log(w, LOG_LEVEL_INFO, "interrupting the running request");
 	/* A worker asked to stop still runs its request first: the interrupt
 	 * reaches that request and the worker stays on its way out. */
-	if (w->state != WORKER_STOPPING)
+	if (w->state != WORKER_STOPPING) {
 		w->state = WORKER_INTERRUPTING;
+		uv_timer_start(&w->intr_timer, on_interrupt_ignored,
+		               (uint64_t)(w->interrupt_grace * 1000), 0);
+	}
 	return worker_sigint(w);
 }

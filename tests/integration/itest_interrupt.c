@@ -105,6 +105,73 @@ START_TEST(interrupt_right_after_request)
 }
 END_TEST
 
+/* The state of the (one) worker of target, from status. */
+static char *
+worker_state_of(const struct itest_daemon *d, const char *target)
+{
+	json_t *t = itest_target_status(d, target);
+	json_t *w = json_array_get(json_object_get(t, "workers"), 0);
+	char *s = strdup(w ? json_string_value(json_object_get(w, "state")) : "none");
+
+	json_decref(t);
+	return s;
+}
+
+/* Code that catches KeyboardInterrupt and goes on: the worker does not
+ * stay "interrupting" for ever but is busy again after interrupt_grace,
+ * and the next interrupt stops the worker; the request is answered and
+ * the next one gets a new worker. */
+START_TEST(swallowed_interrupt)
+{
+	struct itest_daemon *d = start_daemon();
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	long pid = jc_worker_pid(c, 1);
+	struct jreply r;
+	char *state;
+	long long end;
+
+	/* a handler of its own: no interrupt can land outside it */
+	jc_send_exec(
+	        c, 2,
+	        "import signal, time\nsignal.signal(signal.SIGINT, lambda *a: print('caught', "
+	        "flush=True))\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.05)\n",
+	        0);
+	expect_output(c, 2, "looping\n");
+	jc_send_line(c, "{\"id\":3,\"op\":\"interrupt\"}");
+	jc_collect(c, 3, 0, &r);
+	jreply_free(&r);
+	state = worker_state_of(d, "python:3");
+	ck_assert_str_eq(state, "interrupting");
+	free(state);
+	/* interrupt_grace is 0.5 s here */
+	end = itest_now_ms() + 5000;
+	do {
+		itest_sleep_ms(100);
+		state = worker_state_of(d, "python:3");
+		if (!strcmp(state, "busy"))
+			break;
+		free(state);
+		state = NULL;
+	} while (itest_now_ms() < end);
+	ck_assert_msg(state != NULL, "the worker did not go back to busy");
+	free(state);
+	jc_send_line(c, "{\"id\":4,\"op\":\"interrupt\"}");
+	jc_collect(c, 4, 0, &r);
+	jreply_free(&r);
+	jc_collect(c, 2, 10000, &r);
+	/* the agent answers Terminated on SIGTERM; had it not, WorkerDied */
+	jreply_assert_error(&r, "Terminated");
+	itest_assert_contains(jreply_error_str(&r, "message"),
+	                      "the code went on after an interrupt, so the next one stopped its "
+	                      "worker");
+	itest_assert_contains(r.out, "caught\n");
+	jreply_free(&r);
+	ck_assert_int_ne(jc_worker_pid(c, 5), pid);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
 static const char *const slow_probe_hooks[] = {
         "slowver.yaml",
         "name: slowver\n"
@@ -433,6 +500,7 @@ main(void)
 	tcase_add_test(tc, json_interrupt_keeps_pid);
 	tcase_add_test(tc, interrupt_right_after_request);
 	tcase_add_test(tc, timeout_counts_from_start);
+	tcase_add_test(tc, swallowed_interrupt);
 	tcase_add_test(tc, control_interrupt_keeps_pid);
 	tcase_add_test(tc, timeout_sigint_is_enough);
 	tcase_add_test(tc, timeout_escalates_to_sigterm);
