@@ -371,7 +371,8 @@ static const struct {
         {"name: x\nexecutable: /usr/bin/x\n",
          "2:1: unknown key 'executable' (known: name, aliases, description, default_version, "
          "hints, argv, launcher, env, startup_timeout, idle_timeout, max_workers, min_workers, "
-         "max_queue, request_timeout, initialize, uninitialize, hook_class, python_path)"},
+         "max_queue, request_timeout, initialize, uninitialize, namespace, hook_class, "
+         "python_path)"},
         {"name: x\nhints:\n  linux: [\"/x{version}\"]\n  solaris: []\n",
          "4:3: hints: unknown key 'solaris' (known: linux, macos, windows)"},
         {"name: x\nhints:\n  linux: /x{version}\n",
@@ -478,7 +479,7 @@ END_TEST
 START_TEST(test_load_string_error)
 {
 	struct hookset *hs = hookset_new();
-	char err[256];
+	char err[512];
 
 	ck_assert_int_eq(
 	        hookset_load_string(hs, "<built-in>", "name: x\nnope: 1\n", err, sizeof(err)),
@@ -487,7 +488,7 @@ START_TEST(test_load_string_error)
 	                      "description, default_version, hints, argv, launcher, env, "
 	                      "startup_timeout, idle_timeout, max_workers, min_workers, "
 	                      "max_queue, request_timeout, initialize, uninitialize, "
-	                      "hook_class, python_path)");
+	                      "namespace, hook_class, python_path)");
 	hookset_free(hs);
 }
 END_TEST
