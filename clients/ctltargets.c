@@ -214,38 +214,42 @@ wait_targets(struct ctlcontrol *cc, const struct ctl_opts *o, struct waiting *wt
 	return r;
 }
 
-/* Print the last few lines a failed target wrote: often the reason. */
+/* Say why a target did not start: its last error (the traceback of the
+ * hook's initialize, say), else the last few lines it wrote, and where the
+ * daemon that runs it logs (which may not be a daemon hotloadctl started). */
 static void
-show_recent_output(struct ctlcontrol *cc, const char *name)
+show_failure(struct ctlcontrol *cc, const char *name)
 {
 	json_t *req = json_pack("{s:s, s:s, s:i}", "op", "logs", "target", name, "entries", 10);
-	json_t *done = NULL, *e;
+	json_t *done = NULL, *status = NULL, *e;
+	const char *last_error = NULL, *where = NULL;
 	struct buf out = BUF_INIT;
 	size_t i;
 
-	if (ctlcontrol_call(cc, req, &done) == 0)
+	if (ctlcontrol_status(cc, &status) == 0) {
+		last_error = ctl_str(find_target(status, name), "last_error", NULL);
+		where = ctl_str(json_object_get(status, "daemon"), "log", NULL);
+	}
+	if (last_error && *last_error) {
+		buf_puts(&out, last_error);
+	} else if (ctlcontrol_call(cc, req, &done) == 0) {
 		json_array_foreach(json_object_get(done, "logs"), i, e)
 		{
 			buf_puts(&out, ctl_str(e, "data", ""));
 		}
+	}
 	if (out.len) {
 		if (out.data[out.len - 1] != '\n')
 			buf_puts(&out, "\n");
-		ctl_print(2, "hotloadctl: the last output of %s:\n%s", name, out.data);
-	} else {
-		char log[PATH_MAX];
-
-		/* The reason (say, the traceback of the hook's initialize) is
-		 * in the daemon's own log. */
-		if (ctlsys_log_path(log, sizeof(log)) == 0 && access(log, F_OK) == 0)
-			ctl_err("the daemon's log says why: %s, or journalctl --user -u "
-			        "hotloadd under systemd",
-			        log);
+		if (last_error)
+			ctl_print(2, "hotloadctl: %s", out.data);
 		else
-			ctl_err("the daemon's log says why (journalctl --user -u hotloadd under "
-			        "systemd)");
+			ctl_print(2, "hotloadctl: the last output of %s:\n%s", name, out.data);
 	}
+	if (where)
+		ctl_err("more in the daemon's log: %s", where);
 	buf_free(&out);
+	json_decref(status);
 	json_decref(done);
 	json_decref(req);
 }
@@ -344,7 +348,7 @@ ctltargets_start(const struct ctl_opts *o, const char *op, const char *const *ta
 			continue;
 		}
 		ctl_err("%s: %s", wt[i].name, wt[i].detail.data);
-		show_recent_output(cc, wt[i].name);
+		show_failure(cc, wt[i].name);
 		if (!r)
 			r = CTL_EXIT_FAILED;
 	}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef HAVE_SYSTEMD
 #include <sys/stat.h>
@@ -43,6 +44,29 @@ log_setup(int max_level)
 	 * journal's own. */
 	log_prefix = getenv("JOURNAL_STREAM") != NULL;
 	log_journal = stderr_is_journal();
+}
+
+void
+log_describe(char *out, size_t outlen)
+{
+	char path[512];
+	ssize_t n;
+
+	if (log_prefix) {
+		snprintf(out, outlen, "the journal: journalctl _PID=%d", (int)getpid());
+		return;
+	}
+	if (isatty(2)) {
+		snprintf(out, outlen, "the terminal hotloadd runs in (pid %d)", (int)getpid());
+		return;
+	}
+	n = readlink("/proc/self/fd/2", path, sizeof(path) - 1);
+	if (n > 0 && path[0] == '/') {
+		path[n] = '\0';
+		snprintf(out, outlen, "%s", path);
+		return;
+	}
+	snprintf(out, outlen, "the standard error of hotloadd (pid %d)", (int)getpid());
 }
 
 int

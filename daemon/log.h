@@ -14,6 +14,10 @@ enum log_level {
 /* Messages above max_level are dropped. */
 void log_setup(int max_level);
 int log_level_from_string(const char *s);
+
+/* Where the log goes, for a user to look: "the journal: journalctl
+ * _PID=N", "/path/of/the/file", "the terminal hotloadd runs in (pid N)". */
+void log_describe(char *out, size_t outlen);
 int log_enabled(int level);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -263,6 +263,7 @@ server_route(struct server *s, const char *dcc, const char *version, int create,
 json_t *
 server_status(const struct server *s, const char *target)
 {
+	char where[600];
 	json_t *targets = json_array();
 	size_t i;
 
@@ -278,9 +279,11 @@ server_status(const struct server *s, const char *target)
 		else
 			json_decref(st);
 	}
-	return json_pack("{s:{s:i, s:s, s:f, s:I}, s:o}", "daemon", "pid", (int)getpid(), "version",
-	                 HOTLOAD_VERSION, "uptime_s", (double)(uv_hrtime() - s->started_ns) / 1e9,
-	                 "connections", (json_int_t)s->n_conns, "targets", targets);
+	log_describe(where, sizeof(where));
+	return json_pack("{s:{s:i, s:s, s:f, s:I, s:s}, s:o}", "daemon", "pid", (int)getpid(),
+	                 "version", HOTLOAD_VERSION, "uptime_s",
+	                 (double)(uv_hrtime() - s->started_ns) / 1e9, "connections",
+	                 (json_int_t)s->n_conns, "log", where, "targets", targets);
 }
 
 static void
