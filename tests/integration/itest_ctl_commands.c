@@ -452,6 +452,33 @@ START_TEST(start_targets)
 }
 END_TEST
 
+static const char *const broken_hooks[] = {
+        "broken.yaml",
+        ITEST_PY_HOOK("broken") "initialize: |\n  x = 1\n  raise RuntimeError('no licence')\n",
+        NULL,
+};
+
+/* start of a target that cannot start: the reason (the traceback of its
+ * initialize) and where this daemon logs (its own word for it). */
+START_TEST(start_failure_says_why)
+{
+	struct itest_opts o = {.hooks = broken_hooks,
+	                       .extra_config = ITEST_SUPERVISION("1", "0.5")};
+	struct itest_daemon *d = itest_start(&o);
+	struct itest_proc p;
+	char *where = itest_strf("more in the daemon's log: %s\n", d->log);
+
+	ctl(NULL, &p, "start", "broken", "--timeout", "20", "--socket", d->sock, NULL);
+	assert_status(p, 1);
+	itest_assert_contains(p.err, "broken:1 could not start: no licence");
+	itest_assert_contains(p.err, "File \"<broken initialize>\", line 2");
+	itest_assert_contains(p.err, where);
+	itest_proc_free(&p);
+	free(where);
+	itest_stop(d);
+}
+END_TEST
+
 /* 3. stop TARGET: the worker goes; the next request gets a new one. */
 START_TEST(stop_target)
 {
@@ -983,6 +1010,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, status_table_and_json);
 	tcase_add_test(tc, start_targets);
+	tcase_add_test(tc, start_failure_says_why);
 	tcase_add_test(tc, stop_target);
 	tcase_add_test(tc, restart_target);
 	tcase_add_test(tc, interrupt_target);
