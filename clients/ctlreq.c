@@ -423,7 +423,8 @@ on_ping_done(const struct ctl_opts *o, json_t *done, void *userdata)
 		return print_failure(o, done);
 	if (o->json || o->quiet)
 		return CTL_EXIT_OK;
-	buf_printf(&b, "%s: ok", target);
+	/* the daemon's name of the target, as start and status print it */
+	buf_printf(&b, "%s: ok", ctl_str(done, "target", target));
 	if (json_is_number(json_object_get(done, "duration_ms")))
 		buf_printf(&b, " (%.1f ms)",
 		           json_number_value(json_object_get(done, "duration_ms")));

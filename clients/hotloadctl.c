@@ -83,6 +83,7 @@ struct command {
 };
 
 static const struct command *find_command(const char *name);
+static int unknown_command(const char *name);
 
 /* Print a usage error and the hint where help is; returns the exit status. */
 static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -422,7 +423,7 @@ cmd_help(const struct ctl_opts *o, const struct args *a)
 	if (a->npos == 2) {
 		cmd = find_command(a->pos[1]);
 		if (!cmd)
-			return usage_error(NULL, "unknown command '%s'", a->pos[1]);
+			return unknown_command(a->pos[1]);
 	}
 	print_help(stdout, cmd);
 	return CTL_EXIT_OK;
@@ -462,6 +463,57 @@ find_command(const char *name)
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	return NULL;
+}
+
+/* Edits (insert, delete, change, swap two neighbours) from a to b, up to
+ * 3: enough to tell a typo from another word. */
+static int
+edits(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	int d[16][16];
+
+	if (la >= 16 || lb >= 16)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+/* "unknown command 'exce'; did you mean 'exec'?" */
+static int
+unknown_command(const char *name)
+{
+	const char *best = NULL;
+	int best_d = 3;
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		int e = edits(name, commands[i].name);
+
+		if (e < best_d) {
+			best_d = e;
+			best = commands[i].name;
+		}
+	}
+	if (best)
+		return usage_error(NULL, "unknown command '%s'; did you mean '%s'?", name, best);
+	return usage_error(NULL, "unknown command '%s'", name);
 }
 
 /* Where to connect: --socket, --tcp, $HOTLOAD_SOCKET, $HOTLOAD_TCP, or the
@@ -577,7 +629,7 @@ main(int argc, char **argv)
 	if (a.npos) {
 		cmd = find_command(a.pos[0]);
 		if (!cmd) {
-			r = usage_error(NULL, "unknown command '%s'", a.pos[0]);
+			r = unknown_command(a.pos[0]);
 			goto done;
 		}
 	}

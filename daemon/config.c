@@ -94,6 +94,57 @@ config_runtime_dir(const struct config *c)
 	return path;
 }
 
+/* s for a shell: as it is when it is made of safe characters only, else in
+ * single quotes. */
+static void
+shell_word(struct buf *b, const char *s)
+{
+	const char *p;
+
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	                    "/._-+:@%=,[]") == strlen(s)) {
+		buf_puts(b, s);
+		return;
+	}
+	buf_puts(b, "'");
+	for (p = s; *p; p++)
+		if (*p == '\'')
+			buf_puts(b, "'\\''");
+		else
+			buf_append(b, p, 1);
+	buf_puts(b, "'");
+}
+
+void
+config_client_hint(const struct config *c, struct buf *out)
+{
+	char *def = default_unix_path();
+
+	buf_puts(out, "hotloadctl ");
+	if (c->unix_path && strcmp(c->unix_path, def)) {
+		buf_puts(out, "--socket ");
+		shell_word(out, c->unix_path);
+		buf_puts(out, " ");
+	} else if (!c->unix_path && c->tcp_host) {
+		char *runtime = config_runtime_dir(c);
+
+		buf_printf(out, strchr(c->tcp_host, ':') ? "--tcp [%s]:%d " : "--tcp %s:%d ",
+		           c->tcp_host, c->tcp_port);
+		if (c->token_required) {
+			struct buf tok = BUF_INIT;
+
+			buf_printf(&tok, "%s/token", runtime);
+			buf_puts(out, "--token-file ");
+			shell_word(out, tok.data);
+			buf_puts(out, " ");
+			buf_free(&tok);
+		}
+		free(runtime);
+	}
+	buf_puts(out, "exec python:3 -c 'print(1)'");
+	free(def);
+}
+
 /* ~/.config/hotload/hooks.d, honouring $XDG_CONFIG_HOME. */
 static char *
 default_user_hooks_dir(void)

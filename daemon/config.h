@@ -55,6 +55,11 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 
 void config_free(struct config *c);
 
+/* The hotloadctl command line that reaches a daemon of this configuration
+ * (--socket when the socket is not the one hotloadctl finds by itself),
+ * for the "try:" hint at start-up. */
+void config_client_hint(const struct config *c, struct buf *out);
+
 /* The runtime directory: the Unix socket's (the default one's when the
  * socket is off), where the token lives too. A new string. */
 char *config_runtime_dir(const struct config *c);

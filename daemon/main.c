@@ -317,7 +317,7 @@ main(int argc, char **argv)
 	char *prefix = NULL, *agent = NULL, *launcher = NULL;
 	struct config *cfg = NULL;
 	struct hookset *hs = NULL;
-	struct buf err = BUF_INIT;
+	struct buf err = BUF_INIT, hint = BUF_INIT;
 	int check = 0, opt, r, lvl, ret = 1;
 
 	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
@@ -421,6 +421,7 @@ main(int argc, char **argv)
 	d.srv = server_new(d.loop, cfg, hs, agent, launcher);
 	server_set_loader(d.srv, load_all, &d);
 	server_set_exit(d.srv, on_exit_requested, &d);
+	config_client_hint(cfg, &hint);
 	cfg = NULL; /* owned by the server now */
 	hs = NULL;
 	r = server_start(d.srv);
@@ -445,8 +446,8 @@ main(int argc, char **argv)
 	if (getenv("NOTIFY_SOCKET"))
 		uv_timer_start(&d.status_timer, on_status_timer, 0, 1000);
 	notify_ready();
-	log_info("hotloadd %s ready (pid %d); try: hotloadctl exec python:3 -c 'print(1)'",
-	         HOTLOAD_VERSION, (int)getpid());
+	log_info("hotloadd %s ready (pid %d); try: %s", HOTLOAD_VERSION, (int)getpid(), hint.data);
+	buf_free(&hint);
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	ret = 0;
@@ -459,6 +460,7 @@ main(int argc, char **argv)
 	}
 	uv_loop_close(d.loop);
 out:
+	buf_free(&hint);
 	config_free(cfg);
 	hookset_free(hs);
 	free(agent);

@@ -500,6 +500,11 @@ on_request_done(struct worker *w, json_t *msg)
 		json_object_set_new(res, "ok", json_false());
 	json_object_set_new(res, "duration_ms",
 	                    json_real((double)(uv_hrtime() - r->started_ns) / 1e6));
+	/* a ping says who answered: the target's name, as status has it */
+	if (r->op == REQUEST_PING) {
+		json_object_set_new(res, "target", json_string(w->name));
+		json_object_set_new(res, "pid", json_integer(worker_pid(w)));
+	}
 
 	if (w->timed_out)
 		timeout_error(w, res, NULL);

@@ -173,6 +173,38 @@ START_TEST(exec_stdin_and_file)
 	ctl(NULL, env, &p, "ping", "python:3", NULL);
 	ck_assert_msg(p.status == 0, "ping: exit %d, %s", p.status, p.err);
 	itest_proc_free(&p);
+	/* named as the daemon names the target, as start and status do */
+	ctl(NULL, env, &p, "ping", "python", NULL);
+	ck_assert_msg(p.status == 0 && !strncmp(p.out, "python:3: ok (", 14), "ping python: %s",
+	              p.out);
+	itest_proc_free(&p);
+	/* the daemon's start-up hint is a command that works as it is */
+	{
+		char *log = itest_daemon_log(d), *try = strstr(log, "; try: "), *nl, *cmd;
+		const char *argv[] = {"/bin/sh", "-c", NULL, NULL};
+		const char *path_env[] = {NULL, NULL};
+		char *path = itest_strf("PATH=%s/bin:%s", HOTLOAD_BINARY_DIR, getenv("PATH"));
+
+		ck_assert_msg(try != NULL, "no try: hint in the log");
+		try += 7;
+		nl = strchr(try, '\n');
+		cmd = strndup(try, nl ? (size_t)(nl - try) : strlen(try));
+		itest_assert_contains(cmd, "--socket ");
+		argv[2] = cmd;
+		path_env[0] = path;
+		itest_run(argv, NULL, path_env, 0, &p);
+		ck_assert_msg(p.status == 0 && !strcmp(p.out, "1\n"), "'%s': exit %d, %s%s", cmd,
+		              p.status, p.out, p.err);
+		itest_proc_free(&p);
+		free(cmd);
+		free(path);
+		free(log);
+	}
+	/* a typo gets the command it is nearest to */
+	ctl(NULL, env, &p, "exce", "python:3", "-c", "print(1)", NULL);
+	ck_assert_int_eq(p.status, 2);
+	itest_assert_contains(p.err, "unknown command 'exce'; did you mean 'exec'?");
+	itest_proc_free(&p);
 	/* a missing file is a usage error */
 	ctl(NULL, env, &p, "exec", "python:3", "/nonexistent/x.py", NULL);
 	ck_assert_int_eq(p.status, 2);
