@@ -500,10 +500,43 @@ out:
 	buf_free(&re_src);
 }
 
+/* Note a pattern tried, as a user would look for it: {version} as the
+ * version asked for and a *, or * for any, and each place once (a directory twice
+ * on PATH is searched once). */
+static void
+searched_add(struct buf *searched, const char *prefix, const char *shown, const char *want)
+{
+	struct buf line = BUF_INIT;
+	const char *p, *v, *hit;
+	int dup = 0;
+
+	buf_puts(&line, prefix);
+	for (p = shown; (v = strstr(p, "{version}")); p = v + 9) {
+		buf_append(&line, p, (size_t)(v - p));
+		/* the version asked for, or one of its builds (20.5: 20.5.332) */
+		if (want && *want)
+			buf_puts(&line, want);
+		buf_puts(&line, "*");
+	}
+	buf_puts(&line, p);
+	buf_puts(&line, "\n");
+	/* the same line already there: at the start, or after a newline */
+	for (hit = searched->data; hit && !dup; hit++) {
+		hit = memmem(hit, searched->len - (size_t)(hit - searched->data), line.data,
+		             line.len);
+		if (!hit)
+			break;
+		dup = hit == searched->data || hit[-1] == '\n';
+	}
+	if (!dup)
+		buf_append(searched, line.data, line.len);
+	buf_free(&line);
+}
+
 /* Search one hint: under $HOTLOAD_HINT_ROOT when absolute, in each $PATH
  * directory when it has no '/'. Each pattern tried goes to searched. */
 static void
-search_hint(const struct hook_hint *t, struct found *f, struct buf *searched)
+search_hint(const struct hook_hint *t, struct found *f, struct buf *searched, const char *want)
 {
 	struct buf pat = BUF_INIT, shown = BUF_INIT, full = BUF_INIT;
 	const char *root = getenv("HOTLOAD_HINT_ROOT"), *path, *p, *colon;
@@ -511,7 +544,8 @@ search_hint(const struct hook_hint *t, struct found *f, struct buf *searched)
 	size_t rlen;
 
 	if (expand_hint(t->path, &pat, &shown, &var) < 0) {
-		buf_printf(searched, "%s (skipped: $%s is not set)\n", t->path, var);
+		buf_printf(&full, "%s (skipped: $%s is not set)", t->path, var);
+		searched_add(searched, "", full.data, want);
 		goto out;
 	}
 	if (!strchr(shown.data, '/')) {
@@ -522,7 +556,7 @@ search_hint(const struct hook_hint *t, struct found *f, struct buf *searched)
 				continue;
 			buf_clear(&full);
 			buf_printf(&full, "%.*s/", (int)(colon - p), p);
-			buf_printf(searched, "%s%s\n", full.data, shown.data);
+			searched_add(searched, full.data, shown.data, want);
 			buf_clear(&full);
 			buf_puts(&full, "");
 			for (; p < colon; p++) {
@@ -538,16 +572,20 @@ search_hint(const struct hook_hint *t, struct found *f, struct buf *searched)
 	}
 	buf_puts(&full, "");
 	if (root && *root && shown.data[0] == '/') {
+		struct buf prefix = BUF_INIT;
+
 		for (rlen = strlen(root); rlen > 1 && root[rlen - 1] == '/'; rlen--)
 			;
-		buf_printf(searched, "%.*s", (int)rlen, root);
+		buf_printf(&prefix, "%.*s", (int)rlen, root);
+		searched_add(searched, prefix.data, shown.data, want);
+		buf_free(&prefix);
 		for (p = root; p < root + rlen; p++) {
 			if (strchr(GLOB_SPECIAL, *p))
 				buf_append(&full, "\\", 1);
 			buf_append(&full, p, 1);
 		}
-	}
-	buf_printf(searched, "%s\n", shown.data);
+	} else
+		searched_add(searched, "", shown.data, want);
 	buf_puts(&full, pat.data);
 	search_pattern(t, full.data, f);
 out:
@@ -567,12 +605,12 @@ cmp_install_desc(const void *a, const void *b)
 
 /* Every install of h, newest first; the patterns tried go to searched. */
 static void
-find_installs(const struct hook *h, struct found *f, struct buf *searched)
+find_installs(const struct hook *h, struct found *f, struct buf *searched, const char *want)
 {
 	size_t i;
 
 	for (i = 0; i < h->n_hints; i++)
-		search_hint(&h->hints[i], f, searched);
+		search_hint(&h->hints[i], f, searched, want);
 	if (f->n > 1)
 		qsort(f->v, f->n, sizeof(*f->v), cmp_install_desc);
 }
@@ -583,7 +621,7 @@ hook_find_installs(const struct hook *h, struct hook_install **ret, size_t *ret_
 	struct found f = {NULL, 0};
 	struct buf searched = BUF_INIT;
 
-	find_installs(h, &f, &searched);
+	find_installs(h, &f, &searched, NULL);
 	buf_free(&searched);
 	*ret = f.v;
 	*ret_n = f.n;
@@ -600,7 +638,7 @@ hook_resolve(const struct hook *h, const char *version, char **ret_path, char **
 	const char *want = version && *version ? version : h->default_version;
 	size_t i, len;
 
-	find_installs(h, &f, &tried);
+	find_installs(h, &f, &tried, want);
 	if (!want && f.n)
 		pick = &f.v[0];
 	for (i = 0; want && !pick && i < f.n; i++)

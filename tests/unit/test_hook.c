@@ -196,7 +196,8 @@ START_TEST(test_builtin_python_hook)
 	free(path);
 	free(version);
 	ck_assert_int_eq(hook_resolve(h, "2.5", &path, &version, &searched), -ENOENT);
-	ck_assert_ptr_nonnull(strstr(searched.data, "/python{version}\n"));
+	/* the patterns tried, with the version asked for in them */
+	ck_assert_ptr_nonnull(strstr(searched.data, "/python2.5*\n"));
 	buf_free(&searched);
 	hookset_free(hs);
 }
@@ -943,8 +944,8 @@ START_TEST(test_resolve_maya_and_houdini)
 	ck_assert_ptr_null(path);
 	ck_assert_ptr_null(ver);
 	snprintf(want, sizeof(want),
-	         "%s/usr/autodesk/maya{version}/bin/mayapy\n"
-	         "%s/usr/autodesk/Maya{version}/bin/mayapy\n"
+	         "%s/usr/autodesk/maya2023*/bin/mayapy\n"
+	         "%s/usr/autodesk/Maya2023*/bin/mayapy\n"
 	         "$MAYA_LOCATION/bin/mayapy (skipped: $MAYA_LOCATION is not set)\n",
 	         tmpdir, tmpdir);
 	ck_assert_str_eq(searched.data, want);
@@ -963,7 +964,7 @@ START_TEST(test_resolve_maya_and_houdini)
 	assert_resolves(hy, "20.0", "20.0.1", "opt/hfs20.0.1/bin/hython");
 	ck_assert_int_eq(hook_resolve(hy, "19.5", &path, &ver, &searched), -ENOENT);
 	ck_assert_int_eq(hook_resolve(hy, "20.5.3", &path, &ver, NULL), -ENOENT);
-	ck_assert_ptr_nonnull(strstr(searched.data, "/opt/hfs{version}/bin/hython\n"));
+	ck_assert_ptr_nonnull(strstr(searched.data, "/opt/hfs19.5*/bin/hython\n"));
 	buf_free(&searched);
 
 	/* $MAYA_LOCATION, under the hint root like every absolute path; its
@@ -1114,7 +1115,8 @@ START_TEST(test_resolve_path_search)
 	fake_exe("bin1/fakepy");
 	fake_exe("bin2/fakepy3");
 	fake_exe("bin2/fakepy3.12");
-	setenv("PATH", tmp_path("bin1::%s/bin2", tmpdir), 1);
+	/* bin1 twice: searched once, and listed once */
+	setenv("PATH", tmp_path("bin1::%s/bin2:%s/bin1", tmpdir, tmpdir), 1);
 	/* The hint root is for absolute hints, not for $PATH. */
 	setenv("HOTLOAD_HINT_ROOT", "/nonexistent", 1);
 
@@ -1128,8 +1130,7 @@ START_TEST(test_resolve_path_search)
 	assert_resolves(h, "3.11", "3.11", "bin1/fakepy3.11");
 	assert_resolves(h, "3.12", "3.12", "bin2/fakepy3.12");
 	ck_assert_int_eq(hook_resolve(h, "3.1", NULL, NULL, &searched), -ENOENT);
-	snprintf(want, sizeof(want), "%s/bin1/fakepy{version}\n%s/bin2/fakepy{version}\n", tmpdir,
-	         tmpdir);
+	snprintf(want, sizeof(want), "%s/bin1/fakepy3.1*\n%s/bin2/fakepy3.1*\n", tmpdir, tmpdir);
 	ck_assert_str_eq(searched.data, want);
 	buf_free(&searched);
 	hookset_free(hs);
