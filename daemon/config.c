@@ -145,18 +145,28 @@ config_client_hint(const struct config *c, struct buf *out)
 	free(def);
 }
 
-/* ~/.config/hotload/hooks.d, honouring $XDG_CONFIG_HOME. */
-static char *
-default_user_hooks_dir(void)
+char *
+config_user_file(const char *name)
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	struct buf b = BUF_INIT;
 
 	if (xdg && *xdg == '/')
-		buf_printf(&b, "%s/hotload/hooks.d", xdg);
-	else
-		return config_expand_home("~/.config/hotload/hooks.d");
+		buf_printf(&b, "%s/hotload/%s", xdg, name);
+	else {
+		char *home = config_expand_home("~/.config/hotload");
+
+		buf_printf(&b, "%s/%s", home, name);
+		free(home);
+	}
 	return buf_steal(&b);
+}
+
+/* ~/.config/hotload/hooks.d, honouring $XDG_CONFIG_HOME. */
+static char *
+default_user_hooks_dir(void)
+{
+	return config_user_file("hooks.d");
 }
 
 struct config *

@@ -64,6 +64,9 @@ void config_client_hint(const struct config *c, struct buf *out);
  * socket is off), where the token lives too. A new string. */
 char *config_runtime_dir(const struct config *c);
 
+/* $XDG_CONFIG_HOME/hotload/NAME, else ~/.config/hotload/NAME; a new string. */
+char *config_user_file(const char *name);
+
 /* Expand a leading "~/" against $HOME; returns a new string. */
 char *config_expand_home(const char *path);
 

@@ -51,7 +51,10 @@ usage(FILE *f)
 	        "Options:\n"
 	        "  -c, --config FILE     read only FILE on top of the built-in defaults\n"
 	        "                        (default: %s/hotloadd.yaml, then\n"
-	        "                        ~/.config/hotload/hotloadd.yaml, when present)\n"
+	        "                        ~/.config/hotload/hotloadd.yaml, when present);\n"
+	        "                        the default hooks_dirs include\n"
+	        "                        ~/.config/hotload/hooks.d: set hooks_dirs in FILE\n"
+	        "                        to read no other hooks\n"
 	        "      --check-config    load the configuration and hooks, report, exit\n"
 	        "      --log-level LEVEL debug, info, warning or error (default: info)\n"
 	        "  -h, --help            show this help\n"
@@ -156,7 +159,7 @@ load_config(const char *prefix, const char *path, struct buf *err)
 		if (file_exists(HOTLOAD_SYSCONFDIR "/hotloadd.yaml"))
 			r = config_load_file(cfg, HOTLOAD_SYSCONFDIR "/hotloadd.yaml", msg,
 			                     sizeof(msg));
-		user = config_expand_home("~/.config/hotload/hotloadd.yaml");
+		user = config_user_file("hotloadd.yaml");
 		if (r >= 0 && user && file_exists(user))
 			r = config_load_file(cfg, user, msg, sizeof(msg));
 		free(user);
