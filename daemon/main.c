@@ -60,7 +60,9 @@ usage(FILE *f)
 	        "  -h, --help            show this help\n"
 	        "  -V, --version         show the version\n"
 	        "\n"
-	        "Try: hotloadctl exec python:3 -c 'print(1)'\n",
+	        "Try: hotloadctl exec python:3 -c 'print(1)'\n"
+	        "Coming from the DCC Hotload Server (python -m dcc_hotload_server.main)?\n"
+	        "Its servers become compat: ports; see MIGRATION in hotloadd(8).\n",
 	        HOTLOAD_SYSCONFDIR);
 }
 
