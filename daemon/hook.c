@@ -26,26 +26,10 @@
 #endif
 
 static const char *const hook_keys[] = {
-        "name",
-        "aliases",
-        "description",
-        "default_version",
-        "hints",
-        "argv",
-        "launcher",
-        "env",
-        "startup_timeout",
-        "idle_timeout",
-        "max_workers",
-        "min_workers",
-        "max_queue",
-        "request_timeout",
-        "initialize",
-        "uninitialize",
-        "namespace",
-        "hook_class",
-        "python_path",
-        NULL,
+        "name",         "aliases",     "description", "default_version", "hints",
+        "argv",         "launcher",    "env",         "startup_timeout", "idle_timeout",
+        "max_workers",  "min_workers", "max_queue",   "request_timeout", "initialize",
+        "uninitialize", "namespace",   "hook_class",  "python_path",     NULL,
 };
 static const char *const hints_keys[] = {"linux", "macos", "windows", NULL};
 static const char *const hint_keys[] = {"path", "version", "version_command", "version_pattern",
