@@ -1,10 +1,10 @@
 /* conn-json.c - JSON mode: newline-delimited requests, streamed events */
-#include <errno.h>
 #include <string.h>
 
 #include "buf.h"
 #include "conn-private.h"
 #include "control.h"
+#include "jsonreq.h"
 #include "pool.h"
 #include "server.h"
 
@@ -127,10 +127,19 @@ json_waiting(struct request *r, const char *state)
 	json_decref(rest);
 }
 
+/* A client that closed its socket after sending its requests does not
+ * hear their answers: the queued ones are not run. */
+static int
+json_gone(struct request *r)
+{
+	return conn_client_gone(r->sink_data);
+}
+
 static const struct request_sink json_sink = {
         .output = json_output,
         .done = json_done,
         .waiting = json_waiting,
+        .gone = json_gone,
 };
 
 /* Answer a request that never reached a worker. */
@@ -144,79 +153,37 @@ json_reject(struct conn *c, json_t *id, const char *type, const char *message)
 	json_decref(m);
 }
 
-static int
-parse_op(const char *op, enum request_op *ret)
+/* The worker's op for a parsed one (exec, eval, reset, ping). */
+static enum request_op
+request_op_of(enum jsonreq_op op)
 {
-	static const struct {
-		const char *name;
-		enum request_op op;
-	} ops[] = {{"exec", REQUEST_EXEC},
-	           {"eval", REQUEST_EVAL},
-	           {"reset", REQUEST_RESET},
-	           {"ping", REQUEST_PING}};
-	size_t i;
-
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strcmp(op, ops[i].name)) {
-			*ret = ops[i].op;
-			return 0;
-		}
-	return -EINVAL;
+	switch (op) {
+	case JSONREQ_EVAL:
+		return REQUEST_EVAL;
+	case JSONREQ_RESET:
+		return REQUEST_RESET;
+	case JSONREQ_PING:
+		return REQUEST_PING;
+	default:
+		return REQUEST_EXEC;
+	}
 }
 
-/* Check a request's shape and make it; on error fills message. */
+/* Make the request a parsed line (exec, eval, reset, ping) describes. */
 static struct request *
-json_build(struct conn *c, json_t *msg, json_t *id, struct buf *message)
+json_build(struct conn *c, const struct jsonreq *q)
 {
-	const char *opname = json_string_value(json_object_get(msg, "op"));
-	json_t *code = json_object_get(msg, "code");
-	json_t *file = json_object_get(msg, "file");
-	json_t *ns = json_object_get(msg, "ns");
-	json_t *timeout = json_object_get(msg, "timeout");
-	enum request_op op;
-	struct request *r;
+	struct request *r = request_new(request_op_of(q->op), &json_sink, c);
 
-	if (!opname) {
-		buf_puts(message,
-		         "missing field 'op' (a string: exec, eval, reset, ping, interrupt)");
-		return NULL;
+	r->client_id = json_incref(q->id);
+	if (q->code) {
+		r->code_len = q->code_len;
+		r->code = xstrndup(q->code, q->code_len);
 	}
-	if (parse_op(opname, &op) < 0) {
-		buf_printf(message, "unknown op '%s' (known: exec, eval, reset, ping, interrupt)",
-		           opname);
-		return NULL;
-	}
-	if ((op == REQUEST_EXEC || op == REQUEST_EVAL) && !json_is_string(code)) {
-		buf_printf(message, "op '%s' needs field 'code' (a string)", opname);
-		return NULL;
-	}
-	if (file && !json_is_string(file) && !json_is_null(file)) {
-		buf_puts(message, "field 'file' must be a string");
-		return NULL;
-	}
-	if (timeout && !json_is_null(timeout) &&
-	    (!json_is_number(timeout) || !(json_number_value(timeout) > 0) ||
-	     json_number_value(timeout) > REQUEST_TIMEOUT_MAX)) {
-		buf_puts(message,
-		         "field 'timeout' must be a number of seconds above 0 and at most 1e9");
-		return NULL;
-	}
-	if (ns && !json_is_null(ns) &&
-	    (!json_is_string(ns) ||
-	     (strcmp(json_string_value(ns), "main") && strcmp(json_string_value(ns), "fresh")))) {
-		buf_puts(message, "field 'ns' must be \"main\" or \"fresh\"");
-		return NULL;
-	}
-	r = request_new(op, &json_sink, c);
-	r->client_id = json_incref(id);
-	if (json_is_string(code)) {
-		r->code_len = json_string_length(code);
-		r->code = xstrndup(json_string_value(code), r->code_len);
-	}
-	if (json_is_string(file))
-		r->file = xstrdup(json_string_value(file));
-	r->fresh = json_is_string(ns) && !strcmp(json_string_value(ns), "fresh");
-	r->timeout = json_is_number(timeout) ? json_number_value(timeout) : 0;
+	if (q->file)
+		r->file = xstrdup(q->file);
+	r->fresh = q->fresh;
+	r->timeout = q->timeout;
 	return r;
 }
 
@@ -224,9 +191,8 @@ json_build(struct conn *c, json_t *msg, json_t *id, struct buf *message)
  * this connection (all of them without "request"). A running request gets
  * SIGINT and stays on a warm worker; a queued one never runs. */
 static void
-json_interrupt(struct conn *c, json_t *msg, json_t *id)
+json_interrupt(struct conn *c, json_t *which, json_t *id)
 {
-	json_t *which = json_object_get(msg, "request");
 	struct request *r, *next;
 	int n = 0;
 	json_t *m;
@@ -243,36 +209,29 @@ json_interrupt(struct conn *c, json_t *msg, json_t *id)
 	json_decref(m);
 }
 
+/* Answer one request line of a JSON-mode or control connection. */
 void
 conn_json_line(struct conn *c, const char *line, size_t len)
 {
-	json_error_t jerr;
-	json_t *msg, *id;
 	struct buf message = BUF_INIT;
+	struct jsonreq q;
+	json_t *bad_id;
 	struct request *r;
 	struct pool *pool;
 	const char *type = NULL;
 
 	if (conn_is_blank(line, len))
 		return;
-	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!msg) {
-		buf_printf(&message, "invalid JSON at column %d: %s", jerr.column, jerr.text);
-		json_reject(c, NULL, "BadRequest", message.data);
+	memset(&q, 0, sizeof(q));
+	if (jsonreq_parse(line, len, c->state == CONN_CONTROL ? JSONREQ_ANY_OP : 0, &q, &bad_id,
+	                  &message) < 0) {
+		json_reject(c, bad_id, "BadRequest", message.data);
+		json_decref(bad_id);
 		goto out;
 	}
-	if (!json_is_object(msg)) {
-		json_reject(c, NULL, "BadRequest", "a request must be a JSON object");
-		goto out;
-	}
-	id = json_object_get(msg, "id");
-	if (!id) {
-		json_reject(c, NULL, "BadRequest", "missing field 'id'");
-		goto out;
-	}
-	if (c->state == CONN_CONTROL) {
-		json_t *res = control_handle(c->srv, msg);
-		json_t *m = json_pack("{s:O, s:s}", "id", id, "event", "done");
+	if (q.op == JSONREQ_CONTROL) {
+		json_t *res = control_handle(c->srv, q.msg);
+		json_t *m = json_pack("{s:O, s:s}", "id", q.id, "event", "done");
 
 		json_object_update(m, res);
 		conn_write_json(c, m, NULL);
@@ -280,19 +239,14 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		json_decref(res);
 		goto out;
 	}
-	if (json_is_string(json_object_get(msg, "op")) &&
-	    !strcmp(json_string_value(json_object_get(msg, "op")), "interrupt")) {
-		json_interrupt(c, msg, id);
+	if (q.op == JSONREQ_INTERRUPT) {
+		json_interrupt(c, q.target, q.id);
 		goto out;
 	}
-	r = json_build(c, msg, id, &message);
-	if (!r) {
-		json_reject(c, id, "BadRequest", message.data);
-		goto out;
-	}
+	r = json_build(c, &q);
 	pool = conn_pool(c, &type, &message);
 	if (!pool) {
-		json_reject(c, id, type, message.data);
+		json_reject(c, q.id, type, message.data);
 		request_free(r);
 		goto out;
 	}
@@ -300,5 +254,5 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 	pool_submit(pool, r);
 out:
 	buf_free(&message);
-	json_decref(msg);
+	jsonreq_done(&q);
 }

@@ -1,0 +1,170 @@
+/* jsonreq.c - one JSON-mode request line, checked and taken apart */
+#include <errno.h>
+#include <string.h>
+
+#include "buf.h"
+#include "header.h"
+#include "jsonreq.h"
+#include "utf8.h"
+
+/* The op named op, for the ops a worker runs; -EINVAL when unknown. */
+static int
+parse_op(const char *op, enum jsonreq_op *ret)
+{
+	static const struct {
+		const char *name;
+		enum jsonreq_op op;
+	} ops[] = {{"exec", JSONREQ_EXEC},
+	           {"eval", JSONREQ_EVAL},
+	           {"reset", JSONREQ_RESET},
+	           {"ping", JSONREQ_PING}};
+	size_t i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(op, ops[i].name)) {
+			*ret = ops[i].op;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* Append s to err as valid UTF-8 on one line: an invalid byte becomes
+ * U+FFFD, a control character \n, \t, \r or \xNN. For what a reason quotes
+ * of the client's bytes: jansson's token, an op name. */
+static void
+append_quoted(struct buf *err, const char *s)
+{
+	struct utf8_carry carry = {{0}, 0};
+	struct buf text = BUF_INIT;
+	size_t i;
+
+	utf8_repair(&carry, s, strlen(s), &text);
+	utf8_finish(&carry, &text);
+	for (i = 0; i < text.len; i++) {
+		unsigned char c = (unsigned char)text.data[i];
+
+		if (c >= 0x20 && c != 0x7f)
+			buf_append(err, &text.data[i], 1);
+		else if (c == '\n')
+			buf_puts(err, "\\n");
+		else if (c == '\t')
+			buf_puts(err, "\\t");
+		else if (c == '\r')
+			buf_puts(err, "\\r");
+		else
+			buf_printf(err, "\\x%02x", c);
+	}
+	buf_free(&text);
+}
+
+/* Check the fields of a request for a worker (msg is an object) and fill
+ * q from them; -EINVAL with a reason in err when one is wrong. */
+static int
+parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
+{
+	const char *opname = json_string_value(json_object_get(msg, "op"));
+	json_t *code = json_object_get(msg, "code");
+	json_t *file = json_object_get(msg, "file");
+	json_t *ns = json_object_get(msg, "ns");
+	json_t *timeout = json_object_get(msg, "timeout");
+
+	if (!opname) {
+		buf_puts(err, "missing field 'op' (a string: exec, eval, reset, ping, interrupt)");
+		return -EINVAL;
+	}
+	if (parse_op(opname, &q->op) < 0) {
+		buf_puts(err, "unknown op '");
+		append_quoted(err, opname);
+		buf_puts(err, "' (known: exec, eval, reset, ping, interrupt)");
+		return -EINVAL;
+	}
+	if ((q->op == JSONREQ_EXEC || q->op == JSONREQ_EVAL) && !json_is_string(code)) {
+		buf_printf(err, "op '%s' needs field 'code' (a string)", opname);
+		return -EINVAL;
+	}
+	if (file && !json_is_string(file) && !json_is_null(file)) {
+		buf_puts(err, "field 'file' must be a string");
+		return -EINVAL;
+	}
+	if (timeout && !json_is_null(timeout) &&
+	    (!json_is_number(timeout) || !(json_number_value(timeout) > 0) ||
+	     json_number_value(timeout) > REQUEST_TIMEOUT_MAX)) {
+		buf_puts(err,
+		         "field 'timeout' must be a number of seconds above 0 and at most 1e9");
+		return -EINVAL;
+	}
+	if (ns && !json_is_null(ns) &&
+	    (!json_is_string(ns) ||
+	     (strcmp(json_string_value(ns), "main") && strcmp(json_string_value(ns), "fresh")))) {
+		buf_puts(err, "field 'ns' must be \"main\" or \"fresh\"");
+		return -EINVAL;
+	}
+	/* A reset or ping keeps a "code" string it was given: the request's
+	 * hash (which requests crash workers) has always included it. */
+	if (json_is_string(code)) {
+		q->code = json_string_value(code);
+		q->code_len = json_string_length(code);
+	}
+	q->file = json_string_value(file); /* NULL unless a string */
+	q->fresh = json_is_string(ns) && !strcmp(json_string_value(ns), "fresh");
+	q->timeout = json_is_number(timeout) ? json_number_value(timeout) : 0;
+	return 0;
+}
+
+/* Take one request line apart; see jsonreq.h. The checks and their order
+ * are the protocol's: the first one that fails is the one reported. */
+int
+jsonreq_parse(const char *line, size_t len, unsigned flags, struct jsonreq *ret, json_t **err_id,
+              struct buf *err)
+{
+	struct jsonreq q;
+	json_error_t jerr;
+	json_t *bad_id = NULL;
+	const char *opname;
+
+	memset(&q, 0, sizeof(q));
+	q.msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!q.msg) {
+		/* jansson quotes the token it stopped at as it is: invalid
+		 * UTF-8, cut inside a character, a newline. The reason travels
+		 * back in a JSON string, which must be UTF-8, or no answer can
+		 * be made at all. */
+		buf_printf(err, "invalid JSON at column %d: ", jerr.column);
+		append_quoted(err, jerr.text);
+		goto fail;
+	}
+	if (!json_is_object(q.msg)) {
+		buf_puts(err, "a request must be a JSON object");
+		goto fail;
+	}
+	q.id = json_object_get(q.msg, "id");
+	if (!q.id) {
+		buf_puts(err, "missing field 'id'");
+		goto fail;
+	}
+	opname = json_string_value(json_object_get(q.msg, "op"));
+	if (flags & JSONREQ_ANY_OP) {
+		q.op = JSONREQ_CONTROL;
+	} else if (opname && !strcmp(opname, "interrupt")) {
+		/* Nothing else of an interrupt is looked at. */
+		q.op = JSONREQ_INTERRUPT;
+		q.target = json_object_get(q.msg, "request");
+	} else if (parse_fields(q.msg, &q, err) < 0) {
+		bad_id = json_incref(q.id);
+		goto fail;
+	}
+	*ret = q; /* takes ownership of q.msg */
+	return 0;
+fail:
+	*err_id = bad_id;
+	json_decref(q.msg);
+	return -EINVAL;
+}
+
+/* Release the request object req holds and forget its pointers. */
+void
+jsonreq_done(struct jsonreq *req)
+{
+	json_decref(req->msg);
+	memset(req, 0, sizeof(*req));
+}

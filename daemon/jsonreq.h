@@ -1,0 +1,49 @@
+/* jsonreq.h - one JSON-mode request line, checked and taken apart */
+#ifndef HOTLOAD_JSONREQ_H
+#define HOTLOAD_JSONREQ_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct buf;
+
+enum jsonreq_op {
+	JSONREQ_EXEC,
+	JSONREQ_EVAL,
+	JSONREQ_RESET,
+	JSONREQ_PING,
+	JSONREQ_INTERRUPT,
+	JSONREQ_CONTROL, /* parsed with JSONREQ_ANY_OP: the op was not looked at */
+};
+
+/* jsonreq_parse() flags */
+#define JSONREQ_ANY_OP 0x1u /* a control connection's line: check only the envelope */
+
+/* A well-formed request. The pointers point into msg and live as long as
+ * it does: until jsonreq_done(). An interrupt sets only msg, id, op and
+ * target; a control line only msg, id and op. */
+struct jsonreq {
+	json_t *msg; /* the request object (owned) */
+	json_t *id;  /* its "id": any JSON value, null included */
+	enum jsonreq_op op;
+	const char *code; /* "code", code_len bytes; NULL unless a string (exec, eval: always) */
+	size_t code_len;
+	const char *file; /* "file"; NULL when absent or null: the agent's default */
+	int fresh;        /* "ns": "fresh" */
+	double timeout;   /* "timeout" in seconds, in (0, REQUEST_TIMEOUT_MAX]; 0: none */
+	json_t *target;   /* interrupt: "request", the id to interrupt; NULL: every one */
+};
+
+/* Take one request line apart: len bytes, without the newline. On success
+ * returns 0 and fills ret (release with jsonreq_done()). On failure returns
+ * -EINVAL, appends a one-line reason to err (valid UTF-8, what it quotes
+ * of the line with control characters escaped) and sets *err_id to the id to answer with: a new
+ * reference, or NULL when the line is not a JSON object with an "id"; ret
+ * is untouched. Nothing else is looked at: no connection, pool or server. */
+int jsonreq_parse(const char *line, size_t len, unsigned flags, struct jsonreq *ret,
+                  json_t **err_id, struct buf *err);
+
+/* Release what req holds; accepts a zeroed one and one already done. */
+void jsonreq_done(struct jsonreq *req);
+
+#endif
