@@ -619,8 +619,10 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 	/* Who it is, before a byte it sent is read. */
 	if (uv_fileno(&c->h.handle, &fd) < 0)
 		verdict = ACCESS_REFUSE;
-	else
+	else {
+		server_note_fd(srv, fd);
 		verdict = access_check(server_access(srv), fd, c->tcp, &c->peer, &why);
+	}
 	if (verdict == ACCESS_NEED_TOKEN && c->compat) {
 		verdict = ACCESS_REFUSE;
 		why = "a compat port cannot carry a token, and who connected cannot be told";

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "access.h"
@@ -16,6 +17,31 @@
 #include "server-private.h"
 
 #define ACCEPT_ERROR_LOG_NS 10000000000ull /* one line per 10 s */
+
+void
+server_note_fd(struct server *s, int fd)
+{
+	struct rlimit rl;
+	uint64_t now;
+
+	if (!s->fd_limit)
+		s->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+		                      ? (unsigned long)rl.rlim_cur
+		                      : (unsigned long)-1;
+	/* Descriptors are handed out lowest first: a connection this high up
+	 * means few are left. Past the last one libuv closes new clients
+	 * unanswered without telling us, so this is the warning there is. */
+	if (fd < 0 || (unsigned long)fd < s->fd_limit - s->fd_limit / 10 - 1)
+		return;
+	now = uv_hrtime();
+	if (s->fd_warned_ns && now - s->fd_warned_ns < ACCEPT_ERROR_LOG_NS)
+		return;
+	s->fd_warned_ns = now;
+	log_warn("running out of file descriptors: a connection got fd %d of a limit of %lu (%zu "
+	         "connections open); once they are gone, new clients are closed unanswered. Raise "
+	         "the limit (LimitNOFILE=, ulimit -n) or lower limits.max_connections",
+	         fd, s->fd_limit, s->n_conns);
+}
 
 static void
 on_connection(struct listener *l, int status, void *data)

@@ -28,6 +28,8 @@ struct server {
 	size_t queued_bytes;         /* code of every queued request */
 	unsigned long accept_errors; /* failed accepts since the last log line */
 	uint64_t accept_error_ns;
+	unsigned long fd_limit; /* RLIMIT_NOFILE, once looked up */
+	uint64_t fd_warned_ns;
 
 	/* pools of hooks a reload changed or removed, draining */
 	struct pool **retired;

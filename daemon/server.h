@@ -56,6 +56,9 @@ void server_conn_gone(struct server *s, struct conn *c);
 
 uv_loop_t *server_loop(const struct server *s);
 
+/* A client connection got file descriptor fd: warn when few are left. */
+void server_note_fd(struct server *s, int fd);
+
 /* Who may connect (made by server_start). */
 struct access *server_access(const struct server *s);
 
