@@ -124,6 +124,86 @@ check_dcc_name(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, c
 	return 0;
 }
 
+#define PATTERN_LEN_MAX 256
+#define PATTERN_COPIES_MAX 4096.0
+
+/* How many copies of its atoms glibc's regcomp makes of ERE s, or more:
+ * every repetition is compiled by copying what it repeats ("a+" is "aa*",
+ * "a{3}" is "aaa"), so stacked and nested repetitions grow exponentially
+ * ("([0-9]+++...)" with 20 '+' takes a gigabyte). Stops counting past
+ * PATTERN_COPIES_MAX. */
+static double
+pattern_copies(const char *s)
+{
+	double outer[32], total = 0, atom = 0;
+	size_t depth = 0;
+	const char *p;
+
+	for (p = s; *p && total <= PATTERN_COPIES_MAX; p++) {
+		switch (*p) {
+		case '(':
+			if (depth == sizeof(outer) / sizeof(outer[0]))
+				return PATTERN_COPIES_MAX + 1;
+			outer[depth++] = total;
+			total = atom = 0;
+			break;
+		case ')':
+			if (depth) {
+				atom = total;
+				total = outer[--depth] + atom;
+				break;
+			}
+			atom = 1;
+			total += 1;
+			break;
+		case '*':
+		case '+':
+		case '?':
+			total += atom;
+			atom *= 2;
+			break;
+		case '{': {
+			char *end;
+			double n = strtod(p + 1, &end);
+
+			if (end == p + 1)
+				n = 1;
+			if (*end == ',')
+				n = strtod(end + 1, &end) > n ? strtod(end + 1, NULL) : n + 1;
+			total += atom * n;
+			atom *= n + 1;
+			while (*p && *p != '}')
+				p++;
+			if (!*p)
+				return total;
+			break;
+		}
+		case '[':
+			/* a bracket expression is one atom, whatever it holds */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']')
+				p++;
+			if (!*p)
+				return total + 1;
+			atom = 1;
+			total += 1;
+			break;
+		case '\\':
+			if (p[1])
+				p++;
+			/* fall through */
+		default:
+			atom = 1;
+			total += 1;
+		}
+	}
+	return total;
+}
+
 /* One hint entry: "path" or {path, version, version_command, version_pattern}. */
 static int
 parse_hint(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, struct hook_hint *t)
@@ -193,6 +273,16 @@ parse_hint(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, struc
 		t->version_pattern = xstrdup(HOOK_DEFAULT_VERSION_PATTERN);
 	if (t->version_pattern) {
 		v = yamlutil_get(d, n, "version_pattern");
+		/* Checked before regcomp sees it: one line of a hook file must not
+		 * be able to take the daemon's memory (at start or a reload). */
+		if (strlen(t->version_pattern) > PATTERN_LEN_MAX ||
+		    pattern_copies(t->version_pattern) > PATTERN_COPIES_MAX)
+			return yamlutil_fail(
+			        d, v,
+			        "%s.version_pattern: too complex (at most %d bytes, and "
+			        "no stacked or deeply nested repetitions such as "
+			        "'a+++' or '((a{9}){9}){9}')",
+			        what, PATTERN_LEN_MAX);
 		if (regcomp(&re, t->version_pattern, REG_EXTENDED) != 0)
 			return yamlutil_fail(d, v,
 			                     "%s.version_pattern: not a valid POSIX extended "

@@ -155,6 +155,9 @@ hook_drop_alias(struct hook *h, const char *s)
 	}
 }
 
+static void hookset_warn(struct hookset *hs, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
 /* Add h (takes ownership): it replaces a hook of the same name, takes any
  * alias it shares with an earlier hook, and goes last, so that lookups,
  * which search from the end, find it before anything it shadows. */
@@ -163,13 +166,27 @@ hookset_add(struct hookset *hs, struct hook *h)
 {
 	size_t i, j;
 
-	for (i = 0; i < hs->n; i++) {
-		if (strcmp(hs->v[i]->name, h->name))
+	for (i = 0; i < hs->n;) {
+		int alias = 0;
+
+		for (j = 0; j < h->n_aliases && !alias; j++)
+			alias = !strcmp(hs->v[i]->name, h->aliases[j]);
+		if (strcmp(hs->v[i]->name, h->name) && !alias) {
+			i++;
 			continue;
+		}
+		/* An alias that is an earlier hook's name takes that name: the
+		 * earlier hook could no longer be reached, and would be listed
+		 * and started (min_workers) under a name that leads elsewhere. */
+		if (alias)
+			hookset_warn(hs,
+			             "%s: alias '%s' takes the name of the hook from %s, which is "
+			             "dropped",
+			             h->source ? h->source : h->name, hs->v[i]->name,
+			             hs->v[i]->source ? hs->v[i]->source : "earlier");
 		hook_free(hs->v[i]);
 		memmove(&hs->v[i], &hs->v[i + 1], (hs->n - i - 1) * sizeof(*hs->v));
 		hs->n--;
-		break;
 	}
 	for (i = 0; i < hs->n; i++) {
 		hook_drop_alias(hs->v[i], h->name);

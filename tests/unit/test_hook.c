@@ -722,10 +722,17 @@ START_TEST(test_override_and_aliases)
 	ck_assert_ptr_eq(hookset_find(hs, "z"), a);
 	ck_assert_str_eq(a->source, tmp_path("3.yaml"));
 
-	/* An alias equal to an earlier hook's name shadows that name. */
+	/* An alias equal to an earlier hook's name takes that name: the hook
+	 * that could no longer be reached is dropped, with a warning (it would
+	 * be listed, and prewarmed, under a name that leads elsewhere). */
 	LOAD("4.yaml", "name: d\naliases: [b]\n");
 	ck_assert_str_eq(hookset_find(hs, "b")->name, "d");
-	ck_assert_uint_eq(hookset_count(hs), 3);
+	ck_assert_uint_eq(hookset_count(hs), 2);
+	ck_assert_uint_eq(hookset_warning_count(hs), 1);
+	ck_assert_ptr_nonnull(strstr(hookset_warning_at(hs, 0),
+	                             "alias 'b' takes the name of the hook "
+	                             "from "));
+	ck_assert_ptr_nonnull(strstr(hookset_warning_at(hs, 0), "2.yaml, which is dropped"));
 
 	/* And a later hook of that name takes it back from the alias. */
 	LOAD("5.yaml", "name: b\n");
@@ -733,6 +740,29 @@ START_TEST(test_override_and_aliases)
 	ck_assert_uint_eq(hookset_find(hs, "d")->n_aliases, 0);
 	ck_assert_uint_eq(hookset_count(hs), 3);
 	ck_assert_str_eq(hookset_at(hs, 2)->name, "b");
+
+	/* version_pattern that would take regcomp gigabytes is refused */
+	write_file(tmp_path("6.yaml"),
+	           "name: r\nhints:\n  linux:\n    - path: /usr/bin/python3\n"
+	           "      version_command: [\"{executable}\", \"--version\"]\n"
+	           "      version_pattern: \"([0-9]++++++++++++++++++++++++++++++)\"\n",
+	           0644);
+	ck_assert_int_eq(hookset_load_file(hs, tmp_path("6.yaml"), err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "version_pattern: too complex"));
+	write_file(tmp_path("6.yaml"),
+	           "name: r\nhints:\n  linux:\n    - path: /usr/bin/python3\n"
+	           "      version_command: [\"{executable}\", \"--version\"]\n"
+	           "      version_pattern: \"((([0-9]{9}){9}){9}){9}\"\n",
+	           0644);
+	ck_assert_int_eq(hookset_load_file(hs, tmp_path("6.yaml"), err, sizeof(err)), -EINVAL);
+	/* real ones are fine */
+	write_file(
+	        tmp_path("6.yaml"),
+	        "name: r\nhints:\n  linux:\n    - path: /usr/bin/python3\n"
+	        "      version_command: [\"{executable}\", \"--version\"]\n"
+	        "      version_pattern: \"Blender ([0-9]+\\\\.[0-9]+(\\\\.[0-9]+)?)[ \\\\t]*\"\n",
+	        0644);
+	ck_assert_msg(hookset_load_file(hs, tmp_path("6.yaml"), err, sizeof(err)) == 0, "%s", err);
 #undef LOAD
 	hookset_free(hs);
 }
