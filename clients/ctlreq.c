@@ -448,10 +448,58 @@ set_string(json_t *req, const char *key, const char *s, size_t len)
 	return 0;
 }
 
+/* --timeout: how long the code may run, and how long we wait in all (the
+ * queue included), so that a command with a timeout never hangs. */
+static void
+set_limits(const struct ctl_opts *o, json_t *req)
+{
+	if (o->timeout > 0) {
+		json_object_set_new(req, "timeout", json_real(o->timeout));
+		json_object_set_new(req, "deadline", json_real(o->timeout));
+	}
+}
+
+/* The client's working directory: the code runs there, as it would here. */
+static void
+set_cwd(json_t *req)
+{
+	char *cwd = getcwd(NULL, 0);
+
+	if (cwd && cwd[0] == '/' && json_stringn(cwd, strlen(cwd)))
+		json_object_set_new(req, "cwd", json_string(cwd));
+	free(cwd);
+}
+
+/* path, argv and cwd; -EILSEQ (said) when one is not UTF-8. */
+static int
+set_script(json_t *req, const struct ctlreq_script *s)
+{
+	json_t *argv = json_array(), *v;
+	int i;
+
+	set_cwd(req);
+	if (s->path && set_string(req, "path", s->path, strlen(s->path)) < 0)
+		goto fail;
+	for (i = -1; i < s->nargs; i++) {
+		const char *a = i < 0 ? s->argv0 : s->args[i];
+
+		if (!(v = json_string(a))) {
+			ctl_err("argument '%s' is not valid UTF-8", a);
+			goto fail;
+		}
+		json_array_append_new(argv, v);
+	}
+	json_object_set_new(req, "argv", argv);
+	return 0;
+fail:
+	json_decref(argv);
+	return -EILSEQ;
+}
+
 /* exec; see ctlreq.h. */
 int
 ctlreq_exec(const struct ctl_opts *o, const char *target, const char *code, size_t len,
-            const char *file, int fresh)
+            const char *file, int fresh, const struct ctlreq_script *script)
 {
 	json_t *req = json_object();
 	int r = CTL_EXIT_USAGE;
@@ -462,8 +510,9 @@ ctlreq_exec(const struct ctl_opts *o, const char *target, const char *code, size
 		goto fail;
 	if (fresh)
 		json_object_set_new(req, "ns", json_string("fresh"));
-	if (o->timeout > 0)
-		json_object_set_new(req, "timeout", json_real(o->timeout));
+	set_limits(o, req);
+	if (script && set_script(req, script) < 0)
+		goto fail;
 	r = ctlreq_run(o, target, req, on_exec_done, NULL);
 fail:
 	json_decref(req);
@@ -480,8 +529,10 @@ ctlreq_eval(const struct ctl_opts *o, const char *target, const char *expr)
 	json_object_set_new(req, "op", json_string("eval"));
 	if (set_string(req, "code", expr, strlen(expr)) < 0)
 		goto fail;
-	if (o->timeout > 0)
-		json_object_set_new(req, "timeout", json_real(o->timeout));
+	/* tracebacks name it as python -c does */
+	json_object_set_new(req, "file", json_string("<string>"));
+	set_limits(o, req);
+	set_cwd(req);
 	r = ctlreq_run(o, target, req, on_eval_done, NULL);
 fail:
 	json_decref(req);

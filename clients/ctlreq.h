@@ -17,9 +17,18 @@ typedef int (*ctlreq_done_cb)(const struct ctl_opts *o, json_t *done, void *user
 int ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_done_cb on_done,
                void *userdata);
 
-/* Run code[0..len) in target; file is the name tracebacks show. */
+/* How the code runs, as `python FILE ARGS` would run it. */
+struct ctlreq_script {
+	const char *path;        /* the file's absolute path (its __file__), or NULL */
+	const char *argv0;       /* sys.argv[0]: the file as given, or "-c" */
+	const char *const *args; /* the rest of sys.argv */
+	int nargs;
+};
+
+/* Run code[0..len) in target; file is the name tracebacks show. The
+ * client's working directory goes with it; script may be NULL. */
 int ctlreq_exec(const struct ctl_opts *o, const char *target, const char *code, size_t len,
-                const char *file, int fresh);
+                const char *file, int fresh, const struct ctlreq_script *script);
 
 /* Evaluate expr in target and print the repr of its value. */
 int ctlreq_eval(const struct ctl_opts *o, const char *target, const char *expr);

@@ -252,17 +252,19 @@ cmd_exec(const struct ctl_opts *o, const struct args *a)
 {
 	const char *code = a->value[OPT_CODE], *file = a->value[OPT_FILE], *src = NULL;
 	struct buf in = BUF_INIT;
+	struct ctlreq_script script = {NULL, NULL, NULL, 0};
+	char *real = NULL;
 	size_t line, skip = 0;
 	int r;
 
 	if (a->npos < 2)
 		return usage_error("exec", "missing TARGET");
-	if (code && a->npos > 2)
-		return usage_error("exec", "give -c CODE or a FILE, not both");
 	if (!code && a->npos < 3)
 		return usage_error("exec", "missing the code: -c CODE, a FILE, or - for stdin");
-	if (a->npos > 3)
-		return usage_error("exec", "unexpected argument '%s'", a->pos[3]);
+	/* sys.argv as python gives it: "-c" or the file, then the arguments */
+	script.argv0 = code ? "-c" : a->pos[2];
+	script.args = a->pos + (code ? 2 : 3);
+	script.nargs = a->npos - (code ? 2 : 3);
 
 	if (code) {
 		buf_puts(&in, code);
@@ -278,8 +280,12 @@ cmd_exec(const struct ctl_opts *o, const struct args *a)
 			r = CTL_EXIT_USAGE;
 			goto fail;
 		}
+		/* a file runs as under python: __file__, its directory on
+		 * sys.path, tracebacks naming it by its full path */
+		if (strcmp(src, "-") && (real = realpath(src, NULL)))
+			script.path = real;
 		if (!file)
-			file = strcmp(src, "-") ? src : "<stdin>";
+			file = real ? real : strcmp(src, "-") ? src : "<stdin>";
 	}
 	line = bad_utf8_line(in.data, in.len);
 	if (line) {
@@ -293,9 +299,10 @@ cmd_exec(const struct ctl_opts *o, const struct args *a)
 	if (in.len >= 3 && !memcmp(in.data, "\xef\xbb\xbf", 3))
 		skip = 3;
 	r = ctlreq_exec(o, a->pos[1], in.data + skip, in.len - skip, file,
-	                a->value[OPT_FRESH] != NULL);
+	                a->value[OPT_FRESH] != NULL, &script);
 fail:
 	buf_free(&in);
+	free(real);
 	return r;
 }
 
@@ -434,7 +441,8 @@ cmd_help(const struct ctl_opts *o, const struct args *a)
 static const struct command commands[] = {
         {"exec", cmd_exec,
          BIT(OPT_CODE) | BIT(OPT_FILE) | BIT(OPT_FRESH) | BIT(OPT_JSON) | BIT(OPT_TIMEOUT),
-         "exec [--fresh] [--file NAME] [--timeout S] [--json] TARGET (-c CODE | FILE | -)",
+         "exec [--fresh] [--file NAME] [--timeout S] [--json] TARGET (-c CODE | FILE | -) "
+         "[--] [ARG...]",
          ctlhelp_exec},
         {"eval", cmd_eval, BIT(OPT_JSON) | BIT(OPT_TIMEOUT),
          "eval [--timeout S] [--json] TARGET EXPR", ctlhelp_eval},

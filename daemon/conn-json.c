@@ -184,6 +184,15 @@ json_build(struct conn *c, const struct jsonreq *q)
 		r->file = xstrdup(q->file);
 	r->fresh = q->fresh;
 	r->timeout = q->timeout;
+	if (q->deadline > 0) {
+		r->deadline = q->deadline;
+		r->deadline_ns = uv_hrtime() + (uint64_t)(q->deadline * 1e9);
+	}
+	if (q->path)
+		r->path = xstrdup(q->path);
+	if (q->cwd)
+		r->cwd = xstrdup(q->cwd);
+	r->argv = json_incref(q->argv);
 	return r;
 }
 

@@ -67,6 +67,11 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 	json_t *file = json_object_get(msg, "file");
 	json_t *ns = json_object_get(msg, "ns");
 	json_t *timeout = json_object_get(msg, "timeout");
+	json_t *deadline = json_object_get(msg, "deadline");
+	json_t *path = json_object_get(msg, "path");
+	json_t *cwd = json_object_get(msg, "cwd");
+	json_t *argv = json_object_get(msg, "argv"), *arg;
+	size_t i;
 
 	if (!opname) {
 		buf_puts(err, "missing field 'op' (a string: exec, eval, reset, ping, interrupt)");
@@ -93,6 +98,32 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 		         "field 'timeout' must be a number of seconds above 0 and at most 1e9");
 		return -EINVAL;
 	}
+	if (deadline && !json_is_null(deadline) &&
+	    (!json_is_number(deadline) || !(json_number_value(deadline) > 0) ||
+	     json_number_value(deadline) > REQUEST_TIMEOUT_MAX)) {
+		buf_puts(err,
+		         "field 'deadline' must be a number of seconds above 0 and at most 1e9");
+		return -EINVAL;
+	}
+	if (path && !json_is_null(path) &&
+	    (!json_is_string(path) || json_string_value(path)[0] != '/')) {
+		buf_puts(err, "field 'path' must be an absolute path (a string starting with /)");
+		return -EINVAL;
+	}
+	if (cwd && !json_is_null(cwd) &&
+	    (!json_is_string(cwd) || json_string_value(cwd)[0] != '/')) {
+		buf_puts(err, "field 'cwd' must be an absolute path (a string starting with /)");
+		return -EINVAL;
+	}
+	if (argv && !json_is_null(argv)) {
+		int ok = json_is_array(argv);
+
+		json_array_foreach(argv, i, arg) ok = ok && json_is_string(arg);
+		if (!ok) {
+			buf_puts(err, "field 'argv' must be an array of strings");
+			return -EINVAL;
+		}
+	}
 	if (ns && !json_is_null(ns) &&
 	    (!json_is_string(ns) ||
 	     (strcmp(json_string_value(ns), "main") && strcmp(json_string_value(ns), "fresh")))) {
@@ -108,6 +139,10 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 	q->file = json_string_value(file); /* NULL unless a string */
 	q->fresh = json_is_string(ns) && !strcmp(json_string_value(ns), "fresh");
 	q->timeout = json_is_number(timeout) ? json_number_value(timeout) : 0;
+	q->deadline = json_is_number(deadline) ? json_number_value(deadline) : 0;
+	q->path = json_string_value(path);
+	q->cwd = json_string_value(cwd);
+	q->argv = json_is_array(argv) ? argv : NULL;
 	return 0;
 }
 

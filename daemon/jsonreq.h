@@ -31,6 +31,10 @@ struct jsonreq {
 	const char *file; /* "file"; NULL when absent or null: the agent's default */
 	int fresh;        /* "ns": "fresh" */
 	double timeout;   /* "timeout" in seconds, in (0, REQUEST_TIMEOUT_MAX]; 0: none */
+	double deadline;  /* "deadline": seconds from now it may wait and run in all; 0: none */
+	const char *path; /* "path": the file the code was read from; NULL: none */
+	const char *cwd;  /* "cwd": the client's working directory; NULL: none */
+	json_t *argv;     /* "argv": an array of strings for sys.argv; NULL: none */
 	json_t *target;   /* interrupt: "request", the id to interrupt; NULL: every one */
 };
 

@@ -50,6 +50,8 @@ struct pool {
 	struct request_queue queue;
 	size_t queued;
 	struct request *submitting; /* pool_submit's, while it dispatches */
+	uv_timer_t deadlines;       /* the next queued request's deadline */
+	int open_timers;
 	struct worker **workers;
 	size_t n_workers;
 	int stopping;
@@ -107,7 +109,9 @@ pool_new(const struct pool_context *ctx, const struct hook *h, const char *execu
 	p->log = json_array();
 	TAILQ_INIT(&p->queue);
 	uv_timer_init(ctx->loop, &p->backoff);
-	p->backoff.data = p;
+	uv_timer_init(ctx->loop, &p->deadlines);
+	p->backoff.data = p->deadlines.data = p;
+	p->open_timers = 2;
 	return p;
 }
 
@@ -116,6 +120,8 @@ on_pool_closed(uv_handle_t *h)
 {
 	struct pool *p = h->data;
 
+	if (--p->open_timers > 0)
+		return;
 	free(p->start_failures.when);
 	free(p->crashes.when);
 	free(p->workers);
@@ -141,6 +147,7 @@ pool_free(struct pool *p)
 		request_fail(r, "ShuttingDown", "the daemon is shutting down");
 	}
 	uv_close((uv_handle_t *)&p->backoff, on_pool_closed);
+	uv_close((uv_handle_t *)&p->deadlines, on_pool_closed);
 }
 
 int
@@ -573,6 +580,49 @@ tell_waiting(struct pool *p, struct request *r)
 		r->sink->waiting(r, "queued");
 }
 
+static void on_deadline(uv_timer_t *t);
+
+/* Queued requests past their deadline are answered Timeout and never run;
+ * the timer is set for the next deadline in the queue. */
+static void
+check_deadlines(struct pool *p, int expire)
+{
+	uint64_t now = uv_hrtime(), next = 0;
+	struct request *r, *n;
+
+	for (r = TAILQ_FIRST(&p->queue); r; r = n) {
+		n = TAILQ_NEXT(r, entry);
+		if (!r->deadline_ns)
+			continue;
+		if (expire && r->deadline_ns <= now) {
+			struct buf m = BUF_INIT;
+
+			buf_printf(&m,
+			           "it waited for a worker of %s past its deadline of %g s; it was "
+			           "not "
+			           "run",
+			           p->name, r->deadline);
+			queue_remove(p, r);
+			request_fail(r, "Timeout", m.data);
+			buf_free(&m);
+			continue;
+		}
+		if (!next || r->deadline_ns < next)
+			next = r->deadline_ns;
+	}
+	if (next)
+		uv_timer_start(&p->deadlines, on_deadline,
+		               next > now ? (next - now) / 1000000 + 1 : 0, 0);
+	else
+		uv_timer_stop(&p->deadlines);
+}
+
+static void
+on_deadline(uv_timer_t *t)
+{
+	check_deadlines(t->data, 1);
+}
+
 void
 pool_submit(struct pool *p, struct request *r)
 {
@@ -625,8 +675,11 @@ pool_submit(struct pool *p, struct request *r)
 	p->submitting = r;
 	pool_dispatch(p);
 	p->submitting = NULL;
-	if (r->state == REQUEST_QUEUED)
+	if (r->state == REQUEST_QUEUED) {
 		tell_waiting(p, r);
+		if (r->deadline_ns)
+			check_deadlines(p, 0);
+	}
 }
 
 void

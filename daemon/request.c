@@ -24,6 +24,9 @@ request_free(struct request *r)
 		return;
 	free(r->code);
 	free(r->file);
+	free(r->path);
+	free(r->cwd);
+	json_decref(r->argv);
 	json_decref(r->client_id);
 	free(r->client_id_json);
 	free(r);
@@ -54,6 +57,12 @@ request_to_agent(const struct request *r, uint64_t id)
 		json_object_set_new(m, "code", json_stringn(r->code ? r->code : "", r->code_len));
 		json_object_set_new(m, "file", r->file ? json_string(r->file) : json_null());
 		json_object_set_new(m, "ns", json_string(r->fresh ? "fresh" : "main"));
+		if (r->path)
+			json_object_set_new(m, "path", json_string(r->path));
+		if (r->cwd)
+			json_object_set_new(m, "cwd", json_string(r->cwd));
+		if (r->argv)
+			json_object_set(m, "argv", r->argv);
 	}
 	return m;
 }

@@ -51,6 +51,11 @@ struct request {
 	int fresh;            /* ns=fresh */
 	int shutdown_after;   /* __SHUTDOWN__: stop the worker gracefully after it */
 	double timeout;       /* seconds it may run; 0: the hook's request_timeout */
+	uint64_t deadline_ns; /* uv_hrtime() by which it must be done; 0: none */
+	double deadline;      /* that, in seconds from when it was made */
+	char *path;           /* the file the code is from (__file__, sys.path[0]); or NULL */
+	char *cwd;            /* the client's working directory for the run; or NULL */
+	json_t *argv;         /* sys.argv for the run (owned); or NULL */
 	uint64_t code_hash;   /* of op and code: which requests crash workers */
 	json_t *client_id;    /* the id the client gave, or NULL (raw mode) */
 	char *client_id_json; /* client_id serialised, made on first use */

@@ -53,6 +53,9 @@ struct worker {
 	int escalated;
 	int stop_requested;
 	double timed_out;      /* the running request's timeout, once it expired */
+	double run_limit;      /* seconds the running request may run: timeout or deadline */
+	int limit_is_deadline; /* ... and it is what its deadline left */
+	double deadline;       /* that deadline, in seconds */
 	int interrupt_ignored; /* the code went on after an interrupt */
 	int interrupt_kill;    /* so a second interrupt is stopping the worker */
 
@@ -440,7 +443,11 @@ timeout_error(struct worker *w, json_t *res, const char *how)
 	struct buf m = BUF_INIT;
 	const char *was = json_string_value(json_object_get(err, "type"));
 
-	buf_printf(&m, "the request ran longer than its timeout of %g s", w->timed_out);
+	if (w->limit_is_deadline)
+		buf_printf(&m, "the request ran past its deadline of %g s (its wait included)",
+		           w->deadline);
+	else
+		buf_printf(&m, "the request ran longer than its timeout of %g s", w->timed_out);
 	if (how)
 		buf_printf(&m, "; the worker was %s", how);
 	else if (was)
@@ -752,8 +759,7 @@ on_timer(uv_timer_t *t)
 	case WORKER_BUSY:
 	case WORKER_INTERRUPTING:
 		if (!w->timed_out) {
-			w->timed_out = w->current && w->current->timeout > 0 ? w->current->timeout
-			                                                     : w->request_timeout;
+			w->timed_out = w->run_limit;
 			worker_log(w, LOG_LEVEL_WARNING, "request timed out after %g s",
 			           w->timed_out);
 		}
@@ -862,6 +868,21 @@ worker_run(struct worker *w, struct request *r)
 	json_t *msg;
 
 	double timeout = r->timeout > 0 ? r->timeout : w->request_timeout;
+	uint64_t now = uv_hrtime();
+
+	/* a deadline bounds the wait and the run together */
+	if (r->deadline_ns) {
+		double left = r->deadline_ns > now ? (double)(r->deadline_ns - now) / 1e9 : 0.001;
+
+		/* which one is the limit, for the message: a deadline equal to
+		 * the timeout is just the timeout less its wait */
+		w->limit_is_deadline = timeout <= 0 || left + 0.05 < timeout;
+		w->deadline = r->deadline;
+		if (timeout <= 0 || left < timeout)
+			timeout = left > 0.001 ? left : 0.001;
+	} else
+		w->limit_is_deadline = 0;
+	w->run_limit = timeout;
 
 	uv_timer_stop(&w->timer); /* the idle timer */
 	buf_clear(&w->tail);      /* a WorkerDied shows this request's stderr */

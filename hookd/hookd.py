@@ -272,6 +272,48 @@ def is_interrupt_of(line, req_id):
     return isinstance(msg, dict) and msg.get("op") == "interrupt" and msg.get("id") == req_id
 
 
+class ScriptContext:
+    """What `python FILE ARGS` gives a script, for the length of one request:
+    __file__, its directory first on sys.path, sys.argv, and the client's
+    working directory. All but __file__ (kept, as after `python -i FILE`)
+    are put back afterwards."""
+
+    def __init__(self, req, ns):
+        self.path, self.cwd, self.argv = req.get("path"), req.get("cwd"), req.get("argv")
+        self.ns = ns
+        self.saved_argv = self.saved_cwd = self.added = None
+
+    def __enter__(self):
+        if self.path:
+            self.ns["__file__"] = self.path
+            self.added = os.path.dirname(self.path)
+            sys.path.insert(0, self.added)
+        if self.argv is not None:
+            self.saved_argv = sys.argv
+            sys.argv = list(self.argv)
+        if self.cwd:
+            try:
+                self.saved_cwd = os.getcwd()
+                os.chdir(self.cwd)
+            except OSError as exc:
+                self.saved_cwd = None
+                sys.stderr.write("hotload: running in %s: cannot change to the client's "
+                                 "directory %s: %s\n" % (os.getcwd(), self.cwd, exc.strerror))
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved_cwd is not None:
+            try:
+                os.chdir(self.saved_cwd)
+            except OSError:
+                pass
+        if self.saved_argv is not None:
+            sys.argv = self.saved_argv
+        if self.added is not None and self.added in sys.path:
+            sys.path.remove(self.added)  # the first one: ours, unless the code moved it
+        return False
+
+
 def execute(req, main_ns, control=None, hook=None):
     """Run an exec or eval request with SIGINT live; return its done fields."""
     global requests_run, running, idle_sigint
@@ -300,13 +342,14 @@ def execute(req, main_ns, control=None, hook=None):
                 idle_sigint = False
                 if control is not None and control.interrupted(req.get("id")):
                     raise KeyboardInterrupt
-            if req["op"] == "exec":
-                exec(compile_source(code, filename, "exec"), ns)
-            else:
-                value = eval(compile_source(code, filename, "eval"), ns)
-                reply["value"] = repr(value)
-                if is_json(value):
-                    reply["json"] = value
+            with ScriptContext(req, ns):
+                if req["op"] == "exec":
+                    exec(compile_source(code, filename, "exec"), ns)
+                else:
+                    value = eval(compile_source(code, filename, "eval"), ns)
+                    reply["value"] = repr(value)
+                    if is_json(value):
+                        reply["json"] = value
         finally:
             running = False
     except SystemExit as exc:

@@ -217,6 +217,105 @@ START_TEST(exec_stdin_and_file)
 END_TEST
 
 /* The control connection's status reflects a worker that served requests. */
+/* A file runs as under python FILE ARGS: __file__, its directory first on
+ * sys.path (a sibling imports), sys.argv, the client's working directory,
+ * tracebacks naming the file; none of it stays for the next request but
+ * __file__. */
+START_TEST(exec_file_like_python)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	char *dir = itest_strf("%s/proj/tools", d->dir), *cmd, *path, *out;
+	char *ctl_bin = itest_bin("hotloadctl");
+	const char *argv[] = {"/bin/sh", "-c", NULL, NULL};
+	struct itest_proc p;
+
+	path = itest_strf("mkdir -p '%s'", dir);
+	ck_assert_int_eq(system(path), 0);
+	free(path);
+	path = itest_strf("%s/helper.py", dir);
+	itest_write_file(path, "VALUE = 'sibling'\n", 18);
+	free(path);
+	path = itest_strf("%s/main.py", dir);
+	out = itest_strf("import os, sys\nimport helper\n"
+	                 "print(__file__ == %s, helper.VALUE, sys.argv, os.getcwd())\n"
+	                 "def f():\n    raise ValueError('deep')\nf()\n",
+	                 "os.path.abspath('tools/main.py')");
+	itest_write_file(path, out, strlen(out));
+	free(out);
+	cmd = itest_strf(
+	        "cd '%s/proj' && '%s' --socket '%s' exec python:3 tools/main.py -- a 'b c'", d->dir,
+	        ctl_bin, d->sock);
+	argv[2] = cmd;
+	itest_run(argv, NULL, NULL, 0, &p);
+	ck_assert_int_eq(p.status, 1);
+	out = itest_strf("True sibling ['tools/main.py', 'a', 'b c'] %s/proj\n", d->dir);
+	ck_assert_str_eq(p.out, out);
+	free(out);
+	out = itest_strf("File \"%s\", line 5, in f", path);
+	itest_assert_contains(p.err, out);
+	free(out);
+	itest_proc_free(&p);
+	free(cmd);
+
+	/* the next request: sys.path, sys.argv and the directory are back */
+	cmd = itest_strf("cd / && '%s' --socket '%s' exec python:3 -c "
+	                 "'import sys, os; print(\"%s\" in sys.path, sys.argv, os.getcwd(), "
+	                 "\"helper\" in sys.modules)' x",
+	                 ctl_bin, d->sock, dir);
+	argv[2] = cmd;
+	itest_run(argv, NULL, NULL, 0, &p);
+	assert_proc(p, 0, "False ['-c', 'x'] / True\n");
+	itest_proc_free(&p);
+	free(cmd);
+
+	/* eval's tracebacks name <string>, as exec -c's do */
+	ctl(NULL, NULL, &p, "--socket", d->sock, "eval", "python:3", "1/0", NULL);
+	itest_assert_contains(p.err, "File \"<string>\", line 1");
+	itest_proc_free(&p);
+	free(path);
+	free(dir);
+	free(ctl_bin);
+	itest_stop(d);
+}
+END_TEST
+
+/* --timeout bounds the whole wait: a request queued behind a busy worker
+ * is answered Timeout when it is up, without running. */
+START_TEST(timeout_bounds_the_queue)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "python:3 mode=json");
+	char *marker = itest_strf("%s/ran", d->dir), *code;
+	struct itest_proc p;
+	struct jreply r;
+	long long t0;
+
+	jc_call(c, 1, "ping", NULL, &r);
+	jreply_free(&r);
+	jc_send_exec(c, 2, "import time\ntime.sleep(4)", 0);
+	itest_sleep_ms(200);
+	code = itest_strf("open('%s', 'w').write('x')", marker);
+	t0 = itest_now_ms();
+	ctl(NULL, NULL, &p, "--socket", d->sock, "exec", "--timeout", "1", "python:3", "-c", code,
+	    NULL);
+	ck_assert_int_eq(p.status, 1);
+	itest_assert_contains(p.err,
+	                      "Timeout: it waited for a worker of python:3 past its deadline "
+	                      "of 1 s; it was not run");
+	ck_assert_msg(itest_now_ms() - t0 < 3000, "took %lld ms", itest_now_ms() - t0);
+	itest_proc_free(&p);
+	jc_collect(c, 2, 10000, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	itest_sleep_ms(200);
+	ck_assert_int_ne(access(marker, F_OK), 0);
+	free(code);
+	free(marker);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
 START_TEST(status_reflects_worker)
 {
 	struct itest_daemon *d = itest_start(NULL);
@@ -311,6 +410,8 @@ main(void)
 	tcase_add_test(tc, no_daemon);
 	tcase_add_test(tc, exec_stdin_and_file);
 	tcase_add_test(tc, status_reflects_worker);
+	tcase_add_test(tc, exec_file_like_python);
+	tcase_add_test(tc, timeout_bounds_the_queue);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }

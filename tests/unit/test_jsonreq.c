@@ -102,6 +102,16 @@ START_TEST(test_exec_all_fields)
 	jsonreq_done(&q);
 	ck_assert_ptr_null(q.msg);
 	ck_assert_ptr_null(q.code);
+
+	/* running a file as python would */
+	parse_ok("{\"id\":1,\"op\":\"exec\",\"code\":\"\",\"path\":\"/p/f.py\","
+	         "\"cwd\":\"/p\",\"argv\":[\"f.py\",\"a\"],\"deadline\":3}",
+	         &q);
+	ck_assert_str_eq(q.path, "/p/f.py");
+	ck_assert_str_eq(q.cwd, "/p");
+	ck_assert_uint_eq(json_array_size(q.argv), 2);
+	ck_assert(q.deadline == 3);
+	jsonreq_done(&q);
 }
 END_TEST
 
@@ -285,6 +295,16 @@ START_TEST(test_field_errors)
 	parse_fail("{\"id\":1,\"op\":\"ping\",\"timeout\":true}", timeout_msg, 1);
 	parse_fail("{\"id\":8,\"op\":\"exec\",\"code\":\"print(1)\",\"ns\":\"weird\"}", ns_msg, 8);
 	parse_fail("{\"id\":8,\"op\":\"exec\",\"code\":\"print(1)\",\"ns\":1}", ns_msg, 8);
+	parse_fail("{\"id\":1,\"op\":\"ping\",\"deadline\":0}",
+	           "field 'deadline' must be a number of seconds above 0 and at most 1e9", 1);
+	parse_fail("{\"id\":1,\"op\":\"exec\",\"code\":\"\",\"path\":\"f.py\"}",
+	           "field 'path' must be an absolute path (a string starting with /)", 1);
+	parse_fail("{\"id\":1,\"op\":\"exec\",\"code\":\"\",\"cwd\":3}",
+	           "field 'cwd' must be an absolute path (a string starting with /)", 1);
+	parse_fail("{\"id\":1,\"op\":\"exec\",\"code\":\"\",\"argv\":[\"a\",1]}",
+	           "field 'argv' must be an array of strings", 1);
+	parse_fail("{\"id\":1,\"op\":\"exec\",\"code\":\"\",\"argv\":\"a\"}",
+	           "field 'argv' must be an array of strings", 1);
 	/* the first failing check is the one reported */
 	parse_fail("{\"id\":2,\"op\":\"exec\",\"file\":3,\"ns\":\"x\"}",
 	           "op 'exec' needs field 'code' (a string)", 2);
