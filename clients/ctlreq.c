@@ -464,9 +464,10 @@ static void
 set_cwd(json_t *req)
 {
 	char *cwd = getcwd(NULL, 0);
+	json_t *v = cwd && cwd[0] == '/' ? json_string(cwd) : NULL;
 
-	if (cwd && cwd[0] == '/' && json_stringn(cwd, strlen(cwd)))
-		json_object_set_new(req, "cwd", json_string(cwd));
+	if (v) /* NULL as well when it is not UTF-8: then it is not sent */
+		json_object_set_new(req, "cwd", v);
 	free(cwd);
 }
 

@@ -250,9 +250,11 @@ log "first request, service start included: $(($(date +%s) - tfirst)) s"
 expect "hotloadd.service is active" "active" c systemctl is-active hotloadd.service
 pid=$(main_pid)
 expect "hotloadd runs as hotload" "hotload" c ps -o user= -p "$pid"
-expect "workers run as hotload in /var/lib/hotload" "hotload /var/lib/hotload /var/lib/hotload" \
+# A request runs in its client's directory (/ here); the worker itself, and
+# the daemon, in the service's WorkingDirectory.
+expect "workers run as hotload in /var/lib/hotload" "hotload /var/lib/hotload /var/lib/hotload /" \
 	c hotloadctl exec python:3 -c \
-	'import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name, os.environ["HOME"], os.getcwd())'
+	"import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name, os.environ['HOME'], os.readlink('/proc/$pid/cwd'), os.getcwd())"
 expect "over TCP 127.0.0.1:7720" "2" c hotloadctl --tcp 127.0.0.1:7720 exec python:3 -c 'print(2)'
 status=$(c systemctl show -p StatusText --value hotloadd.service)
 if [ -n "$status" ] && c systemctl status --no-pager hotloadd.service 2>/dev/null |
