@@ -97,6 +97,17 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->n_hooks_dirs, 2);
 	ck_assert_str_eq(c->hooks_dirs[1], "/cfg/hotload/hooks.d");
 	config_free(c);
+	/* the user's hotloadd.yaml is where its hooks.d is */
+	{
+		char *u = config_user_file("hotloadd.yaml");
+
+		ck_assert_str_eq(u, "/cfg/hotload/hotloadd.yaml");
+		free(u);
+		unsetenv("XDG_CONFIG_HOME");
+		u = config_user_file("hotloadd.yaml");
+		ck_assert_str_eq(u, "/home/artist/.config/hotload/hotloadd.yaml");
+		free(u);
+	}
 	config_free(NULL);
 }
 END_TEST
