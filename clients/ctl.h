@@ -30,6 +30,8 @@ struct ctl_opts {
 	double timeout;     /* --timeout S; 0 when not given */
 	long lines;         /* logs -n N; -1 when not given */
 	const char *argv0;  /* how we were run, to find hotloadd next to us */
+	int watch_fd;       /* exec --watch: readable when a watched file changed; -1 */
+	int *watch_hit;     /* set when it did during a request (which is then interrupted) */
 };
 
 /* Append " token=..." to a header going over TCP, when there is a token. */

@@ -28,7 +28,8 @@ struct ctlconn {
 	size_t start;  /* first byte of the unread data */
 	size_t scan;   /* bytes before this offset hold no '\n' of the unread data */
 	int eof;
-	int wake_fd; /* readable: return -EINTR from ctlconn_read_line; -1: none */
+	int wake_fd;  /* readable: return -EINTR from ctlconn_read_line; -1: none */
+	int wake_fd2; /* the same, a second one (exec --watch: a file changed) */
 };
 
 /* Default Unix socket path for this user; see ctlconn.h. */
@@ -242,6 +243,7 @@ ctlconn_open(const char *socket_path, const char *tcp, struct ctlconn **ret, cha
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
 	c->wake_fd = -1;
+	c->wake_fd2 = -1;
 	*ret = c;
 	return 0;
 }
@@ -331,13 +333,20 @@ ctlconn_set_wake_fd(struct ctlconn *c, int fd)
 	c->wake_fd = fd;
 }
 
+void
+ctlconn_set_wake_fd2(struct ctlconn *c, int fd)
+{
+	c->wake_fd2 = fd;
+}
+
 /* Next line from the daemon; see ctlconn.h. */
 int
 ctlconn_read_line(struct ctlconn *c, int timeout_ms, const char **ret_line, size_t *ret_len)
 {
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = c->fd, .events = POLLIN},
-		                        {.fd = c->wake_fd, .events = POLLIN}};
+		struct pollfd pfd[3] = {{.fd = c->fd, .events = POLLIN},
+		                        {.fd = c->wake_fd, .events = POLLIN},
+		                        {.fd = c->wake_fd2, .events = POLLIN}};
 		const char *nl = NULL;
 		size_t n;
 		int r;
@@ -357,12 +366,13 @@ ctlconn_read_line(struct ctlconn *c, int timeout_ms, const char **ret_line, size
 		c->scan = c->in.len;
 		if (c->eof)
 			return 0;
-		r = poll(pfd, c->wake_fd >= 0 ? 2 : 1, timeout_ms);
+		r = poll(pfd, 3, timeout_ms); /* poll skips a negative fd */
 		if (r < 0)
 			return -errno;
 		if (r == 0)
 			return -ETIMEDOUT;
-		if (c->wake_fd >= 0 && (pfd[1].revents & POLLIN))
+		if ((c->wake_fd >= 0 && (pfd[1].revents & POLLIN)) ||
+		    (c->wake_fd2 >= 0 && (pfd[2].revents & POLLIN)))
 			return -EINTR;
 		r = fill(c);
 		if (r < 0 && r != -EAGAIN)

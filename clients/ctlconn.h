@@ -35,6 +35,8 @@ int ctlconn_send(struct ctlconn *c, const void *data, size_t len);
  * the read end of a self-pipe a signal handler writes to. -1: none. The fd
  * stays the caller's. */
 void ctlconn_set_wake_fd(struct ctlconn *c, int fd);
+/* A second one, the same way. */
+void ctlconn_set_wake_fd2(struct ctlconn *c, int fd);
 
 /* Wait up to timeout_ms (-1: for ever) for the next line from the daemon.
  * Returns 1 with the line (its '\n' included, except for a last line cut

@@ -21,6 +21,10 @@ const char ctlhelp_general[] =
         "  restart [TARGET...]               restart workers, or the daemon itself\n"
         "  interrupt TARGET...               KeyboardInterrupt in running requests\n"
         "  reload                            re-read the configuration and hooks\n"
+        "  reload-modules TARGET MODULE...   reload edited modules in a warm worker\n"
+        "  watch TARGET DIR...               reload what changes under DIR, by itself\n"
+        "  unwatch TARGET DIR...             stop watching DIR\n"
+        "  recycle TARGET...                 replace workers with fresh ones\n"
         "  list                              the hooks and the installs they find\n"
         "  logs TARGET                       recent output of TARGET's workers\n"
         "  help [COMMAND]                    show help for a command\n"
@@ -177,6 +181,40 @@ const char ctlhelp_interrupt[] =
         "request(s)', or says 'nothing was running' on stderr.\n"
         "\n"
         "Exit status: 0 (also when nothing was running); 3 no daemon; 4 refused.\n";
+
+const char ctlhelp_reload_modules[] =
+        "Reload modules in a worker of TARGET: each MODULE is a module or a\n"
+        "package with everything below it (mytools is mytools and mytools.*).\n"
+        "The ones whose files changed are run again, in the order they import\n"
+        "each other, and patched in place, so functions, classes and instances\n"
+        "the DCC already holds run the new code; with --purge they are only\n"
+        "forgotten, and the next import runs them afresh. Prints 'MODULE: STATUS'\n"
+        "per module: reloaded, unchanged, purged, deleted, or failed with the\n"
+        "traceback (the old module stays in use).\n"
+        "\n"
+        "      --purge       forget the modules instead of reloading them\n"
+        "      --timeout S   wait at most S seconds\n"
+        "\n"
+        "Exit status: 0 all reloaded; 1 a module failed; 3 no daemon; 4 refused.\n";
+
+const char ctlhelp_recycle[] =
+        "Replace TARGET's workers with fresh ones, for what a reload cannot fix.\n"
+        "Each old worker finishes the request it runs, then stops (its teardown\n"
+        "runs). A target with min_workers starts the replacements at once, so\n"
+        "nobody waits for a DCC to start; otherwise the next request starts one.\n"
+        "\n"
+        "Exit status: 0; 3 no daemon; 4 refused.\n";
+
+const char ctlhelp_watch[] =
+        "Watch DIR (and every directory below it) for saved Python files: before\n"
+        "its next request, each worker of TARGET reloads the modules that changed.\n"
+        "Prints what TARGET watches now. Hook files set watch roots with 'watch:'.\n"
+        "\n"
+        "Exit status: 0; 2 DIR does not exist; 3 no daemon; 4 refused.\n";
+
+const char ctlhelp_unwatch[] = "Stop watching DIR for TARGET. Prints what TARGET still watches.\n"
+                               "\n"
+                               "Exit status: 0; 3 no daemon; 4 refused or DIR was not watched.\n";
 
 const char ctlhelp_reload[] =
         "Have hotloadd re-read hotloadd.yaml and the hook files. Targets whose\n"

@@ -4,6 +4,10 @@
 
 extern const char ctlhelp_general[];
 extern const char ctlhelp_exec[];
+extern const char ctlhelp_reload_modules[];
+extern const char ctlhelp_recycle[];
+extern const char ctlhelp_watch[];
+extern const char ctlhelp_unwatch[];
 extern const char ctlhelp_eval[];
 extern const char ctlhelp_ping[];
 extern const char ctlhelp_status[];

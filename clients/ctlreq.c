@@ -1,6 +1,7 @@
 /* ctlreq.c - send one request to hotloadd and print its events as they come */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ struct reqrun {
 	double hint_at; /* when to say "press again"; 0: not (any more) */
 	ctlreq_done_cb on_done;
 	void *userdata;
+	int reload_report; /* reload-modules: "MODULE: STATUS" lines on stdout */
 };
 
 /* The self-pipe the SIGINT handler writes to: a handler may only do
@@ -112,6 +114,49 @@ sink_write(struct sink *s, int fd, const char *data, size_t len)
 		s->broken[fd] = 1;
 }
 
+/* A "reloaded" event: one line per module. reload-modules says it on
+ * stdout, all of it; before an exec it is a note on stderr (-q: only the
+ * failures, whose tracebacks matter: the old module is still the one that
+ * runs). */
+static void
+show_reloaded(struct reqrun *rr, json_t *ev)
+{
+	json_t *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(ev, "modules"), i, m)
+	{
+		const char *mod = ctl_str(m, "module", "?"), *status = ctl_str(m, "status", "?");
+		const char *note = ctl_str(m, "note", NULL);
+		json_t *error = json_object_get(m, "error");
+		int failed = !strcmp(status, "failed");
+		struct buf line = BUF_INIT;
+
+		if (rr->reload_report)
+			buf_printf(&line, "%s: %s", mod, status);
+		else
+			buf_printf(&line, "hotloadctl: %s %s", status, mod);
+		if (note)
+			buf_printf(&line, " (%s)", note);
+		if (error) {
+			struct buf text = BUF_INIT;
+			const char *tb = ctl_str(error, "traceback", "");
+
+			ctl_error_text(error, &text);
+			buf_printf(&line, ": %s\n", text.data);
+			if (*tb)
+				buf_puts(&line, tb);
+			buf_free(&text);
+		} else
+			buf_puts(&line, "\n");
+		if (rr->reload_report && !failed)
+			sink_write(&rr->sink, 1, line.data, line.len);
+		else if (failed || !rr->o->quiet)
+			sink_write(&rr->sink, 2, line.data, line.len);
+		buf_free(&line);
+	}
+}
+
 /* A "waiting" event: what the request waits for, as the spinner's text. */
 static void
 show_waiting(struct reqrun *rr, json_t *ev)
@@ -154,6 +199,12 @@ handle_event(struct reqrun *rr, json_t *ev)
 		show_waiting(rr, ev);
 		return -1;
 	}
+	if (!strcmp(name, "reloaded")) {
+		ctlspin_clear(&rr->spin);
+		if (!rr->o->json)
+			show_reloaded(rr, ev);
+		return -1;
+	}
 	if (!strcmp(name, "done")) {
 		ctlspin_clear(&rr->spin);
 		r = rr->on_done(rr->o, ev, rr->userdata);
@@ -172,11 +223,22 @@ handle_event(struct reqrun *rr, json_t *ev)
 	return -1;
 }
 
+static const char interrupt_msg[] = "{\"id\":2,\"op\":\"interrupt\",\"request\":1}\n";
+
+/* Whether fd has something to read now. */
+static int
+fd_readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 /* Ctrl-C: the first interrupts the request, the second gives up on it. */
 static int
 on_ctrl_c(struct reqrun *rr, int n)
 {
-	static const char msg[] = "{\"id\":2,\"op\":\"interrupt\",\"request\":1}\n";
+	const char *msg = interrupt_msg;
 	int r;
 
 	if (!n)
@@ -187,7 +249,7 @@ on_ctrl_c(struct reqrun *rr, int n)
 		ctl_msg(rr->o, "interrupted; not waiting for %s any more", rr->target);
 		return CTL_EXIT_INTERRUPTED;
 	}
-	r = ctlconn_send(rr->conn, msg, sizeof(msg) - 1);
+	r = ctlconn_send(rr->conn, msg, strlen(msg));
 	if (r < 0) {
 		ctlspin_clear(&rr->spin);
 		ctl_msg(rr->o, "cannot send the interrupt: %s", strerror(-r));
@@ -246,6 +308,14 @@ read_events(struct reqrun *rr, const char *where, int send_err)
 			continue;
 		}
 		if (r == -EINTR) {
+			if (o->watch_hit && !*o->watch_hit && fd_readable(o->watch_fd)) {
+				/* a save while the last run still goes: interrupt it */
+				*o->watch_hit = 1;
+				ctlconn_set_wake_fd2(rr->conn, -1);
+				r = ctlconn_send(rr->conn, interrupt_msg,
+				                 sizeof(interrupt_msg) - 1);
+				(void)r;
+			}
 			r = on_ctrl_c(rr, sigint_pipe[0] >= 0 ? sigint_drain() : 0);
 			if (r >= 0)
 				return r;
@@ -307,6 +377,7 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 	rr.target = target;
 	rr.on_done = on_done;
 	rr.userdata = userdata;
+	rr.reload_report = !strcmp(ctl_str(req, "op", ""), "reload");
 	ctlspin_init(&rr.spin, o->quiet);
 	if (ctl_check_target(target) < 0)
 		return CTL_EXIT_USAGE;
@@ -336,6 +407,8 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 		caught = 1;
 		ctlconn_set_wake_fd(rr.conn, sigint_pipe[0]);
 	}
+	if (o->watch_hit)
+		ctlconn_set_wake_fd2(rr.conn, o->watch_fd);
 	buf_printf(&msg, "%s mode=json", target);
 	ctl_header_token(o, &msg);
 	buf_puts(&msg, "\n");
@@ -535,6 +608,41 @@ ctlreq_eval(const struct ctl_opts *o, const char *target, const char *expr)
 	set_limits(o, req);
 	set_cwd(req);
 	r = ctlreq_run(o, target, req, on_eval_done, NULL);
+fail:
+	json_decref(req);
+	return r;
+}
+
+/* "done" of reload: the modules were listed already; say when none was. */
+static int
+on_reload_done(const struct ctl_opts *o, json_t *done, void *userdata)
+{
+	if (!json_is_true(json_object_get(done, "ok")) && json_object_get(done, "error"))
+		return print_failure(o, done);
+	return json_is_true(json_object_get(done, "ok")) ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+}
+
+/* reload-modules; see ctlreq.h. */
+int
+ctlreq_reload_modules(const struct ctl_opts *o, const char *target, const char *const *names, int n,
+                      int purge)
+{
+	json_t *req = json_object(), *list = json_array(), *v;
+	int i, r = CTL_EXIT_USAGE;
+
+	for (i = 0; i < n; i++) {
+		if (!(v = json_string(names[i]))) {
+			ctl_err("'%s' is not valid UTF-8", names[i]);
+			json_decref(list);
+			goto fail;
+		}
+		json_array_append_new(list, v);
+	}
+	json_object_set_new(req, "op", json_string("reload"));
+	json_object_set_new(req, "modules", list);
+	json_object_set_new(req, "strategy", json_string(purge ? "purge" : "reload"));
+	set_limits(o, req);
+	r = ctlreq_run(o, target, req, on_reload_done, NULL);
 fail:
 	json_decref(req);
 	return r;

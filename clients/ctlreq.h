@@ -33,6 +33,11 @@ int ctlreq_exec(const struct ctl_opts *o, const char *target, const char *code, 
 /* Evaluate expr in target and print the repr of its value. */
 int ctlreq_eval(const struct ctl_opts *o, const char *target, const char *expr);
 
+/* Reload (or with purge, forget) the modules and packages names in a
+ * worker of target; prints "MODULE: STATUS" per module. */
+int ctlreq_reload_modules(const struct ctl_opts *o, const char *target, const char *const *names,
+                          int n, int purge);
+
 /* Check that a worker of target answers. */
 int ctlreq_ping(const struct ctl_opts *o, const char *target);
 

@@ -2,6 +2,7 @@
  *
  * The control ops return at once; a worker becomes ready (or fails) later,
  * so waiting is polling the status, with a spinner on a terminal. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,6 +442,123 @@ ctltargets_interrupt(const struct ctl_opts *o, const char *const *targets, int n
 			ctl_print(1, "%s: interrupted %" JSON_INTEGER_FORMAT " request%s\n", name,
 			          k, k == 1 ? "" : "s");
 		buf_free(&msg);
+	}
+fail:
+	json_decref(done);
+	ctlcontrol_free(cc);
+	return r;
+}
+
+/* recycle; see ctltargets.h. */
+int
+ctltargets_recycle(const struct ctl_opts *o, const char *const *targets, int n)
+{
+	struct ctlcontrol *cc = NULL;
+	json_t *done = NULL, *res;
+	size_t i;
+	int r;
+
+	r = check_all(targets, n);
+	if (!r)
+		r = ctlcontrol_open(o, 0, &cc);
+	if (r)
+		return r;
+	r = send_op(cc, "recycle", targets, n, &done);
+	if (r)
+		goto fail;
+	if (!json_is_array(json_object_get(done, "targets"))) {
+		struct buf msg = BUF_INIT;
+
+		ctl_error_text(json_object_get(done, "error"), &msg);
+		ctl_err("recycle: %s", msg.data);
+		r = ctl_error_exit(json_object_get(done, "error"));
+		buf_free(&msg);
+		goto fail;
+	}
+	json_array_foreach(json_object_get(done, "targets"), i, res)
+	{
+		const char *name = ctl_str(res, "target", i < (size_t)n ? targets[i] : "?");
+		json_int_t k = json_integer_value(json_object_get(res, "recycled"));
+		struct buf msg = BUF_INIT;
+
+		if (!json_is_true(json_object_get(res, "ok"))) {
+			ctl_error_text(json_object_get(res, "error"), &msg);
+			ctl_err("%s: %s", name, msg.data);
+			r = ctl_error_exit(json_object_get(res, "error"));
+		} else if (k == 0)
+			ctl_msg(o, "%s: no worker runs; the next request starts a fresh one", name);
+		else if (!o->quiet)
+			ctl_print(1, "%s: recycling %" JSON_INTEGER_FORMAT " worker%s\n", name, k,
+			          k == 1 ? "" : "s");
+		buf_free(&msg);
+	}
+fail:
+	json_decref(done);
+	ctlcontrol_free(cc);
+	return r;
+}
+
+/* watch / unwatch; see ctltargets.h. */
+int
+ctltargets_watch(const struct ctl_opts *o, const char *target, const char *const *dirs, int n,
+                 int add)
+{
+	struct ctlcontrol *cc = NULL;
+	json_t *done = NULL, *list = json_array(), *req, *v;
+	size_t i;
+	int k, r;
+
+	r = check_all(&target, 1);
+	for (k = 0; !r && k < n; k++) {
+		/* the daemon needs real, absolute paths; a directory to unwatch may be gone */
+		char *real = realpath(dirs[k], NULL);
+
+		if (!real && add) {
+			ctl_err("cannot watch %s: %s", dirs[k], strerror(errno));
+			r = CTL_EXIT_USAGE;
+			break;
+		}
+		if (!real && dirs[k][0] != '/') {
+			ctl_err("%s: give an absolute path of a directory that is gone", dirs[k]);
+			r = CTL_EXIT_USAGE;
+			break;
+		}
+		json_array_append_new(list, json_string(real ? real : dirs[k]));
+		free(real);
+	}
+	if (!r)
+		r = ctlcontrol_open(o, 0, &cc);
+	if (r) {
+		json_decref(list);
+		return r;
+	}
+	req = json_pack("{s:s, s:s, s:o}", "op", add ? "watch" : "unwatch", "target", target,
+	                "dirs", list);
+	r = ctlcontrol_call(cc, req, &done);
+	json_decref(req);
+	if (r)
+		goto fail;
+	if (!json_is_true(json_object_get(done, "ok"))) {
+		struct buf msg = BUF_INIT;
+
+		ctl_error_text(json_object_get(done, "error"), &msg);
+		ctl_err("%s: %s", target, msg.data);
+		r = ctl_error_exit(json_object_get(done, "error"));
+		buf_free(&msg);
+		goto fail;
+	}
+	if (!o->quiet) {
+		struct buf line = BUF_INIT;
+
+		buf_printf(&line, "%s: watching", ctl_str(done, "target", target));
+		json_array_foreach(json_object_get(done, "watch"), i, v)
+		{
+			buf_printf(&line, "%s %s", i ? "," : "", json_string_value(v));
+		}
+		if (!json_array_size(json_object_get(done, "watch")))
+			buf_puts(&line, " nothing");
+		ctl_print(1, "%s\n", line.data);
+		buf_free(&line);
 	}
 fail:
 	json_decref(done);

@@ -16,4 +16,13 @@ int ctltargets_stop(const struct ctl_opts *o, const char *const *targets, int n)
 /* KeyboardInterrupt in the running requests of targets[0..n). */
 int ctltargets_interrupt(const struct ctl_opts *o, const char *const *targets, int n);
 
+/* recycle TARGET...: fresh workers for old ones, started before the old
+ * ones stop where min_workers asks for them. */
+int ctltargets_recycle(const struct ctl_opts *o, const char *const *targets, int n);
+
+/* watch / unwatch TARGET DIR...: the directories whose changes the
+ * target's workers reload. */
+int ctltargets_watch(const struct ctl_opts *o, const char *target, const char *const *dirs, int n,
+                     int add);
+
 #endif

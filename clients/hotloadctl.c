@@ -19,6 +19,7 @@
 #include "ctlreq.h"
 #include "ctlstatus.h"
 #include "ctltargets.h"
+#include "ctlwatch.h"
 #include "utf8.h"
 
 enum opt_id {
@@ -30,6 +31,8 @@ enum opt_id {
 	OPT_CODE,
 	OPT_FILE,
 	OPT_FRESH,
+	OPT_PURGE,
+	OPT_WATCH,
 	OPT_JSON,
 	OPT_NO_WAIT,
 	OPT_TIMEOUT,
@@ -59,6 +62,8 @@ static const struct opt_def opt_defs[] = {
         {"code", 'c', 1, OPT_CODE},
         {"file", 0, 1, OPT_FILE},
         {"fresh", 0, 0, OPT_FRESH},
+        {"purge", 0, 0, OPT_PURGE},
+        {"watch", 0, 2, OPT_WATCH},
         {"json", 0, 0, OPT_JSON},
         {"no-wait", 0, 0, OPT_NO_WAIT},
         {"timeout", 0, 1, OPT_TIMEOUT},
@@ -150,6 +155,11 @@ parse_args(int argc, char **argv, struct args *a)
 			if (!d) {
 				usage_error(NULL, "unknown option '%s'", w);
 				return -EINVAL;
+			}
+			if (d->has_arg == 2) { /* an optional value: only as --opt=VALUE */
+				a->value[d->id] = eq ? eq + 1 : "";
+				a->spelled[d->id] = w;
+				continue;
 			}
 			if (!d->has_arg && eq) {
 				usage_error(NULL, "option '--%s' takes no value", d->name);
@@ -246,10 +256,11 @@ bad_utf8_line(const char *s, size_t len)
 	return line;
 }
 
-/* exec TARGET (-c CODE | FILE | -) */
+/* exec TARGET (-c CODE | FILE | -): one run; the file is read afresh. */
 static int
-cmd_exec(const struct ctl_opts *o, const struct args *a)
+exec_once(const struct ctl_opts *o, void *data)
 {
+	const struct args *a = data;
 	const char *code = a->value[OPT_CODE], *file = a->value[OPT_FILE], *src = NULL;
 	struct buf in = BUF_INIT;
 	struct ctlreq_script script = {NULL, NULL, NULL, 0};
@@ -257,10 +268,6 @@ cmd_exec(const struct ctl_opts *o, const struct args *a)
 	size_t line, skip = 0;
 	int r;
 
-	if (a->npos < 2)
-		return usage_error("exec", "missing TARGET");
-	if (!code && a->npos < 3)
-		return usage_error("exec", "missing the code: -c CODE, a FILE, or - for stdin");
 	/* sys.argv as python gives it: "-c" or the file, then the arguments */
 	script.argv0 = code ? "-c" : a->pos[2];
 	script.args = a->pos + (code ? 2 : 3);
@@ -303,6 +310,43 @@ cmd_exec(const struct ctl_opts *o, const struct args *a)
 fail:
 	buf_free(&in);
 	free(real);
+	return r;
+}
+
+/* exec TARGET (-c CODE | FILE | -) [--watch[=DIR]] */
+static int
+cmd_exec(const struct ctl_opts *o, const struct args *a)
+{
+	const char *code = a->value[OPT_CODE], *watch = a->value[OPT_WATCH];
+	struct ctl_opts wo = *o;
+	char *dir = NULL, *slash;
+	int r;
+
+	if (a->npos < 2)
+		return usage_error("exec", "missing TARGET");
+	if (!code && a->npos < 3)
+		return usage_error("exec", "missing the code: -c CODE, a FILE, or - for stdin");
+	if (!watch)
+		return exec_once(o, (void *)a);
+	/* --watch: FILE's directory, or --watch=DIR */
+	if (*watch)
+		dir = realpath(watch, NULL);
+	else if (!code && strcmp(a->pos[2], "-") && (dir = realpath(a->pos[2], NULL))) {
+		slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+	} else
+		return usage_error("exec", "with -c or stdin, --watch=DIR says what to watch");
+	if (!dir) {
+		ctl_err("cannot watch %s: %s", *watch ? watch : a->pos[2], strerror(errno));
+		return CTL_EXIT_USAGE;
+	}
+	if (!code && !strcmp(a->pos[2], "-")) {
+		free(dir);
+		return usage_error("exec", "--watch cannot read stdin again; give a FILE");
+	}
+	r = ctlwatch_loop(&wo, a->pos[1], dir, NULL, exec_once, (void *)a);
+	free(dir);
 	return r;
 }
 
@@ -374,6 +418,52 @@ cmd_interrupt(const struct ctl_opts *o, const struct args *a)
 	return ctltargets_interrupt(o, a->pos + 1, a->npos - 1);
 }
 
+/* reload-modules TARGET MODULE... */
+static int
+cmd_reload_modules(const struct ctl_opts *o, const struct args *a)
+{
+	if (a->npos < 2)
+		return usage_error("reload-modules", "missing TARGET");
+	if (a->npos < 3)
+		return usage_error("reload-modules", "missing the modules or packages to reload");
+	return ctlreq_reload_modules(o, a->pos[1], a->pos + 2, a->npos - 2,
+	                             a->value[OPT_PURGE] != NULL);
+}
+
+/* recycle TARGET... */
+static int
+cmd_recycle(const struct ctl_opts *o, const struct args *a)
+{
+	if (a->npos < 2)
+		return usage_error("recycle", "missing TARGET");
+	return ctltargets_recycle(o, a->pos + 1, a->npos - 1);
+}
+
+/* watch / unwatch TARGET DIR... */
+static int
+cmd_watch_dirs(const struct ctl_opts *o, const struct args *a, int add)
+{
+	const char *cmd = add ? "watch" : "unwatch";
+
+	if (a->npos < 2)
+		return usage_error(cmd, "missing TARGET");
+	if (a->npos < 3)
+		return usage_error(cmd, "missing the directories");
+	return ctltargets_watch(o, a->pos[1], a->pos + 2, a->npos - 2, add);
+}
+
+static int
+cmd_watch(const struct ctl_opts *o, const struct args *a)
+{
+	return cmd_watch_dirs(o, a, 1);
+}
+
+static int
+cmd_unwatch(const struct ctl_opts *o, const struct args *a)
+{
+	return cmd_watch_dirs(o, a, 0);
+}
+
 /* reload */
 static int
 cmd_reload(const struct ctl_opts *o, const struct args *a)
@@ -440,8 +530,10 @@ cmd_help(const struct ctl_opts *o, const struct args *a)
 
 static const struct command commands[] = {
         {"exec", cmd_exec,
-         BIT(OPT_CODE) | BIT(OPT_FILE) | BIT(OPT_FRESH) | BIT(OPT_JSON) | BIT(OPT_TIMEOUT),
-         "exec [--fresh] [--file NAME] [--timeout S] [--json] TARGET (-c CODE | FILE | -) "
+         BIT(OPT_CODE) | BIT(OPT_FILE) | BIT(OPT_FRESH) | BIT(OPT_JSON) | BIT(OPT_TIMEOUT) |
+                 BIT(OPT_WATCH),
+         "exec [--fresh] [--file NAME] [--timeout S] [--json] [--watch[=DIR]] TARGET "
+         "(-c CODE | FILE | -) "
          "[--] [ARG...]",
          ctlhelp_exec},
         {"eval", cmd_eval, BIT(OPT_JSON) | BIT(OPT_TIMEOUT),
@@ -455,6 +547,12 @@ static const struct command commands[] = {
          ctlhelp_restart},
         {"interrupt", cmd_interrupt, 0, "interrupt TARGET...", ctlhelp_interrupt},
         {"reload", cmd_reload, 0, "reload", ctlhelp_reload},
+        {"reload-modules", cmd_reload_modules, BIT(OPT_PURGE) | BIT(OPT_TIMEOUT) | BIT(OPT_JSON),
+         "reload-modules [--purge] [--timeout S] [--json] TARGET MODULE...",
+         ctlhelp_reload_modules},
+        {"recycle", cmd_recycle, 0, "recycle TARGET...", ctlhelp_recycle},
+        {"watch", cmd_watch, 0, "watch TARGET DIR...", ctlhelp_watch},
+        {"unwatch", cmd_unwatch, 0, "unwatch TARGET DIR...", ctlhelp_unwatch},
         {"list", cmd_list, BIT(OPT_JSON), "list [--json]", ctlhelp_list},
         {"logs", cmd_logs, BIT(OPT_JSON) | BIT(OPT_LINES), "logs [-n N] [--json] TARGET",
          ctlhelp_logs},
@@ -629,6 +727,7 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.lines = -1;
+	o.watch_fd = -1;
 	o.argv0 = argv[0];
 	if (parse_args(argc, argv, &a) < 0) {
 		r = CTL_EXIT_USAGE;

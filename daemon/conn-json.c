@@ -127,6 +127,19 @@ json_waiting(struct request *r, const char *state)
 	json_decref(rest);
 }
 
+/* An event of the agent's about the request: what it reloaded. */
+static void
+json_agent_event(struct request *r, json_t *msg)
+{
+	const char *event = json_string_value(json_object_get(msg, "event"));
+	json_t *rest = json_deep_copy(msg);
+
+	json_object_del(rest, "id");
+	json_object_del(rest, "event");
+	json_event(r->sink_data, r, event ? event : "event", rest, NULL);
+	json_decref(rest);
+}
+
 /* A client that closed its socket after sending its requests does not
  * hear their answers: the queued ones are not run. */
 static int
@@ -140,6 +153,7 @@ static const struct request_sink json_sink = {
         .done = json_done,
         .waiting = json_waiting,
         .gone = json_gone,
+        .event = json_agent_event,
 };
 
 /* Answer a request that never reached a worker. */
@@ -164,6 +178,8 @@ request_op_of(enum jsonreq_op op)
 		return REQUEST_RESET;
 	case JSONREQ_PING:
 		return REQUEST_PING;
+	case JSONREQ_RELOAD:
+		return REQUEST_RELOAD;
 	default:
 		return REQUEST_EXEC;
 	}
@@ -193,6 +209,8 @@ json_build(struct conn *c, const struct jsonreq *q)
 	if (q->cwd)
 		r->cwd = xstrdup(q->cwd);
 	r->argv = json_incref(q->argv);
+	r->modules = json_incref(q->modules);
+	r->purge = q->purge;
 	return r;
 }
 

@@ -20,6 +20,7 @@ enum target_action {
 	ACTION_STOP,
 	ACTION_RESTART,
 	ACTION_INTERRUPT,
+	ACTION_RECYCLE,
 };
 
 /* Find the pool of a target string; start and restart make it. */
@@ -78,11 +79,16 @@ act_on(struct server *s, const char *target, enum target_action a)
 		case ACTION_INTERRUPT:
 			n = pool_interrupt(p);
 			break;
+		case ACTION_RECYCLE:
+			n = pool_recycle(p);
+			break;
 		}
 	}
 	res = json_pack("{s:s, s:b}", "target", p ? pool_name(p) : target, "ok", 1);
 	if (a == ACTION_INTERRUPT)
 		json_object_set_new(res, "interrupted", json_integer(n));
+	if (a == ACTION_RECYCLE)
+		json_object_set_new(res, "recycled", json_integer(n));
 	return res;
 }
 
@@ -143,6 +149,53 @@ control_logs(struct server *s, json_t *req)
 	return json_pack("{s:b, s:o}", "ok", 1, "logs", p ? pool_logs(p, max) : json_array());
 }
 
+/* {"op":"watch"|"unwatch","target":T,"dirs":[...]}: the target's watched
+ * roots change; the answer has the roots now. */
+static json_t *
+control_watch(struct server *s, json_t *req, int add)
+{
+	const char *target = json_string_value(json_object_get(req, "target"));
+	json_t *dirs = json_object_get(req, "dirs"), *v, *error = NULL;
+	struct pool *p = NULL;
+	struct buf m = BUF_INIT;
+	size_t i;
+	int ok = 1;
+
+	if (!target || !json_is_array(dirs) || !json_array_size(dirs))
+		return request_error_json(
+		        "BadRequest", "needs \"target\" and a non-empty \"dirs\" (absolute paths)");
+	json_array_foreach(dirs, i, v) if (!json_is_string(v) || json_string_value(v)[0] != '/')
+	{
+		return request_error_json("BadRequest", "\"dirs\" are absolute paths");
+	}
+	if (control_pool(s, target, 1, &p, &error) < 0)
+		return json_pack("{s:b, s:o}", "ok", 0, "error", error);
+	json_array_foreach(dirs, i, v)
+	{
+		char err[512];
+		const char *dir = json_string_value(v);
+
+		if (add && pool_watch_add(p, dir, err, sizeof(err)) < 0) {
+			buf_printf(&m, "%s%s", m.len ? "; " : "", err);
+			ok = 0;
+		} else if (!add && pool_watch_remove(p, dir) < 0) {
+			buf_printf(&m, "%s%s is not watched", m.len ? "; " : "", dir);
+			ok = 0;
+		} else
+			log_info("%s: %s %s", pool_name(p), add ? "watching" : "no longer watching",
+			         dir);
+	}
+	if (!ok) {
+		json_t *res = request_error_json("BadRequest", m.data);
+
+		json_object_set_new(res, "watch", json_deep_copy(pool_watch_roots(p)));
+		buf_free(&m);
+		return res;
+	}
+	return json_pack("{s:b, s:s, s:O}", "ok", 1, "target", pool_name(p), "watch",
+	                 pool_watch_roots(p));
+}
+
 static json_t *
 control_reload(struct server *s)
 {
@@ -182,6 +235,10 @@ control_handle(struct server *s, json_t *req)
 		return act_on_targets(s, req, ACTION_INTERRUPT);
 	if (!strcmp(op, "logs"))
 		return control_logs(s, req);
+	if (!strcmp(op, "recycle"))
+		return act_on_targets(s, req, ACTION_RECYCLE);
+	if (!strcmp(op, "watch") || !strcmp(op, "unwatch"))
+		return control_watch(s, req, !strcmp(op, "watch"));
 	if (!strcmp(op, "reload"))
 		return control_reload(s);
 	if (!strcmp(op, "shutdown")) {
@@ -189,6 +246,6 @@ control_handle(struct server *s, json_t *req)
 		return json_pack("{s:b}", "ok", 1);
 	}
 	return request_error_json("BadRequest", "unknown control op (known: status, list, start, "
-	                                        "stop, restart, interrupt, logs, reload, "
-	                                        "shutdown, ping)");
+	                                        "stop, restart, interrupt, recycle, watch, "
+	                                        "unwatch, logs, reload, shutdown, ping)");
 }

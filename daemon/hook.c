@@ -26,10 +26,34 @@
 #endif
 
 static const char *const hook_keys[] = {
-        "name",         "aliases",     "description", "default_version", "hints",
-        "argv",         "launcher",    "env",         "startup_timeout", "idle_timeout",
-        "max_workers",  "min_workers", "max_queue",   "request_timeout", "initialize",
-        "uninitialize", "namespace",   "hook_class",  "python_path",     NULL,
+        "name",
+        "aliases",
+        "description",
+        "default_version",
+        "hints",
+        "argv",
+        "launcher",
+        "env",
+        "startup_timeout",
+        "idle_timeout",
+        "max_workers",
+        "min_workers",
+        "max_queue",
+        "request_timeout",
+        "initialize",
+        "uninitialize",
+        "namespace",
+        "hook_class",
+        "python_path",
+        "watch",
+        "watch_mode",
+        "reload_strategy",
+        "reload_fallback",
+        "before_reload",
+        "after_reload",
+        "recycle_after",
+        "max_rss",
+        NULL,
 };
 static const char *const hints_keys[] = {"linux", "macos", "windows", NULL};
 static const char *const hint_keys[] = {"path", "version", "version_command", "version_pattern",
@@ -83,6 +107,9 @@ hook_free(struct hook *h)
 	free(h->initialize);
 	free(h->uninitialize);
 	free(h->namespace_code);
+	free(h->before_reload);
+	free(h->after_reload);
+	hook_strv_free(h->watch);
 	free(h->hook_class);
 	hook_strv_free(h->python_path);
 	free(h->source);
@@ -378,18 +405,20 @@ parse_env(struct yamlutil_doc *d, const yaml_node_t *n, struct hook *h)
 	return 0;
 }
 
-/* python_path: relative entries are relative to base (the file's dir). */
+/* A list of directories: ~/ expanded, relative entries relative to base
+ * (the hook file's directory). */
 static int
-parse_python_path(struct yamlutil_doc *d, const yaml_node_t *n, const char *base, struct hook *h)
+parse_dir_list(struct yamlutil_doc *d, const yaml_node_t *n, const char *key, const char *base,
+               char ***ret, size_t *ret_n)
 {
 	size_t i;
 	int r;
 
-	r = yamlutil_strv(d, n, "python_path", &h->python_path, &h->n_python_path);
+	r = yamlutil_strv(d, n, key, ret, ret_n);
 	if (r < 0)
 		return r;
-	for (i = 0; i < h->n_python_path; i++) {
-		char *p = config_expand_home(h->python_path[i]);
+	for (i = 0; i < *ret_n; i++) {
+		char *p = config_expand_home((*ret)[i]);
 
 		if (p[0] != '/' && base) {
 			struct buf b = BUF_INIT;
@@ -398,9 +427,79 @@ parse_python_path(struct yamlutil_doc *d, const yaml_node_t *n, const char *base
 			free(p);
 			p = buf_steal(&b);
 		}
-		free(h->python_path[i]);
-		h->python_path[i] = p;
+		free((*ret)[i]);
+		(*ret)[i] = p;
 	}
+	return 0;
+}
+
+/* python_path: relative entries are relative to base (the file's dir). */
+static int
+parse_python_path(struct yamlutil_doc *d, const yaml_node_t *n, const char *base, struct hook *h)
+{
+	return parse_dir_list(d, n, "python_path", base, &h->python_path, &h->n_python_path);
+}
+
+static int opt_string(struct yamlutil_doc *d, const yaml_node_t *root, const char *key, char **ret);
+static int opt_unsigned(struct yamlutil_doc *d, const yaml_node_t *root, const char *key, long min,
+                        long max, unsigned *ret);
+
+/* One of the words a key may be; its index in *ret. */
+static int
+opt_word(struct yamlutil_doc *d, const yaml_node_t *root, const char *key, const char *const *words,
+         int *ret)
+{
+	const yaml_node_t *v = yamlutil_get(d, root, key);
+	struct buf list = BUF_INIT;
+	char *s = NULL, tmp[64];
+	int i, r;
+
+	if (!v)
+		return 0;
+	r = yamlutil_string(d, v, key, 0, &s);
+	if (r < 0)
+		return r;
+	for (i = 0; words[i]; i++)
+		if (!strcmp(s, words[i])) {
+			*ret = i;
+			free(s);
+			return 0;
+		}
+	free(s);
+	for (i = 0; words[i]; i++)
+		buf_printf(&list, "%s%s", i ? (words[i + 1] ? ", " : " or ") : "", words[i]);
+	r = yamlutil_fail(d, v, "%s: expected %s, got %s", key, list.data,
+	                  yamlutil_describe(v, tmp, sizeof(tmp)));
+	buf_free(&list);
+	return r;
+}
+
+/* The hotloading keys: what to watch, how to reload, when to recycle. */
+static int
+parse_hotloading(struct yamlutil_doc *d, const yaml_node_t *root, const char *base, struct hook *h)
+{
+	static const char *const modes[] = {"events", "poll", NULL};
+	static const char *const strategies[] = {"reload", "purge", NULL};
+	static const char *const fallbacks[] = {"none", "recycle", NULL};
+	const yaml_node_t *v;
+	int r, mode = 0, strategy = 0, fallback = 0;
+
+	if ((v = yamlutil_get(d, root, "watch")) &&
+	    (r = parse_dir_list(d, v, "watch", base, &h->watch, &h->n_watch)) < 0)
+		return r;
+	if ((r = opt_word(d, root, "watch_mode", modes, &mode)) < 0 ||
+	    (r = opt_word(d, root, "reload_strategy", strategies, &strategy)) < 0 ||
+	    (r = opt_word(d, root, "reload_fallback", fallbacks, &fallback)) < 0 ||
+	    (r = opt_string(d, root, "before_reload", &h->before_reload)) < 0 ||
+	    (r = opt_string(d, root, "after_reload", &h->after_reload)) < 0 ||
+	    (r = opt_unsigned(d, root, "recycle_after", 0, 100000000, &h->recycle_after)) < 0)
+		return r;
+	h->watch_poll = mode == 1;
+	h->reload_purge = strategy == 1;
+	h->reload_recycle = fallback == 1;
+	if ((v = yamlutil_get(d, root, "max_rss")) &&
+	    (r = yamlutil_size(d, v, "max_rss", 1 << 20, &h->max_rss)) < 0)
+		return r;
 	return 0;
 }
 
@@ -546,6 +645,8 @@ hook_parse(struct yamlutil_doc *d, const yaml_node_t *root, const char *base, st
 		h->argv[1] = xstrdup("{agent}");
 		h->argc = 2;
 	}
+	if ((r = parse_hotloading(d, root, base, h)) < 0)
+		goto fail;
 	if ((v = yamlutil_get(d, root, "python_path"))) {
 		if ((r = parse_python_path(d, v, base, h)) < 0)
 			goto fail;

@@ -43,6 +43,15 @@ struct hook {
 	char *initialize;       /* inline Python, or NULL */
 	char *uninitialize;     /* inline Python, or NULL */
 	char *namespace_code;   /* inline Python run in every new user namespace, or NULL */
+	char **watch;           /* directories whose changes reload modules (absolute) */
+	size_t n_watch;
+	int watch_poll;      /* watch_mode: poll (mtimes before each request) */
+	int reload_purge;    /* reload_strategy: purge */
+	int reload_recycle;  /* reload_fallback: recycle */
+	char *before_reload; /* inline Python around a reload, or NULL */
+	char *after_reload;
+	unsigned recycle_after; /* requests a worker serves before it is replaced; 0: no limit */
+	size_t max_rss;         /* bytes; a worker above it is replaced between requests; 0 */
 	char *hook_class;       /* "module:Class", or NULL */
 	char **python_path;     /* put on sys.path before the hook class is imported */
 	size_t n_python_path;

@@ -17,7 +17,8 @@ parse_op(const char *op, enum jsonreq_op *ret)
 	} ops[] = {{"exec", JSONREQ_EXEC},
 	           {"eval", JSONREQ_EVAL},
 	           {"reset", JSONREQ_RESET},
-	           {"ping", JSONREQ_PING}};
+	           {"ping", JSONREQ_PING},
+	           {"reload", JSONREQ_RELOAD}};
 	size_t i;
 
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -74,18 +75,42 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 	size_t i;
 
 	if (!opname) {
-		buf_puts(err, "missing field 'op' (a string: exec, eval, reset, ping, interrupt)");
+		buf_puts(err, "missing field 'op' (a string: exec, eval, reset, ping, reload, "
+		              "interrupt)");
 		return -EINVAL;
 	}
 	if (parse_op(opname, &q->op) < 0) {
 		buf_puts(err, "unknown op '");
 		append_quoted(err, opname);
-		buf_puts(err, "' (known: exec, eval, reset, ping, interrupt)");
+		buf_puts(err, "' (known: exec, eval, reset, ping, reload, interrupt)");
 		return -EINVAL;
 	}
 	if ((q->op == JSONREQ_EXEC || q->op == JSONREQ_EVAL) && !json_is_string(code)) {
 		buf_printf(err, "op '%s' needs field 'code' (a string)", opname);
 		return -EINVAL;
+	}
+	if (q->op == JSONREQ_RELOAD) {
+		json_t *modules = json_object_get(msg, "modules"), *m, *strategy;
+		int ok = json_is_array(modules) && json_array_size(modules) > 0;
+
+		json_array_foreach(modules, i, m) ok =
+		        ok && json_is_string(m) && json_string_length(m) > 0;
+		if (!ok) {
+			buf_puts(err,
+			         "op 'reload' needs field 'modules' (a list of module or package "
+			         "names, like [\"mytools\"])");
+			return -EINVAL;
+		}
+		strategy = json_object_get(msg, "strategy");
+		if (strategy && !json_is_null(strategy) &&
+		    (!json_is_string(strategy) || (strcmp(json_string_value(strategy), "reload") &&
+		                                   strcmp(json_string_value(strategy), "purge")))) {
+			buf_puts(err, "field 'strategy' must be \"reload\" or \"purge\"");
+			return -EINVAL;
+		}
+		q->modules = modules;
+		q->purge =
+		        json_is_string(strategy) && !strcmp(json_string_value(strategy), "purge");
 	}
 	if (file && !json_is_string(file) && !json_is_null(file)) {
 		buf_puts(err, "field 'file' must be a string");

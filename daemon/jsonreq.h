@@ -12,6 +12,7 @@ enum jsonreq_op {
 	JSONREQ_EVAL,
 	JSONREQ_RESET,
 	JSONREQ_PING,
+	JSONREQ_RELOAD,
 	JSONREQ_INTERRUPT,
 	JSONREQ_CONTROL, /* parsed with JSONREQ_ANY_OP: the op was not looked at */
 };
@@ -35,6 +36,8 @@ struct jsonreq {
 	const char *path; /* "path": the file the code was read from; NULL: none */
 	const char *cwd;  /* "cwd": the client's working directory; NULL: none */
 	json_t *argv;     /* "argv": an array of strings for sys.argv; NULL: none */
+	json_t *modules;  /* reload: "modules", a non-empty array of names */
+	int purge;        /* reload: "strategy": "purge" */
 	json_t *target;   /* interrupt: "request", the id to interrupt; NULL: every one */
 };
 

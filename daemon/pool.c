@@ -8,6 +8,8 @@
  * in "failed", where it stays until hotloadctl start clears it. Start-up
  * failures and crashes while running are counted apart. */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +20,7 @@
 #include "log.h"
 #include "pool.h"
 #include "request.h"
+#include "watch.h"
 #include "worker.h"
 
 #define EARLY_EXIT 10.0     /* seconds after READY in which an exit counts as early */
@@ -71,6 +74,19 @@ struct pool {
 		unsigned count;
 	} poison[POISON_SLOTS];
 
+	/* Hotloading: the watched roots, the Python files changed under them
+	 * (each once, with the count of changes at its last one), and how many
+	 * changes there were; a worker is told what changed since it last
+	 * heard. In watch_mode poll, the agent looks itself instead. */
+	struct watch *watch;
+	json_t *roots; /* real paths, the hook's first */
+	struct change {
+		char *path;
+		uint64_t seq;
+	} * changes;
+	size_t n_changes;
+	uint64_t change_seq;
+
 	json_t *log; /* [{"time","pid","stream","data"}] */
 	size_t log_bytes;
 };
@@ -93,12 +109,125 @@ now_s(void)
 	return (double)uv_hrtime() / 1e9;
 }
 
+/* Files changed under the watched roots: every worker hears of them before
+ * its next request (and reloads what they are of). */
+static void
+on_files_changed(struct watch *wt, char *const *paths, size_t n, void *data)
+{
+	struct pool *p = data;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		p->change_seq++;
+		for (j = 0; j < p->n_changes; j++)
+			if (!strcmp(p->changes[j].path, paths[i]))
+				break;
+		if (j == p->n_changes) {
+			p->changes = xrealloc(p->changes, (p->n_changes + 1) * sizeof(*p->changes));
+			p->changes[p->n_changes++].path = xstrdup(paths[i]);
+		}
+		p->changes[j].seq = p->change_seq;
+	}
+	log_info("%s: %zu file%s changed (%s%s); workers reload before their next request", p->name,
+	         n, n == 1 ? "" : "s", paths[0], n > 1 ? ", ..." : "");
+}
+
+int
+pool_watch_add(struct pool *p, const char *dir, char *err, size_t errlen)
+{
+	char *real = realpath(dir, NULL);
+	json_t *v;
+	size_t i;
+	int r = 0;
+
+	if (!real) {
+		r = -errno;
+		snprintf(err, errlen, "cannot watch %s: %s", dir, strerror(errno));
+		return r;
+	}
+	json_array_foreach(p->roots, i, v) if (!strcmp(json_string_value(v), real))
+	{
+		free(real);
+		return 0;
+	}
+	if (!p->hook->watch_poll) {
+		if (!p->watch)
+			p->watch = watch_new(p->ctx.loop, on_files_changed, p);
+		r = watch_add_root(p->watch, real, err, errlen);
+	}
+	if (r >= 0)
+		json_array_append_new(p->roots, json_string(real));
+	free(real);
+	return r;
+}
+
+int
+pool_watch_remove(struct pool *p, const char *dir)
+{
+	char *real = realpath(dir, NULL);
+	const char *want = real ? real : dir;
+	json_t *v;
+	size_t i;
+	int r = -ENOENT;
+
+	json_array_foreach(p->roots, i, v) if (!strcmp(json_string_value(v), want))
+	{
+		if (p->watch)
+			watch_remove_root(p->watch, want);
+		json_array_remove(p->roots, i);
+		r = 0;
+		break;
+	}
+	free(real);
+	return r;
+}
+
+const json_t *
+pool_watch_roots(const struct pool *p)
+{
+	return p->roots;
+}
+
+/* What request r, about to run on w, must reload first: the files changed
+ * since w last heard (events), or the roots to look under (poll). */
+static void
+attach_changes(struct pool *p, struct worker *w, struct request *r)
+{
+	size_t i;
+
+	if (r->op != REQUEST_EXEC && r->op != REQUEST_EVAL)
+		return;
+	r->reload_strategy = p->hook->reload_purge ? "purge" : "reload";
+	if (p->hook->watch_poll) {
+		if (json_array_size(p->roots))
+			r->poll_roots = json_incref(p->roots);
+		return;
+	}
+	if (worker_seen_changes(w) == p->change_seq)
+		return;
+	r->changed = json_array();
+	for (i = 0; i < p->n_changes; i++)
+		if (p->changes[i].seq > worker_seen_changes(w))
+			json_array_append_new(r->changed, json_string(p->changes[i].path));
+	worker_set_seen_changes(w, p->change_seq);
+}
+
+/* Replace w with a fresh worker: it finishes what it runs and stops; with
+ * min_workers the replacement starts at once, before it is gone. */
+static void
+recycle(struct pool *p, struct worker *w, const char *why)
+{
+	log_info("%s: recycling worker %d: %s", p->name, worker_pid(w), why);
+	worker_stop(w);
+}
+
 struct pool *
 pool_new(const struct pool_context *ctx, const struct hook *h, const char *executable,
          const char *version)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 	struct buf name = BUF_INIT;
+	size_t i;
 
 	p->ctx = *ctx;
 	p->hook = h;
@@ -110,6 +239,14 @@ pool_new(const struct pool_context *ctx, const struct hook *h, const char *execu
 	TAILQ_INIT(&p->queue);
 	uv_timer_init(ctx->loop, &p->backoff);
 	uv_timer_init(ctx->loop, &p->deadlines);
+	p->roots = json_array();
+	for (i = 0; i < h->n_watch; i++) {
+		char err[512];
+
+		if (pool_watch_add(p, h->watch[i], err, sizeof(err)) < 0)
+			log_warn("%s: %s (watch in %s), ignoring", p->name, err,
+			         h->source ? h->source : h->name);
+	}
 	p->backoff.data = p->deadlines.data = p;
 	p->open_timers = 2;
 	return p;
@@ -119,6 +256,7 @@ static void
 on_pool_closed(uv_handle_t *h)
 {
 	struct pool *p = h->data;
+	size_t i;
 
 	if (--p->open_timers > 0)
 		return;
@@ -131,6 +269,10 @@ on_pool_closed(uv_handle_t *h)
 	free(p->last_exit);
 	free(p->last_error);
 	free(p->failed_reason);
+	for (i = 0; i < p->n_changes; i++)
+		free(p->changes[i].path);
+	free(p->changes);
+	json_decref(p->roots);
 	json_decref(p->log);
 	free(p);
 }
@@ -146,6 +288,8 @@ pool_free(struct pool *p)
 		queue_remove(p, r);
 		request_fail(r, "ShuttingDown", "the daemon is shutting down");
 	}
+	watch_free(p->watch);
+	p->watch = NULL;
 	uv_close((uv_handle_t *)&p->backoff, on_pool_closed);
 	uv_close((uv_handle_t *)&p->deadlines, on_pool_closed);
 }
@@ -312,10 +456,28 @@ on_worker_ready(struct worker *w, void *data)
 	pool_dispatch(data);
 }
 
+/* Between requests: a worker that served recycle_after requests, grew past
+ * max_rss, or failed to reload with reload_fallback: recycle, is replaced. */
 static void
 on_worker_idle(struct worker *w, void *data)
 {
-	pool_dispatch(data);
+	struct pool *p = data;
+	const struct hook *h = p->hook;
+	char why[128];
+	size_t rss;
+
+	if (h->recycle_after && worker_requests(w) >= h->recycle_after) {
+		snprintf(why, sizeof(why), "it served %u requests (recycle_after)",
+		         worker_requests(w));
+		recycle(p, w, why);
+	} else if (h->max_rss && (rss = worker_rss_bytes(w)) > h->max_rss) {
+		snprintf(why, sizeof(why), "it uses %zu MiB, above max_rss (%zu MiB)", rss >> 20,
+		         h->max_rss >> 20);
+		recycle(p, w, why);
+	} else if (h->reload_recycle && worker_reload_failed(w)) {
+		recycle(p, w, "a module failed to reload (reload_fallback: recycle)");
+	}
+	pool_dispatch(p);
 }
 
 static size_t
@@ -505,6 +667,8 @@ pool_spawn(struct pool *p)
 	} else {
 		p->workers = xrealloc(p->workers, (p->n_workers + 1) * sizeof(*p->workers));
 		p->workers[p->n_workers++] = w;
+		/* a new interpreter imports what is on disk now */
+		worker_set_seen_changes(w, p->change_seq);
 	}
 	hook_strv_free(spec.argv);
 	hook_strv_free(spec.env);
@@ -544,6 +708,7 @@ pool_dispatch(struct pool *p)
 			request_fail(r, "ClientGone", "the client closed its connection");
 			continue;
 		}
+		attach_changes(p, idle, r);
 		worker_run(idle, r);
 	}
 	if (p->stopping || p->state != POOL_OK)
@@ -739,6 +904,23 @@ pool_stop_workers(struct pool *p)
 }
 
 int
+pool_recycle(struct pool *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n_workers; i++) {
+		enum worker_state s = worker_state(p->workers[i]);
+
+		if (s == WORKER_STOPPING || s == WORKER_DEAD)
+			continue;
+		recycle(p, p->workers[i], "asked to (recycle)");
+		n++;
+	}
+	pool_dispatch(p); /* the replacements, as min_workers wants them */
+	return (int)n;
+}
+
+int
 pool_start(struct pool *p)
 {
 	size_t live;
@@ -807,6 +989,11 @@ pool_status(const struct pool *p)
 		json_object_set_new(o, "failed_reason", json_string(p->failed_reason));
 	if (p->last_error)
 		json_object_set_new(o, "last_error", json_string(p->last_error));
+	if (json_array_size(p->roots)) {
+		json_object_set(o, "watch", p->roots);
+		json_object_set_new(o, "watch_mode",
+		                    json_string(p->hook->watch_poll ? "poll" : "events"));
+	}
 	return o;
 }
 

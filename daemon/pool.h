@@ -64,6 +64,18 @@ void pool_prewarm(struct pool *p);
  * demand. */
 void pool_stop_workers(struct pool *p);
 
+/* Replace every worker with a fresh one: each finishes its request and
+ * stops; min_workers replacements start at once. Returns how many. */
+int pool_recycle(struct pool *p);
+
+/* Watch dir (and below) for changed Python files: workers reload them
+ * before their next request. -errno with a reason in err. */
+int pool_watch_add(struct pool *p, const char *dir, char *err, size_t errlen);
+/* -ENOENT when dir is not watched. */
+int pool_watch_remove(struct pool *p, const char *dir);
+/* The watched roots (borrowed JSON array of real paths). */
+const json_t *pool_watch_roots(const struct pool *p);
+
 /* Configuration reload: the pool's hook changed. Its workers finish what
  * they run and stop; none is started or restarted any more. */
 void pool_retire(struct pool *p);

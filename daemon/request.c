@@ -27,6 +27,9 @@ request_free(struct request *r)
 	free(r->path);
 	free(r->cwd);
 	json_decref(r->argv);
+	json_decref(r->modules);
+	json_decref(r->changed);
+	json_decref(r->poll_roots);
 	json_decref(r->client_id);
 	free(r->client_id_json);
 	free(r);
@@ -44,6 +47,8 @@ request_op_name(enum request_op op)
 		return "reset";
 	case REQUEST_PING:
 		return "ping";
+	case REQUEST_RELOAD:
+		return "reload";
 	}
 	return "?";
 }
@@ -63,6 +68,22 @@ request_to_agent(const struct request *r, uint64_t id)
 			json_object_set_new(m, "cwd", json_string(r->cwd));
 		if (r->argv)
 			json_object_set(m, "argv", r->argv);
+		if (r->changed) {
+			json_object_set(m, "changed", r->changed);
+			json_object_set_new(
+			        m, "reload_strategy",
+			        json_string(r->reload_strategy ? r->reload_strategy : "reload"));
+		}
+		if (r->poll_roots) {
+			json_object_set(m, "poll_roots", r->poll_roots);
+			json_object_set_new(
+			        m, "reload_strategy",
+			        json_string(r->reload_strategy ? r->reload_strategy : "reload"));
+		}
+	}
+	if (r->op == REQUEST_RELOAD) {
+		json_object_set(m, "modules", r->modules);
+		json_object_set_new(m, "strategy", json_string(r->purge ? "purge" : "reload"));
 	}
 	return m;
 }
@@ -73,6 +94,13 @@ request_output(struct request *r, int fd, const char *data, size_t len)
 	if (!r->sink)
 		return 0;
 	return r->sink->output(r, fd, data, len);
+}
+
+void
+request_event(struct request *r, json_t *msg)
+{
+	if (r->sink && r->sink->event)
+		r->sink->event(r, msg);
 }
 
 int

@@ -15,6 +15,7 @@ enum request_op {
 	REQUEST_EVAL,
 	REQUEST_RESET,
 	REQUEST_PING,
+	REQUEST_RELOAD,
 };
 
 enum request_state {
@@ -38,6 +39,9 @@ struct request_sink {
 	/* Optional: whether the client has closed its connection (not only
 	 * its writing end), so the request is not worth running. */
 	int (*gone)(struct request *r);
+	/* Optional: an event of the agent's about the request ("reloaded"),
+	 * borrowed, its "id" the agent's. */
+	void (*event)(struct request *r, json_t *msg);
 };
 
 struct request {
@@ -56,9 +60,14 @@ struct request {
 	char *path;           /* the file the code is from (__file__, sys.path[0]); or NULL */
 	char *cwd;            /* the client's working directory for the run; or NULL */
 	json_t *argv;         /* sys.argv for the run (owned); or NULL */
-	uint64_t code_hash;   /* of op and code: which requests crash workers */
-	json_t *client_id;    /* the id the client gave, or NULL (raw mode) */
-	char *client_id_json; /* client_id serialised, made on first use */
+	json_t *modules;      /* reload: the module or package names (owned) */
+	int purge;            /* reload: purge rather than re-execute */
+	json_t *changed;      /* files changed since the worker's last request (owned), or NULL */
+	json_t *poll_roots;   /* watch_mode poll: the roots whose modules to check (owned) */
+	const char *reload_strategy; /* the hook's, for changed files: "reload", "purge" */
+	uint64_t code_hash;          /* of op and code: which requests crash workers */
+	json_t *client_id;           /* the id the client gave, or NULL (raw mode) */
+	char *client_id_json;        /* client_id serialised, made on first use */
 	uint64_t started_ns;
 	struct worker *worker;           /* while running */
 	struct pool *pool;               /* while queued or running */
@@ -77,6 +86,9 @@ json_t *request_to_agent(const struct request *r, uint64_t id);
 /* Hand output to the client, if it is still there. Returns 1 when the
  * client is congested. */
 int request_output(struct request *r, int fd, const char *data, size_t len);
+
+/* Hand an event of the agent's ("reloaded") to the client, if it takes them. */
+void request_event(struct request *r, json_t *msg);
 
 /* Whether nobody will hear the result: the client left before it ran. */
 int request_client_gone(struct request *r);

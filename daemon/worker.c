@@ -57,6 +57,8 @@ struct worker {
 	int limit_is_deadline; /* ... and it is what its deadline left */
 	double deadline;       /* that deadline, in seconds */
 	int interrupt_ignored; /* the code went on after an interrupt */
+	int reload_failed;     /* a module of the last request's reload failed */
+	uint64_t seen_changes; /* the pool's change count this worker has been told of */
 	int interrupt_kill;    /* so a second interrupt is stopping the worker */
 
 	const struct worker_events *ev;
@@ -547,6 +549,38 @@ on_request_done(struct worker *w, json_t *msg)
 	}
 }
 
+/* The agent reloaded modules before running the request's code (or for a
+ * reload op). What it printed while reloading goes first; then the event;
+ * the code's own output only after, because the agent waits for our
+ * acknowledgement before it runs the code. */
+static void
+on_reloaded(struct worker *w, json_t *msg)
+{
+	struct request *r = w->current;
+	json_t *m, *ack;
+	size_t i;
+
+	drain_output(w);
+	json_array_foreach(json_object_get(msg, "modules"), i, m)
+	{
+		const char *status = json_string_value(json_object_get(m, "status"));
+
+		if (status && !strcmp(status, "failed"))
+			w->reload_failed = 1;
+		worker_log(w,
+		           status && !strcmp(status, "failed") ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO,
+		           "%s: %s", json_string_value(json_object_get(m, "module")) ?: "?",
+		           status ?: "?");
+	}
+	request_event(r, msg);
+	if (r->op != REQUEST_RELOAD) {
+		ack = json_pack("{s:I, s:s}", "id", (json_int_t)w->current_id, "op",
+		                "reloaded-ack");
+		worker_send(w, ack);
+		json_decref(ack);
+	}
+}
+
 /* One message from the agent. A message that makes no sense means the agent
  * is broken: kill the worker rather than guess. */
 static void
@@ -576,6 +610,9 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 	} else if (!strcmp(event, "done") && w->current &&
 	           json_integer_value(json_object_get(msg, "id")) == (json_int_t)w->current_id) {
 		on_request_done(w, msg);
+	} else if (!strcmp(event, "reloaded") && w->current &&
+	           json_integer_value(json_object_get(msg, "id")) == (json_int_t)w->current_id) {
+		on_reloaded(w, msg);
 	} else if (!strcmp(event, "done") && w->state == WORKER_STOPPING) {
 		/* the answer to "stop": the exit follows */
 	} else {
@@ -893,6 +930,7 @@ worker_run(struct worker *w, struct request *r)
 	w->timed_out = 0;
 	w->interrupt_ignored = 0;
 	w->interrupt_kill = 0;
+	w->reload_failed = 0;
 	/* The loop's clock is the time this turn began: whatever ran before
 	 * in this turn (a slow version probe) must not count as the code's. */
 	uv_update_time(w->timer.loop);
@@ -955,6 +993,38 @@ on_interrupt_ignored(uv_timer_t *t)
 	           w->interrupt_grace);
 	w->state = WORKER_BUSY;
 	w->interrupt_ignored = 1;
+}
+
+uint64_t
+worker_seen_changes(const struct worker *w)
+{
+	return w->seen_changes;
+}
+
+void
+worker_set_seen_changes(struct worker *w, uint64_t seq)
+{
+	w->seen_changes = seq;
+}
+
+int
+worker_reload_failed(const struct worker *w)
+{
+	return w->reload_failed;
+}
+
+unsigned
+worker_requests(const struct worker *w)
+{
+	return w->requests;
+}
+
+size_t
+worker_rss_bytes(const struct worker *w)
+{
+	long long rss = worker_rss(w);
+
+	return rss > 0 ? (size_t)rss : 0;
 }
 
 int

@@ -82,6 +82,17 @@ int worker_interrupt(struct worker *w);
 
 void worker_resume_output(struct worker *w);
 
+/* The pool's count of file changes this worker was told about. */
+uint64_t worker_seen_changes(const struct worker *w);
+void worker_set_seen_changes(struct worker *w, uint64_t seq);
+
+/* Whether a module failed to reload for its last request. */
+int worker_reload_failed(const struct worker *w);
+
+/* Requests it has served; its resident memory in bytes (0: unknown). */
+unsigned worker_requests(const struct worker *w);
+size_t worker_rss_bytes(const struct worker *w);
+
 /* The request finished or its client left: detach without stopping it. */
 void worker_detach(struct worker *w, struct request *r);
 

@@ -273,16 +273,18 @@ START_TEST(test_field_errors)
 	static const char *const ns_msg = "field 'ns' must be \"main\" or \"fresh\"";
 
 	parse_fail("{\"id\":9}",
-	           "missing field 'op' (a string: exec, eval, reset, ping, interrupt)", 9);
+	           "missing field 'op' (a string: exec, eval, reset, ping, reload, interrupt)", 9);
 	parse_fail("{\"id\":9,\"op\":3}",
-	           "missing field 'op' (a string: exec, eval, reset, ping, interrupt)", 9);
+	           "missing field 'op' (a string: exec, eval, reset, ping, reload, interrupt)", 9);
 	parse_fail("{\"id\":5,\"op\":\"frobnicate\"}",
-	           "unknown op 'frobnicate' (known: exec, eval, reset, ping, interrupt)", 5);
+	           "unknown op 'frobnicate' (known: exec, eval, reset, ping, reload, interrupt)",
+	           5);
 	/* what a reason quotes of the line is one line, without escapes */
 	parse_fail("{\"id\":5,\"op\":\"a\\nb\\u001b[2J\"}",
-	           "unknown op 'a\\nb\\x1b[2J' (known: exec, eval, reset, ping, interrupt)", 5);
+	           "unknown op 'a\\nb\\x1b[2J' (known: exec, eval, reset, ping, reload, interrupt)",
+	           5);
 	parse_fail("{\"id\":5,\"op\":\"EXEC\"}",
-	           "unknown op 'EXEC' (known: exec, eval, reset, ping, interrupt)", 5);
+	           "unknown op 'EXEC' (known: exec, eval, reset, ping, reload, interrupt)", 5);
 	parse_fail("{\"id\":6,\"op\":\"exec\"}", "op 'exec' needs field 'code' (a string)", 6);
 	parse_fail("{\"id\":7,\"op\":\"exec\",\"code\":5}",
 	           "op 'exec' needs field 'code' (a string)", 7);
