@@ -120,7 +120,11 @@ hook_equal(const struct hook *a, const struct hook *b)
 	       str_equal(a->initialize, b->initialize) &&
 	       str_equal(a->uninitialize, b->uninitialize) &&
 	       str_equal(a->namespace_code, b->namespace_code) &&
-	       str_equal(a->hook_class, b->hook_class) &&
+	       str_equal(a->before_reload, b->before_reload) &&
+	       str_equal(a->after_reload, b->after_reload) && strv_equal(a->watch, b->watch) &&
+	       a->watch_poll == b->watch_poll && a->reload_purge == b->reload_purge &&
+	       a->reload_recycle == b->reload_recycle && a->recycle_after == b->recycle_after &&
+	       a->max_rss == b->max_rss && str_equal(a->hook_class, b->hook_class) &&
 	       strv_equal(a->python_path, b->python_path);
 }
 

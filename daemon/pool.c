@@ -617,6 +617,10 @@ hook_env_json(const struct pool *p)
 	              "namespace", h->namespace_code ? json_string(h->namespace_code) : json_null(),
 	              "class", h->hook_class ? json_string(h->hook_class) : json_null(), "path",
 	              path);
+	if (h->before_reload)
+		json_object_set_new(o, "before_reload", json_string(h->before_reload));
+	if (h->after_reload)
+		json_object_set_new(o, "after_reload", json_string(h->after_reload));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
