@@ -219,13 +219,13 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 			take_events(&w, &what);
 			continue;
 		}
+		/* Ctrl-C while waiting ends the loop, with the last run's status */
+		sigaction(SIGINT, &sa, &old_int);
+		sigaction(SIGTERM, &sa, &old_term);
 		ctl_print(2,
 		          "hotloadctl: --- exit %d in %.2f s; waiting for changes under %s "
 		          "(Ctrl-C ends) ---\n",
 		          status, ctl_now() - t0, dir);
-		/* Ctrl-C while waiting ends the loop, with the last run's status */
-		sigaction(SIGINT, &sa, &old_int);
-		sigaction(SIGTERM, &sa, &old_term);
 		i = wait_change(&w, &what);
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);

@@ -1,0 +1,276 @@
+/* itest_hotload.c - the edit -> run loop against the real daemon and
+ * python3: exec --watch, watch roots, recycling */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+/* A hotloadctl running in the background, stdout and stderr on one pipe. */
+struct bg {
+	pid_t pid;
+	int fd;
+	struct buf_out {
+		char *data;
+		size_t len;
+	} out;
+};
+
+static void
+bg_start(struct bg *b, const char *const *args)
+{
+	char *bin = itest_bin("hotloadctl");
+	const char *argv[32];
+	int p[2], n = 0;
+
+	argv[n++] = bin;
+	while (*args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	ck_assert_int_eq(pipe(p), 0);
+	b->pid = fork();
+	ck_assert_int_ge(b->pid, 0);
+	if (b->pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	b->fd = p[0];
+	b->out.data = calloc(1, 1);
+	b->out.len = 0;
+	free(bin);
+}
+
+/* Read until the output holds needle (after what was matched before). */
+static void
+bg_expect(struct bg *b, size_t *from, const char *needle, int deadline_ms)
+{
+	long long end = itest_now_ms() + deadline_ms;
+	char *hit;
+
+	while (!(hit = strstr(b->out.data + *from, needle))) {
+		char chunk[4096];
+		ssize_t n;
+		int left = (int)(end - itest_now_ms());
+
+		ck_assert_msg(left > 0 && itest_wait_readable(b->fd, left) == 1,
+		              "no \"%s\" from hotloadctl within %d ms; it wrote:\n%s", needle,
+		              deadline_ms, b->out.data);
+		n = read(b->fd, chunk, sizeof(chunk));
+		ck_assert_msg(n > 0, "hotloadctl ended before \"%s\"; it wrote:\n%s", needle,
+		              b->out.data);
+		b->out.data = realloc(b->out.data, b->out.len + (size_t)n + 1);
+		memcpy(b->out.data + b->out.len, chunk, (size_t)n);
+		b->out.len += (size_t)n;
+		b->out.data[b->out.len] = '\0';
+	}
+	*from = (size_t)(hit - b->out.data) + strlen(needle);
+}
+
+static int
+bg_stop(struct bg *b, int sig)
+{
+	int status;
+
+	kill(b->pid, sig);
+	ck_assert_int_eq(waitpid(b->pid, &status, 0), b->pid);
+	close(b->fd);
+	free(b->out.data);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+	itest_write_file(path, text, strlen(text));
+}
+
+/* Saved as editors save it: a temporary file renamed over the original. */
+static void
+save_by_rename(const char *path, const char *text)
+{
+	char *tmp = itest_strf("%s.tmp~", path);
+
+	write_text(tmp, text);
+	ck_assert_int_eq(rename(tmp, path), 0);
+	free(tmp);
+}
+
+/* exec --watch: a run, then one per save (in place, or by rename); a run
+ * still going when the next save comes is interrupted; Ctrl-C ends it. */
+START_TEST(exec_watch_reruns)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	char *dir = itest_strf("%s/proj", d->dir), *script = itest_strf("%s/run.py", dir);
+	const char *args[] = {"--socket", d->sock, "exec", "--watch", "python:3", script, NULL};
+	struct bg b;
+	size_t at = 0;
+
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	write_text(script, "print('version', 1)\n");
+	bg_start(&b, args);
+	bg_expect(&b, &at, "run 1 ---", 20000);
+	bg_expect(&b, &at, "version 1\n", 20000);
+	bg_expect(&b, &at, "waiting for changes", 10000);
+	write_text(script, "print('version', 2)\n");
+	bg_expect(&b, &at, "run.py changed ---", 10000);
+	bg_expect(&b, &at, "version 2\n", 10000);
+	bg_expect(&b, &at, "waiting for changes", 10000);
+	save_by_rename(script, "import time\nprint('version', 3, flush=True)\ntime.sleep(30)\n");
+	bg_expect(&b, &at, "version 3\n", 10000);
+	save_by_rename(script, "print('version', 4)\n");
+	bg_expect(&b, &at, "interrupted by a change", 10000);
+	bg_expect(&b, &at, "version 4\n", 10000);
+	bg_expect(&b, &at, "waiting for changes", 10000);
+	ck_assert_int_eq(bg_stop(&b, SIGINT), 0);
+	free(script);
+	free(dir);
+	itest_stop(d);
+}
+END_TEST
+
+/* The worker pid of target, by a request. */
+static long
+pid_of(const struct itest_daemon *d, const char *target)
+{
+	char *r = itest_raw(d, ITEST_UNIX, target, "import os\nprint(os.getpid())\n");
+	long pid;
+
+	ck_assert_msg(sscanf(r, "OUTPUT: \n%ld", &pid) == 1, "reply: %s", r);
+	free(r);
+	return pid;
+}
+
+static const char *const recycle_hooks[] = {
+        "warm.yaml",    ITEST_PY_HOOK("warm") "min_workers: 1\nmax_workers: 1\n",
+        "counted.yaml", ITEST_PY_HOOK("counted") "recycle_after: 2\n",
+        "fat.yaml",     ITEST_PY_HOOK("fat") "max_rss: 1M\n",
+        NULL,
+};
+
+/* recycle: the old worker finishes its request, the replacement of a
+ * min_workers target is started at once; nothing fails. */
+START_TEST(recycle_keeps_requests)
+{
+	struct itest_opts o = {.hooks = recycle_hooks, .extra_config = ITEST_SUPERVISION("5", "1")};
+	struct itest_daemon *d = itest_start(&o);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "warm:1 mode=json");
+	struct jreply r;
+	json_t *st;
+	long old = jc_worker_pid(c, 1), fresh;
+	long long end;
+
+	jc_send_exec(c, 2, "import time\ntime.sleep(1)\nprint('finished')", 0);
+	itest_sleep_ms(200);
+	st = itest_control_with(d, "recycle", json_pack("{s:[s]}", "targets", "warm:1"));
+	ck_assert_msg(json_is_true(json_object_get(st, "ok")), "recycle failed");
+	json_decref(st);
+	/* the replacement starts while the old one still runs its request */
+	end = itest_now_ms() + 5000;
+	for (;;) {
+		json_t *t = itest_target_status(d, "warm:1");
+		size_t n = json_array_size(json_object_get(t, "workers"));
+
+		json_decref(t);
+		if (n == 2)
+			break;
+		ck_assert_msg(itest_now_ms() < end, "no replacement worker while the old one runs");
+		itest_sleep_ms(50);
+	}
+	jc_collect(c, 2, 10000, &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, "finished\n");
+	jreply_free(&r);
+	ck_assert_int_eq(itest_wait_gone((pid_t)old, 10000), 1);
+	fresh = jc_worker_pid(c, 3);
+	ck_assert_int_ne(fresh, old);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
+/* recycle_after and max_rss replace workers between requests. */
+START_TEST(recycle_after_and_max_rss)
+{
+	struct itest_opts o = {.hooks = recycle_hooks, .extra_config = ITEST_SUPERVISION("5", "1")};
+	struct itest_daemon *d = itest_start(&o);
+	long p1, p2, p3;
+	char *log;
+
+	p1 = pid_of(d, "counted:1");
+	p2 = pid_of(d, "counted:1");
+	ck_assert_int_eq(p1, p2);
+	p3 = pid_of(d, "counted:1"); /* two served: a fresh one */
+	ck_assert_int_ne(p3, p1);
+	p1 = pid_of(d, "fat:1");
+	p2 = pid_of(d, "fat:1"); /* any interpreter is above 1 MiB */
+	ck_assert_int_ne(p1, p2);
+	log = itest_daemon_log(d);
+	itest_assert_contains(log, "it served 2 requests (recycle_after)");
+	itest_assert_contains(log, "above max_rss (1 MiB)");
+	free(log);
+	itest_stop(d);
+}
+END_TEST
+
+/* watch and unwatch: the roots show in status; a missing directory is a
+ * clear error. */
+START_TEST(watch_roots)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	char *dir = itest_strf("%s/src", d->dir), *ctl = itest_bin("hotloadctl");
+	const char *watch[] = {ctl, "--socket", d->sock, "watch", "python:3", dir, NULL};
+	const char *unwatch[] = {ctl, "--socket", d->sock, "unwatch", "python:3", dir, NULL};
+	const char *missing[] = {ctl,        "--socket",     d->sock, "watch",
+	                         "python:3", "/nonexistent", NULL};
+	struct itest_proc p;
+	json_t *t;
+	char *want;
+
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	itest_run(watch, NULL, NULL, 0, &p);
+	want = itest_strf("python:3: watching %s\n", dir);
+	ck_assert_msg(p.status == 0 && !strcmp(p.out, want), "watch: %d %s %s", p.status, p.out,
+	              p.err);
+	free(want);
+	itest_proc_free(&p);
+	t = itest_target_status(d, "python:3");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(t, "watch"), 0)), dir);
+	ck_assert_str_eq(json_string_value(json_object_get(t, "watch_mode")), "events");
+	json_decref(t);
+	itest_run(missing, NULL, NULL, 0, &p);
+	ck_assert_int_eq(p.status, 2);
+	itest_assert_contains(p.err, "cannot watch /nonexistent");
+	itest_proc_free(&p);
+	itest_run(unwatch, NULL, NULL, 0, &p);
+	ck_assert_msg(p.status == 0 && !strcmp(p.out, "python:3: watching nothing\n"), "%s", p.out);
+	itest_proc_free(&p);
+	free(ctl);
+	free(dir);
+	itest_stop(d);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("hotload");
+	TCase *tc = tcase_create("hotload");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, exec_watch_reruns);
+	tcase_add_test(tc, recycle_keeps_requests);
+	tcase_add_test(tc, recycle_after_and_max_rss);
+	tcase_add_test(tc, watch_roots);
+	suite_add_tcase(s, tc);
+	return itest_run_suite(s);
+}
