@@ -165,13 +165,14 @@ START_TEST(recycle_keeps_requests)
 	struct itest_daemon *d = itest_start(&o);
 	struct jclient *c = jc_open(d, ITEST_UNIX, "warm:1 mode=json");
 	struct jreply r;
-	json_t *st;
+	json_t *st, *fields = json_pack("{s:[s]}", "targets", "warm:1");
 	long old = jc_worker_pid(c, 1), fresh;
 	long long end;
 
 	jc_send_exec(c, 2, "import time\ntime.sleep(1)\nprint('finished')", 0);
 	itest_sleep_ms(200);
-	st = itest_control_with(d, "recycle", json_pack("{s:[s]}", "targets", "warm:1"));
+	st = itest_control_with(d, "recycle", fields);
+	json_decref(fields);
 	ck_assert_msg(json_is_true(json_object_get(st, "ok")), "recycle failed");
 	json_decref(st);
 	/* the replacement starts while the old one still runs its request */

@@ -237,6 +237,14 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(h->hints[0].version);
 	ck_assert_ptr_null(h->hints[0].version_command);
 	ck_assert_ptr_null(h->hints[0].version_pattern);
+	ck_assert_uint_eq(h->n_watch, 0);
+	ck_assert_int_eq(h->watch_poll, 0);
+	ck_assert_int_eq(h->reload_purge, 0);
+	ck_assert_int_eq(h->reload_recycle, 0);
+	ck_assert_ptr_null(h->before_reload);
+	ck_assert_ptr_null(h->after_reload);
+	ck_assert_uint_eq(h->recycle_after, 0);
+	ck_assert_uint_eq(h->max_rss, 0);
 	hookset_free(hs);
 }
 END_TEST
@@ -281,7 +289,15 @@ START_TEST(test_every_key)
 	        "  maya.standalone.initialize(name=\"python\")\n"
 	        "uninitialize: maya.standalone.uninitialize()\n"
 	        "hook_class: studio.hooks.maya:StudioMayaHook\n"
-	        "python_path: [lib, /studio/python, ~/python]\n");
+	        "python_path: [lib, /studio/python, ~/python]\n"
+	        "watch: [src, ~/dev/tools]\n"
+	        "watch_mode: poll\n"
+	        "reload_strategy: purge\n"
+	        "reload_fallback: recycle\n"
+	        "before_reload: print('before', modules)\n"
+	        "after_reload: print('after', modules)\n"
+	        "recycle_after: 500\n"
+	        "max_rss: 4G\n");
 	h = hookset_find(hs, "sm");
 	ck_assert_ptr_nonnull(h);
 	ck_assert_str_eq(h->name, "studiomaya");
@@ -321,6 +337,16 @@ START_TEST(test_every_key)
 	ck_assert_str_eq(h->python_path[0], tmp_path("hooks/lib"));
 	ck_assert_str_eq(h->python_path[1], "/studio/python");
 	ck_assert_str_eq(h->python_path[2], "/home/artist/python");
+	ck_assert_uint_eq(h->n_watch, 2);
+	ck_assert_str_eq(h->watch[0], tmp_path("hooks/src"));
+	ck_assert_str_eq(h->watch[1], "/home/artist/dev/tools");
+	ck_assert_int_eq(h->watch_poll, 1);
+	ck_assert_int_eq(h->reload_purge, 1);
+	ck_assert_int_eq(h->reload_recycle, 1);
+	ck_assert_str_eq(h->before_reload, "print('before', modules)");
+	ck_assert_str_eq(h->after_reload, "print('after', modules)");
+	ck_assert_uint_eq(h->recycle_after, 500);
+	ck_assert_uint_eq(h->max_rss, (size_t)4 << 30);
 	hookset_free(hs);
 }
 END_TEST
@@ -373,7 +399,8 @@ static const struct {
          "2:1: unknown key 'executable' (known: name, aliases, description, default_version, "
          "hints, argv, launcher, env, startup_timeout, idle_timeout, max_workers, min_workers, "
          "max_queue, request_timeout, initialize, uninitialize, namespace, hook_class, "
-         "python_path)"},
+         "python_path, watch, watch_mode, reload_strategy, reload_fallback, before_reload, "
+         "after_reload, recycle_after, max_rss)"},
         {"name: x\nhints:\n  linux: [\"/x{version}\"]\n  solaris: []\n",
          "4:3: hints: unknown key 'solaris' (known: linux, macos, windows)"},
         {"name: x\nhints:\n  linux: /x{version}\n",
@@ -458,6 +485,21 @@ static const struct {
          "2:18: default_version: expected a version like 2024 or 20.5, got '20 5'"},
         {"name: x\ninitialize: {a: 1}\n", "2:13: initialize: expected a string, got a mapping"},
         {"name: x\npython_path: lib\n", "2:14: python_path: expected a list of strings, got 'lib'"},
+        {"name: x\nwatch: src\n", "2:8: watch: expected a list of strings, got 'src'"},
+        {"name: x\nwatch_mode: inotify\n",
+         "2:13: watch_mode: expected events or poll, got 'inotify'"},
+        {"name: x\nreload_strategy: [purge]\n",
+         "2:18: reload_strategy: expected a string, got a sequence"},
+        {"name: x\nreload_strategy: superreload\n",
+         "2:18: reload_strategy: expected reload or purge, got 'superreload'"},
+        {"name: x\nreload_fallback: restart\n",
+         "2:18: reload_fallback: expected none or recycle, got 'restart'"},
+        {"name: x\nafter_reload: [x]\n", "2:15: after_reload: expected a string, got a sequence"},
+        {"name: x\nrecycle_after: -1\n",
+         "2:16: recycle_after: expected an integer from 0 to 100000000, got '-1'"},
+        {"name: x\nmax_rss: lots\n",
+         "2:10: max_rss: expected a size of at least 1048576 bytes (like 65536, 512K, 64M, 1G), "
+         "got 'lots'"},
         {"name: x\nname: y\n", "2:1: duplicate key 'name'"},
         {"name: x\n  aliases: [y]\n", "2:10: mapping values are not allowed in this context"},
 };
@@ -489,7 +531,9 @@ START_TEST(test_load_string_error)
 	                      "description, default_version, hints, argv, launcher, env, "
 	                      "startup_timeout, idle_timeout, max_workers, min_workers, "
 	                      "max_queue, request_timeout, initialize, uninitialize, "
-	                      "namespace, hook_class, python_path)");
+	                      "namespace, hook_class, python_path, watch, watch_mode, "
+	                      "reload_strategy, reload_fallback, before_reload, after_reload, "
+	                      "recycle_after, max_rss)");
 	hookset_free(hs);
 }
 END_TEST
@@ -521,6 +565,15 @@ static const char *const eq_base[] = {
         "uninitialize: x.stop()\n",
         "hook_class: m:C\n",
         "python_path: [lib]\n",
+        "namespace: import x\n",
+        "watch: [src]\n",
+        "watch_mode: events\n",
+        "reload_strategy: reload\n",
+        "reload_fallback: none\n",
+        "before_reload: x.down()\n",
+        "after_reload: x.up()\n",
+        "recycle_after: 100\n",
+        "max_rss: 2G\n",
 };
 
 /* eq_base with the entry starting with key replaced by line, and whether the
@@ -600,6 +653,25 @@ static const struct {
         {"python_path", "python_path: [lib, lib2]\n", 0},
         {"python_path", "python_path: [/elsewhere/lib]\n", 0},
         {"python_path", "", 0}, /* the default, the file's directory, is not hooks/lib */
+        {"namespace", "namespace: import y\n", 0},
+        {"namespace", "", 0},
+        {"watch", "watch: [src, more]\n", 0},
+        {"watch", "", 0},
+        {"watch_mode", "", 1}, /* events is the default */
+        {"watch_mode", "watch_mode: poll\n", 0},
+        {"reload_strategy", "", 1},
+        {"reload_strategy", "reload_strategy: purge\n", 0},
+        {"reload_fallback", "", 1},
+        {"reload_fallback", "reload_fallback: recycle\n", 0},
+        {"before_reload", "before_reload: x.off()\n", 0},
+        {"before_reload", "", 0},
+        {"after_reload", "after_reload: x.on()\n", 0},
+        {"after_reload", "", 0},
+        {"recycle_after", "recycle_after: 101\n", 0},
+        {"recycle_after", "", 0},
+        {"max_rss", "max_rss: 2048M\n", 1},
+        {"max_rss", "max_rss: 1G\n", 0},
+        {"max_rss", "", 0},
 };
 
 /* eq_base as one file, with entry key replaced by line (key NULL: none). */
