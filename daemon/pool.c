@@ -150,7 +150,7 @@ pool_watch_add(struct pool *p, const char *dir, char *err, size_t errlen)
 		free(real);
 		return 0;
 	}
-	if (!p->hook->watch_poll) {
+	if (!p->hook->watch_poll && !p->stopping) {
 		if (!p->watch)
 			p->watch = watch_new(p->ctx.loop, on_files_changed, p);
 		r = watch_add_root(p->watch, real, err, errlen);
@@ -893,6 +893,10 @@ pool_stop(struct pool *p)
 
 	p->stopping = 1;
 	uv_timer_stop(&p->backoff);
+	/* nothing is reloaded any more, and its handles must not keep the
+	 * loop, and so the daemon, alive */
+	watch_free(p->watch);
+	p->watch = NULL;
 	fail_queue(p, "ShuttingDown", "the daemon is shutting down");
 	for (i = 0; i < p->n_workers; i++)
 		worker_stop(p->workers[i]);

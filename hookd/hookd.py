@@ -204,6 +204,18 @@ class Hook:
         if names is not None:
             ns.update(names())
 
+    def around_reload(self, which, modules):
+        """Run the hook's before_reload or after_reload around a reload: the
+        inline code, with `modules` the names being reloaded, then the
+        class's method of that name."""
+        code = self.spec.get(which)
+        if code:
+            self.ns["modules"] = modules
+            exec(compile_source(code, "<%s %s>" % (self.name, which), "exec"), self.ns)
+        method = getattr(self.instance, which, None)
+        if method is not None:
+            method(modules)
+
     def uninitialize(self):
         """Run the class's uninitialize, then the inline code; return the first error."""
         error = None
@@ -240,9 +252,29 @@ class Control:
             return self.ahead.pop(0)
         return self.reader.readline()
 
+    def wait_ack(self, req_id):
+        """Wait for the daemon's acknowledgement of request req_id's
+        reloaded event, keeping other lines for later; False at EOF."""
+        while True:
+            line = self.reader.readline()
+            if not line:
+                return False
+            if b'"reloaded-ack"' in line:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    msg = None
+                if isinstance(msg, dict) and msg.get("id") == req_id:
+                    return True
+            self.ahead.append(line)
+
     def interrupted(self, req_id):
         """Tell whether an interrupt for req_id is waiting, without blocking."""
         found = False
+        for line in list(self.ahead):
+            if is_interrupt_of(line, req_id):
+                self.ahead.remove(line)
+                found = True
         self.sock.setblocking(False)
         try:
             while True:
@@ -312,6 +344,66 @@ class ScriptContext:
         if self.added is not None and self.added in sys.path:
             sys.path.remove(self.added)  # the first one: ours, unless the code moved it
         return False
+
+
+def reload_first(sock, req, control, reloader):
+    """Reload what the request says changed, with SIGINT live, and tell the
+    daemon before the code runs; False when an interrupt came meanwhile."""
+    global running
+    if reloader is None or not (req.get("changed") or req.get("poll_roots")):
+        return True
+    if signal.getsignal(signal.SIGINT) is not on_sigint:
+        signal.signal(signal.SIGINT, on_sigint)
+    running = True
+    try:
+        entries = reloader.before_request(req)
+    except KeyboardInterrupt:
+        entries = [{"module": "?", "status": "failed", "interrupted": True,
+                    "note": "interrupted while looking for changed modules"}]
+    finally:
+        running = False
+    if not entries:
+        return True
+    interrupted = any(e.pop("interrupted", False) for e in entries)
+    send(sock, {"id": req.get("id"), "event": "reloaded", "modules": entries})
+    # the daemon forwards what was printed so far, then the event, and says
+    # so: only then may the code's own output start
+    if control is not None and not control.wait_ack(req.get("id")):
+        raise OSError("the daemon closed the control socket")
+    return not interrupted
+
+
+def reload_modules(sock, req, reloader):
+    """The reload op: reload (or purge) the named packages, with SIGINT live;
+    the reloaded event, then done's fields."""
+    global running
+    modules, strategy = req.get("modules"), req.get("strategy") or "reload"
+    if (not isinstance(modules, list) or not modules or
+            not all(isinstance(m, str) and m for m in modules)):
+        raise BadRequest("reload needs modules, a list of module names")
+    if strategy not in ("reload", "purge"):
+        raise BadRequest("strategy must be 'reload' or 'purge', not %r" % (strategy,))
+    if signal.getsignal(signal.SIGINT) is not on_sigint:
+        signal.signal(signal.SIGINT, on_sigint)
+    running = True
+    try:
+        entries = reloader.reload_op(modules, strategy)
+        interrupted = any(e.pop("interrupted", False) for e in entries)
+    except KeyboardInterrupt as exc:
+        return {"ok": False, "error": error_of(exc)}
+    finally:
+        running = False
+    send(sock, {"id": req.get("id"), "event": "reloaded", "modules": entries})
+    if interrupted:
+        return {"ok": False, "error": {"type": "KeyboardInterrupt", "message": "",
+                                       "traceback": "KeyboardInterrupt\n"}}
+    failed = [e["module"] for e in entries if e.get("status") == "failed"]
+    if failed:
+        return {"ok": False, "error": {
+            "type": "ReloadFailed", "traceback": "",
+            "message": "%d module%s failed to reload: %s; the old code is still in use" %
+                       (len(failed), "" if len(failed) == 1 else "s", ", ".join(failed))}}
+    return {"ok": True}
 
 
 def execute(req, main_ns, control=None, hook=None):
@@ -399,7 +491,7 @@ def parse_request(line):
     return req
 
 
-def serve(sock, hook=None, main_ns=None):
+def serve(sock, hook=None, main_ns=None, reloader=None):
     """Answer requests until EOF (return None) or a stop request (return it)."""
     control = Control(sock)
     if main_ns is None:
@@ -421,7 +513,14 @@ def serve(sock, hook=None, main_ns=None):
                 if op == "stop":
                     return pending
                 if op in ("exec", "eval"):
-                    reply = execute(pending, main_ns, control, hook)
+                    if reload_first(sock, pending, control, reloader):
+                        reply = execute(pending, main_ns, control, hook)
+                    else:
+                        reply = {"ok": False, "error": {
+                            "type": "KeyboardInterrupt", "traceback": "KeyboardInterrupt\n",
+                            "message": "interrupted while reloading changed modules"}}
+                elif op == "reload" and reloader is not None:
+                    reply = reload_modules(sock, pending, reloader)
                 elif op == "reset":
                     try:
                         main_ns = new_main(hook)
@@ -462,7 +561,11 @@ def main():
     if AGENT_DIR not in sys.path:
         sys.path.insert(0, AGENT_DIR)
     try:
+        import hotload_reload
+        hotload_reload.install_stamps()  # before any user module is imported
+        hotload_reload.AGENT_FILES.add(os.path.abspath(__file__))
         hook = Hook(os.environ.get("HOTLOAD_HOOK"))
+        reloader = hotload_reload.Reloader(hook)
         hook.initialize()
         main_ns = new_main(hook)
     except Terminated:
@@ -475,7 +578,7 @@ def main():
         version = "%d.%d.%d" % sys.version_info[:3]
         send(sock, {"event": "ready", "pid": os.getpid(), "python": version,
                     "executable": sys.executable})
-        stop = serve(sock, hook, main_ns)
+        stop = serve(sock, hook, main_ns, reloader)
     except Terminated:
         status = 143
     except OSError:  # the control socket broke: the daemon is gone, as at EOF

@@ -105,6 +105,319 @@ save_by_rename(const char *path, const char *text)
 	free(tmp);
 }
 
+/* "module=status" per entry of a reloaded event, comma-separated. */
+static char *
+statuses(const json_t *modules)
+{
+	char *s = strdup(""), *next;
+	const json_t *m;
+	size_t i;
+
+	ck_assert_msg(modules != NULL, "no reloaded event");
+	json_array_foreach(modules, i, m)
+	{
+		next = itest_strf("%s%s%s=%s", s, i ? "," : "",
+		                  json_string_value(json_object_get(m, "module")),
+		                  json_string_value(json_object_get(m, "status")));
+		free(s);
+		s = next;
+	}
+	return s;
+}
+
+static void
+assert_statuses(const struct jreply *r, const char *want)
+{
+	char *got = statuses(r->reloaded);
+
+	ck_assert_msg(!strcmp(got, want), "reloaded %s, want %s", got, want);
+	free(got);
+}
+
+/* A package mytools (a imports b imports c) under DIR/src, watched for
+ * target by the control op; returns DIR/src/mytools. */
+static char *
+make_package(struct itest_daemon *d, const char *target)
+{
+	char *src = itest_strf("%s/src", d->dir), *pkg = itest_strf("%s/mytools", src);
+	char *f;
+	json_t *fields, *res;
+
+	ck_assert_int_eq(mkdir(src, 0700), 0);
+	ck_assert_int_eq(mkdir(pkg, 0700), 0);
+	f = itest_strf("%s/__init__.py", pkg);
+	write_text(f, "");
+	free(f);
+	f = itest_strf("%s/c.py", pkg);
+	write_text(f, "def value():\n    return 1\nclass Thing:\n    def name(self):\n"
+	              "        return 'old'\n");
+	free(f);
+	f = itest_strf("%s/b.py", pkg);
+	write_text(f, "from mytools.c import value\ndef twice():\n    return 2 * value()\n");
+	free(f);
+	f = itest_strf("%s/a.py", pkg);
+	write_text(f, "from . import b\ndef run():\n    return b.twice()\n");
+	free(f);
+	fields = json_pack("{s:s, s:[s]}", "target", target, "dirs", src);
+	res = itest_control_with(d, "watch", fields);
+	ck_assert_msg(json_is_true(json_object_get(res, "ok")), "watch failed");
+	json_decref(res);
+	json_decref(fields);
+	free(src);
+	return pkg;
+}
+
+static void
+eval_json(struct jclient *c, json_int_t id, const char *code, int deadline_ms, struct jreply *r)
+{
+	jc_call_with(c, id, "eval", code, NULL, deadline_ms, r);
+	jreply_assert_ok(r);
+}
+
+/* The watched roots' changes reach the daemon after the debounce (50 ms,
+ * at most 300 ms): wait for its log line. */
+static void
+wait_changed(struct itest_daemon *d, size_t n)
+{
+	ck_assert_msg(itest_wait_file_count(d->log, "changed (", n, 10000),
+	              "the daemon never saw change %zu", n);
+}
+
+/* Saving c.py (by rename, then in place) is seen by the next request with
+ * no explicit reload: b's functions, a function and an instance held from
+ * before run the new code; the reload's note precedes the code's output. */
+START_TEST(edit_reloads_before_next_request)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	char *pkg = make_package(d, "python:3"), *c_py = itest_strf("%s/c.py", pkg);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "python:3 mode=json");
+	struct jreply r;
+	char *code = itest_strf("import sys\nsys.path.insert(0, '%s/src')\nimport mytools.a\n"
+	                        "from mytools.c import value as held\nthing = mytools.c.Thing()",
+	                        d->dir);
+
+	jc_call(c, 1, "exec", code, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	save_by_rename(c_py, "print('c runs again')\ndef value():\n    return 5\nclass Thing:\n"
+	                     "    def name(self):\n        return 'new'\n");
+	wait_changed(d, 1);
+	jc_call(c, 2, "exec", "print(mytools.a.run(), held(), thing.name())", &r);
+	jreply_assert_ok(&r);
+	assert_statuses(&r, "mytools.c=reloaded");
+	ck_assert_str_eq(r.out, "c runs again\n10 5 new\n");
+	/* the module's own output, then the event, then the code's */
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r.events, 1), "event")),
+	                 "reloaded");
+	jreply_free(&r);
+	write_text(c_py, "def value():\n    return 7\nclass Thing:\n    def name(self):\n"
+	                 "        return 'newer'\n");
+	wait_changed(d, 2);
+	eval_json(c, 3, "(mytools.a.run(), held(), thing.name())", 10000, &r);
+	assert_statuses(&r, "mytools.c=reloaded");
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")), "(14, 7, 'newer')");
+	jreply_free(&r);
+	/* nothing changed: no event */
+	eval_json(c, 4, "mytools.a.run()", 10000, &r);
+	ck_assert_ptr_null(r.reloaded);
+	jreply_free(&r);
+	jc_close(c);
+	free(code);
+	free(c_py);
+	free(pkg);
+	itest_stop(d);
+}
+END_TEST
+
+/* A syntax error keeps the old module and says where; a deleted module is
+ * gone; a new one is found; 50 saves in a second are one reload. */
+START_TEST(failures_deletions_and_bursts)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	char *pkg = make_package(d, "python:3"), *c_py = itest_strf("%s/c.py", pkg);
+	char *b_py = itest_strf("%s/b.py", pkg), *new_py = itest_strf("%s/fresh.py", pkg);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "python:3 mode=json");
+	struct jreply r;
+	char *code =
+	        itest_strf("import sys\nsys.path.insert(0, '%s/src')\nimport mytools.a", d->dir);
+	char *where = itest_strf("File \"%s\", line 2", c_py), *text;
+	const char *tb;
+	int i;
+
+	jc_call(c, 1, "exec", code, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	write_text(c_py, "def value():\n    return (\n");
+	wait_changed(d, 1);
+	eval_json(c, 2, "mytools.a.run()", 10000, &r);
+	assert_statuses(&r, "mytools.c=failed");
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")), 2); /* the old c */
+	tb = json_string_value(json_object_get(
+	        json_object_get(json_array_get(r.reloaded, 0), "error"), "traceback"));
+	itest_assert_contains(tb, where);
+	itest_assert_contains(tb, "SyntaxError");
+	jreply_free(&r);
+
+	/* 50 saves in about a second: the next request reloads c once */
+	for (i = 0; i < 50; i++) {
+		text = itest_strf(
+		        "import builtins\nbuiltins.runs = getattr(builtins, 'runs', 0) + 1\n"
+		        "def value():\n    return %d\n",
+		        i);
+		save_by_rename(c_py, text);
+		free(text);
+		itest_sleep_ms(20);
+	}
+	itest_sleep_ms(400);
+	eval_json(c, 3, "(mytools.a.run(), runs)", 10000, &r);
+	assert_statuses(&r, "mytools.c=reloaded");
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")), "(98, 1)");
+	jreply_free(&r);
+
+	/* b deleted, fresh added: b is no longer importable, fresh is */
+	ck_assert_int_eq(unlink(b_py), 0);
+	write_text(new_py, "def hello():\n    return 'fresh'\n");
+	itest_sleep_ms(400);
+	eval_json(c, 4, "__import__('mytools.fresh').fresh.hello()", 10000, &r);
+	assert_statuses(&r, "mytools.b=deleted");
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")), "'fresh'");
+	jreply_free(&r);
+	jc_call(c, 5, "exec", "import mytools.b", &r);
+	jreply_assert_error(&r, "ModuleNotFoundError");
+	jreply_free(&r);
+	jc_close(c);
+	free(where);
+	free(code);
+	free(new_py);
+	free(b_py);
+	free(c_py);
+	free(pkg);
+	itest_stop(d);
+}
+END_TEST
+
+/* hotloadctl reload-modules: a line per module, exit 1 when one failed. */
+START_TEST(reload_modules_command)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	char *pkg = make_package(d, "python:3"), *c_py = itest_strf("%s/c.py", pkg);
+	char *ctl = itest_bin("hotloadctl");
+	char *code =
+	        itest_strf("import sys\nsys.path.insert(0, '%s/src')\nimport mytools.a", d->dir);
+	const char *exec[] = {ctl, "--socket", d->sock, "exec", "python:3", "-c", code, NULL};
+	const char *reload[] = {ctl,        "--socket", d->sock, "reload-modules",
+	                        "python:3", "mytools",  NULL};
+	const char *purge[] = {ctl,       "--socket", d->sock,     "reload-modules",
+	                       "--purge", "python:3", "mytools.c", NULL};
+	const char *run[] = {ctl,
+	                     "--socket",
+	                     d->sock,
+	                     "exec",
+	                     "python:3",
+	                     "-c",
+	                     "import mytools.a; print(mytools.a.run())",
+	                     NULL};
+	struct itest_proc p;
+
+	itest_run(exec, NULL, NULL, 0, &p);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	itest_proc_free(&p);
+	write_text(c_py, "def value():\n    return 3\n");
+	itest_run(reload, NULL, NULL, 0, &p);
+	ck_assert_msg(p.status == 0, "%d %s", p.status, p.err);
+	ck_assert_str_eq(p.out, "mytools: unchanged\nmytools.a: unchanged\nmytools.b: unchanged\n"
+	                        "mytools.c: reloaded\n");
+	itest_proc_free(&p);
+	write_text(c_py, "def value():\n    return 1 / 0\nvalue()\n");
+	itest_run(reload, NULL, NULL, 0, &p);
+	ck_assert_int_eq(p.status, 1);
+	itest_assert_contains(p.err, "mytools.c: failed (the old module is still the one in use): "
+	                             "ZeroDivisionError: division by zero");
+	itest_assert_contains(p.err, "line 3, in <module>");
+	itest_proc_free(&p);
+	itest_run(run, NULL, NULL, 0, &p); /* the old c still runs */
+	ck_assert_msg(p.status == 0 && !strcmp(p.out, "6\n"), "%d %s %s", p.status, p.out, p.err);
+	itest_proc_free(&p);
+	write_text(c_py, "def value():\n    return 4\n");
+	itest_run(purge, NULL, NULL, 0, &p);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	ck_assert_str_eq(p.out, "mytools.c: purged\n");
+	itest_proc_free(&p);
+	itest_run(run, NULL, NULL, 0, &p); /* b keeps the old value(): purge does not patch */
+	ck_assert_msg(p.status == 0 && !strcmp(p.out, "6\n"), "%d %s %s", p.status, p.out, p.err);
+	itest_proc_free(&p);
+	free(code);
+	free(ctl);
+	free(c_py);
+	free(pkg);
+	itest_stop(d);
+}
+END_TEST
+
+static const char *const fallback_hooks[] = {
+        "fallback.yaml",
+        ITEST_PY_HOOK("fallback") "reload_fallback: recycle\n",
+        "polled.yaml",
+        ITEST_PY_HOOK("polled") "watch_mode: poll\n",
+        NULL,
+};
+
+/* reload_fallback: recycle replaces a worker whose reload failed, after its
+ * request; watch_mode: poll finds a change with no inotify event. */
+START_TEST(fallback_and_poll)
+{
+	struct itest_opts o = {.hooks = fallback_hooks,
+	                       .extra_config = ITEST_SUPERVISION("5", "1")};
+	struct itest_daemon *d = itest_start(&o);
+	char *pkg = make_package(d, "fallback:1"), *c_py = itest_strf("%s/c.py", pkg);
+	char *code =
+	        itest_strf("import sys\nsys.path.insert(0, '%s/src')\nimport mytools.a", d->dir);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "fallback:1 mode=json");
+	struct jreply r;
+	json_t *fields, *res;
+	long before, after;
+
+	jc_call(c, 1, "exec", code, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	before = jc_worker_pid(c, 2);
+	write_text(c_py, "raise RuntimeError('broken')\n");
+	wait_changed(d, 1);
+	eval_json(c, 3, "mytools.a.run()", 10000, &r); /* served, by the old code */
+	assert_statuses(&r, "mytools.c=failed");
+	jreply_free(&r);
+	ck_assert_int_eq(itest_wait_gone((pid_t)before, 10000), 1);
+	after = jc_worker_pid(c, 4);
+	ck_assert_int_ne(after, before);
+	jc_close(c);
+
+	/* poll: the roots are looked at before each request */
+	fields = json_pack("{s:s, s:[s]}", "target", "polled:1", "dirs", pkg);
+	res = itest_control_with(d, "watch", fields);
+	ck_assert_msg(json_is_true(json_object_get(res, "ok")), "watch failed");
+	json_decref(res);
+	json_decref(fields);
+	write_text(c_py, "def value():\n    return 1\n");
+	c = jc_open(d, ITEST_UNIX, "polled:1 mode=json");
+	jc_call(c, 1, "exec", code, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	eval_json(c, 2, "mytools.a.run()", 10000, &r);
+	ck_assert_ptr_null(r.reloaded);
+	jreply_free(&r);
+	write_text(c_py, "def value():\n    return 21\n");
+	eval_json(c, 3, "mytools.a.run()", 10000, &r); /* no wait for an event */
+	assert_statuses(&r, "mytools.c=reloaded");
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")), 42);
+	jreply_free(&r);
+	jc_close(c);
+	free(code);
+	free(c_py);
+	free(pkg);
+	itest_stop(d);
+}
+END_TEST
+
 /* exec --watch: a run, then one per save (in place, or by rename); a run
  * still going when the next save comes is interrupted; Ctrl-C ends it. */
 START_TEST(exec_watch_reruns)
@@ -268,6 +581,10 @@ main(void)
 	TCase *tc = tcase_create("hotload");
 
 	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, edit_reloads_before_next_request);
+	tcase_add_test(tc, failures_deletions_and_bursts);
+	tcase_add_test(tc, reload_modules_command);
+	tcase_add_test(tc, fallback_and_poll);
 	tcase_add_test(tc, exec_watch_reruns);
 	tcase_add_test(tc, recycle_keeps_requests);
 	tcase_add_test(tc, recycle_after_and_max_rss);

@@ -205,11 +205,13 @@ struct jclient {
 /* The events of one request. */
 struct jreply {
 	/* every event with the request's id, in order, done last: "waiting"
-	 * (only before any output), "stdout", "stderr", "done" */
+	 * (only before any output), "reloaded" (at most one), "stdout",
+	 * "stderr", "done" */
 	json_t *events;
-	json_t *done; /* borrowed from events */
-	char *out;    /* the "stdout" data concatenated */
-	char *err;    /* the "stderr" data concatenated */
+	json_t *done;     /* borrowed from events */
+	json_t *reloaded; /* the "reloaded" event's modules (borrowed), or NULL */
+	char *out;        /* the "stdout" data concatenated */
+	char *err;        /* the "stderr" data concatenated */
 };
 
 /* Connect and send the header line (e.g. "python:3 mode=json"). */

@@ -246,6 +246,12 @@ jc_collect(struct jclient *c, json_int_t id, int deadline_ms, struct jreply *ret
 			ck_assert_msg(!*ret->out && !*ret->err,
 			              "a waiting event after output of request %lld",
 			              (long long)id);
+		} else if (!strcmp(ev, "reloaded")) {
+			ck_assert_msg(!ret->reloaded, "two reloaded events for request %lld",
+			              (long long)id);
+			ret->reloaded = json_object_get(m, "modules");
+			ck_assert_msg(json_is_array(ret->reloaded),
+			              "a reloaded event without a \"modules\" array");
 		} else if (!strcmp(ev, "stdout"))
 			append_data(&ret->out, m);
 		else if (!strcmp(ev, "stderr"))
