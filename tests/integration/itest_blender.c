@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -237,6 +238,89 @@ START_TEST(blender_restarts)
 }
 END_TEST
 
+static const char addon_init[] = "import bpy\n"
+                                 "from . import ops\n"
+                                 "classes = (ops.MYADDON_OT_probe,)\n"
+                                 "def register():\n"
+                                 "    n = bpy.app.driver_namespace.get('registered', 0)\n"
+                                 "    bpy.app.driver_namespace['registered'] = n + 1\n"
+                                 "    for c in classes:\n"
+                                 "        bpy.utils.register_class(c)\n"
+                                 "def unregister():\n"
+                                 "    for c in reversed(classes):\n"
+                                 "        bpy.utils.unregister_class(c)\n";
+
+static const char addon_ops[] = "import bpy\n"
+                                "class MYADDON_OT_probe(bpy.types.Operator):\n"
+                                "    bl_idname = 'myaddon.probe'\n"
+                                "    bl_label = 'Probe %s'\n"
+                                "    def execute(self, context):\n"
+                                "        bpy.app.driver_namespace['probe'] = '%s'\n"
+                                "        return {'FINISHED'}\n";
+
+/* An add-on-like package under a watch root: after its operator's module
+ * is saved, the next request reloads it (the shipped hook unregisters and
+ * registers the add-on around that), and bpy.ops runs the new execute(). */
+START_TEST(addon_reloads_on_save)
+{
+	struct itest_daemon *d = start_blender();
+	char *src = itest_strf("%s/src", d->dir), *pkg = itest_strf("%s/myaddon", src);
+	char *init = itest_strf("%s/__init__.py", pkg), *ops = itest_strf("%s/ops.py", pkg);
+	char *tmp = itest_strf("%s.tmp~", ops), *text;
+	char *code = itest_strf("import sys\nsys.path.insert(0, '%s')\nimport myaddon\n"
+	                        "myaddon.register()\nbpy.ops.myaddon.probe()",
+	                        src);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "blender mode=json");
+	json_t *fields = json_pack("{s:s, s:[s]}", "target", "blender", "dirs", src), *res;
+	struct jreply r;
+	const json_t *m;
+
+	ck_assert_int_eq(mkdir(src, 0700), 0);
+	ck_assert_int_eq(mkdir(pkg, 0700), 0);
+	itest_write_file(init, addon_init, strlen(addon_init));
+	text = itest_strf(addon_ops, "v1", "v1");
+	itest_write_file(ops, text, strlen(text));
+	free(text);
+	res = itest_control_with(d, "watch", fields);
+	ck_assert_msg(json_is_true(json_object_get(res, "ok")), "watch failed");
+	json_decref(res);
+	json_decref(fields);
+	call(c, 1, "exec", code, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	call(c, 2, "eval", "bpy.app.driver_namespace['probe']", &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "json")), "v1");
+	jreply_free(&r);
+
+	text = itest_strf(addon_ops, "v2", "v2"); /* saved as editors do: by rename */
+	itest_write_file(tmp, text, strlen(text));
+	free(text);
+	ck_assert_int_eq(rename(tmp, ops), 0);
+	ck_assert_msg(itest_wait_file_count(d->log, "changed (", 1, 10000), "no change seen");
+	call(c, 3, "eval",
+	     "bpy.ops.myaddon.probe(), bpy.app.driver_namespace['probe'], "
+	     "bpy.app.driver_namespace['registered']",
+	     &r);
+	jreply_assert_ok(&r);
+	ck_assert_msg(json_array_size(r.reloaded) == 1, "no reloaded event");
+	m = json_array_get(r.reloaded, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "module")), "myaddon.ops");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "status")), "reloaded");
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")),
+	                 "({'FINISHED'}, 'v2', 2)");
+	jreply_free(&r);
+	jc_close(c);
+	free(code);
+	free(tmp);
+	free(ops);
+	free(init);
+	free(pkg);
+	free(src);
+	itest_stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -248,6 +332,7 @@ main(void)
 	tcase_add_test(tc, console_names_in_every_namespace);
 	tcase_add_test(tc, raw_versions_and_alias);
 	tcase_add_test(tc, blender_restarts);
+	tcase_add_test(tc, addon_reloads_on_save);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }
