@@ -203,6 +203,7 @@ attach_changes(struct pool *p, struct worker *w, struct request *r)
 			r->poll_roots = json_incref(p->roots);
 		return;
 	}
+	watch_flush(p->watch); /* a save just before the request counts */
 	if (worker_seen_changes(w) == p->change_seq)
 		return;
 	r->changed = json_array();

@@ -166,6 +166,15 @@ on_debounced(uv_timer_t *t)
 	free(paths);
 }
 
+void
+watch_flush(struct watch *wt)
+{
+	if (!wt || !wt->n_pending)
+		return;
+	uv_timer_stop(&wt->timer);
+	on_debounced(&wt->timer);
+}
+
 /* A change came: report the burst once it settles. */
 static void
 changed(struct watch *wt, const char *path)

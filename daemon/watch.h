@@ -14,6 +14,11 @@ typedef void (*watch_change_cb)(struct watch *wt, char *const *paths, size_t n, 
 
 struct watch *watch_new(uv_loop_t *loop, watch_change_cb cb, void *data);
 
+/* Report the changes seen so far now, without waiting for the burst to
+ * settle: a request is about to run, and must not run code saved before it
+ * came as it was before the save. No system call. Accepts NULL. */
+void watch_flush(struct watch *wt);
+
 /* Close every watcher; freed once libuv is done with them. Accepts NULL. */
 void watch_free(struct watch *wt);
 

@@ -380,14 +380,18 @@ class Reloader:
     def by_poll(self, roots):
         """Names of the loaded modules below roots whose files changed since
         they were loaded (one stat each)."""
-        changed = []
+        changed, stat = [], os.stat
         for name, path in self.under_roots(roots):
-            now = stat_stamp(path)
-            if path not in stamps:
+            try:
+                st = stat(path)
+                now = (st.st_mtime, st.st_size)
+            except OSError:
+                now = None
+            known = stamps.get(path)
+            if known is None:
                 if now is not None:
                     stamps[path] = now  # loaded before the agent could see
-                continue
-            if now != stamps[path] and now != failed.get(path):
+            elif now != known and now != failed.get(path):
                 changed.append(name)
         return changed
 

@@ -221,6 +221,19 @@ START_TEST(edit_reloads_before_next_request)
 	eval_json(c, 4, "mytools.a.run()", 10000, &r);
 	ck_assert_ptr_null(r.reloaded);
 	jreply_free(&r);
+	/* a request right after the save, within the burst's settling time,
+	 * runs the saved code: as a "save and run" key in an editor does */
+	for (int i = 0; i < 5; i++) {
+		char *text = itest_strf("def value():\n    return %d\n", 100 + i);
+
+		save_by_rename(c_py, text);
+		free(text);
+		eval_json(c, 10 + i, "mytools.a.run()", 10000, &r);
+		assert_statuses(&r, "mytools.c=reloaded");
+		ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")),
+		                 2 * (100 + i));
+		jreply_free(&r);
+	}
 	jc_close(c);
 	free(code);
 	free(c_py);
