@@ -55,6 +55,7 @@ struct conn {
 	char listener[160]; /* the listener's name, for the log */
 	size_t max_payload;
 	struct header hdr;
+	int watching; /* hdr.watch[0..watching) were added to the target's pool */
 	char target[2 * HEADER_NAME_MAX];
 	struct buf in;
 	int eof;

@@ -69,6 +69,8 @@ conn_drop_requests(struct conn *c)
 	}
 }
 
+static void conn_unwatch(struct conn *c);
+
 void
 conn_close(struct conn *c)
 {
@@ -79,6 +81,7 @@ conn_close(struct conn *c)
 	server_hold(c->srv, c->held, 0);
 	c->held = 0;
 	conn_drop_requests(c);
+	conn_unwatch(c);
 	uv_timer_stop(&c->timer);
 	uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 	uv_close(&c->h.handle, on_conn_closed);
@@ -402,12 +405,35 @@ on_quiet(uv_timer_t *t)
 
 /* --- header and routing --- */
 
+/* Undo the header's watch= options. The pool is looked up again: after a
+ * reload it may be a new one, which never had them (nothing to undo), while
+ * the retired one goes with its watches. */
+static void
+conn_unwatch(struct conn *c)
+{
+	struct buf message = BUF_INIT;
+	const char *type = NULL;
+	struct pool *p;
+	int i;
+
+	if (!c->watching)
+		return;
+	if (server_route(c->srv, c->hdr.dcc, c->hdr.version, 0, &p, &type, &message) < 0)
+		p = NULL;
+	for (i = 0; p && i < c->watching; i++)
+		pool_watch_remove(p, c->hdr.watch[i]);
+	c->watching = 0;
+	buf_free(&message);
+}
+
 static void
 conn_route(struct conn *c)
 {
 	struct buf message = BUF_INIT;
 	const char *type = NULL;
 	int json = c->hdr.mode == HEADER_MODE_JSON;
+	struct pool *p;
+	int i;
 
 	header_target(&c->hdr, c->target, sizeof(c->target));
 	if (!strcmp(c->hdr.dcc, CONTROL_TARGET)) {
@@ -418,10 +444,21 @@ conn_route(struct conn *c)
 		c->state = CONN_CONTROL;
 		return;
 	}
-	if (!conn_pool(c, &type, &message)) {
+	if (!(p = conn_pool(c, &type, &message))) {
 		conn_fail(c, json, type, message.data);
 		buf_free(&message);
 		return;
+	}
+	/* watch=DIR: the target watches it while this connection is open */
+	for (i = 0; i < c->hdr.n_watch; i++) {
+		char err[512];
+
+		if (pool_watch_add(p, c->hdr.watch[i], err, sizeof(err)) < 0) {
+			conn_unwatch(c);
+			conn_fail(c, json, "BadHeader", err);
+			return;
+		}
+		c->watching = i + 1;
 	}
 	c->state = json ? CONN_JSON : CONN_RAW;
 }

@@ -79,7 +79,8 @@ struct pool {
 	 * changes there were; a worker is told what changed since it last
 	 * heard. In watch_mode poll, the agent looks itself instead. */
 	struct watch *watch;
-	json_t *roots; /* real paths, the hook's first */
+	json_t *roots;     /* real paths, the hook's first */
+	size_t *root_refs; /* how many asked for each of roots: the hook, watch ops, connections */
 	struct change {
 		char *path;
 		uint64_t seq;
@@ -147,6 +148,7 @@ pool_watch_add(struct pool *p, const char *dir, char *err, size_t errlen)
 	}
 	json_array_foreach(p->roots, i, v) if (!strcmp(json_string_value(v), real))
 	{
+		p->root_refs[i]++;
 		free(real);
 		return 0;
 	}
@@ -155,8 +157,12 @@ pool_watch_add(struct pool *p, const char *dir, char *err, size_t errlen)
 			p->watch = watch_new(p->ctx.loop, on_files_changed, p);
 		r = watch_add_root(p->watch, real, err, errlen);
 	}
-	if (r >= 0)
+	if (r >= 0) {
+		i = json_array_size(p->roots);
+		p->root_refs = xrealloc(p->root_refs, (i + 1) * sizeof(*p->root_refs));
+		p->root_refs[i] = 1;
 		json_array_append_new(p->roots, json_string(real));
+	}
 	free(real);
 	return r;
 }
@@ -172,10 +178,14 @@ pool_watch_remove(struct pool *p, const char *dir)
 
 	json_array_foreach(p->roots, i, v) if (!strcmp(json_string_value(v), want))
 	{
+		r = 0;
+		if (--p->root_refs[i] > 0)
+			break;
 		if (p->watch)
 			watch_remove_root(p->watch, want);
 		json_array_remove(p->roots, i);
-		r = 0;
+		memmove(p->root_refs + i, p->root_refs + i + 1,
+		        (json_array_size(p->roots) - i) * sizeof(*p->root_refs));
 		break;
 	}
 	free(real);
@@ -274,6 +284,7 @@ on_pool_closed(uv_handle_t *h)
 		free(p->changes[i].path);
 	free(p->changes);
 	json_decref(p->roots);
+	free(p->root_refs);
 	json_decref(p->log);
 	free(p);
 }

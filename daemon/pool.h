@@ -69,9 +69,11 @@ void pool_stop_workers(struct pool *p);
 int pool_recycle(struct pool *p);
 
 /* Watch dir (and below) for changed Python files: workers reload them
- * before their next request. -errno with a reason in err. */
+ * before their next request. -errno with a reason in err. Counted: a dir
+ * asked for twice (the hook and a connection) is watched until both
+ * pool_watch_remove it. */
 int pool_watch_add(struct pool *p, const char *dir, char *err, size_t errlen);
-/* -ENOENT when dir is not watched. */
+/* Undo one pool_watch_add of dir; -ENOENT when dir is not watched. */
 int pool_watch_remove(struct pool *p, const char *dir);
 /* The watched roots (borrowed JSON array of real paths). */
 const json_t *pool_watch_roots(const struct pool *p);

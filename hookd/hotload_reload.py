@@ -513,7 +513,9 @@ class Reloader:
         """Run each module's file again, a module after those it imports."""
         sources, deps, entries = {}, {}, []
         for name in names:
-            module = sys.modules[name]
+            module = sys.modules.get(name)
+            if source_file(module) is None:  # before_reload took it away
+                continue
             path = module.__file__
             stamp = stat_stamp(path)
             if stamp is None:
@@ -534,13 +536,13 @@ class Reloader:
                 entries.append({"module": name, "file": path, "status": "failed",
                                 "error": describe(exc)})
                 continue
-            sources[name] = (tree, stamp)
+            sources[name] = (tree, stamp, path)
             deps[name] = imports_of(tree, name, hasattr(module, "__path__"))
         interrupted = False
         for name in dependency_order(set(sources), deps):
-            tree, stamp = sources[name]
+            tree, stamp, path = sources[name]
             if interrupted:
-                entries.append({"module": name, "file": sys.modules[name].__file__,
+                entries.append({"module": name, "file": path,
                                 "status": "failed", "interrupted": True,
                                 "note": "not reloaded: interrupted before its turn"})
                 continue
@@ -551,7 +553,10 @@ class Reloader:
     def reload_one(self, name, tree, stamp):
         """Run module name's new source in its own dict and patch the old
         objects; on any error put the old dict back."""
-        module = sys.modules[name]
+        module = sys.modules.get(name)
+        if module is None:
+            return {"module": name, "status": "purged",
+                    "note": "gone from sys.modules while its turn came"}
         path = module.__file__
         ns = module.__dict__
         old_ns = dict(ns)

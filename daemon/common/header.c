@@ -124,10 +124,24 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 			}
 		memcpy(h->token, val, vlen);
 		h->token[vlen] = '\0';
+	} else if (klen == 5 && !memcmp(key, "watch", 5)) {
+		if (h->n_watch == HEADER_WATCH_MAX) {
+			snprintf(err, errlen, "at most %d watch= options", HEADER_WATCH_MAX);
+			return -1;
+		}
+		if (vlen == 0 || vlen >= HEADER_WATCH_LEN || val[0] != '/' ||
+		    memchr(val, '\0', vlen) || !valid_utf8(val, vlen)) {
+			snprintf(err, errlen,
+			         "watch must be an absolute directory of 1 to %d bytes of UTF-8",
+			         HEADER_WATCH_LEN - 1);
+			return -1;
+		}
+		memcpy(h->watch[h->n_watch], val, vlen);
+		h->watch[h->n_watch++][vlen] = '\0';
 	} else {
 		snprintf(err, errlen,
 		         "unknown header option '%.*s' (known: mode, ns, file, timeout, stream, "
-		         "token)",
+		         "token, watch)",
 		         (int)klen, key);
 		return -1;
 	}

@@ -7,6 +7,8 @@
 #define HEADER_MAX 1024 /* bytes, including the line end */
 #define HEADER_NAME_MAX 64
 #define REQUEST_TIMEOUT_MAX 1e9 /* seconds: a request's timeout, header or JSON */
+#define HEADER_WATCH_MAX 4      /* watch= options in one header */
+#define HEADER_WATCH_LEN 512    /* bytes of one watch= directory, with its NUL */
 
 enum header_mode {
 	HEADER_MODE_RAW,
@@ -23,6 +25,10 @@ struct header {
 	double timeout;  /* timeout=SECONDS; 0: none given */
 	int stream;      /* raw mode: stream=yes, stdout is written as it comes */
 	char token[129]; /* token=HEX, the daemon's secret; "" when none was given */
+	/* watch=DIR: absolute directories the target watches while the
+	 * connection is open */
+	char watch[HEADER_WATCH_MAX][HEADER_WATCH_LEN];
+	int n_watch;
 };
 
 /* Parse one header line (without or with its "\n" / "\r\n"). On failure

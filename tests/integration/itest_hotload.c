@@ -134,6 +134,36 @@ assert_statuses(const struct jreply *r, const char *want)
 	free(got);
 }
 
+/* The stdout of r before its reloaded event is before, after it after. */
+static void
+assert_output_around_reload(const struct jreply *r, const char *before, const char *after)
+{
+	struct buf_out parts[2] = {{calloc(1, 1), 0}, {calloc(1, 1), 0}};
+	const json_t *e;
+	size_t i;
+	int k = 0;
+
+	json_array_foreach(r->events, i, e)
+	{
+		const char *ev = json_string_value(json_object_get(e, "event"));
+		const char *data = json_string_value(json_object_get(e, "data"));
+
+		if (!strcmp(ev, "reloaded"))
+			k = 1;
+		else if (!strcmp(ev, "stdout") && data) {
+			size_t n = strlen(data);
+
+			parts[k].data = realloc(parts[k].data, parts[k].len + n + 1);
+			memcpy(parts[k].data + parts[k].len, data, n + 1);
+			parts[k].len += n;
+		}
+	}
+	ck_assert_str_eq(parts[0].data, before);
+	ck_assert_str_eq(parts[1].data, after);
+	free(parts[0].data);
+	free(parts[1].data);
+}
+
 /* A package mytools (a imports b imports c) under DIR/src, watched for
  * target by the control op; returns DIR/src/mytools. */
 static char *
@@ -207,8 +237,7 @@ START_TEST(edit_reloads_before_next_request)
 	assert_statuses(&r, "mytools.c=reloaded");
 	ck_assert_str_eq(r.out, "c runs again\n10 5 new\n");
 	/* the module's own output, then the event, then the code's */
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r.events, 1), "event")),
-	                 "reloaded");
+	assert_output_around_reload(&r, "c runs again\n", "10 5 new\n");
 	jreply_free(&r);
 	write_text(c_py, "def value():\n    return 7\nclass Thing:\n    def name(self):\n"
 	                 "        return 'newer'\n");
@@ -431,6 +460,106 @@ START_TEST(fallback_and_poll)
 }
 END_TEST
 
+/* The watch roots of target, as one comma-separated string. */
+static char *
+roots_of(struct itest_daemon *d, const char *target)
+{
+	json_t *t = itest_target_status(d, target), *v;
+	char *s = strdup(""), *next;
+	size_t i;
+
+	json_array_foreach(json_object_get(t, "watch"), i, v)
+	{
+		next = itest_strf("%s%s%s", s, i ? "," : "", json_string_value(v));
+		free(s);
+		s = next;
+	}
+	json_decref(t);
+	return s;
+}
+
+static void
+assert_roots(struct itest_daemon *d, const char *target, const char *want)
+{
+	char *got = roots_of(d, target);
+
+	ck_assert_msg(!strcmp(got, want), "%s watches '%s', want '%s'", target, got, want);
+	free(got);
+}
+
+/* watch=DIR in a connection's header: the target watches DIR while the
+ * connection is open; a DIR also watched otherwise stays watched after it
+ * closes; a bad one refuses the header. */
+START_TEST(connection_watch)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	char *src = itest_strf("%s/src", d->dir), *py = itest_strf("%s/mod.py", src);
+	char *hdr = itest_strf("python:3 mode=json watch=%s", src);
+	char *code = itest_strf("import sys\nsys.path.insert(0, '%s')\nimport mod", src);
+	struct jclient *c, *c2;
+	struct jreply r;
+	json_t *fields, *res, *m;
+
+	ck_assert_int_eq(mkdir(src, 0700), 0);
+	write_text(py, "def f():\n    return 1\n");
+	c = jc_open(d, ITEST_UNIX, hdr);
+	jc_call(c, 1, "exec", code, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	assert_roots(d, "python:3", src);
+	save_by_rename(py, "def f():\n    return 2\n");
+	eval_json(c, 2, "mod.f()", 10000, &r);
+	assert_statuses(&r, "mod=reloaded");
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")), 2);
+	jreply_free(&r);
+	jc_close(c);
+	for (int i = 0; i < 100; i++) { /* the close reaches the daemon */
+		char *got = roots_of(d, "python:3");
+		int empty = !*got;
+
+		free(got);
+		if (empty)
+			break;
+		itest_sleep_ms(20);
+	}
+	assert_roots(d, "python:3", "");
+
+	/* watched by a watch op too: a connection's close leaves it watched */
+	fields = json_pack("{s:s, s:[s]}", "target", "python:3", "dirs", src);
+	res = itest_control_with(d, "watch", fields);
+	json_decref(res);
+	c = jc_open(d, ITEST_UNIX, hdr);
+	jc_call(c, 1, "ping", NULL, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	jc_close(c);
+	itest_sleep_ms(300);
+	assert_roots(d, "python:3", src);
+	res = itest_control_with(d, "unwatch", fields);
+	json_decref(res);
+	json_decref(fields);
+	assert_roots(d, "python:3", "");
+
+	/* a directory that is not there: refused, and nothing watched */
+	c2 = jc_open(d, ITEST_UNIX, "python:3 mode=json watch=/nonexistent/dir");
+	m = jc_next(c2, 10000);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m, "error"), "type")),
+	                 "BadHeader");
+	itest_assert_contains(
+	        json_string_value(json_object_get(json_object_get(m, "error"), "message")),
+	        "cannot watch /nonexistent/dir: No such file or directory");
+	json_decref(m);
+	jc_close(c2);
+	assert_roots(d, "python:3", "");
+	free(code);
+	free(hdr);
+	free(py);
+	free(src);
+	itest_stop(d);
+}
+END_TEST
+
 /* exec --watch: a run, then one per save (in place, or by rename); a run
  * still going when the next save comes is interrupted; Ctrl-C ends it. */
 START_TEST(exec_watch_reruns)
@@ -598,6 +727,7 @@ main(void)
 	tcase_add_test(tc, failures_deletions_and_bursts);
 	tcase_add_test(tc, reload_modules_command);
 	tcase_add_test(tc, fallback_and_poll);
+	tcase_add_test(tc, connection_watch);
 	tcase_add_test(tc, exec_watch_reruns);
 	tcase_add_test(tc, recycle_keeps_requests);
 	tcase_add_test(tc, recycle_after_and_max_rss);

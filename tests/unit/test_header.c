@@ -268,6 +268,26 @@ START_TEST(test_timeout_option)
 }
 END_TEST
 
+START_TEST(test_watch_option)
+{
+	struct header h;
+
+	parse_ok("python:3 mode=json", &h);
+	ck_assert_int_eq(h.n_watch, 0);
+	parse_ok("python:3 watch=/home/a/dev watch=/srv/tools mode=json", &h);
+	ck_assert_int_eq(h.n_watch, 2);
+	ck_assert_str_eq(h.watch[0], "/home/a/dev");
+	ck_assert_str_eq(h.watch[1], "/srv/tools");
+	parse_ok("python watch=/a watch=/b watch=/c watch=/d", &h);
+	ck_assert_int_eq(h.n_watch, 4);
+	parse_fail("python watch=/a watch=/b watch=/c watch=/d watch=/e",
+	           "at most 4 watch= options");
+	parse_fail("python watch=src", "watch must be an absolute directory");
+	parse_fail("python watch=", "watch must be an absolute directory");
+	parse_fail("python watch=/\xff", "watch must be an absolute directory");
+}
+END_TEST
+
 START_TEST(test_bad_file_utf8)
 {
 	parse_fail("python file=\xff.py", "file must be valid UTF-8");
@@ -325,6 +345,7 @@ header_suite(void)
 	tcase_add_test(tc, test_bad_names);
 	tcase_add_test(tc, test_bad_options);
 	tcase_add_test(tc, test_timeout_option);
+	tcase_add_test(tc, test_watch_option);
 	tcase_add_test(tc, test_bad_file_utf8);
 	tcase_add_test(tc, test_small_err);
 	tcase_add_test(tc, test_target);
