@@ -300,17 +300,32 @@ def print_cpu(results):
         print("  %-12s %-7s %8.1f us CPU %6.1f switches" % (name, label, us, switches))
 
 
-def run_extra(args, target):
-    """No-ops against another target of the daemon (no baseline)."""
+def run_extra(args, target, daemon):
+    """No-ops against another target of the daemon, in rounds alternating
+    with the main target, and the p50 ratio extra/main of the same rounds
+    (for the hooks run.sh writes: benchwatch is benchpy with 2,000 modules
+    under a watch root, so the ratio is what watching costs a request)."""
     print()
-    print("daemon only, target %s:" % target)
+    print("target %s against %s, alternating (ratio: p50 %s / p50 %s):"
+          % (target, args.target, target, args.target))
     extra = Client(args.socket, target)
-    extra.label = "daemon"
-    n = max(1, args.n // 4)
+    extra.label = target
+    n = max(1, args.n // 2)
     for name, mode, code, expected in CASES:
-        if "no-op" in name:
-            lat, wall = run_case(extra, name, mode, code, expected, n, 20)
-            print_row(name, "daemon", summarize([lat], wall))
+        if "no-op" not in name:
+            continue
+        lats = {args.target: [], target: []}
+        walls = {args.target: 0.0, target: 0.0}
+        for i in range(args.rounds):
+            for c, label in ((daemon, args.target), (extra, target)):
+                lat, wall = run_case(c, name, mode, code, expected,
+                                     max(1, n // args.rounds), 20 if i == 0 else 5)
+                lats[label].append(lat)
+                walls[label] += wall
+        stats = {k: summarize(v, walls[k]) for k, v in lats.items()}
+        for label in (args.target, target):
+            print_row(name, label[:7], stats[label])
+        print("  %-12s p50 %5.2fx" % (name, stats[target]["p50"] / stats[args.target]["p50"]))
 
 
 def main():
@@ -376,7 +391,7 @@ def main():
         print_ratios(results)
         print_cpu(results)
         for target in args.extra_target:
-            run_extra(args, target)
+            run_extra(args, target, daemon)
     finally:
         for proc in procs:
             proc.kill()

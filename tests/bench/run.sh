@@ -63,6 +63,19 @@ hints:
     - path: $python
       version: "3"
 EOF
+# The same interpreter with 2,000 modules under a watch root (events): what
+# watching costs a request while nothing changes.
+mkdir "$tmp/watched"
+"$python" - "$tmp/watched" <<'PY'
+import os, sys
+for i in range(2000):
+    d = os.path.join(sys.argv[1], "pkg%d" % (i % 20))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "m%d.py" % i), "w") as f:
+        f.write("VALUE = %d\n" % i)
+PY
+sed 's/^name: benchpy$/name: benchwatch/' "$tmp/hooks/benchpy.yaml" >"$tmp/hooks/benchwatch.yaml"
+echo "watch: [$tmp/watched]" >>"$tmp/hooks/benchwatch.yaml"
 cat >"$tmp/hotloadd.yaml" <<EOF
 listen:
   unix: $tmp/hotloadd.sock
@@ -90,7 +103,8 @@ done
 
 echo "hotloadd: $HOTLOADD (pid $pid)${AGENT:+, agent $agent}"
 "$python" tests/bench/bench.py --socket "$tmp/hotloadd.sock" --target benchpy:3 \
-	--python "$python" --daemon-pid "$pid" --relay --extra-target python:3 "$@"
+	--python "$python" --daemon-pid "$pid" --relay --extra-target python:3 \
+	--extra-target benchwatch:3 "$@"
 if [ -s "$tmp/hotloadd.log" ]; then
 	echo
 	echo "hotloadd said:"
