@@ -7,7 +7,7 @@
 # names, aliases and NAME:VERSION of every install), else from the hook
 # files' names and aliases. Any failure just means fewer candidates.
 
-_hotloadctl_commands="exec eval ping status start stop restart interrupt reload list logs help"
+_hotloadctl_commands="exec eval ping status start stop restart interrupt reload reload-modules watch unwatch recycle list logs help"
 
 # Hook names, aliases and NAME:VERSION, one per line. Extra arguments
 # (--socket P / --tcp A from the command line) go to hotloadctl.
@@ -106,6 +106,8 @@ _hotloadctl()
 			;;
 		--socket=* | --tcp=* | --token-file=*) conn+=("$w") ;;
 		-c | --code | --file | --timeout | -n | --lines) ((i++)) ;;
+		# --watch=DIR, which readline splits into --watch, = and DIR
+		--watch) [[ ${words[i + 1]-} == = ]] && ((i += 2)) ;;
 		-*) ;;
 		*)
 			if [[ -z $cmd ]]; then
@@ -131,6 +133,24 @@ _hotloadctl()
 		;;
 	esac
 
+	# exec --watch=DIR: directories. The word is --watch=DIR itself, or
+	# readline has split it at the = (then cur is = or DIR).
+	if [[ $cmd == exec ]]; then
+		local wprefix="" wcur="" wdir=0
+		if [[ $cur == --watch=* ]]; then
+			wprefix=--watch= wcur=${cur#--watch=} wdir=1
+		elif [[ $cur == = && $prev == --watch ]]; then
+			wdir=1
+		elif [[ $prev == = && ${words[cword - 2]-} == --watch ]]; then
+			wcur=$cur wdir=1
+		fi
+		if ((wdir)); then
+			local IFS=$'\n'
+			COMPREPLY=($(compgen -d -P "$wprefix" -- "$wcur"))
+			return
+		fi
+	fi
+
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
@@ -142,12 +162,13 @@ _hotloadctl()
 
 	local opts=""
 	case $cmd in
-	exec) opts="-c --code --file --fresh --timeout --json" ;;
+	exec) opts="-c --code --file --fresh --timeout --json --watch --watch=" ;;
 	eval) opts="--timeout --json" ;;
 	ping | list) opts="--json" ;;
 	status) opts="--json" ;;
 	start | stop | restart) opts="--no-wait --timeout" ;;
 	logs) opts="-n --lines --json" ;;
+	reload-modules) opts="--purge --timeout --json" ;;
 	esac
 	if [[ $cur == -* && $dashdash -eq 0 ]]; then
 		COMPREPLY=($(compgen -W "$opts $global_opts" -- "$cur"))
@@ -169,9 +190,16 @@ _hotloadctl()
 			((has_code)) || want=files
 		fi
 		;;
-	eval | ping | logs) ((npos == 0)) && want=targets ;;
+	eval | ping | logs | reload-modules) ((npos == 0)) && want=targets ;;
 	status) ((npos == 0)) && want=targets ;;
-	start | stop | restart | interrupt) want=targets ;;
+	start | stop | restart | interrupt | recycle) want=targets ;;
+	watch | unwatch)
+		if ((npos == 0)); then
+			want=targets
+		else
+			want=dirs
+		fi
+		;;
 	esac
 
 	case $want in
@@ -188,6 +216,14 @@ _hotloadctl()
 			_filedir
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		;;
+	dirs)
+		if declare -F _filedir >/dev/null 2>&1; then
+			_filedir -d
+		else
+			local IFS=$'\n'
+			COMPREPLY=($(compgen -d -- "$cur"))
 		fi
 		;;
 	esac

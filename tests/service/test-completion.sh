@@ -11,7 +11,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 
-mkdir -p "$tmp/bin" "$tmp/config/hotload/hooks.d"
+mkdir -p "$tmp/bin" "$tmp/config/hotload/hooks.d" "$tmp/proj/src" "$tmp/proj/srclib"
+: >"$tmp/proj/srcfile.py"
 cat >"$tmp/bin/hotloadctl" <<'SH'
 #!/bin/sh
 echo "$*" >>"$HOTLOADCTL_ARGS"
@@ -77,7 +78,7 @@ expect() {
 modes=plain
 [ -r /usr/share/bash-completion/bash_completion ] && modes="plain full"
 for m in $modes; do
-	expect $m "hotloadctl " "eval exec help interrupt list logs ping reload restart start status stop"
+	expect $m "hotloadctl " "eval exec help interrupt list logs ping recycle reload reload-modules restart start status stop unwatch watch"
 	expect $m "hotloadctl st" "start status stop"
 	expect $m "hotloadctl --q" "--quiet"
 	expect $m "hotloadctl exec --f" "--file --fresh"
@@ -86,7 +87,21 @@ for m in $modes; do
 	expect $m "hotloadctl start python mayapy h" "houdini hython"
 	expect $m "hotloadctl eval python3 " ""
 	expect $m "hotloadctl exec -c " ""
-	expect $m "hotloadctl help r" "reload restart"
+	expect $m "hotloadctl help r" "recycle reload reload-modules restart"
+	expect $m "hotloadctl reload-modules -" "--help --json --purge --quiet --socket --tcp --timeout --token-file --version -h -q"
+	expect $m "hotloadctl reload-modules may" "maya maya:2023 maya:2024 mayapy mayapy:2023 mayapy:2024"
+	expect $m "hotloadctl reload-modules python " ""
+	expect $m "hotloadctl recycle python mayapy h" "houdini hython"
+	expect $m "hotloadctl watch pyth" "python python3 python3:3 python:3"
+	expect $m "hotloadctl watch python $tmp/proj/s" "$tmp/proj/src $tmp/proj/srclib"
+	expect $m "hotloadctl unwatch python $tmp/proj/src $tmp/proj/srcl" "$tmp/proj/srclib"
+	expect $m "hotloadctl watch -" "--help --quiet --socket --tcp --token-file --version -h -q"
+	expect $m "hotloadctl exec --w" "--watch --watch="
+	# --watch=DIR: one word, or split at the = as readline does
+	expect $m "hotloadctl exec --watch=$tmp/proj/srcl" "--watch=$tmp/proj/srclib"
+	expect $m "hotloadctl exec --watch = $tmp/proj/srcl" "$tmp/proj/srclib"
+	expect $m "hotloadctl exec --watch = $tmp/proj may" "maya maya:2023 maya:2024 mayapy mayapy:2023 mayapy:2024"
+	expect $m "hotloadctl exec --watch=$tmp/proj python -c " ""
 	# A colon splits words for readline; bash-completion puts them together
 	# again and strips the part before the colon from the answers.
 	if [ $m = full ]; then
@@ -139,6 +154,37 @@ if command -v zsh >/dev/null 2>&1; then
 		echo "FAIL: zsh 'hotloadctl exec mayapy:20': $(printf '%s' "$got" | tail -c 400)"
 		fail=1
 	fi
+	got=$(zsh_complete "hotloadctl re")
+	if printf '%s' "$got" | grep -q recycle && printf '%s' "$got" | grep -q reload-modules; then
+		echo "ok: zsh 'hotloadctl re' lists recycle and reload-modules"
+	else
+		echo "FAIL: zsh 'hotloadctl re': $(printf '%s' "$got" | tail -c 400)"
+		fail=1
+	fi
+	got=$(zsh_complete "hotloadctl reload-modules --p")
+	if printf '%s' "$got" | grep -q -- "--purge"; then
+		echo "ok: zsh 'hotloadctl reload-modules --p' gives --purge"
+	else
+		echo "FAIL: zsh 'hotloadctl reload-modules --p': $(printf '%s' "$got" | tail -c 400)"
+		fail=1
+	fi
+	got=$(zsh_complete "hotloadctl recycle mayapy:20")
+	if printf '%s' "$got" | grep -q "mayapy:2024" && printf '%s' "$got" | grep -q "mayapy:2023"; then
+		echo "ok: zsh 'hotloadctl recycle mayapy:20' offers mayapy:2023 and mayapy:2024"
+	else
+		echo "FAIL: zsh 'hotloadctl recycle mayapy:20': $(printf '%s' "$got" | tail -c 400)"
+		fail=1
+	fi
+	for line in "hotloadctl watch python $tmp/proj/s" "hotloadctl unwatch python $tmp/proj/s" \
+		"hotloadctl exec --watch=$tmp/proj/s"; do
+		got=$(zsh_complete "$line")
+		if printf '%s' "$got" | grep -q "srclib" && ! printf '%s' "$got" | grep -q "srcfile"; then
+			echo "ok: zsh '$line' offers the directories only"
+		else
+			echo "FAIL: zsh '$line': $(printf '%s' "$got" | tail -c 400)"
+			fail=1
+		fi
+	done
 else
 	echo "note: zsh is not installed, its completion is not tried"
 fi
