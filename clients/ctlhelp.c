@@ -215,7 +215,8 @@ const char ctlhelp_watch[] =
         "its next request, each worker of TARGET reloads the modules that changed.\n"
         "Prints what TARGET watches now. Hook files set watch roots with 'watch:'.\n"
         "\n"
-        "Exit status: 0; 2 DIR does not exist; 3 no daemon; 4 refused.\n";
+        "Exit status: 0; 2 DIR does not exist; 3 no daemon; 4 refused (DIR is not\n"
+        "a directory, or TARGET is unknown).\n";
 
 const char ctlhelp_unwatch[] = "Stop watching DIR for TARGET. Prints what TARGET still watches.\n"
                                "\n"

@@ -202,7 +202,9 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 
 		strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
 		runs++;
-		if (runs == 1)
+		if (o->quiet)
+			;
+		else if (runs == 1)
 			ctl_print(2, "hotloadctl: --- %s run 1 ---\n", when);
 		else
 			ctl_print(2, "hotloadctl: --- %s run %d: %s changed ---\n", when, runs,
@@ -213,19 +215,25 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 		status = run(o, data);
 		if (status == CTL_EXIT_INTERRUPTED && !hit)
 			break; /* Ctrl-C during a run ends the loop */
+		if (status == CTL_EXIT_REFUSED)
+			break; /* an unknown target does not become known by a save */
 		if (hit) {
-			ctl_print(2, "hotloadctl: --- interrupted by a change after %.2f s ---\n",
-			          ctl_now() - t0);
+			if (!o->quiet)
+				ctl_print(2,
+				          "hotloadctl: --- interrupted by a change after %.2f s "
+				          "---\n",
+				          ctl_now() - t0);
 			take_events(&w, &what);
 			continue;
 		}
 		/* Ctrl-C while waiting ends the loop, with the last run's status */
 		sigaction(SIGINT, &sa, &old_int);
 		sigaction(SIGTERM, &sa, &old_term);
-		ctl_print(2,
-		          "hotloadctl: --- exit %d in %.2f s; waiting for changes under %s "
-		          "(Ctrl-C ends) ---\n",
-		          status, ctl_now() - t0, dir);
+		if (!o->quiet)
+			ctl_print(2,
+			          "hotloadctl: --- exit %d in %.2f s; waiting for changes under %s "
+			          "(Ctrl-C ends) ---\n",
+			          status, ctl_now() - t0, dir);
 		i = wait_change(&w, &what);
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);

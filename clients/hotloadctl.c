@@ -331,7 +331,11 @@ cmd_exec(const struct ctl_opts *o, const struct args *a)
 	/* --watch: FILE's directory, or --watch=DIR */
 	if (*watch)
 		dir = realpath(watch, NULL);
-	else if (!code && strcmp(a->pos[2], "-") && (dir = realpath(a->pos[2], NULL))) {
+	else if (!code && strcmp(a->pos[2], "-")) {
+		if (!(dir = realpath(a->pos[2], NULL))) {
+			ctl_err("cannot run %s: %s", a->pos[2], strerror(errno));
+			return CTL_EXIT_USAGE;
+		}
 		slash = strrchr(dir, '/');
 		if (slash)
 			*(slash == dir ? slash + 1 : slash) = '\0';

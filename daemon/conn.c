@@ -441,6 +441,12 @@ conn_route(struct conn *c)
 			conn_fail(c, 0, "BadHeader", "the control target needs mode=json");
 			return;
 		}
+		if (c->hdr.n_watch) {
+			conn_fail(
+			        c, 1, "BadHeader",
+			        "watch= is for a DCC target; the control target has the op watch");
+			return;
+		}
 		c->state = CONN_CONTROL;
 		return;
 	}

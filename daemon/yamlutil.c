@@ -433,10 +433,22 @@ yamlutil_size(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, si
 	const char *s = scalar(n);
 	unsigned long long v;
 	unsigned shift = 0;
+	static const struct {
+		const char *text;
+		unsigned long long value;
+	} examples[] = {
+	        {"65536", 65536}, {"512K", 512ULL << 10}, {"64M", 64ULL << 20}, {"1G", 1ULL << 30}};
 	char want[96], *end;
+	struct buf like = BUF_INIT;
+	size_t i;
 
-	snprintf(want, sizeof(want), "a size of at least %zu bytes (like 65536, 512K, 64M, 1G)",
-	         min);
+	/* examples the key takes: none below its minimum */
+	for (i = 0; i < sizeof(examples) / sizeof(examples[0]); i++)
+		if (examples[i].value >= min)
+			buf_printf(&like, "%s%s", like.len ? ", " : "", examples[i].text);
+	snprintf(want, sizeof(want), "a size of at least %zu bytes (like %s)", min,
+	         like.len ? like.data : "4G");
+	buf_free(&like);
 	if (!s || *s < '0' || *s > '9')
 		return expected(d, n, what, want);
 	errno = 0;

@@ -398,11 +398,18 @@ def reload_modules(sock, req, reloader):
         return {"ok": False, "error": {"type": "KeyboardInterrupt", "message": "",
                                        "traceback": "KeyboardInterrupt\n"}}
     failed = [e["module"] for e in entries if e.get("status") == "failed"]
-    if failed:
-        return {"ok": False, "error": {
-            "type": "ReloadFailed", "traceback": "",
-            "message": "%d module%s failed to reload: %s; the old code is still in use" %
-                       (len(failed), "" if len(failed) == 1 else "s", ", ".join(failed))}}
+    modules = [m for m in failed if not m.startswith("<")]
+    said = []
+    if modules:
+        said.append("%d module%s failed to reload: %s; the old code is still in use" %
+                    (len(modules), "" if len(modules) == 1 else "s", ", ".join(modules)))
+    if len(modules) < len(failed):
+        said.append("the hook's %s failed" %
+                    " and ".join(m.strip("<>").rpartition(" ")[2] for m in failed
+                                 if m.startswith("<")))
+    if said:
+        return {"ok": False, "error": {"type": "ReloadFailed", "traceback": "",
+                                       "message": "; ".join(said)}}
     return {"ok": True}
 
 

@@ -534,7 +534,8 @@ class Reloader:
                 failed[path] = stamp
                 linecache.checkcache(path)
                 entries.append({"module": name, "file": path, "status": "failed",
-                                "error": describe(exc)})
+                                "error": describe(exc),
+                                "note": "the old module is still the one in use"})
                 continue
             sources[name] = (tree, stamp, path)
             deps[name] = imports_of(tree, name, hasattr(module, "__path__"))

@@ -339,6 +339,12 @@ class HookReloadTest(ReloadTest):
                           ("<t after_reload>", "failed")])
         self.assertIn("AttributeError", reloaded[0]["error"]["traceback"])
         self.assertIn("<t before_reload>", reloaded[0]["error"]["traceback"])
+        # the reload op says the hook failed, not that a module did
+        write(self.path("c.py"), "VALUE = 4\ndef value():\n    return VALUE\n")
+        modules, done = self.reload_op(["mytools.c"])
+        self.assertIn(("mytools.c", "reloaded"), self.statuses(modules))
+        self.assertEqual(done["error"]["message"],
+                         "the hook's before_reload and after_reload failed")
 
 
 @unittest.skipUnless(BLENDER, "Blender is not installed")

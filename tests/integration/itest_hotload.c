@@ -552,6 +552,14 @@ START_TEST(connection_watch)
 	json_decref(m);
 	jc_close(c2);
 	assert_roots(d, "python:3", "");
+	c2 = jc_open(d, ITEST_UNIX, "hotload mode=json watch=/tmp");
+	m = jc_next(c2, 10000);
+	ck_assert_ptr_nonnull(m);
+	itest_assert_contains(
+	        json_string_value(json_object_get(json_object_get(m, "error"), "message")),
+	        "watch= is for a DCC target");
+	json_decref(m);
+	jc_close(c2);
 	free(code);
 	free(hdr);
 	free(py);
@@ -688,6 +696,12 @@ START_TEST(watch_roots)
 	const char *unwatch[] = {ctl, "--socket", d->sock, "unwatch", "python:3", dir, NULL};
 	const char *missing[] = {ctl,        "--socket",     d->sock, "watch",
 	                         "python:3", "/nonexistent", NULL};
+	char *script = itest_strf("%s/run.py", dir);
+	const char *nofile[] = {
+	        ctl, "--socket", d->sock, "exec", "--watch", "python:3", "/nonexistent/run.py",
+	        NULL};
+	const char *unknown[] = {ctl,       "--socket", d->sock, "exec",
+	                         "--watch", "nosuch",   script,  NULL};
 	struct itest_proc p;
 	json_t *t;
 	char *want;
@@ -710,6 +724,17 @@ START_TEST(watch_roots)
 	itest_run(unwatch, NULL, NULL, 0, &p);
 	ck_assert_msg(p.status == 0 && !strcmp(p.out, "python:3: watching nothing\n"), "%s", p.out);
 	itest_proc_free(&p);
+	/* exec --watch: a FILE that is not there, a target that is not known */
+	itest_run(nofile, NULL, NULL, 0, &p);
+	ck_assert_int_eq(p.status, 2);
+	itest_assert_contains(p.err, "cannot run /nonexistent/run.py: No such file or directory");
+	itest_proc_free(&p);
+	write_text(script, "print(1)\n");
+	itest_run(unknown, NULL, NULL, 20000, &p); /* ends: it does not wait for saves */
+	ck_assert_int_eq(p.status, 4);
+	itest_assert_contains(p.err, "UnknownTarget");
+	itest_proc_free(&p);
+	free(script);
 	free(ctl);
 	free(dir);
 	itest_stop(d);

@@ -498,7 +498,7 @@ static const struct {
         {"name: x\nrecycle_after: -1\n",
          "2:16: recycle_after: expected an integer from 0 to 100000000, got '-1'"},
         {"name: x\nmax_rss: lots\n",
-         "2:10: max_rss: expected a size of at least 1048576 bytes (like 65536, 512K, 64M, 1G), "
+         "2:10: max_rss: expected a size of at least 1048576 bytes (like 64M, 1G), "
          "got 'lots'"},
         {"name: x\nname: y\n", "2:1: duplicate key 'name'"},
         {"name: x\n  aliases: [y]\n", "2:10: mapping values are not allowed in this context"},
