@@ -197,6 +197,14 @@ make_package(struct itest_daemon *d, const char *target)
 	return pkg;
 }
 
+/* Code that imports make_package's package from DIR/src, then more. */
+static char *
+import_package(struct itest_daemon *d, const char *more)
+{
+	return itest_strf("import sys\nsys.path.insert(0, '%s/src')\nimport mytools.a%s", d->dir,
+	                  more);
+}
+
 static void
 eval_json(struct jclient *c, json_int_t id, const char *code, int deadline_ms, struct jreply *r)
 {
@@ -222,9 +230,8 @@ START_TEST(edit_reloads_before_next_request)
 	char *pkg = make_package(d, "python:3"), *c_py = itest_strf("%s/c.py", pkg);
 	struct jclient *c = jc_open(d, ITEST_UNIX, "python:3 mode=json");
 	struct jreply r;
-	char *code = itest_strf("import sys\nsys.path.insert(0, '%s/src')\nimport mytools.a\n"
-	                        "from mytools.c import value as held\nthing = mytools.c.Thing()",
-	                        d->dir);
+	char *code = import_package(
+	        d, "\nfrom mytools.c import value as held\nthing = mytools.c.Thing()");
 
 	jc_call(c, 1, "exec", code, &r);
 	jreply_assert_ok(&r);
@@ -280,8 +287,7 @@ START_TEST(failures_deletions_and_bursts)
 	char *b_py = itest_strf("%s/b.py", pkg), *new_py = itest_strf("%s/fresh.py", pkg);
 	struct jclient *c = jc_open(d, ITEST_UNIX, "python:3 mode=json");
 	struct jreply r;
-	char *code =
-	        itest_strf("import sys\nsys.path.insert(0, '%s/src')\nimport mytools.a", d->dir);
+	char *code = import_package(d, "");
 	char *where = itest_strf("File \"%s\", line 2", c_py), *text;
 	const char *tb;
 	int i;
@@ -344,8 +350,7 @@ START_TEST(reload_modules_command)
 	struct itest_daemon *d = itest_start(NULL);
 	char *pkg = make_package(d, "python:3"), *c_py = itest_strf("%s/c.py", pkg);
 	char *ctl = itest_bin("hotloadctl");
-	char *code =
-	        itest_strf("import sys\nsys.path.insert(0, '%s/src')\nimport mytools.a", d->dir);
+	char *code = import_package(d, "");
 	const char *exec[] = {ctl, "--socket", d->sock, "exec", "python:3", "-c", code, NULL};
 	const char *reload[] = {ctl,        "--socket", d->sock, "reload-modules",
 	                        "python:3", "mytools",  NULL};
@@ -412,8 +417,7 @@ START_TEST(fallback_and_poll)
 	                       .extra_config = ITEST_SUPERVISION("5", "1")};
 	struct itest_daemon *d = itest_start(&o);
 	char *pkg = make_package(d, "fallback:1"), *c_py = itest_strf("%s/c.py", pkg);
-	char *code =
-	        itest_strf("import sys\nsys.path.insert(0, '%s/src')\nimport mytools.a", d->dir);
+	char *code = import_package(d, "");
 	struct jclient *c = jc_open(d, ITEST_UNIX, "fallback:1 mode=json");
 	struct jreply r;
 	json_t *fields, *res;

@@ -39,6 +39,13 @@ check_header(const struct header *h)
 	n = strnlen(h->token, sizeof(h->token));
 	FUZZ_CHECK(n < sizeof(h->token));
 	FUZZ_CHECK(strspn(h->token, "0123456789abcdefABCDEF") == n);
+	FUZZ_CHECK(h->n_watch >= 0 && h->n_watch <= HEADER_WATCH_MAX);
+	for (int w = 0; w < h->n_watch; w++) {
+		n = strnlen(h->watch[w], HEADER_WATCH_LEN);
+		FUZZ_CHECK(n > 0 && n < HEADER_WATCH_LEN && h->watch[w][0] == '/');
+		for (i = 0; i < n; i++)
+			FUZZ_CHECK((unsigned char)h->watch[w][i] > ' ' && h->watch[w][i] != 0x7f);
+	}
 }
 
 /* header_target() gives "dcc" or "dcc:version", cut to fit any buffer. */
@@ -73,11 +80,20 @@ check_round_trip(const struct header *h)
 		buf_printf(&line, " timeout=%.17g", h->timeout);
 	if (h->token[0])
 		buf_printf(&line, " token=%s", h->token);
+	for (int w = 0; w < h->n_watch; w++)
+		buf_printf(&line, " watch=%s", h->watch[w]);
+	if (line.len > HEADER_MAX) { /* watch= may have taken the room the other keys need */
+		buf_free(&line);
+		return;
+	}
 	FUZZ_CHECK(header_parse(line.data, line.len, &again, err, sizeof(err)) == 0);
 	FUZZ_CHECK(!strcmp(again.dcc, h->dcc) && !strcmp(again.version, h->version));
 	FUZZ_CHECK(again.mode == h->mode && again.fresh == h->fresh);
 	FUZZ_CHECK(!strcmp(again.file, h->file) && !strcmp(again.token, h->token));
 	FUZZ_CHECK(again.timeout == h->timeout);
+	FUZZ_CHECK(again.n_watch == h->n_watch);
+	for (int w = 0; w < h->n_watch; w++)
+		FUZZ_CHECK(!strcmp(again.watch[w], h->watch[w]));
 	buf_free(&line);
 }
 
