@@ -258,17 +258,29 @@ static const char addon_ops[] = "import bpy\n"
                                 "        bpy.app.driver_namespace['probe'] = '%s'\n"
                                 "        return {'FINISHED'}\n";
 
+static const char loose_op[] = "import bpy\n"
+                               "class HOTLOAD_OT_loose(bpy.types.Operator):\n"
+                               "    bl_idname = 'hotload.loose'\n"
+                               "    bl_label = 'Loose %s'\n"
+                               "%s"
+                               "    def execute(self, context):\n"
+                               "        return {'FINISHED'}\n";
+
 /* An add-on-like package under a watch root: after its operator's module
  * is saved, the next request reloads it (the shipped hook unregisters and
- * registers the add-on around that), and bpy.ops runs the new execute(). */
+ * registers the add-on around that), and bpy.ops runs the new execute().
+ * A class registered by hand from a module of no add-on is registered
+ * again too: its new label and property are Blender's. */
 START_TEST(addon_reloads_on_save)
 {
 	struct itest_daemon *d = start_blender();
 	char *src = itest_strf("%s/src", d->dir), *pkg = itest_strf("%s/myaddon", src);
 	char *init = itest_strf("%s/__init__.py", pkg), *ops = itest_strf("%s/ops.py", pkg);
 	char *tmp = itest_strf("%s.tmp~", ops), *text;
+	char *loose = itest_strf("%s/loose.py", src);
 	char *code = itest_strf("import sys\nsys.path.insert(0, '%s')\nimport myaddon\n"
-	                        "myaddon.register()\nbpy.ops.myaddon.probe()",
+	                        "myaddon.register()\nbpy.ops.myaddon.probe()\n"
+	                        "import loose\nbpy.utils.register_class(loose.HOTLOAD_OT_loose)",
 	                        src);
 	struct jclient *c = jc_open(d, ITEST_UNIX, "blender mode=json");
 	json_t *fields = json_pack("{s:s, s:[s]}", "target", "blender", "dirs", src), *res;
@@ -280,6 +292,9 @@ START_TEST(addon_reloads_on_save)
 	itest_write_file(init, addon_init, strlen(addon_init));
 	text = itest_strf(addon_ops, "v1", "v1");
 	itest_write_file(ops, text, strlen(text));
+	free(text);
+	text = itest_strf(loose_op, "one", "");
+	itest_write_file(loose, text, strlen(text));
 	free(text);
 	res = itest_control_with(d, "watch", fields);
 	ck_assert_msg(json_is_true(json_object_get(res, "ok")), "watch failed");
@@ -310,8 +325,23 @@ START_TEST(addon_reloads_on_save)
 	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")),
 	                 "({'FINISHED'}, 'v2', 2)");
 	jreply_free(&r);
+
+	text = itest_strf(loose_op, "two", "    count: bpy.props.IntProperty(default=7)\n");
+	itest_write_file(loose, text, strlen(text));
+	free(text);
+	ck_assert_msg(itest_wait_file_count(d->log, "changed (", 2, 10000), "no change seen");
+	call(c, 4, "eval",
+	     "bpy.ops.hotload.loose.get_rna_type().name, "
+	     "'count' in bpy.ops.hotload.loose.get_rna_type().properties",
+	     &r);
+	jreply_assert_ok(&r);
+	ck_assert_msg(json_array_size(r.reloaded) == 1, "no reloaded event");
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")),
+	                 "('Loose two', True)");
+	jreply_free(&r);
 	jc_close(c);
 	free(code);
+	free(loose);
 	free(tmp);
 	free(ops);
 	free(init);
