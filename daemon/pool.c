@@ -1,12 +1,10 @@
 /* pool.c - the workers of one target and the requests waiting for them
  *
  * The pool is the target's supervisor. It starts workers on demand (and
- * min_workers ahead of demand), queues requests, and decides what a
- * worker's exit means: a stop that was asked for is nothing; an exit during
- * start-up or soon after it is a failure that waits out an exponential
- * backoff before the next try; too many failures in a window put the target
- * in "failed", where it stays until hotloadctl start clears it. Start-up
- * failures and crashes while running are counted apart. */
+ * min_workers ahead of demand), queues requests, and carries out what a
+ * worker's exit means, as supervise.c decides it: nothing, a restart, a
+ * backoff before the next start, or "failed", where the target stays until
+ * hotloadctl start clears it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,14 +18,12 @@
 #include "log.h"
 #include "pool.h"
 #include "request.h"
+#include "supervise.h"
 #include "watch.h"
 #include "worker.h"
 
-#define EARLY_EXIT 10.0     /* seconds after READY in which an exit counts as early */
 #define DEFAULT_QUEUE 64    /* max_queue when the hook says nothing */
 #define LOG_MAX (64u << 10) /* bytes of recent output kept per target */
-#define POISON_SLOTS 16
-#define POISON_LIMIT 2 /* crashes by the same code before it is refused */
 
 TAILQ_HEAD(request_queue, request);
 
@@ -35,12 +31,6 @@ enum pool_state {
 	POOL_OK,
 	POOL_BACKOFF,
 	POOL_FAILED,
-};
-
-/* Failure times inside the crash window. */
-struct budget {
-	double *when;
-	size_t n;
 };
 
 struct pool {
@@ -61,18 +51,12 @@ struct pool {
 
 	enum pool_state state;
 	uv_timer_t backoff;
-	unsigned backoff_step; /* consecutive early failures */
 	uint64_t backoff_until_ns;
-	struct budget start_failures;
-	struct budget crashes;
+	struct supervise_history history;
 	unsigned restarts;
 	char *last_exit;
 	char *last_error; /* why the last start failed, traceback included */
 	char *failed_reason;
-	struct {
-		uint64_t hash;
-		unsigned count;
-	} poison[POISON_SLOTS];
 
 	/* Hotloading: the watched roots, the Python files changed under them
 	 * (each once, with the count of changes at its last one), and how many
@@ -271,8 +255,7 @@ on_pool_closed(uv_handle_t *h)
 
 	if (--p->open_timers > 0)
 		return;
-	free(p->start_failures.when);
-	free(p->crashes.when);
+	supervise_history_free(&p->history);
 	free(p->workers);
 	free(p->name);
 	free(p->executable);
@@ -362,27 +345,6 @@ fail_queue(struct pool *p, const char *type, const char *message)
 	}
 }
 
-/* Record a failure at t; returns how many fall inside the window. */
-static size_t
-budget_add(struct budget *b, double t, double window)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < b->n; i++)
-		if (t - b->when[i] < window)
-			b->when[n++] = b->when[i];
-	b->when = xrealloc(b->when, (n + 1) * sizeof(*b->when));
-	b->when[n++] = t;
-	b->n = n;
-	return n;
-}
-
-static void
-budget_clear(struct budget *b)
-{
-	b->n = 0;
-}
-
 static void
 on_backoff_done(uv_timer_t *t)
 {
@@ -395,21 +357,10 @@ on_backoff_done(uv_timer_t *t)
 	pool_dispatch(p);
 }
 
-/* Wait before the next start: initial * 2^step, capped, ±10% so that
- * many targets failing together do not retry in lock-step. */
+/* Wait delay seconds before the next start. */
 static void
-enter_backoff(struct pool *p)
+enter_backoff(struct pool *p, double delay)
 {
-	const struct supervision *sup = p->ctx.sup;
-	double delay = sup->backoff_initial;
-	unsigned i;
-
-	for (i = 0; i < p->backoff_step && delay < sup->backoff_max; i++)
-		delay *= 2;
-	if (delay > sup->backoff_max)
-		delay = sup->backoff_max;
-	delay *= 0.9 + 0.2 * ((double)rand() / RAND_MAX);
-	p->backoff_step++;
 	p->state = POOL_BACKOFF;
 	p->backoff_until_ns = uv_hrtime() + (uint64_t)(delay * 1e9);
 	log_warn("%s: next start in %.1f s (backoff)", p->name, delay);
@@ -432,34 +383,6 @@ enter_failed(struct pool *p, const char *what, size_t n)
 	uv_timer_stop(&p->backoff);
 	log_err("%s", p->failed_reason);
 	fail_queue(p, "TargetFailed", p->failed_reason);
-}
-
-static void
-poison_add(struct pool *p, uint64_t hash)
-{
-	size_t i, victim = 0;
-
-	for (i = 0; i < POISON_SLOTS; i++) {
-		if (p->poison[i].hash == hash && p->poison[i].count) {
-			p->poison[i].count++;
-			return;
-		}
-		if (p->poison[i].count < p->poison[victim].count)
-			victim = i;
-	}
-	p->poison[victim].hash = hash;
-	p->poison[victim].count = 1;
-}
-
-static int
-poisoned(const struct pool *p, uint64_t hash)
-{
-	size_t i;
-
-	for (i = 0; i < POISON_SLOTS; i++)
-		if (p->poison[i].count >= POISON_LIMIT && p->poison[i].hash == hash)
-			return 1;
-	return 0;
 }
 
 static void
@@ -536,35 +459,30 @@ static void
 on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
 {
 	struct pool *p = data;
-	const struct supervision *sup = p->ctx.sup;
-	/* A crash while running a request is the request's doing, not the
-	 * DCC's: it counts, but the next start need not wait. */
-	int early = !e->was_ready || (e->ready_for < EARLY_EXIT && !e->while_busy);
-	size_t n;
+	struct supervise_exit se = {
+	        .requested = e->requested,
+	        .was_ready = e->was_ready,
+	        .ready_for = e->ready_for,
+	        .while_busy = e->while_busy,
+	        .busy_hash = e->busy_hash,
+	};
+	struct supervise_decision d;
 
 	remove_worker(p, w);
-	if (!e->requested && !p->stopping) {
-		p->restarts++;
-		free(p->last_exit);
-		p->last_exit = xstrdup(e->reason);
-		if (e->while_busy)
-			poison_add(p, e->busy_hash);
-		if (!e->was_ready) {
+	if (!p->stopping) {
+		supervise_exit(&p->history, p->ctx.sup, &se, now_s(), (double)rand() / RAND_MAX,
+		               &d);
+		if (d.action != SUPERVISE_NONE) {
+			p->restarts++;
+			free(p->last_exit);
+			p->last_exit = xstrdup(e->reason);
+		}
+		if (d.start_failure)
 			start_failed(p, e);
-			n = budget_add(&p->start_failures, now_s(), sup->crash_window);
-			if (n >= sup->crash_budget)
-				enter_failed(p, "start-up failures", n);
-		} else {
-			n = budget_add(&p->crashes, now_s(), sup->crash_window);
-			if (n >= sup->crash_budget)
-				enter_failed(p, "crashes", n);
-		}
-		if (p->state != POOL_FAILED) {
-			if (early)
-				enter_backoff(p);
-			else
-				p->backoff_step = 0;
-		}
+		if (d.action == SUPERVISE_FAIL)
+			enter_failed(p, d.what, d.failures);
+		else if (d.action == SUPERVISE_BACKOFF)
+			enter_backoff(p, d.delay);
 	}
 	if (!p->stopping)
 		pool_dispatch(p);
@@ -818,13 +736,13 @@ pool_submit(struct pool *p, struct request *r)
 		request_fail(r, "TargetFailed", p->failed_reason);
 		return;
 	}
-	if (poisoned(p, r->code_hash)) {
+	if (supervise_poisoned(&p->history, r->code_hash)) {
 		struct buf m = BUF_INIT;
 
 		buf_printf(&m,
 		           "this code crashed %s's worker %d times; refusing to run it again "
 		           "('hotloadctl restart %s' forgets)",
-		           p->name, POISON_LIMIT, p->name);
+		           p->name, SUPERVISE_POISON_LIMIT, p->name);
 		request_fail(r, "RequestRefused", m.data);
 		buf_free(&m);
 		return;
@@ -951,10 +869,7 @@ pool_start(struct pool *p)
 		log_info("%s: %s cleared by start", p->name, pool_state_name(p->state));
 	uv_timer_stop(&p->backoff);
 	p->state = POOL_OK;
-	p->backoff_step = 0;
-	budget_clear(&p->start_failures);
-	budget_clear(&p->crashes);
-	memset(p->poison, 0, sizeof(p->poison));
+	supervise_reset(&p->history);
 	free(p->failed_reason);
 	p->failed_reason = NULL;
 	free(p->last_error);
