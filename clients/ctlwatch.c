@@ -18,7 +18,7 @@
 
 #include "buf.h"
 #include "ctl.h"
-#include "ctlcontrol.h"
+#include "ctlconn.h"
 #include "ctlwatch.h"
 
 #define SETTLE_MS 100 /* quiet after the last event of a burst */
@@ -154,24 +154,58 @@ wait_change(struct watcher *w, struct buf *what)
 	}
 }
 
-/* The target watches dir too (quietly: an older daemon may not know how). */
-static void
-target_watch(const struct ctl_opts *o, const char *target, const char *dir, int add)
+/* The target watches dir too, for as long as this connection is open (the
+ * header's watch=), so that however hotloadctl ends - Ctrl-C, SIGTERM, even
+ * SIGKILL - the daemon lets the directory go. An interrupt with nothing
+ * running is answered at once, without starting a worker: its done says
+ * the header was taken. NULL (and a note) when the target will not. */
+static struct ctlconn *
+target_watch(const struct ctl_opts *o, const char *target, const char *dir)
 {
-	struct ctlcontrol *cc = NULL;
-	json_t *req, *done = NULL;
+	struct ctlconn *c = NULL;
+	struct buf msg = BUF_INIT;
+	const char *line, *why = NULL;
+	char err[256];
+	size_t len;
+	json_t *ev = NULL;
+	int r;
 
-	if (ctlcontrol_open(o, 1, &cc))
-		return;
-	req = json_pack("{s:s, s:s, s:[s]}", "op", add ? "watch" : "unwatch", "target", target,
-	                "dirs", dir);
-	if (ctlcontrol_call(cc, req, &done) == 0 && add &&
-	    !json_is_true(json_object_get(done, "ok")))
-		ctl_msg(o, "%s does not reload modules from %s by itself: %s", target, dir,
-		        ctl_str(json_object_get(done, "error"), "message", "?"));
-	json_decref(done);
-	json_decref(req);
-	ctlcontrol_free(cc);
+	if (strchr(dir, ' ')) {
+		why = "a directory with a space cannot be named in a header; "
+		      "'hotloadctl watch' can";
+		goto refused;
+	}
+	if (ctlconn_open(o->socket, o->tcp, &c, err, sizeof(err)) < 0)
+		return NULL; /* the run says why */
+	buf_printf(&msg, "%s mode=json watch=%s", target, dir);
+	ctl_header_token(o, &msg);
+	buf_puts(&msg, "\n{\"id\":1,\"op\":\"interrupt\"}\n");
+	r = ctlconn_send(c, msg.data, msg.len);
+	while (r >= 0 && (r = ctlconn_read_line(c, 10000, &line, &len)) == 1) {
+		const char *name;
+
+		json_decref(ev);
+		ev = json_loadb(line, len, 0, NULL);
+		name = json_string_value(json_object_get(ev, "event"));
+		if (name && !strcmp(name, "done") &&
+		    json_integer_value(json_object_get(ev, "id")) == 1) {
+			if (json_is_true(json_object_get(ev, "ok")))
+				goto out;
+			break;
+		}
+		if (name && !strcmp(name, "error"))
+			break;
+	}
+	why = ctl_str(json_object_get(ev, "error"), "message",
+	              r == -ETIMEDOUT ? "no answer" : "the daemon closed the connection");
+refused:
+	ctl_msg(o, "%s does not reload modules from %s by itself: %s", target, dir, why);
+	ctlconn_free(c);
+	c = NULL;
+out:
+	json_decref(ev);
+	buf_free(&msg);
+	return c;
 }
 
 int
@@ -181,6 +215,7 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 	struct watcher w = {-1, NULL, 0, file};
 	struct sigaction sa, old_int, old_term;
 	struct buf what = BUF_INIT;
+	struct ctlconn *watching;
 	int status = CTL_EXIT_OK, hit = 0, i, runs = 0;
 
 	w.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -189,7 +224,7 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 		return CTL_EXIT_FAILED;
 	}
 	add_tree(&w, dir);
-	target_watch(o, target, dir, 1);
+	watching = target_watch(o, target, dir);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
@@ -242,7 +277,7 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 	}
 	o->watch_hit = NULL;
 	o->watch_fd = -1;
-	target_watch(o, target, dir, 0);
+	ctlconn_free(watching); /* the daemon lets dir go */
 	for (i = 0; i < w.n_paths; i++)
 		free(w.paths[i]);
 	free(w.paths);

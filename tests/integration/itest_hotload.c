@@ -491,6 +491,25 @@ assert_roots(struct itest_daemon *d, const char *target, const char *want)
 	free(got);
 }
 
+/* Wait until target watches want: a closed connection reaches the daemon
+ * a moment after the client is gone. */
+static void
+wait_roots(struct itest_daemon *d, const char *target, const char *want)
+{
+	long long end = itest_now_ms() + 5000;
+
+	for (;;) {
+		char *got = roots_of(d, target);
+		int same = !strcmp(got, want);
+
+		free(got);
+		if (same || itest_now_ms() > end)
+			break;
+		itest_sleep_ms(20);
+	}
+	assert_roots(d, target, want);
+}
+
 /* watch=DIR in a connection's header: the target watches DIR while the
  * connection is open; a DIR also watched otherwise stays watched after it
  * closes; a bad one refuses the header. */
@@ -517,16 +536,7 @@ START_TEST(connection_watch)
 	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")), 2);
 	jreply_free(&r);
 	jc_close(c);
-	for (int i = 0; i < 100; i++) { /* the close reaches the daemon */
-		char *got = roots_of(d, "python:3");
-		int empty = !*got;
-
-		free(got);
-		if (empty)
-			break;
-		itest_sleep_ms(20);
-	}
-	assert_roots(d, "python:3", "");
+	wait_roots(d, "python:3", "");
 
 	/* watched by a watch op too: a connection's close leaves it watched */
 	fields = json_pack("{s:s, s:[s]}", "target", "python:3", "dirs", src);
@@ -588,6 +598,7 @@ START_TEST(exec_watch_reruns)
 	bg_expect(&b, &at, "run 1 ---", 20000);
 	bg_expect(&b, &at, "version 1\n", 20000);
 	bg_expect(&b, &at, "waiting for changes", 10000);
+	assert_roots(d, "python:3", dir); /* the target watches it too, while the loop runs */
 	write_text(script, "print('version', 2)\n");
 	bg_expect(&b, &at, "run.py changed ---", 10000);
 	bg_expect(&b, &at, "version 2\n", 10000);
@@ -599,6 +610,14 @@ START_TEST(exec_watch_reruns)
 	bg_expect(&b, &at, "version 4\n", 10000);
 	bg_expect(&b, &at, "waiting for changes", 10000);
 	ck_assert_int_eq(bg_stop(&b, SIGINT), 0);
+	wait_roots(d, "python:3", "");
+	/* however the loop ends: even SIGKILL lets the daemon forget the root */
+	at = 0;
+	bg_start(&b, args);
+	bg_expect(&b, &at, "waiting for changes", 20000);
+	assert_roots(d, "python:3", dir);
+	ck_assert_int_eq(bg_stop(&b, SIGKILL), 128 + SIGKILL);
+	wait_roots(d, "python:3", "");
 	free(script);
 	free(dir);
 	itest_stop(d);
