@@ -438,9 +438,11 @@ may_reap(struct worker *w, void *data)
 }
 
 /* A start-up failure: tell the requests that were waiting why, at once,
- * rather than keep them through every retry of a DCC that cannot start. */
+ * rather than keep them through every retry of a DCC that cannot start.
+ * The one log line of it (worker.c leaves it to us) also says how the
+ * process ended. */
 static void
-start_failed(struct pool *p, const struct worker_exit *e)
+start_failed(struct pool *p, struct worker *w, const struct worker_exit *e)
 {
 	const char *msg = json_string_value(json_object_get(e->start_error, "message"));
 	const char *tb = json_string_value(json_object_get(e->start_error, "traceback"));
@@ -449,7 +451,8 @@ start_failed(struct pool *p, const struct worker_exit *e)
 	buf_printf(&m, "%s could not start: %s", p->name, msg ? msg : e->reason);
 	if (tb && *tb)
 		buf_printf(&m, "\n%s", tb);
-	log_err("%s", m.data);
+	log_err("%s could not start (pid %d %s): %s%s%s", p->name, worker_pid(w), e->reason,
+	        msg ? msg : e->reason, tb && *tb ? "\n" : "", tb && *tb ? tb : "");
 	fail_queue(p, "WorkerStartFailed", m.data);
 	free(p->last_error);
 	p->last_error = buf_steal(&m);
@@ -478,7 +481,7 @@ on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
 			p->last_exit = xstrdup(e->reason);
 		}
 		if (d.start_failure)
-			start_failed(p, e);
+			start_failed(p, w, e);
 		if (d.action == SUPERVISE_FAIL)
 			enter_failed(p, d.what, d.failures);
 		else if (d.action == SUPERVISE_BACKOFF)

@@ -682,8 +682,11 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 
 	describe_exit(&reason, status, sig);
 	buf_printf(&msg, "%s (pid %d) %s", w->name, worker_pid(w), reason.data);
-	log_msg(w->stop_requested && !sig && !status ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING, "%s",
-	        msg.data);
+	/* A start that failed is logged once, by the owner, which decides
+	 * what it means (and has the agent's reason) */
+	if (was != WORKER_STARTING || w->stop_requested)
+		log_msg(w->stop_requested && !sig && !status ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
+		        "%s", msg.data);
 
 	memset(&e, 0, sizeof(e));
 	if (w->current) {
