@@ -11,7 +11,6 @@
 #include "ctl.h"
 #include "header.h"
 
-/* Print one message of hotloadctl's own to stderr, unless quiet. */
 /* "hotloadctl: " + the message + newline, on stderr. */
 static void
 vmsg(const char *fmt, va_list ap)

@@ -423,7 +423,7 @@ live_workers(const struct pool *p)
 	for (i = 0; i < p->n_workers; i++) {
 		enum worker_state s = worker_state(p->workers[i]);
 
-		if (s != WORKER_STOPPING && s != WORKER_DEAD)
+		if (s != WORKER_STOPPING && s != WORKER_STOPPED)
 			n++;
 	}
 	return n;
@@ -852,7 +852,7 @@ pool_recycle(struct pool *p)
 	for (i = 0; i < p->n_workers; i++) {
 		enum worker_state s = worker_state(p->workers[i]);
 
-		if (s == WORKER_STOPPING || s == WORKER_DEAD)
+		if (s == WORKER_STOPPING || s == WORKER_STOPPED)
 			continue;
 		recycle(p, p->workers[i], "asked to (recycle)");
 		n++;

@@ -48,7 +48,7 @@ struct server {
 	} * routes;
 	size_t n_routes;
 
-	server_load_fn load;
+	server_load_cb load;
 	void *load_data;
 	void (*exit_fn)(void *data);
 	void *exit_data;

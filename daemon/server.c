@@ -369,7 +369,7 @@ server_shutdown(struct server *s, void (*done)(void *data), void *data)
 }
 
 void
-server_set_loader(struct server *s, server_load_fn fn, void *data)
+server_set_loader(struct server *s, server_load_cb fn, void *data)
 {
 	s->load = fn;
 	s->load_data = data;
@@ -421,7 +421,7 @@ server_list(const struct server *s)
 void
 server_summary(const struct server *s, struct buf *out)
 {
-	unsigned counts[WORKER_DEAD + 1] = {0}, total = 0;
+	unsigned counts[WORKER_STOPPED + 1] = {0}, total = 0;
 	size_t i;
 	int st, any = 0;
 
@@ -429,10 +429,10 @@ server_summary(const struct server *s, struct buf *out)
 		pool_count_states(s->pools[i], counts);
 	for (i = 0; i < s->n_retired; i++)
 		pool_count_states(s->retired[i], counts);
-	for (st = 0; st <= WORKER_DEAD; st++)
+	for (st = 0; st <= WORKER_STOPPED; st++)
 		total += counts[st];
 	buf_printf(out, "%u worker%s", total, total == 1 ? "" : "s");
-	for (st = 0; st <= WORKER_DEAD; st++) {
+	for (st = 0; st <= WORKER_STOPPED; st++) {
 		if (!counts[st])
 			continue;
 		buf_printf(out, "%s%u %s", any ? ", " : ": ", counts[st],

@@ -34,9 +34,9 @@ int server_route(struct server *s, const char *dcc, const char *version, int cre
                  struct pool **ret, const char **ret_type, struct buf *message);
 
 /* How to read the configuration again (main's loader). */
-typedef int (*server_load_fn)(struct config **ret_cfg, struct hookset **ret_hs, struct buf *err,
+typedef int (*server_load_cb)(struct config **ret_cfg, struct hookset **ret_hs, struct buf *err,
                               void *data);
-void server_set_loader(struct server *s, server_load_fn fn, void *data);
+void server_set_loader(struct server *s, server_load_cb fn, void *data);
 
 /* Reload: new and changed hooks take effect for new workers; workers of
  * changed or removed hooks drain and stop; their queued requests move to

@@ -102,7 +102,7 @@ worker_state_name(enum worker_state s)
 		return "interrupting";
 	case WORKER_STOPPING:
 		return "stopping";
-	case WORKER_DEAD:
+	case WORKER_STOPPED:
 		return "stopped";
 	}
 	return "?";
@@ -318,7 +318,7 @@ static void on_output_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 void
 worker_resume_output(struct worker *w)
 {
-	if (!w->paused || w->state == WORKER_DEAD)
+	if (!w->paused || w->state == WORKER_STOPPED)
 		return;
 	w->paused = 0;
 	if (!w->out_eof)
@@ -678,7 +678,7 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 	}
 	drain_output(w);
 	finish_carry(w);
-	w->state = WORKER_DEAD;
+	w->state = WORKER_STOPPED;
 
 	describe_exit(&reason, status, sig);
 	buf_printf(&msg, "%s (pid %d) %s", w->name, worker_pid(w), reason.data);
@@ -810,7 +810,7 @@ on_timer(uv_timer_t *t)
 			worker_log(w, LOG_LEVEL_WARNING, "did not stop within %g s", w->stop_grace);
 		escalate(w);
 		break;
-	case WORKER_DEAD:
+	case WORKER_STOPPED:
 		break;
 	}
 }
@@ -963,7 +963,7 @@ worker_stop(struct worker *w)
 	json_t *msg;
 	enum worker_state was = w->state;
 
-	if (was == WORKER_STOPPING || was == WORKER_DEAD)
+	if (was == WORKER_STOPPING || was == WORKER_STOPPED)
 		return;
 	w->state = WORKER_STOPPING;
 	w->stop_requested = 1;
@@ -1033,7 +1033,7 @@ worker_rss_bytes(const struct worker *w)
 int
 worker_interrupt(struct worker *w)
 {
-	if (!w->current || w->state == WORKER_DEAD)
+	if (!w->current || w->state == WORKER_STOPPED)
 		return -EAGAIN;
 	if (w->interrupt_ignored && !w->escalated) {
 		worker_log(w, LOG_LEVEL_WARNING, "interrupted again: stopping the worker");

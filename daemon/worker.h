@@ -15,7 +15,7 @@ enum worker_state {
 	WORKER_BUSY,
 	WORKER_INTERRUPTING, /* busy, and SIGINT was sent */
 	WORKER_STOPPING,
-	WORKER_DEAD,
+	WORKER_STOPPED, /* exited; the record goes once its handles are closed */
 };
 
 /* How a worker ended, for its owner's restart policy. */
