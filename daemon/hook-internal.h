@@ -1,4 +1,4 @@
-/* hook-internal.h - declarations shared by hook.c, hookset.c and spawnargs.c */
+/* hook-internal.h - declarations shared by hook.c, hook-set.c and hook-spawn.c */
 #ifndef HOTLOAD_HOOK_INTERNAL_H
 #define HOTLOAD_HOOK_INTERNAL_H
 

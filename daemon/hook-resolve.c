@@ -1,4 +1,4 @@
-/* resolve.c - find installed interpreters through a hook's hints */
+/* hook-resolve.c - find installed interpreters through a hook's hints */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>

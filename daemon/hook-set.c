@@ -1,4 +1,4 @@
-/* hookset.c - the set of known hooks: loading, override order, lookup, comparison */
+/* hook-set.c - the set of known hooks: loading, override order, lookup, comparison */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* spawnargs.c - the argv and environment a worker is started with */
+/* hook-spawn.c - the argv and environment a worker is started with */
 #include <stdlib.h>
 #include <string.h>
 
