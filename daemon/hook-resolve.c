@@ -35,6 +35,8 @@ struct version_cache_entry {
 	char *version; /* NULL: the command gave none */
 };
 
+/* Global (see log.c): versions belong to executable files, not to a
+ * hookset or a server; hook_version_cache_clear() empties it. */
 static struct version_cache_entry *version_cache;
 static size_t n_version_cache;
 

@@ -13,7 +13,9 @@
 
 #include "log.h"
 
-/* The only globals: log settings (STYLE.md). */
+/* Log settings are globals (STYLE.md). The daemon's only other ones are
+ * process-wide by nature: hook-resolve.c's cache of interpreter versions
+ * (one per executable file, whoever asks) and worker.c's next worker id. */
 static int log_max = LOG_LEVEL_INFO;
 static int log_prefix;  /* stderr goes to the journal: use <N> priority prefixes */
 static int log_journal; /* ... and we can send it structured entries directly */

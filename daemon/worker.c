@@ -78,7 +78,7 @@ struct worker {
 	char readbuf[READ_CHUNK];
 };
 
-static unsigned next_worker_id = 1;
+static unsigned next_worker_id = 1; /* global (see log.c): ids are unique in the process */
 
 static void worker_deliver(struct worker *w, int fd, const char *data, size_t len);
 
