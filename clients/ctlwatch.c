@@ -237,13 +237,11 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 
 		strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
 		runs++;
-		if (o->quiet)
-			;
-		else if (runs == 1)
-			ctl_print(2, "hotloadctl: --- %s run 1 ---\n", when);
+		if (runs == 1)
+			ctl_msg(o, "--- %s run 1 ---", when);
 		else
-			ctl_print(2, "hotloadctl: --- %s run %d: %s changed ---\n", when, runs,
-			          what.len ? what.data : dir);
+			ctl_msg(o, "--- %s run %d: %s changed ---", when, runs,
+			        what.len ? what.data : dir);
 		buf_clear(&what);
 		hit = 0;
 		t0 = ctl_now();
@@ -253,22 +251,15 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 		if (status == CTL_EXIT_REFUSED)
 			break; /* an unknown target does not become known by a save */
 		if (hit) {
-			if (!o->quiet)
-				ctl_print(2,
-				          "hotloadctl: --- interrupted by a change after %.2f s "
-				          "---\n",
-				          ctl_now() - t0);
+			ctl_msg(o, "--- interrupted by a change after %.2f s ---", ctl_now() - t0);
 			take_events(&w, &what);
 			continue;
 		}
 		/* Ctrl-C while waiting ends the loop, with the last run's status */
 		sigaction(SIGINT, &sa, &old_int);
 		sigaction(SIGTERM, &sa, &old_term);
-		if (!o->quiet)
-			ctl_print(2,
-			          "hotloadctl: --- exit %d in %.2f s; waiting for changes under %s "
-			          "(Ctrl-C ends) ---\n",
-			          status, ctl_now() - t0, dir);
+		ctl_msg(o, "--- exit %d in %.2f s; waiting for changes under %s (Ctrl-C ends) ---",
+		        status, ctl_now() - t0, dir);
 		i = wait_change(&w, &what);
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);

@@ -447,12 +447,15 @@ start_failed(struct pool *p, struct worker *w, const struct worker_exit *e)
 	const char *msg = json_string_value(json_object_get(e->start_error, "message"));
 	const char *tb = json_string_value(json_object_get(e->start_error, "traceback"));
 	struct buf m = BUF_INIT;
+	size_t head;
 
-	buf_printf(&m, "%s could not start: %s", p->name, msg ? msg : e->reason);
+	buf_printf(&m, "%s could not start: ", p->name);
+	head = m.len;
+	buf_puts(&m, msg ? msg : e->reason);
 	if (tb && *tb)
 		buf_printf(&m, "\n%s", tb);
-	log_err("%s could not start (pid %d %s): %s%s%s", p->name, worker_pid(w), e->reason,
-	        msg ? msg : e->reason, tb && *tb ? "\n" : "", tb && *tb ? tb : "");
+	log_err("%s could not start (pid %d %s): %s", p->name, worker_pid(w), e->reason,
+	        m.data + head);
 	fail_queue(p, "WorkerStartFailed", m.data);
 	free(p->last_error);
 	p->last_error = buf_steal(&m);
@@ -486,9 +489,8 @@ on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
 			enter_failed(p, d.what, d.failures);
 		else if (d.action == SUPERVISE_BACKOFF)
 			enter_backoff(p, d.delay);
-	}
-	if (!p->stopping)
 		pool_dispatch(p);
+	}
 	if (!p->n_workers && p->ctx.on_empty)
 		p->ctx.on_empty(p, p->ctx.data);
 }

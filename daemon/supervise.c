@@ -77,21 +77,18 @@ supervise_exit(struct supervise_history *h, const struct supervision *cfg,
 		return;
 	if (e->while_busy)
 		poison_add(h, e->busy_hash);
-	if (!e->was_ready) {
-		ret->start_failure = 1;
+	ret->start_failure = !e->was_ready;
+	if (ret->start_failure)
 		n = window_add(&h->start_failures, &h->n_start_failures, now, cfg->crash_window);
-		ret->what = "start-up failures";
-	} else {
+	else
 		n = window_add(&h->crashes, &h->n_crashes, now, cfg->crash_window);
-		ret->what = "crashes";
-	}
 	if (n >= cfg->crash_budget) {
 		h->failed = 1;
 		ret->action = SUPERVISE_FAIL;
 		ret->failures = n;
+		ret->what = ret->start_failure ? "start-up failures" : "crashes";
 		return;
 	}
-	ret->what = NULL;
 	if (h->failed) {
 		ret->action = SUPERVISE_COUNTED;
 	} else if (early) {

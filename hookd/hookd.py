@@ -259,20 +259,15 @@ class Control:
             line = self.reader.readline()
             if not line:
                 return False
-            if b'"reloaded-ack"' in line:
-                try:
-                    msg = json.loads(line)
-                except ValueError:
-                    msg = None
-                if isinstance(msg, dict) and msg.get("id") == req_id:
-                    return True
+            if is_op_of(line, "reloaded-ack", req_id):
+                return True
             self.ahead.append(line)
 
     def interrupted(self, req_id):
         """Tell whether an interrupt for req_id is waiting, without blocking."""
         found = False
         for line in list(self.ahead):
-            if is_interrupt_of(line, req_id):
+            if is_op_of(line, "interrupt", req_id):
                 self.ahead.remove(line)
                 found = True
         self.sock.setblocking(False)
@@ -282,7 +277,7 @@ class Control:
                 if b"\n" not in data:
                     break
                 line = self.reader.readline()
-                if is_interrupt_of(line, req_id):
+                if is_op_of(line, "interrupt", req_id):
                     found = True
                 else:
                     self.ahead.append(line)
@@ -293,15 +288,31 @@ class Control:
         return found
 
 
-def is_interrupt_of(line, req_id):
-    """Tell whether line is the daemon's interrupt of request req_id."""
-    if b'"interrupt"' not in line:
+def is_op_of(line, op, req_id):
+    """Tell whether line is the daemon's op (interrupt, reloaded-ack) for
+    request req_id; lines without the op's name are not even parsed."""
+    if ('"%s"' % op).encode() not in line:
         return False
     try:
         msg = json.loads(line)
     except ValueError:
         return False
-    return isinstance(msg, dict) and msg.get("op") == "interrupt" and msg.get("id") == req_id
+    return isinstance(msg, dict) and msg.get("op") == op and msg.get("id") == req_id
+
+
+def arm_sigint():
+    """Make sure SIGINT is ours before user code runs. One handler for the
+    agent's life, put back only if user code (or the DCC: Blender has its
+    own) replaced it; setting it on every request costs more than the rest
+    of a no-op request."""
+    if signal.getsignal(signal.SIGINT) is not on_sigint:
+        signal.signal(signal.SIGINT, on_sigint)
+
+
+def interrupted_reply(message):
+    """done's fields for a request a KeyboardInterrupt ended outside its code."""
+    return {"ok": False, "error": {"type": "KeyboardInterrupt", "message": message,
+                                   "traceback": "KeyboardInterrupt\n"}}
 
 
 class ScriptContext:
@@ -352,8 +363,7 @@ def reload_first(sock, req, control, reloader):
     global running
     if reloader is None or not (req.get("changed") or req.get("poll_roots")):
         return True
-    if signal.getsignal(signal.SIGINT) is not on_sigint:
-        signal.signal(signal.SIGINT, on_sigint)
+    arm_sigint()
     running = True
     try:
         entries = reloader.before_request(req)
@@ -383,8 +393,7 @@ def reload_modules(sock, req, reloader):
         raise BadRequest("reload needs modules, a list of module names")
     if strategy not in ("reload", "purge"):
         raise BadRequest("strategy must be 'reload' or 'purge', not %r" % (strategy,))
-    if signal.getsignal(signal.SIGINT) is not on_sigint:
-        signal.signal(signal.SIGINT, on_sigint)
+    arm_sigint()
     running = True
     try:
         entries = reloader.reload_op(modules, strategy)
@@ -395,8 +404,7 @@ def reload_modules(sock, req, reloader):
         running = False
     send(sock, {"id": req.get("id"), "event": "reloaded", "modules": entries})
     if interrupted:
-        return {"ok": False, "error": {"type": "KeyboardInterrupt", "message": "",
-                                       "traceback": "KeyboardInterrupt\n"}}
+        return interrupted_reply("")
     failed = [e["module"] for e in entries if e.get("status") == "failed"]
     modules = [m for m in failed if not m.startswith("<")]
     said = []
@@ -428,11 +436,7 @@ def execute(req, main_ns, control=None, hook=None):
     try:
         if ns is not main_ns and hook is not None:
             hook.prepare(ns)
-        # One handler for the agent's life, put back only if user code (or
-        # the DCC: Blender has its own) replaced it; setting it on every
-        # request costs more than the rest of a no-op request.
-        if signal.getsignal(signal.SIGINT) is not on_sigint:
-            signal.signal(signal.SIGINT, on_sigint)
+        arm_sigint()
         running = True
         try:
             if idle_sigint:
@@ -523,9 +527,7 @@ def serve(sock, hook=None, main_ns=None, reloader=None):
                     if reload_first(sock, pending, control, reloader):
                         reply = execute(pending, main_ns, control, hook)
                     else:
-                        reply = {"ok": False, "error": {
-                            "type": "KeyboardInterrupt", "traceback": "KeyboardInterrupt\n",
-                            "message": "interrupted while reloading changed modules"}}
+                        reply = interrupted_reply("interrupted while reloading changed modules")
                 elif op == "reload" and reloader is not None:
                     reply = reload_modules(sock, pending, reloader)
                 elif op == "reset":

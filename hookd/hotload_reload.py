@@ -21,7 +21,7 @@ import sys
 import traceback
 import types
 
-AGENT_FILES = {os.path.abspath(__file__).rstrip("co")}  # hookd.py adds itself
+AGENT_FILES = {os.path.abspath(__file__)}  # hookd.py adds itself
 NOTE_MAX = 400  # characters of notes per module in an answer
 # Class attributes that are the class's machinery, not what its source says:
 # never copied from the new class nor deleted from the old one.
@@ -78,7 +78,7 @@ def agent_frames(tb):
     """Return tb without this module's and the agent's frames."""
     kept = []
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename.rstrip("co") not in AGENT_FILES:
+        if tb.tb_frame.f_code.co_filename not in AGENT_FILES:
             kept.append(tb)
         tb = tb.tb_next
     for tb, next_tb in zip(kept, kept[1:] + [None]):
