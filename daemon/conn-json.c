@@ -13,7 +13,7 @@ json_event(struct conn *c, struct request *r, const char *event, json_t *rest, c
 {
 	json_t *m = json_object();
 
-	json_object_set(m, "id", r->client_id ? r->client_id : json_null());
+	json_object_set(m, "id", request_client_id(r));
 	json_object_set_new(m, "event", json_string(event));
 	if (rest)
 		json_object_update(m, rest);
@@ -73,14 +73,11 @@ json_escape(struct buf *b, const char *s, size_t len)
 static int
 json_output(struct request *r, int fd, const char *data, size_t len)
 {
-	struct conn *c = r->sink_data;
+	struct conn *c = request_sink_data(r);
 	struct buf b = BUF_INIT;
 
-	if (!r->client_id_json)
-		r->client_id_json = json_dumps(r->client_id ? r->client_id : json_null(),
-		                               JSON_ENCODE_ANY | JSON_COMPACT);
 	buf_reserve(&b, len + 64);
-	buf_printf(&b, "{\"id\":%s,\"event\":\"%s\",\"data\":\"", r->client_id_json,
+	buf_printf(&b, "{\"id\":%s,\"event\":\"%s\",\"data\":\"", request_client_id_json(r),
 	           fd == 1 ? "stdout" : "stderr");
 	json_escape(&b, data, len);
 	buf_puts(&b, "\"}\n");
@@ -100,7 +97,7 @@ conn_json_maybe_finish(struct conn *c)
 static void
 json_done(struct request *r, json_t *result)
 {
-	struct conn *c = r->sink_data;
+	struct conn *c = request_sink_data(r);
 	json_t *d = json_object_get(result, "duration_ms");
 	char tail[64];
 	int timed = json_is_number(d);
@@ -112,7 +109,7 @@ json_done(struct request *r, json_t *result)
 		json_object_del(result, "duration_ms"); /* d is gone now */
 	}
 	json_event(c, r, "done", result, timed ? tail : NULL);
-	TAILQ_REMOVE(&c->reqs, r, owner_entry);
+	request_owner_remove(&c->reqs, r);
 	request_free(r);
 	conn_json_maybe_finish(c);
 }
@@ -123,7 +120,7 @@ json_waiting(struct request *r, const char *state)
 {
 	json_t *rest = json_pack("{s:s}", "state", state);
 
-	json_event(r->sink_data, r, "waiting", rest, NULL);
+	json_event(request_sink_data(r), r, "waiting", rest, NULL);
 	json_decref(rest);
 }
 
@@ -136,7 +133,7 @@ json_agent_event(struct request *r, json_t *msg)
 
 	json_object_del(rest, "id");
 	json_object_del(rest, "event");
-	json_event(r->sink_data, r, event ? event : "event", rest, NULL);
+	json_event(request_sink_data(r), r, event ? event : "event", rest, NULL);
 	json_decref(rest);
 }
 
@@ -145,7 +142,7 @@ json_agent_event(struct request *r, json_t *msg)
 static int
 json_gone(struct request *r)
 {
-	return conn_client_gone(r->sink_data);
+	return conn_client_gone(request_sink_data(r));
 }
 
 static const struct request_sink json_sink = {
@@ -189,29 +186,23 @@ request_op_of(enum jsonreq_op op)
 static struct request *
 json_build(struct conn *c, const struct jsonreq *q)
 {
-	struct request *r = request_new(request_op_of(q->op), &json_sink, c);
+	struct request_spec spec = {
+	        .op = request_op_of(q->op),
+	        .code = q->code ? xstrndup(q->code, q->code_len) : NULL,
+	        .code_len = q->code_len,
+	        .file = q->file,
+	        .fresh = q->fresh,
+	        .timeout = q->timeout,
+	        .deadline = q->deadline,
+	        .path = q->path,
+	        .cwd = q->cwd,
+	        .argv = q->argv,
+	        .modules = q->modules,
+	        .purge = q->purge,
+	        .client_id = q->id,
+	};
 
-	r->client_id = json_incref(q->id);
-	if (q->code) {
-		r->code_len = q->code_len;
-		r->code = xstrndup(q->code, q->code_len);
-	}
-	if (q->file)
-		r->file = xstrdup(q->file);
-	r->fresh = q->fresh;
-	r->timeout = q->timeout;
-	if (q->deadline > 0) {
-		r->deadline = q->deadline;
-		r->deadline_ns = uv_hrtime() + (uint64_t)(q->deadline * 1e9);
-	}
-	if (q->path)
-		r->path = xstrdup(q->path);
-	if (q->cwd)
-		r->cwd = xstrdup(q->cwd);
-	r->argv = json_incref(q->argv);
-	r->modules = json_incref(q->modules);
-	r->purge = q->purge;
-	return r;
+	return request_new(&spec, &json_sink, c);
 }
 
 /* {"op":"interrupt","request":ID}: KeyboardInterrupt in that request of
@@ -225,11 +216,11 @@ json_interrupt(struct conn *c, json_t *which, json_t *id)
 	json_t *m;
 
 	for (r = TAILQ_FIRST(&c->reqs); r; r = next) {
-		next = TAILQ_NEXT(r, owner_entry);
-		if (which && !json_equal(which, r->client_id))
+		next = request_owner_next(r);
+		if (which && !json_equal(which, request_client_id(r)))
 			continue;
-		if (r->pool)
-			n += pool_interrupt_request(r->pool, r); /* may finish and free r */
+		if (request_pool(r)) /* may finish and free r */
+			n += pool_interrupt_request(request_pool(r), r);
 	}
 	m = json_pack("{s:O, s:s, s:b, s:i}", "id", id, "event", "done", "ok", 1, "interrupted", n);
 	conn_write_json(c, m, NULL);
@@ -277,7 +268,7 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		request_free(r);
 		goto out;
 	}
-	TAILQ_INSERT_TAIL(&c->reqs, r, owner_entry);
+	request_owner_append(&c->reqs, r);
 	pool_submit(pool, r);
 out:
 	buf_free(&message);

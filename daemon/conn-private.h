@@ -30,8 +30,6 @@ enum conn_state {
 	CONN_CLOSING,
 };
 
-TAILQ_HEAD(request_list, request);
-
 struct conn {
 	union {
 		uv_handle_t handle;

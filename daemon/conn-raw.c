@@ -19,7 +19,7 @@
 static int
 raw_output(struct request *r, int fd, const char *data, size_t len)
 {
-	struct conn *c = r->sink_data;
+	struct conn *c = request_sink_data(r);
 
 	if (fd == 2) {
 		/* Held until the end: keep the first RAW_ERR_MAX bytes and count
@@ -73,10 +73,10 @@ raw_append_error(struct buf *b, json_t *error)
 static void
 raw_done(struct request *r, json_t *result)
 {
-	struct conn *c = r->sink_data;
+	struct conn *c = request_sink_data(r);
 	struct buf reply = BUF_INIT;
 
-	TAILQ_REMOVE(&c->reqs, r, owner_entry);
+	request_owner_remove(&c->reqs, r);
 	request_free(r);
 	if (c->raw_err_dropped)
 		buf_printf(&c->raw_err, "\n[hotloadd: %zu more bytes of stderr dropped]\n",
@@ -103,7 +103,7 @@ raw_done(struct request *r, json_t *result)
 static int
 raw_gone(struct request *r)
 {
-	return conn_client_gone(r->sink_data);
+	return conn_client_gone(request_sink_data(r));
 }
 
 static const struct request_sink raw_sink = {
@@ -146,6 +146,7 @@ strip_shutdown(struct buf *b)
 void
 conn_raw_submit(struct conn *c)
 {
+	struct request_spec spec = {.op = REQUEST_EXEC};
 	struct request *r;
 	struct buf code = BUF_INIT;
 	struct utf8_carry carry = {{0}, 0};
@@ -176,14 +177,14 @@ conn_raw_submit(struct conn *c)
 	utf8_finish(&carry, &code);
 	buf_free(&c->in);
 
-	r = request_new(REQUEST_EXEC, &raw_sink, c);
-	r->code_len = code.len;
-	r->code = buf_steal(&code);
-	r->file = c->hdr.file[0] ? xstrdup(c->hdr.file) : NULL;
-	r->fresh = c->hdr.fresh;
-	r->timeout = c->hdr.timeout;
-	r->shutdown_after = shutdown;
-	TAILQ_INSERT_TAIL(&c->reqs, r, owner_entry);
-	log_debug("%s: raw request, %zu bytes", c->target, r->code_len);
+	spec.code_len = code.len;
+	spec.code = buf_steal(&code);
+	spec.file = c->hdr.file[0] ? c->hdr.file : NULL;
+	spec.fresh = c->hdr.fresh;
+	spec.timeout = c->hdr.timeout;
+	spec.shutdown_after = shutdown;
+	r = request_new(&spec, &raw_sink, c);
+	request_owner_append(&c->reqs, r);
+	log_debug("%s: raw request, %zu bytes", c->target, spec.code_len);
 	pool_submit(pool, r);
 }

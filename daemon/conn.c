@@ -60,10 +60,10 @@ conn_drop_requests(struct conn *c)
 	struct request *r;
 
 	while ((r = TAILQ_FIRST(&c->reqs))) {
-		TAILQ_REMOVE(&c->reqs, r, owner_entry);
-		r->sink = NULL;
-		if (r->pool)
-			pool_cancel(r->pool, r);
+		request_owner_remove(&c->reqs, r);
+		request_orphan(r);
+		if (request_pool(r))
+			pool_cancel(request_pool(r), r);
 		else
 			request_free(r);
 	}
@@ -174,8 +174,8 @@ on_write_done(uv_write_t *req, int status)
 			c->read_paused = 0;
 			uv_read_start(&c->h.stream, on_alloc, on_read);
 		}
-		TAILQ_FOREACH(r, &c->reqs, owner_entry)
-		request_resume_output(r);
+		for (r = TAILQ_FIRST(&c->reqs); r; r = request_owner_next(r))
+			request_resume_output(r);
 	}
 }
 

@@ -25,8 +25,6 @@
 #define DEFAULT_QUEUE 64    /* max_queue when the hook says nothing */
 #define LOG_MAX (64u << 10) /* bytes of recent output kept per target */
 
-TAILQ_HEAD(request_queue, request);
-
 enum pool_state {
 	POOL_OK,
 	POOL_BACKOFF,
@@ -40,7 +38,7 @@ struct pool {
 	char *executable;
 	char *version;
 
-	struct request_queue queue;
+	struct request_list queue;
 	size_t queued;
 	struct request *submitting; /* pool_submit's, while it dispatches */
 	uv_timer_t deadlines;       /* the next queued request's deadline */
@@ -82,10 +80,10 @@ static void pool_dispatch(struct pool *p);
 static void
 queue_remove(struct pool *p, struct request *r)
 {
-	TAILQ_REMOVE(&p->queue, r, entry);
+	request_queue_remove(&p->queue, r);
 	p->queued--;
 	if (p->ctx.queued_bytes)
-		*p->ctx.queued_bytes -= r->code_len;
+		*p->ctx.queued_bytes -= request_code_len(r);
 }
 
 static double
@@ -187,23 +185,25 @@ pool_watch_roots(const struct pool *p)
 static void
 attach_changes(struct pool *p, struct worker *w, struct request *r)
 {
+	const char *strategy = p->hook->reload_purge ? "purge" : "reload";
+	json_t *changed;
 	size_t i;
 
-	if (r->op != REQUEST_EXEC && r->op != REQUEST_EVAL)
+	if (request_op(r) != REQUEST_EXEC && request_op(r) != REQUEST_EVAL)
 		return;
-	r->reload_strategy = p->hook->reload_purge ? "purge" : "reload";
 	if (p->hook->watch_poll) {
 		if (json_array_size(p->roots))
-			r->poll_roots = json_incref(p->roots);
+			request_set_reload(r, strategy, NULL, json_incref(p->roots));
 		return;
 	}
 	watch_flush(p->watch); /* a save just before the request counts */
 	if (worker_seen_changes(w) == p->change_seq)
 		return;
-	r->changed = json_array();
+	changed = json_array();
 	for (i = 0; i < p->n_changes; i++)
 		if (p->changes[i].seq > worker_seen_changes(w))
-			json_array_append_new(r->changed, json_string(p->changes[i].path));
+			json_array_append_new(changed, json_string(p->changes[i].path));
+	request_set_reload(r, strategy, changed, NULL);
 	worker_set_seen_changes(w, p->change_seq);
 }
 
@@ -671,17 +671,15 @@ tell_waiting(struct pool *p, struct request *r)
 {
 	size_t i;
 
-	if (!r->sink || !r->sink->waiting)
-		return;
 	for (i = 0; i < p->n_workers; i++)
 		if (worker_state(p->workers[i]) == WORKER_STARTING) {
-			r->sink->waiting(r, "starting");
+			request_waiting(r, "starting");
 			return;
 		}
 	if (p->state == POOL_BACKOFF)
-		r->sink->waiting(r, "backoff");
+		request_waiting(r, "backoff");
 	else if (p->n_workers)
-		r->sink->waiting(r, "queued");
+		request_waiting(r, "queued");
 }
 
 static void on_deadline(uv_timer_t *t);
@@ -695,24 +693,26 @@ check_deadlines(struct pool *p, int expire)
 	struct request *r, *n;
 
 	for (r = TAILQ_FIRST(&p->queue); r; r = n) {
-		n = TAILQ_NEXT(r, entry);
-		if (!r->deadline_ns)
+		uint64_t deadline = request_deadline_ns(r);
+
+		n = request_queue_next(r);
+		if (!deadline)
 			continue;
-		if (expire && r->deadline_ns <= now) {
+		if (expire && deadline <= now) {
 			struct buf m = BUF_INIT;
 
 			buf_printf(&m,
 			           "it waited for a worker of %s past its deadline of %g s; it was "
 			           "not "
 			           "run",
-			           p->name, r->deadline);
+			           p->name, request_deadline(r));
 			queue_remove(p, r);
 			request_fail(r, "Timeout", m.data);
 			buf_free(&m);
 			continue;
 		}
-		if (!next || r->deadline_ns < next)
-			next = r->deadline_ns;
+		if (!next || deadline < next)
+			next = deadline;
 	}
 	if (next)
 		uv_timer_start(&p->deadlines, on_deadline,
@@ -732,7 +732,6 @@ pool_submit(struct pool *p, struct request *r)
 {
 	size_t max_queue = p->hook->max_queue ? p->hook->max_queue : DEFAULT_QUEUE;
 
-	r->code_hash = request_hash(r);
 	if (p->stopping) {
 		request_fail(r, "ShuttingDown", "the daemon is shutting down");
 		return;
@@ -741,7 +740,7 @@ pool_submit(struct pool *p, struct request *r)
 		request_fail(r, "TargetFailed", p->failed_reason);
 		return;
 	}
-	if (supervise_poisoned(&p->history, r->code_hash)) {
+	if (supervise_poisoned(&p->history, request_code_hash(r))) {
 		struct buf m = BUF_INIT;
 
 		buf_printf(&m,
@@ -770,18 +769,17 @@ pool_submit(struct pool *p, struct request *r)
 		request_fail(r, "ClientGone", "the client closed its connection");
 		return;
 	}
-	r->pool = p;
-	r->state = REQUEST_QUEUED;
-	TAILQ_INSERT_TAIL(&p->queue, r, entry);
+	request_queue(r, p);
+	request_queue_append(&p->queue, r);
 	p->queued++;
 	if (p->ctx.queued_bytes)
-		*p->ctx.queued_bytes += r->code_len;
+		*p->ctx.queued_bytes += request_code_len(r);
 	p->submitting = r;
 	pool_dispatch(p);
 	p->submitting = NULL;
-	if (r->state == REQUEST_QUEUED) {
+	if (request_state(r) == REQUEST_QUEUED) {
 		tell_waiting(p, r);
-		if (r->deadline_ns)
+		if (request_deadline_ns(r))
 			check_deadlines(p, 0);
 	}
 }
@@ -789,23 +787,23 @@ pool_submit(struct pool *p, struct request *r)
 void
 pool_cancel(struct pool *p, struct request *r)
 {
-	if (r->state == REQUEST_QUEUED) {
+	if (request_state(r) == REQUEST_QUEUED) {
 		queue_remove(p, r);
 		request_free(r);
-	} else if (r->state == REQUEST_RUNNING && r->worker)
-		worker_detach(r->worker, r);
+	} else if (request_state(r) == REQUEST_RUNNING && request_worker(r))
+		worker_detach(request_worker(r), r);
 }
 
 int
 pool_interrupt_request(struct pool *p, struct request *r)
 {
-	if (r->state == REQUEST_QUEUED) {
+	if (request_state(r) == REQUEST_QUEUED) {
 		queue_remove(p, r);
 		request_fail(r, "KeyboardInterrupt", "interrupted before it ran");
 		return 1;
 	}
-	if (r->state == REQUEST_RUNNING && r->worker)
-		return worker_interrupt(r->worker) >= 0;
+	if (request_state(r) == REQUEST_RUNNING && request_worker(r))
+		return worker_interrupt(request_worker(r)) >= 0;
 	return 0;
 }
 
@@ -954,7 +952,7 @@ pool_take_queue(struct pool *p, struct request ***ret)
 
 	while ((r = TAILQ_FIRST(&p->queue))) {
 		queue_remove(p, r);
-		r->pool = NULL;
+		request_unqueue(r);
 		v[n++] = r;
 	}
 	*ret = v;

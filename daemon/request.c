@@ -1,17 +1,80 @@
 /* request.c - one piece of work for a worker */
+#include <assert.h>
 #include <stdlib.h>
+#include <uv.h>
 
 #include "buf.h"
 #include "request.h"
 #include "worker.h"
 
+struct request {
+	TAILQ_ENTRY(request) entry;       /* in its pool's queue */
+	TAILQ_ENTRY(request) owner_entry; /* in its connection's list */
+	enum request_op op;
+	enum request_state state;
+	char *code;
+	size_t code_len;
+	char *file;
+	int fresh;
+	int shutdown_after;
+	double timeout;
+	uint64_t deadline_ns; /* uv_hrtime() by which it must be done; 0: none */
+	double deadline;      /* that, in seconds from when it was made */
+	char *path;
+	char *cwd;
+	json_t *argv;
+	json_t *modules;
+	int purge;
+	json_t *changed;             /* files changed since the worker's last request, or NULL */
+	json_t *poll_roots;          /* watch_mode poll: the roots whose modules to check */
+	const char *reload_strategy; /* the hook's, for changed files: "reload", "purge" */
+	uint64_t code_hash;          /* of op and code: which requests crash workers */
+	json_t *client_id;
+	char *client_id_json; /* client_id serialised, made on first use */
+	uint64_t started_ns;
+	struct worker *worker;           /* while running */
+	struct pool *pool;               /* while queued or running */
+	const struct request_sink *sink; /* NULL once the client is gone */
+	void *sink_data;
+};
+
+/* FNV-1a of op and code, to recognise a request that crashes workers. */
+static uint64_t
+hash_code(enum request_op op, const char *code, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	h = (h ^ (uint64_t)op) * 1099511628211ull;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)code[i]) * 1099511628211ull;
+	return h;
+}
+
 struct request *
-request_new(enum request_op op, const struct request_sink *sink, void *sink_data)
+request_new(const struct request_spec *spec, const struct request_sink *sink, void *sink_data)
 {
 	struct request *r = xcalloc(1, sizeof(*r));
 
-	r->op = op;
+	r->op = spec->op;
 	r->state = REQUEST_QUEUED;
+	r->code = spec->code;
+	r->code_len = spec->code ? spec->code_len : 0;
+	r->file = spec->file ? xstrdup(spec->file) : NULL;
+	r->fresh = spec->fresh;
+	r->shutdown_after = spec->shutdown_after;
+	r->timeout = spec->timeout;
+	if (spec->deadline > 0) {
+		r->deadline = spec->deadline;
+		r->deadline_ns = uv_hrtime() + (uint64_t)(spec->deadline * 1e9);
+	}
+	r->path = spec->path ? xstrdup(spec->path) : NULL;
+	r->cwd = spec->cwd ? xstrdup(spec->cwd) : NULL;
+	r->argv = json_incref(spec->argv);
+	r->modules = json_incref(spec->modules);
+	r->purge = spec->purge;
+	r->client_id = json_incref(spec->client_id);
+	r->code_hash = hash_code(r->op, r->code, r->code_len);
 	r->sink = sink;
 	r->sink_data = sink_data;
 	return r;
@@ -127,6 +190,7 @@ request_fail(struct request *r, const char *type, const char *message)
 void
 request_finish(struct request *r, json_t *result)
 {
+	assert(r->state != REQUEST_DONE);
 	r->state = REQUEST_DONE;
 	r->worker = NULL;
 	r->pool = NULL;
@@ -143,14 +207,171 @@ request_resume_output(struct request *r)
 		worker_resume_output(r->worker);
 }
 
-uint64_t
-request_hash(const struct request *r)
+void
+request_queue(struct request *r, struct pool *p)
 {
-	uint64_t h = 1469598103934665603ull;
-	size_t i;
+	assert(r->state == REQUEST_QUEUED && !r->pool);
+	r->pool = p;
+}
 
-	h = (h ^ (uint64_t)r->op) * 1099511628211ull;
-	for (i = 0; i < r->code_len; i++)
-		h = (h ^ (unsigned char)r->code[i]) * 1099511628211ull;
-	return h;
+void
+request_unqueue(struct request *r)
+{
+	assert(r->state == REQUEST_QUEUED);
+	r->pool = NULL;
+}
+
+void
+request_start(struct request *r, struct worker *w)
+{
+	assert(r->state == REQUEST_QUEUED);
+	r->state = REQUEST_RUNNING;
+	r->worker = w;
+	r->started_ns = uv_hrtime();
+}
+
+void
+request_orphan(struct request *r)
+{
+	r->sink = NULL;
+}
+
+void
+request_set_reload(struct request *r, const char *strategy, json_t *changed, json_t *poll_roots)
+{
+	r->reload_strategy = strategy;
+	json_decref(r->changed);
+	json_decref(r->poll_roots);
+	r->changed = changed;
+	r->poll_roots = poll_roots;
+}
+
+void
+request_waiting(struct request *r, const char *state)
+{
+	if (r->sink && r->sink->waiting)
+		r->sink->waiting(r, state);
+}
+
+enum request_op
+request_op(const struct request *r)
+{
+	return r->op;
+}
+
+enum request_state
+request_state(const struct request *r)
+{
+	return r->state;
+}
+
+struct pool *
+request_pool(const struct request *r)
+{
+	return r->pool;
+}
+
+struct worker *
+request_worker(const struct request *r)
+{
+	return r->worker;
+}
+
+void *
+request_sink_data(const struct request *r)
+{
+	return r->sink_data;
+}
+
+size_t
+request_code_len(const struct request *r)
+{
+	return r->code_len;
+}
+
+double
+request_timeout(const struct request *r)
+{
+	return r->timeout;
+}
+
+double
+request_deadline(const struct request *r)
+{
+	return r->deadline;
+}
+
+uint64_t
+request_deadline_ns(const struct request *r)
+{
+	return r->deadline_ns;
+}
+
+uint64_t
+request_started_ns(const struct request *r)
+{
+	return r->started_ns;
+}
+
+int
+request_shutdown_after(const struct request *r)
+{
+	return r->shutdown_after;
+}
+
+json_t *
+request_client_id(const struct request *r)
+{
+	return r->client_id ? r->client_id : json_null();
+}
+
+const char *
+request_client_id_json(struct request *r)
+{
+	if (!r->client_id_json)
+		r->client_id_json =
+		        json_dumps(request_client_id(r), JSON_ENCODE_ANY | JSON_COMPACT);
+	return r->client_id_json;
+}
+
+uint64_t
+request_code_hash(const struct request *r)
+{
+	return r->code_hash;
+}
+
+void
+request_owner_append(struct request_list *l, struct request *r)
+{
+	TAILQ_INSERT_TAIL(l, r, owner_entry);
+}
+
+void
+request_owner_remove(struct request_list *l, struct request *r)
+{
+	TAILQ_REMOVE(l, r, owner_entry);
+}
+
+struct request *
+request_owner_next(const struct request *r)
+{
+	return TAILQ_NEXT(r, owner_entry);
+}
+
+void
+request_queue_append(struct request_list *l, struct request *r)
+{
+	TAILQ_INSERT_TAIL(l, r, entry);
+}
+
+void
+request_queue_remove(struct request_list *l, struct request *r)
+{
+	TAILQ_REMOVE(l, r, entry);
+}
+
+struct request *
+request_queue_next(const struct request *r)
+{
+	return TAILQ_NEXT(r, entry);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+struct pool;
 struct request;
 struct worker;
 
@@ -44,39 +45,88 @@ struct request_sink {
 	void (*event)(struct request *r, json_t *msg);
 };
 
-struct request {
-	TAILQ_ENTRY(request) entry; /* in its pool's queue, or its owner's list */
-	TAILQ_ENTRY(request) owner_entry;
+/* What a client asked for, copied into the request by request_new (code
+ * is taken: it is freed with the request). */
+struct request_spec {
 	enum request_op op;
-	enum request_state state;
-	char *code;
+	char *code; /* taken; NULL: none */
 	size_t code_len;
-	char *file;           /* NULL: the agent's default */
-	int fresh;            /* ns=fresh */
-	int shutdown_after;   /* __SHUTDOWN__: stop the worker gracefully after it */
-	double timeout;       /* seconds it may run; 0: the hook's request_timeout */
-	uint64_t deadline_ns; /* uv_hrtime() by which it must be done; 0: none */
-	double deadline;      /* that, in seconds from when it was made */
-	char *path;           /* the file the code is from (__file__, sys.path[0]); or NULL */
-	char *cwd;            /* the client's working directory for the run; or NULL */
-	json_t *argv;         /* sys.argv for the run (owned); or NULL */
-	json_t *modules;      /* reload: the module or package names (owned) */
-	int purge;            /* reload: purge rather than re-execute */
-	json_t *changed;      /* files changed since the worker's last request (owned), or NULL */
-	json_t *poll_roots;   /* watch_mode poll: the roots whose modules to check (owned) */
-	const char *reload_strategy; /* the hook's, for changed files: "reload", "purge" */
-	uint64_t code_hash;          /* of op and code: which requests crash workers */
-	json_t *client_id;           /* the id the client gave, or NULL (raw mode) */
-	char *client_id_json;        /* client_id serialised, made on first use */
-	uint64_t started_ns;
-	struct worker *worker;           /* while running */
-	struct pool *pool;               /* while queued or running */
-	const struct request_sink *sink; /* NULL once the client is gone */
-	void *sink_data;
+	const char *file;   /* NULL: the agent's default */
+	int fresh;          /* ns=fresh */
+	int shutdown_after; /* __SHUTDOWN__: stop the worker gracefully after it */
+	double timeout;     /* seconds it may run; 0: the hook's request_timeout */
+	double deadline;    /* seconds from now by which it must be done; 0: none */
+	const char *path;   /* the file the code is from (__file__, sys.path[0]); or NULL */
+	const char *cwd;    /* the client's working directory for the run; or NULL */
+	json_t *argv;       /* sys.argv for the run (borrowed); or NULL */
+	json_t *modules;    /* reload: the module or package names (borrowed) */
+	int purge;          /* reload: purge rather than re-execute */
+	json_t *client_id;  /* the id the client gave (borrowed), or NULL (raw mode) */
 };
 
-struct request *request_new(enum request_op op, const struct request_sink *sink, void *sink_data);
+/* A request is opaque: its state changes only through the transitions
+ * below, each owned by one party.
+ *
+ *   request_new ──► (owner's list) ──request_queue (pool)──► QUEUED
+ *   QUEUED ──request_start (worker)──► RUNNING
+ *   QUEUED/RUNNING ──request_finish/request_fail──► DONE: the sink's done()
+ *   request_unqueue (pool): QUEUED, out of the pool again (a reload moves it)
+ *   request_orphan (connection): the client is gone; the result is dropped
+ *
+ * The connection that made it owns it until request_queue; the pool while
+ * it is queued and running; the sink frees it in done(), or request_finish
+ * does when it is orphaned. */
+struct request *request_new(const struct request_spec *spec, const struct request_sink *sink,
+                            void *sink_data);
 void request_free(struct request *r);
+
+/* The pool took r into its queue. */
+void request_queue(struct request *r, struct pool *p);
+
+/* The pool took r out of its queue without finishing it (to give it to
+ * another pool, or to free it). */
+void request_unqueue(struct request *r);
+
+/* Worker w runs r now. */
+void request_start(struct request *r, struct worker *w);
+
+/* The client is gone: nothing is told of r any more, and it is freed when
+ * it is done. */
+void request_orphan(struct request *r);
+
+/* Hotloading: what r must reload before it runs (each owned, or NULL):
+ * the changed files, or the roots to poll; strategy "reload" or "purge". */
+void request_set_reload(struct request *r, const char *strategy, json_t *changed,
+                        json_t *poll_roots);
+
+enum request_op request_op(const struct request *r);
+enum request_state request_state(const struct request *r);
+struct pool *request_pool(const struct request *r);     /* while queued or running */
+struct worker *request_worker(const struct request *r); /* while running */
+void *request_sink_data(const struct request *r);
+size_t request_code_len(const struct request *r);
+double request_timeout(const struct request *r);
+double request_deadline(const struct request *r);      /* seconds; 0: none */
+uint64_t request_deadline_ns(const struct request *r); /* uv_hrtime(); 0: none */
+uint64_t request_started_ns(const struct request *r);  /* when it started running */
+int request_shutdown_after(const struct request *r);
+json_t *request_client_id(const struct request *r);    /* borrowed; JSON null in raw mode */
+const char *request_client_id_json(struct request *r); /* that, serialised */
+uint64_t request_code_hash(const struct request *r);   /* FNV-1a of op and code */
+
+/* Tell the client r waits for its target ("starting", "backoff",
+ * "queued"), if it listens for that. */
+void request_waiting(struct request *r, const char *state);
+
+/* The lists requests are kept in: a connection's own (request_owner_*)
+ * and a pool's queue (request_queue_*), linked through the request. */
+TAILQ_HEAD(request_list, request);
+void request_owner_append(struct request_list *l, struct request *r);
+void request_owner_remove(struct request_list *l, struct request *r);
+struct request *request_owner_next(const struct request *r);
+void request_queue_append(struct request_list *l, struct request *r);
+void request_queue_remove(struct request_list *l, struct request *r);
+struct request *request_queue_next(const struct request *r);
 
 const char *request_op_name(enum request_op op);
 
@@ -101,9 +151,6 @@ void request_finish(struct request *r, json_t *result);
 
 /* The client drained its backlog: read the worker's output again. */
 void request_resume_output(struct request *r);
-
-/* FNV-1a of op and code, to recognise a request that crashes workers. */
-uint64_t request_hash(const struct request *r);
 
 /* Build {"ok": false, "error": {"type", "message"}} (new reference). */
 json_t *request_error_json(const char *type, const char *message);

@@ -508,9 +508,9 @@ on_request_done(struct worker *w, json_t *msg)
 	if (!json_is_boolean(json_object_get(res, "ok")))
 		json_object_set_new(res, "ok", json_false());
 	json_object_set_new(res, "duration_ms",
-	                    json_real((double)(uv_hrtime() - r->started_ns) / 1e6));
+	                    json_real((double)(uv_hrtime() - request_started_ns(r)) / 1e6));
 	/* a ping says who answered: the target's name, as status has it */
-	if (r->op == REQUEST_PING) {
+	if (request_op(r) == REQUEST_PING) {
 		json_object_set_new(res, "target", json_string(w->name));
 		json_object_set_new(res, "pid", json_integer(worker_pid(w)));
 	}
@@ -522,8 +522,7 @@ on_request_done(struct worker *w, json_t *msg)
 	uv_timer_stop(&w->intr_timer);
 	w->current = NULL;
 	w->requests++;
-	stop_after = r->shutdown_after;
-	r->worker = NULL;
+	stop_after = request_shutdown_after(r);
 	if (w->escalated > SIGINT || w->stop_requested) {
 		/* On its way out: no more work, and the escalation timer runs on. */
 		w->state = WORKER_STOPPING;
@@ -573,7 +572,7 @@ on_reloaded(struct worker *w, json_t *msg)
 		           status ?: "?");
 	}
 	request_event(r, msg);
-	if (r->op != REQUEST_RELOAD) {
+	if (request_op(r) != REQUEST_RELOAD) {
 		ack = json_pack("{s:I, s:s}", "id", (json_int_t)w->current_id, "op",
 		                "reloaded-ack");
 		worker_send(w, ack);
@@ -693,9 +692,8 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 		struct request *r = w->current;
 		json_t *res;
 
-		e.busy_hash = r->code_hash;
+		e.busy_hash = request_code_hash(r);
 		w->current = NULL;
-		r->worker = NULL;
 		buf_puts(&msg, " while running this request");
 		res = request_error_json("WorkerDied", msg.data);
 		json_object_set_new(json_object_get(res, "error"), "exit_status",
@@ -907,17 +905,17 @@ worker_run(struct worker *w, struct request *r)
 {
 	json_t *msg;
 
-	double timeout = r->timeout > 0 ? r->timeout : w->request_timeout;
-	uint64_t now = uv_hrtime();
+	double timeout = request_timeout(r) > 0 ? request_timeout(r) : w->request_timeout;
+	uint64_t now = uv_hrtime(), deadline = request_deadline_ns(r);
 
 	/* a deadline bounds the wait and the run together */
-	if (r->deadline_ns) {
-		double left = r->deadline_ns > now ? (double)(r->deadline_ns - now) / 1e9 : 0.001;
+	if (deadline) {
+		double left = deadline > now ? (double)(deadline - now) / 1e9 : 0.001;
 
 		/* which one is the limit, for the message: a deadline equal to
 		 * the timeout is just the timeout less its wait */
 		w->limit_is_deadline = timeout <= 0 || left + 0.05 < timeout;
-		w->deadline = r->deadline;
+		w->deadline = request_deadline(r);
 		if (timeout <= 0 || left < timeout)
 			timeout = left > 0.001 ? left : 0.001;
 	} else
@@ -939,9 +937,7 @@ worker_run(struct worker *w, struct request *r)
 	uv_update_time(w->timer.loop);
 	if (timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(timeout * 1000), 0);
-	r->worker = w;
-	r->state = REQUEST_RUNNING;
-	r->started_ns = uv_hrtime();
+	request_start(r, w);
 	msg = request_to_agent(r, w->current_id);
 	worker_send(w, msg);
 	json_decref(msg);
@@ -952,7 +948,7 @@ worker_detach(struct worker *w, struct request *r)
 {
 	if (w->current != r)
 		return;
-	r->sink = NULL;
+	request_orphan(r);
 	if (w->paused)
 		worker_resume_output(w);
 }
