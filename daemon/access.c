@@ -184,7 +184,7 @@ access_token_ok(const struct access *a, const char *token)
 }
 
 enum access_verdict
-access_check(struct access *a, int fd, int tcp, struct peer *ret_peer, const char **ret_why)
+access_check(struct access *a, int fd, int tcp, struct peer *ret_peer, const char **reterr_why)
 {
 	struct peer p = {0, (uid_t)-1, 0, 0};
 	int r = peer_identify(fd, &p);
@@ -193,12 +193,12 @@ access_check(struct access *a, int fd, int tcp, struct peer *ret_peer, const cha
 	if (tcp && a->token_required)
 		return ACCESS_NEED_TOKEN;
 	if (r == -ENOENT) {
-		*ret_why = "the client's socket is already closed, or not on this machine";
+		*reterr_why = "the client's socket is already closed, or not on this machine";
 		return ACCESS_REFUSE;
 	}
 	if (r < 0) {
 		if (!tcp) {
-			*ret_why = "cannot tell who the client is";
+			*reterr_why = "cannot tell who the client is";
 			return ACCESS_REFUSE;
 		}
 		/* No sock_diag (a kernel without it, a sandbox that
@@ -212,7 +212,7 @@ access_check(struct access *a, int fd, int tcp, struct peer *ret_peer, const cha
 	}
 	if (p.uid == 0 || p.uid == getuid())
 		return ACCESS_ALLOW;
-	*ret_why = "only the user running hotloadd (and root) may connect";
+	*reterr_why = "only the user running hotloadd (and root) may connect";
 	return ACCESS_REFUSE;
 }
 

@@ -32,9 +32,9 @@ int access_load_token(struct access *a, const char *path, char *err, size_t errl
 
 /* Decide about the client on connected socket fd, right after accept and
  * before anything it sent is read. tcp: it came over TCP. ret_peer gets
- * what is known of the peer; *ret_why a reason for a refusal. */
+ * what is known of the peer; *reterr_why a reason for a refusal. */
 enum access_verdict access_check(struct access *a, int fd, int tcp, struct peer *ret_peer,
-                                 const char **ret_why);
+                                 const char **reterr_why);
 
 /* Whether token (a header's token=, may be "") is the daemon's; compared
  * in constant time. */

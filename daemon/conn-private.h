@@ -85,7 +85,7 @@ void conn_fail(struct conn *c, int json, const char *type, const char *message);
 int conn_is_blank(const char *s, size_t len);
 int conn_client_gone(struct conn *c);
 int conn_sniff(struct conn *c);
-struct pool *conn_pool(struct conn *c, const char **ret_type, struct buf *message);
+struct pool *conn_pool(struct conn *c, const char **reterr_type, struct buf *message);
 
 /* conn-raw.c */
 void conn_raw_submit(struct conn *c);

@@ -474,11 +474,11 @@ conn_route(struct conn *c)
  * found while the connection stays open. NULL with type and message set
  * when the target cannot be served (any more). */
 struct pool *
-conn_pool(struct conn *c, const char **ret_type, struct buf *message)
+conn_pool(struct conn *c, const char **reterr_type, struct buf *message)
 {
 	struct pool *p = NULL;
 
-	if (server_route(c->srv, c->hdr.dcc, c->hdr.version, 1, &p, ret_type, message) < 0)
+	if (server_route(c->srv, c->hdr.dcc, c->hdr.version, 1, &p, reterr_type, message) < 0)
 		return NULL;
 	return p;
 }

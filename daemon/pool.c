@@ -5,6 +5,7 @@
  * worker's exit means, as supervise.c decides it: nothing, a restart, a
  * backoff before the next start, or "failed", where the target stays until
  * hotloadctl start clears it. */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -279,6 +280,7 @@ pool_free(struct pool *p)
 
 	if (!p)
 		return;
+	assert(p->n_workers == 0); /* pool_stop() first, and wait for on_empty */
 	while ((r = TAILQ_FIRST(&p->queue))) {
 		queue_remove(p, r);
 		request_fail(r, "ShuttingDown", "the daemon is shutting down");

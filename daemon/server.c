@@ -189,7 +189,7 @@ known_hooks(const struct server *s, struct buf *b)
 
 int
 server_route(struct server *s, const char *dcc, const char *version, int create, struct pool **ret,
-             const char **ret_type, struct buf *message)
+             const char **reterr_type, struct buf *message)
 {
 	const struct hook *h = hookset_find(s->hooks, dcc);
 	struct buf searched = BUF_INIT;
@@ -201,7 +201,7 @@ server_route(struct server *s, const char *dcc, const char *version, int create,
 	if (!h) {
 		buf_printf(message, "unknown DCC '%s'; known: ", dcc);
 		known_hooks(s, message);
-		*ret_type = "UnknownTarget";
+		*reterr_type = "UnknownTarget";
 		return -ENOENT;
 	}
 	r = resolve_cached(s, h, version, &path, &ver, &searched);
@@ -228,7 +228,7 @@ server_route(struct server *s, const char *dcc, const char *version, int create,
 					break;
 			}
 		}
-		*ret_type = "NotInstalled";
+		*reterr_type = "NotInstalled";
 		buf_free(&searched);
 		return r;
 	}
@@ -244,7 +244,7 @@ server_route(struct server *s, const char *dcc, const char *version, int create,
 	if (!p) {
 		if (s->shutting_down) {
 			buf_puts(message, "the daemon is shutting down");
-			*ret_type = "ShuttingDown";
+			*reterr_type = "ShuttingDown";
 			free(path);
 			free(ver);
 			return -ESHUTDOWN;

@@ -27,11 +27,11 @@ int server_start(struct server *s);
 void server_shutdown(struct server *s, void (*done)(void *data), void *data);
 
 /* Find the pool for "dcc[:version]", making it when create is set. On
- * failure returns -errno, sets *ret_type to the error type for the client
- * and fills message; -ESRCH (no *ret_type) when it exists but has no pool
+ * failure returns -errno, sets *reterr_type to the error type for the client
+ * and fills message; -ESRCH (no *reterr_type) when it exists but has no pool
  * and create is not set. */
 int server_route(struct server *s, const char *dcc, const char *version, int create,
-                 struct pool **ret, const char **ret_type, struct buf *message);
+                 struct pool **ret, const char **reterr_type, struct buf *message);
 
 /* How to read the configuration again (main's loader). */
 typedef int (*server_load_cb)(struct config **ret_cfg, struct hookset **ret_hs, struct buf *err,
