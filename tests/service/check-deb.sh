@@ -39,6 +39,16 @@ cat >"$tmp/want" <<'LIST'
 /usr/share/hotload/hooks.d/hython.yaml
 /usr/share/hotload/hooks.d/mayapy.yaml
 /usr/share/hotload/hooks.d/python.yaml
+/usr/share/nvim/site/pack/hotload/start/hotload/doc/hotload.txt
+/usr/share/nvim/site/pack/hotload/start/hotload/doc/tags
+/usr/share/nvim/site/pack/hotload/start/hotload/lua/hotload/ctl.lua
+/usr/share/nvim/site/pack/hotload/start/hotload/lua/hotload/health.lua
+/usr/share/nvim/site/pack/hotload/start/hotload/lua/hotload/init.lua
+/usr/share/nvim/site/pack/hotload/start/hotload/lua/hotload/output.lua
+/usr/share/nvim/site/pack/hotload/start/hotload/lua/hotload/pymodule.lua
+/usr/share/nvim/site/pack/hotload/start/hotload/lua/hotload/targets.lua
+/usr/share/nvim/site/pack/hotload/start/hotload/lua/hotload/traceback.lua
+/usr/share/nvim/site/pack/hotload/start/hotload/plugin/hotload.lua
 /usr/share/man/man1/hotloadctl.1.gz
 /usr/share/man/man5/hotload-hooks.5.gz
 /usr/share/man/man5/hotloadd.yaml.5.gz
