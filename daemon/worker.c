@@ -1,9 +1,10 @@
 /* worker.c - one DCC interpreter process running the hookd agent
  *
  * The daemon owns the worker's fd 1 and 2 (everything it prints, Python or
- * native) and talks to the agent over fd 3 in newline-delimited JSON. A
- * worker record lives until the process is reaped *and* every handle is
- * closed; its owner hears of the exit once and forgets it then. */
+ * native; each an ostream) and talks to the agent over fd 3 in
+ * newline-delimited JSON. A worker record lives until the process is
+ * reaped *and* every handle is closed; its owner hears of the exit once and
+ * forgets it then. */
 #include <errno.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -14,9 +15,9 @@
 
 #include "buf.h"
 #include "log.h"
+#include "ostream.h"
 #include "reaper.h"
 #include "request.h"
-#include "utf8.h"
 #include "worker.h"
 
 #define CTL_LINE_MAX (256u << 20) /* an agent reply larger than this is a broken agent */
@@ -26,12 +27,12 @@
 struct worker {
 	uv_loop_t *loop;
 	uv_process_t proc;
-	uv_pipe_t out;
-	uv_pipe_t err;
+	struct ostream *out; /* fd 1 */
+	struct ostream *err; /* fd 2 */
 	uv_pipe_t ctl;
-	uv_timer_t timer;
+	uv_timer_t timer;      /* start-up, idle, request, escalation */
 	uv_timer_t intr_timer; /* a user's interrupt: has the code stopped? */
-	int open_handles;
+	int open_handles;      /* of the uv handles above */
 
 	enum worker_state state;
 	char *name;
@@ -67,20 +68,14 @@ struct worker {
 	struct request *current;
 	uint64_t current_id;
 	uint64_t next_id;
-	int paused;
-	int out_eof;
-	int err_eof;
 
 	struct buf ctl_in;
-	struct utf8_carry carry[3]; /* by fd: 1 stdout, 2 stderr */
-	struct buf tail;            /* last TAIL_MAX bytes of stderr */
-	json_t *start_error;        /* why it never became ready */
-	char readbuf[READ_CHUNK];
+	struct buf tail;          /* last TAIL_MAX bytes of stderr */
+	json_t *start_error;      /* why it never became ready */
+	char readbuf[READ_CHUNK]; /* for the control socket */
 };
 
 static unsigned next_worker_id = 1; /* global (see log.c): ids are unique in the process */
-
-static void worker_deliver(struct worker *w, int fd, const char *data, size_t len);
 
 enum worker_state
 worker_state(const struct worker *w)
@@ -182,12 +177,14 @@ close_handle(struct worker *w, uv_handle_t *h)
 		uv_close(h, on_handle_closed);
 }
 
-/* Close everything; the record is freed by the last close callback. */
+/* Close everything; the record is freed by the last close callback. The
+ * output streams free themselves, and call nothing once closed. */
 static void
 worker_close(struct worker *w)
 {
-	close_handle(w, (uv_handle_t *)&w->out);
-	close_handle(w, (uv_handle_t *)&w->err);
+	ostream_close(w->out);
+	ostream_close(w->err);
+	w->out = w->err = NULL;
 	close_handle(w, (uv_handle_t *)&w->ctl);
 	close_handle(w, (uv_handle_t *)&w->timer);
 	close_handle(w, (uv_handle_t *)&w->intr_timer);
@@ -306,25 +303,17 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void
 pause_output(struct worker *w)
 {
-	if (w->paused)
-		return;
-	w->paused = 1;
-	uv_read_stop((uv_stream_t *)&w->out);
-	uv_read_stop((uv_stream_t *)&w->err);
+	ostream_pause(w->out);
+	ostream_pause(w->err);
 }
-
-static void on_output_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
 void
 worker_resume_output(struct worker *w)
 {
-	if (!w->paused || w->state == WORKER_STOPPED)
+	if (w->state == WORKER_STOPPED)
 		return;
-	w->paused = 0;
-	if (!w->out_eof)
-		uv_read_start((uv_stream_t *)&w->out, on_alloc, on_output_read);
-	if (!w->err_eof)
-		uv_read_start((uv_stream_t *)&w->err, on_alloc, on_output_read);
+	ostream_resume(w->out);
+	ostream_resume(w->err);
 }
 
 /* Keep the last TAIL_MAX bytes of stderr for error messages. */
@@ -347,10 +336,12 @@ tail_append(struct worker *w, const char *data, size_t len)
 /* Valid UTF-8 output to the running request, or to the log between
  * requests. */
 static void
-deliver_text(struct worker *w, int fd, const char *text, size_t len)
+on_output(struct ostream *os, const char *text, size_t len, void *data)
 {
-	if (!len)
-		return;
+	struct worker *w = data;
+	int fd = ostream_fd(os);
+	const char *stream = fd == 1 ? "stdout" : "stderr";
+
 	if (fd == 2)
 		tail_append(w, text, len);
 	if (w->ev->output)
@@ -359,38 +350,15 @@ deliver_text(struct worker *w, int fd, const char *text, size_t len)
 		if (request_output(w->current, fd, text, len) > 0)
 			pause_output(w);
 	} else
-		log_worker_output(w->name, worker_pid(w), fd == 1 ? "stdout" : "stderr", text, len);
-}
-
-static void
-worker_deliver(struct worker *w, int fd, const char *data, size_t len)
-{
-	struct buf text = BUF_INIT;
-
-	/* Most output is valid as read: hand it on without a copy. */
-	if (!w->carry[fd].len && utf8_valid_len(data, len) == len) {
-		deliver_text(w, fd, data, len);
-		return;
-	}
-
-	utf8_repair(&w->carry[fd], data, len, &text);
-	deliver_text(w, fd, text.data, text.len);
-	buf_free(&text);
+		log_worker_output(w->name, worker_pid(w), stream, text, len);
 }
 
 /* End of a request or of the process: a sequence cut off now stays cut. */
 static void
 finish_carry(struct worker *w)
 {
-	int fd;
-
-	for (fd = 1; fd <= 2; fd++) {
-		struct buf text = BUF_INIT;
-
-		utf8_finish(&w->carry[fd], &text);
-		deliver_text(w, fd, text.data, text.len);
-		buf_free(&text);
-	}
+	ostream_finish(w->out);
+	ostream_finish(w->err);
 }
 
 /* Read whatever output is already in the worker's sockets. The agent
@@ -399,38 +367,8 @@ finish_carry(struct worker *w)
 static void
 drain_output(struct worker *w)
 {
-	uv_pipe_t *pipes[2] = {&w->out, &w->err};
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		uv_os_fd_t fd;
-		ssize_t n;
-
-		if ((i == 0 ? w->out_eof : w->err_eof) ||
-		    uv_fileno((uv_handle_t *)pipes[i], &fd) < 0)
-			continue;
-		while ((n = read(fd, w->readbuf, sizeof(w->readbuf))) > 0)
-			worker_deliver(w, i + 1, w->readbuf, (size_t)n);
-	}
-}
-
-static void
-on_output_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-	struct worker *w = s->data;
-	int fd = s == (uv_stream_t *)&w->out ? 1 : 2;
-
-	if (n > 0) {
-		worker_deliver(w, fd, b->base, (size_t)n);
-		return;
-	}
-	if (n < 0) {
-		uv_read_stop(s);
-		if (fd == 1)
-			w->out_eof = 1;
-		else
-			w->err_eof = 1;
-	}
+	ostream_drain(w->out);
+	ostream_drain(w->err);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -533,8 +471,7 @@ on_request_done(struct worker *w, json_t *msg)
 	}
 	request_finish(r, res);
 	json_decref(res);
-	if (w->paused)
-		worker_resume_output(w);
+	worker_resume_output(w);
 
 	if (w->state == WORKER_STOPPING)
 		return;
@@ -841,24 +778,23 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	w->next_id = 1;
 	w->started_ns = uv_hrtime();
 
-	uv_pipe_init(loop, &w->out, 0);
-	uv_pipe_init(loop, &w->err, 0);
+	w->out = ostream_new(loop, 1, on_output, NULL, w);
+	w->err = ostream_new(loop, 2, on_output, NULL, w);
 	uv_pipe_init(loop, &w->ctl, 0);
 	uv_timer_init(loop, &w->timer);
 	uv_timer_init(loop, &w->intr_timer);
-	w->out.data = w->err.data = w->ctl.data = w->timer.data = w->proc.data = w;
-	w->intr_timer.data = w;
+	w->ctl.data = w->timer.data = w->proc.data = w->intr_timer.data = w;
 	/* uv_spawn initialises proc even when it fails, so it is always
 	 * closed, and counted, too. */
-	w->open_handles = 6;
+	w->open_handles = 4;
 
 	memset(&opts, 0, sizeof(opts));
 	memset(stdio, 0, sizeof(stdio));
 	stdio[0].flags = UV_IGNORE;
 	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[1].data.stream = (uv_stream_t *)&w->out;
+	stdio[1].data.stream = (uv_stream_t *)ostream_pipe(w->out);
 	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[2].data.stream = (uv_stream_t *)&w->err;
+	stdio[2].data.stream = (uv_stream_t *)ostream_pipe(w->err);
 	stdio[3].flags = UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
 	stdio[3].data.stream = (uv_stream_t *)&w->ctl;
 	if (spec->launcher) {
@@ -892,8 +828,8 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	if (w->reaper)
 		reaper_track(w->reaper, w->proc.pid);
 	w->pid = w->proc.pid;
-	uv_read_start((uv_stream_t *)&w->out, on_alloc, on_output_read);
-	uv_read_start((uv_stream_t *)&w->err, on_alloc, on_output_read);
+	ostream_start(w->out);
+	ostream_start(w->err);
 	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, on_ctl_read);
 	if (spec->startup_timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
@@ -953,8 +889,7 @@ worker_detach(struct worker *w, struct request *r)
 	if (w->current != r)
 		return;
 	r->sink = NULL;
-	if (w->paused)
-		worker_resume_output(w);
+	worker_resume_output(w);
 }
 
 void
