@@ -2,11 +2,13 @@
  *
  * The daemon owns the worker's fd 1 and 2 (everything it prints, Python or
  * native; each an ostream) and talks to the agent over fd 3 in
- * newline-delimited JSON. A worker record lives until the process is
- * reaped *and* every handle is closed; its owner hears of the exit once and
- * forgets it then. */
+ * newline-delimited JSON. Its owner hears of the exit once and forgets the
+ * worker then; the record itself lives until the process is reaped *and*
+ * both output pipes reached EOF, since a process it started may print on
+ * after it (tmux frees a job only when it is both dead and closed). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@ struct worker {
 	struct ostream *out; /* fd 1 */
 	struct ostream *err; /* fd 2 */
 	uv_pipe_t ctl;
-	uv_timer_t timer;      /* start-up, idle, request, escalation */
+	uv_timer_t timer;      /* start-up, idle, request, escalation; after the exit, the linger */
 	uv_timer_t intr_timer; /* a user's interrupt: has the code stopped? */
 	int open_handles;      /* of the uv handles above */
 
@@ -61,6 +63,10 @@ struct worker {
 	int reload_failed;     /* a module of the last request's reload failed */
 	uint64_t seen_changes; /* the pool's change count this worker has been told of */
 	int interrupt_kill;    /* so a second interrupt is stopping the worker */
+	int lingering;         /* exited, and an output pipe is still open ... */
+	uint64_t exited_ns;    /* ... since then */
+	int held;              /* ... and the reaper holds it (hold), to cut at the daemon's exit */
+	struct reaper_held hold;
 
 	const struct worker_events *ev;
 	void *data;
@@ -194,7 +200,8 @@ worker_close(struct worker *w)
 int
 worker_kill(struct worker *w, int sig)
 {
-	if (w->pid <= 0)
+	/* Once reaped, its pid may be someone else's. */
+	if (w->pid <= 0 || w->state == WORKER_STOPPED)
 		return -ESRCH;
 	/* The worker leads its own session: -pid is its whole group, so DCC
 	 * child processes get the signal too. */
@@ -284,7 +291,7 @@ worker_sigint(struct worker *w)
 {
 	json_t *msg;
 
-	if (w->pid <= 0)
+	if (w->pid <= 0 || w->state == WORKER_STOPPED)
 		return -ESRCH;
 	msg = json_pack("{s:I, s:s}", "id", (json_int_t)w->current_id, "op", "interrupt");
 	worker_write(w, msg, 1);
@@ -334,7 +341,7 @@ tail_append(struct worker *w, const char *data, size_t len)
 }
 
 /* Valid UTF-8 output to the running request, or to the log between
- * requests. */
+ * requests and after the exit. */
 static void
 on_output(struct ostream *os, const char *text, size_t len, void *data)
 {
@@ -342,6 +349,12 @@ on_output(struct ostream *os, const char *text, size_t len, void *data)
 	int fd = ostream_fd(os);
 	const char *stream = fd == 1 ? "stdout" : "stderr";
 
+	/* Printed after the exit, by a process the worker left: its owner
+	 * has forgotten it (and may be gone), so only the log is left. */
+	if (w->state == WORKER_STOPPED) {
+		log_worker_output(w->name, worker_pid(w), stream, text, len);
+		return;
+	}
 	if (fd == 2)
 		tail_append(w, text, len);
 	if (w->ev->output)
@@ -370,6 +383,8 @@ drain_output(struct worker *w)
 	ostream_drain(w->out);
 	ostream_drain(w->err);
 }
+
+static void on_output_eof(struct ostream *os, void *data);
 
 static void on_timer(uv_timer_t *t);
 
@@ -595,6 +610,102 @@ describe_exit(struct buf *b, int64_t status, int sig)
 		buf_printf(b, "exited with status %lld", (long long)status);
 }
 
+/* The exited worker's output is over: no pipe left open, or no more
+ * waiting for it. */
+static void
+linger_end(struct worker *w)
+{
+	w->lingering = 0;
+	if (w->held) {
+		reaper_release(w->reaper, &w->hold);
+		w->held = 0;
+	}
+	uv_timer_stop(&w->timer);
+	worker_close(w);
+}
+
+static void
+on_output_eof(struct ostream *os, void *data)
+{
+	struct worker *w = data;
+
+	if (!w->lingering || !ostream_eof(w->out) || !ostream_eof(w->err))
+		return;
+	worker_log(w, LOG_LEVEL_DEBUG, "its output closed %.0f ms after its exit",
+	           (double)(uv_hrtime() - w->exited_ns) / 1e6);
+	linger_end(w);
+}
+
+/* Stop waiting for the pipes a process the worker left still holds: what
+ * is in them goes to the log, what it prints later is lost. */
+static void
+linger_cut(struct worker *w, const char *why)
+{
+	int out_open, err_open;
+
+	drain_output(w);
+	if (!w->lingering)
+		return; /* that was the EOF */
+	finish_carry(w);
+	out_open = !ostream_eof(w->out);
+	err_open = !ostream_eof(w->err);
+	worker_log(w, LOG_LEVEL_WARNING,
+	           "%s%s%s still open %s, held by a process it left: closed, output cut off",
+	           out_open ? "stdout" : "", out_open && err_open ? " and " : "",
+	           err_open ? "stderr" : "", why);
+	linger_end(w);
+}
+
+static void
+on_linger_timeout(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	char why[64];
+
+	snprintf(why, sizeof(why), "%g s after its exit (kill_grace)", w->kill_grace);
+	linger_cut(w, why);
+}
+
+/* The daemon exits; the reaper has released the hold already. */
+static void
+on_linger_cut(struct reaper_held *h)
+{
+	struct worker *w = (struct worker *)((char *)h - offsetof(struct worker, hold));
+
+	w->held = 0;
+	linger_cut(w, "at the daemon's exit");
+}
+
+/* The process is gone but an output pipe is not at EOF: a process it
+ * started still holds it and may print on. Nobody waits for that output
+ * any more, so it is read unpaused, into the log. What the DCC left is
+ * SIGKILLed (its group; hotload-launch and our reaper for those that left
+ * it) and its pipe ends close as it dies, within moments. The wait is
+ * bounded by kill_grace, what a stop already allows from SIGTERM to
+ * SIGKILL: a holder still there by then is out of our reach (not our
+ * descendant, or not dying), waiting longer would keep the record for
+ * nothing, and the record goes anyway. The daemon's exit does not wait at
+ * all: the reaper holds the record to cut it then. */
+static void
+linger_start(struct worker *w)
+{
+	if (ostream_eof(w->out) && ostream_eof(w->err))
+		return;
+	w->lingering = 1;
+	w->exited_ns = uv_hrtime();
+	ostream_resume(w->out);
+	ostream_resume(w->err);
+	if (w->reaper) {
+		w->hold.cut = on_linger_cut;
+		reaper_hold(w->reaper, &w->hold);
+		w->held = 1;
+	}
+	uv_timer_start(&w->timer, on_linger_timeout, (uint64_t)(w->kill_grace * 1000), 0);
+	worker_log(w, LOG_LEVEL_DEBUG,
+	           "its output is still open after its exit: reading it for up to %g s",
+	           w->kill_grace);
+}
+
 static void
 on_worker_exit(uv_process_t *p, int64_t status, int sig)
 {
@@ -670,12 +781,20 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 	e.while_busy = was == WORKER_BUSY || was == WORKER_INTERRUPTING;
 	e.start_error = start_err;
 	e.reason = reason.data;
+	/* Before exited(): that may be the daemon's last worker, and the
+	 * reaper goes with it, cutting what it holds. */
+	linger_start(w);
+	/* The owner forgets the worker now; the record may outlive it. */
 	w->ev->exited(w, &e, w->data);
 	buf_free(&msg);
 	buf_free(&reason);
 	json_decref(start_err);
-	w->pid = 0;
-	worker_close(w);
+	if (w->lingering) {
+		close_handle(w, (uv_handle_t *)&w->proc);
+		close_handle(w, (uv_handle_t *)&w->ctl);
+		close_handle(w, (uv_handle_t *)&w->intr_timer);
+	} else
+		worker_close(w);
 }
 
 /* The next step of escalation: SIGINT (timeouts only), SIGTERM, SIGKILL,
@@ -778,8 +897,8 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	w->next_id = 1;
 	w->started_ns = uv_hrtime();
 
-	w->out = ostream_new(loop, 1, on_output, NULL, w);
-	w->err = ostream_new(loop, 2, on_output, NULL, w);
+	w->out = ostream_new(loop, 1, on_output, on_output_eof, w);
+	w->err = ostream_new(loop, 2, on_output, on_output_eof, w);
 	uv_pipe_init(loop, &w->ctl, 0);
 	uv_timer_init(loop, &w->timer);
 	uv_timer_init(loop, &w->intr_timer);
