@@ -462,8 +462,13 @@ main(int argc, char **argv)
 	} else {
 		server_free(d.srv);
 		uv_run(d.loop, UV_RUN_DEFAULT); /* the last close callbacks */
+		/* Everything was closed, or something leaks: say so, and fail
+		 * the exit, so that tests see it. */
+		if ((r = uv_loop_close(d.loop)) < 0) {
+			log_err("handles still open at exit: %s", uv_strerror(r));
+			ret = 1;
+		}
 	}
-	uv_loop_close(d.loop);
 out:
 	buf_free(&hint);
 	config_free(cfg);

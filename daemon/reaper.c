@@ -6,7 +6,12 @@
  * its worker dies. hotloadd's only legitimate children are its workers, so
  * any other child is such a leftover: it is killed and reaped, which also
  * keeps zombies from piling up. libuv reaps the workers itself; the reaper
- * never waits for a tracked pid. */
+ * never waits for a tracked pid.
+ *
+ * What it cannot kill (a process that is not our child, or that does not
+ * die) may keep a dead worker's output pipe open. The worker reads it for
+ * a while and holds it here meanwhile, so that the daemon's exit, which
+ * waits for no such thing, closes it at once. */
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +29,7 @@ struct reaper {
 	uv_signal_t sigchld;
 	pid_t *pids;
 	size_t n_pids;
+	LIST_HEAD(, reaper_held) held;
 };
 
 static void
@@ -37,6 +43,7 @@ reaper_new(uv_loop_t *loop)
 {
 	struct reaper *r = xcalloc(1, sizeof(*r));
 
+	LIST_INIT(&r->held);
 #ifdef PR_SET_CHILD_SUBREAPER
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("cannot become child subreaper, ignoring");
@@ -59,8 +66,27 @@ on_closed(uv_handle_t *h)
 void
 reaper_free(struct reaper *r)
 {
-	if (r)
-		uv_close((uv_handle_t *)&r->sigchld, on_closed);
+	struct reaper_held *h;
+
+	if (!r)
+		return;
+	while ((h = LIST_FIRST(&r->held))) {
+		LIST_REMOVE(h, link);
+		h->cut(h);
+	}
+	uv_close((uv_handle_t *)&r->sigchld, on_closed);
+}
+
+void
+reaper_hold(struct reaper *r, struct reaper_held *h)
+{
+	LIST_INSERT_HEAD(&r->held, h, link);
+}
+
+void
+reaper_release(struct reaper *r, struct reaper_held *h)
+{
+	LIST_REMOVE(h, link);
 }
 
 void

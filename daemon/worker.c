@@ -1,11 +1,14 @@
 /* worker.c - one DCC interpreter process running the hookd agent
  *
  * The daemon owns the worker's fd 1 and 2 (everything it prints, Python or
- * native) and talks to the agent over fd 3 in newline-delimited JSON. A
- * worker record lives until the process is reaped *and* every handle is
- * closed; its owner hears of the exit once and forgets it then. */
+ * native; each an ostream) and talks to the agent over fd 3 in
+ * newline-delimited JSON. Its owner hears of the exit once and forgets the
+ * worker then; the record itself lives until the process is reaped *and*
+ * both output pipes reached EOF, since a process it started may print on
+ * after it (tmux frees a job only when it is both dead and closed). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +17,9 @@
 
 #include "buf.h"
 #include "log.h"
+#include "ostream.h"
 #include "reaper.h"
 #include "request.h"
-#include "utf8.h"
 #include "worker.h"
 
 #define CTL_LINE_MAX (256u << 20) /* an agent reply larger than this is a broken agent */
@@ -26,12 +29,12 @@
 struct worker {
 	uv_loop_t *loop;
 	uv_process_t proc;
-	uv_pipe_t out;
-	uv_pipe_t err;
+	struct ostream *out; /* fd 1 */
+	struct ostream *err; /* fd 2 */
 	uv_pipe_t ctl;
-	uv_timer_t timer;
+	uv_timer_t timer;      /* start-up, idle, request, escalation; after the exit, the linger */
 	uv_timer_t intr_timer; /* a user's interrupt: has the code stopped? */
-	int open_handles;
+	int open_handles;      /* of the uv handles above */
 
 	enum worker_state state;
 	char *name;
@@ -60,6 +63,10 @@ struct worker {
 	int reload_failed;     /* a module of the last request's reload failed */
 	uint64_t seen_changes; /* the pool's change count this worker has been told of */
 	int interrupt_kill;    /* so a second interrupt is stopping the worker */
+	int lingering;         /* exited, and an output pipe is still open ... */
+	uint64_t exited_ns;    /* ... since then */
+	int held;              /* ... and the reaper holds it (hold), to cut at the daemon's exit */
+	struct reaper_held hold;
 
 	const struct worker_events *ev;
 	void *data;
@@ -67,20 +74,14 @@ struct worker {
 	struct request *current;
 	uint64_t current_id;
 	uint64_t next_id;
-	int paused;
-	int out_eof;
-	int err_eof;
 
 	struct buf ctl_in;
-	struct utf8_carry carry[3]; /* by fd: 1 stdout, 2 stderr */
-	struct buf tail;            /* last TAIL_MAX bytes of stderr */
-	json_t *start_error;        /* why it never became ready */
-	char readbuf[READ_CHUNK];
+	struct buf tail;          /* last TAIL_MAX bytes of stderr */
+	json_t *start_error;      /* why it never became ready */
+	char readbuf[READ_CHUNK]; /* for the control socket */
 };
 
 static unsigned next_worker_id = 1; /* global (see log.c): ids are unique in the process */
-
-static void worker_deliver(struct worker *w, int fd, const char *data, size_t len);
 
 enum worker_state
 worker_state(const struct worker *w)
@@ -182,12 +183,14 @@ close_handle(struct worker *w, uv_handle_t *h)
 		uv_close(h, on_handle_closed);
 }
 
-/* Close everything; the record is freed by the last close callback. */
+/* Close everything; the record is freed by the last close callback. The
+ * output streams free themselves, and call nothing once closed. */
 static void
 worker_close(struct worker *w)
 {
-	close_handle(w, (uv_handle_t *)&w->out);
-	close_handle(w, (uv_handle_t *)&w->err);
+	ostream_close(w->out);
+	ostream_close(w->err);
+	w->out = w->err = NULL;
 	close_handle(w, (uv_handle_t *)&w->ctl);
 	close_handle(w, (uv_handle_t *)&w->timer);
 	close_handle(w, (uv_handle_t *)&w->intr_timer);
@@ -197,7 +200,8 @@ worker_close(struct worker *w)
 int
 worker_kill(struct worker *w, int sig)
 {
-	if (w->pid <= 0)
+	/* Once reaped, its pid may be someone else's. */
+	if (w->pid <= 0 || w->state == WORKER_STOPPED)
 		return -ESRCH;
 	/* The worker leads its own session: -pid is its whole group, so DCC
 	 * child processes get the signal too. */
@@ -287,7 +291,7 @@ worker_sigint(struct worker *w)
 {
 	json_t *msg;
 
-	if (w->pid <= 0)
+	if (w->pid <= 0 || w->state == WORKER_STOPPED)
 		return -ESRCH;
 	msg = json_pack("{s:I, s:s}", "id", (json_int_t)w->current_id, "op", "interrupt");
 	worker_write(w, msg, 1);
@@ -306,25 +310,17 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void
 pause_output(struct worker *w)
 {
-	if (w->paused)
-		return;
-	w->paused = 1;
-	uv_read_stop((uv_stream_t *)&w->out);
-	uv_read_stop((uv_stream_t *)&w->err);
+	ostream_pause(w->out);
+	ostream_pause(w->err);
 }
-
-static void on_output_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
 void
 worker_resume_output(struct worker *w)
 {
-	if (!w->paused || w->state == WORKER_STOPPED)
+	if (w->state == WORKER_STOPPED)
 		return;
-	w->paused = 0;
-	if (!w->out_eof)
-		uv_read_start((uv_stream_t *)&w->out, on_alloc, on_output_read);
-	if (!w->err_eof)
-		uv_read_start((uv_stream_t *)&w->err, on_alloc, on_output_read);
+	ostream_resume(w->out);
+	ostream_resume(w->err);
 }
 
 /* Keep the last TAIL_MAX bytes of stderr for error messages. */
@@ -345,12 +341,20 @@ tail_append(struct worker *w, const char *data, size_t len)
 }
 
 /* Valid UTF-8 output to the running request, or to the log between
- * requests. */
+ * requests and after the exit. */
 static void
-deliver_text(struct worker *w, int fd, const char *text, size_t len)
+on_output(struct ostream *os, const char *text, size_t len, void *data)
 {
-	if (!len)
+	struct worker *w = data;
+	int fd = ostream_fd(os);
+	const char *stream = fd == 1 ? "stdout" : "stderr";
+
+	/* Printed after the exit, by a process the worker left: its owner
+	 * has forgotten it (and may be gone), so only the log is left. */
+	if (w->state == WORKER_STOPPED) {
+		log_worker_output(w->name, worker_pid(w), stream, text, len);
 		return;
+	}
 	if (fd == 2)
 		tail_append(w, text, len);
 	if (w->ev->output)
@@ -359,38 +363,15 @@ deliver_text(struct worker *w, int fd, const char *text, size_t len)
 		if (request_output(w->current, fd, text, len) > 0)
 			pause_output(w);
 	} else
-		log_worker_output(w->name, worker_pid(w), fd == 1 ? "stdout" : "stderr", text, len);
-}
-
-static void
-worker_deliver(struct worker *w, int fd, const char *data, size_t len)
-{
-	struct buf text = BUF_INIT;
-
-	/* Most output is valid as read: hand it on without a copy. */
-	if (!w->carry[fd].len && utf8_valid_len(data, len) == len) {
-		deliver_text(w, fd, data, len);
-		return;
-	}
-
-	utf8_repair(&w->carry[fd], data, len, &text);
-	deliver_text(w, fd, text.data, text.len);
-	buf_free(&text);
+		log_worker_output(w->name, worker_pid(w), stream, text, len);
 }
 
 /* End of a request or of the process: a sequence cut off now stays cut. */
 static void
 finish_carry(struct worker *w)
 {
-	int fd;
-
-	for (fd = 1; fd <= 2; fd++) {
-		struct buf text = BUF_INIT;
-
-		utf8_finish(&w->carry[fd], &text);
-		deliver_text(w, fd, text.data, text.len);
-		buf_free(&text);
-	}
+	ostream_finish(w->out);
+	ostream_finish(w->err);
 }
 
 /* Read whatever output is already in the worker's sockets. The agent
@@ -399,39 +380,11 @@ finish_carry(struct worker *w)
 static void
 drain_output(struct worker *w)
 {
-	uv_pipe_t *pipes[2] = {&w->out, &w->err};
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		uv_os_fd_t fd;
-		ssize_t n;
-
-		if ((i == 0 ? w->out_eof : w->err_eof) ||
-		    uv_fileno((uv_handle_t *)pipes[i], &fd) < 0)
-			continue;
-		while ((n = read(fd, w->readbuf, sizeof(w->readbuf))) > 0)
-			worker_deliver(w, i + 1, w->readbuf, (size_t)n);
-	}
+	ostream_drain(w->out);
+	ostream_drain(w->err);
 }
 
-static void
-on_output_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-	struct worker *w = s->data;
-	int fd = s == (uv_stream_t *)&w->out ? 1 : 2;
-
-	if (n > 0) {
-		worker_deliver(w, fd, b->base, (size_t)n);
-		return;
-	}
-	if (n < 0) {
-		uv_read_stop(s);
-		if (fd == 1)
-			w->out_eof = 1;
-		else
-			w->err_eof = 1;
-	}
-}
+static void on_output_eof(struct ostream *os, void *data);
 
 static void on_timer(uv_timer_t *t);
 
@@ -532,8 +485,7 @@ on_request_done(struct worker *w, json_t *msg)
 	}
 	request_finish(r, res);
 	json_decref(res);
-	if (w->paused)
-		worker_resume_output(w);
+	worker_resume_output(w);
 
 	if (w->state == WORKER_STOPPING)
 		return;
@@ -657,6 +609,102 @@ describe_exit(struct buf *b, int64_t status, int sig)
 		buf_printf(b, "exited with status %lld", (long long)status);
 }
 
+/* The exited worker's output is over: no pipe left open, or no more
+ * waiting for it. */
+static void
+linger_end(struct worker *w)
+{
+	w->lingering = 0;
+	if (w->held) {
+		reaper_release(w->reaper, &w->hold);
+		w->held = 0;
+	}
+	uv_timer_stop(&w->timer);
+	worker_close(w);
+}
+
+static void
+on_output_eof(struct ostream *os, void *data)
+{
+	struct worker *w = data;
+
+	if (!w->lingering || !ostream_eof(w->out) || !ostream_eof(w->err))
+		return;
+	worker_log(w, LOG_LEVEL_DEBUG, "its output closed %.0f ms after its exit",
+	           (double)(uv_hrtime() - w->exited_ns) / 1e6);
+	linger_end(w);
+}
+
+/* Stop waiting for the pipes a process the worker left still holds: what
+ * is in them goes to the log, what it prints later is lost. */
+static void
+linger_cut(struct worker *w, const char *why)
+{
+	int out_open, err_open;
+
+	drain_output(w);
+	if (!w->lingering)
+		return; /* that was the EOF */
+	finish_carry(w);
+	out_open = !ostream_eof(w->out);
+	err_open = !ostream_eof(w->err);
+	worker_log(w, LOG_LEVEL_WARNING,
+	           "%s%s%s still open %s, held by a process it left: closed, output cut off",
+	           out_open ? "stdout" : "", out_open && err_open ? " and " : "",
+	           err_open ? "stderr" : "", why);
+	linger_end(w);
+}
+
+static void
+on_linger_timeout(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	char why[64];
+
+	snprintf(why, sizeof(why), "%g s after its exit (kill_grace)", w->kill_grace);
+	linger_cut(w, why);
+}
+
+/* The daemon exits; the reaper has released the hold already. */
+static void
+on_linger_cut(struct reaper_held *h)
+{
+	struct worker *w = (struct worker *)((char *)h - offsetof(struct worker, hold));
+
+	w->held = 0;
+	linger_cut(w, "at the daemon's exit");
+}
+
+/* The process is gone but an output pipe is not at EOF: a process it
+ * started still holds it and may print on. Nobody waits for that output
+ * any more, so it is read unpaused, into the log. What the DCC left is
+ * SIGKILLed (its group; hotload-launch and our reaper for those that left
+ * it) and its pipe ends close as it dies, within moments. The wait is
+ * bounded by kill_grace, what a stop already allows from SIGTERM to
+ * SIGKILL: a holder still there by then is out of our reach (not our
+ * descendant, or not dying), waiting longer would keep the record for
+ * nothing, and the record goes anyway. The daemon's exit does not wait at
+ * all: the reaper holds the record to cut it then. */
+static void
+linger_start(struct worker *w)
+{
+	if (ostream_eof(w->out) && ostream_eof(w->err))
+		return;
+	w->lingering = 1;
+	w->exited_ns = uv_hrtime();
+	ostream_resume(w->out);
+	ostream_resume(w->err);
+	if (w->reaper) {
+		w->hold.cut = on_linger_cut;
+		reaper_hold(w->reaper, &w->hold);
+		w->held = 1;
+	}
+	uv_timer_start(&w->timer, on_linger_timeout, (uint64_t)(w->kill_grace * 1000), 0);
+	worker_log(w, LOG_LEVEL_DEBUG,
+	           "its output is still open after its exit: reading it for up to %g s",
+	           w->kill_grace);
+}
+
 static void
 on_worker_exit(uv_process_t *p, int64_t status, int sig)
 {
@@ -731,12 +779,20 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 	e.while_busy = was == WORKER_BUSY || was == WORKER_INTERRUPTING;
 	e.start_error = start_err;
 	e.reason = reason.data;
+	/* Before exited(): that may be the daemon's last worker, and the
+	 * reaper goes with it, cutting what it holds. */
+	linger_start(w);
+	/* The owner forgets the worker now; the record may outlive it. */
 	w->ev->exited(w, &e, w->data);
 	buf_free(&msg);
 	buf_free(&reason);
 	json_decref(start_err);
-	w->pid = 0;
-	worker_close(w);
+	if (w->lingering) {
+		close_handle(w, (uv_handle_t *)&w->proc);
+		close_handle(w, (uv_handle_t *)&w->ctl);
+		close_handle(w, (uv_handle_t *)&w->intr_timer);
+	} else
+		worker_close(w);
 }
 
 /* The next step of escalation: SIGINT (timeouts only), SIGTERM, SIGKILL,
@@ -839,24 +895,23 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	w->next_id = 1;
 	w->started_ns = uv_hrtime();
 
-	uv_pipe_init(loop, &w->out, 0);
-	uv_pipe_init(loop, &w->err, 0);
+	w->out = ostream_new(loop, 1, on_output, on_output_eof, w);
+	w->err = ostream_new(loop, 2, on_output, on_output_eof, w);
 	uv_pipe_init(loop, &w->ctl, 0);
 	uv_timer_init(loop, &w->timer);
 	uv_timer_init(loop, &w->intr_timer);
-	w->out.data = w->err.data = w->ctl.data = w->timer.data = w->proc.data = w;
-	w->intr_timer.data = w;
+	w->ctl.data = w->timer.data = w->proc.data = w->intr_timer.data = w;
 	/* uv_spawn initialises proc even when it fails, so it is always
 	 * closed, and counted, too. */
-	w->open_handles = 6;
+	w->open_handles = 4;
 
 	memset(&opts, 0, sizeof(opts));
 	memset(stdio, 0, sizeof(stdio));
 	stdio[0].flags = UV_IGNORE;
 	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[1].data.stream = (uv_stream_t *)&w->out;
+	stdio[1].data.stream = (uv_stream_t *)ostream_pipe(w->out);
 	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[2].data.stream = (uv_stream_t *)&w->err;
+	stdio[2].data.stream = (uv_stream_t *)ostream_pipe(w->err);
 	stdio[3].flags = UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
 	stdio[3].data.stream = (uv_stream_t *)&w->ctl;
 	if (spec->launcher) {
@@ -890,8 +945,8 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	if (w->reaper)
 		reaper_track(w->reaper, w->proc.pid);
 	w->pid = w->proc.pid;
-	uv_read_start((uv_stream_t *)&w->out, on_alloc, on_output_read);
-	uv_read_start((uv_stream_t *)&w->err, on_alloc, on_output_read);
+	ostream_start(w->out);
+	ostream_start(w->err);
 	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, on_ctl_read);
 	if (spec->startup_timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
@@ -949,8 +1004,7 @@ worker_detach(struct worker *w, struct request *r)
 	if (w->current != r)
 		return;
 	request_orphan(r);
-	if (w->paused)
-		worker_resume_output(w);
+	worker_resume_output(w);
 }
 
 void

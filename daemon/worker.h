@@ -15,7 +15,7 @@ enum worker_state {
 	WORKER_BUSY,
 	WORKER_INTERRUPTING, /* busy, and SIGINT was sent */
 	WORKER_STOPPING,
-	WORKER_STOPPED, /* exited; the record goes once its handles are closed */
+	WORKER_STOPPED, /* exited; the record goes once its output pipes are closed */
 };
 
 /* How a worker ended, for its owner's restart policy. */
@@ -31,8 +31,11 @@ struct worker_exit {
 	const char *reason;  /* "killed by signal 11 (Segmentation fault)" */
 };
 
-/* What a worker tells its owner (the pool). After exited() the worker frees
- * itself once its handles are closed; the owner must forget it then. */
+/* What a worker tells its owner (the pool). After exited() the owner must
+ * forget the worker, and hears nothing more of it: the record stays until
+ * its output pipes reach EOF (a process it started may hold them; at most
+ * kill_grace), what they bring goes to the daemon's log, and then it frees
+ * itself. */
 struct worker_events {
 	void (*ready)(struct worker *w, void *data);
 	/* The running request finished; the worker is idle again. */
