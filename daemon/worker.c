@@ -57,6 +57,7 @@ struct worker {
 	int stop_requested;
 	double timed_out;      /* the running request's timeout, once it expired */
 	double run_limit;      /* seconds the running request may run: timeout or deadline */
+	double limit_shown;    /* that, as messages name it */
 	int limit_is_deadline; /* ... and it is what its deadline left */
 	double deadline;       /* that deadline, in seconds */
 	int interrupt_ignored; /* the code went on after an interrupt */
@@ -853,7 +854,7 @@ on_timer(uv_timer_t *t)
 	case WORKER_BUSY:
 	case WORKER_INTERRUPTING:
 		if (!w->timed_out) {
-			w->timed_out = w->run_limit;
+			w->timed_out = w->limit_shown;
 			worker_log(w, LOG_LEVEL_WARNING, "request timed out after %g s",
 			           w->timed_out);
 		}
@@ -961,6 +962,7 @@ worker_run(struct worker *w, struct request *r)
 	json_t *msg;
 
 	double timeout = request_timeout(r) > 0 ? request_timeout(r) : w->request_timeout;
+	double asked = timeout;
 	uint64_t now = uv_hrtime(), deadline = request_deadline_ns(r);
 
 	/* a deadline bounds the wait and the run together */
@@ -976,6 +978,9 @@ worker_run(struct worker *w, struct request *r)
 	} else
 		w->limit_is_deadline = 0;
 	w->run_limit = timeout;
+	/* the timer runs for what is left; a message names the timeout asked
+	 * for ("1 s"), not that less the few microseconds of its wait */
+	w->limit_shown = w->limit_is_deadline ? timeout : asked;
 
 	uv_timer_stop(&w->timer); /* the idle timer */
 	buf_clear(&w->tail);      /* a WorkerDied shows this request's stderr */
