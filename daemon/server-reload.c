@@ -71,23 +71,24 @@ retire(struct server *s, struct pool *p)
 
 static void reroute(struct server *s, struct request *r, const char *hook, const char *version);
 
-/* The probes the parked requests wait for ended: route them again. */
+/* The probes the parked requests wait for ended: route them again, each
+ * taken off the list before it is (a client going meanwhile unparks its
+ * own), those parked again going to its end. */
 static void
 on_parked_wake(void *data)
 {
 	struct server *s = data;
-	struct parked *v = s->parked;
-	size_t i, n = s->n_parked;
+	size_t n = s->n_parked;
+	struct parked first;
 
 	s->parked_wait = NULL;
-	s->parked = NULL;
-	s->n_parked = 0;
-	for (i = 0; i < n; i++) {
-		reroute(s, v[i].r, v[i].hook, v[i].version); /* may park it again */
-		free(v[i].hook);
-		free(v[i].version);
+	while (n-- > 0 && s->n_parked > 0) {
+		first = s->parked[0];
+		memmove(&s->parked[0], &s->parked[1], --s->n_parked * sizeof(*s->parked));
+		reroute(s, first.r, first.hook, first.version); /* may park it again */
+		free(first.hook);
+		free(first.version);
 	}
-	free(v);
 }
 
 /* Move r, taken from a pool of a changed hook, to the pool that now serves

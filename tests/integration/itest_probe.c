@@ -37,6 +37,12 @@ static const char *const probe_hooks[] = {
         "hang.yaml",
         PROBED_HOOK("hang", "echo $$ > " LOG("hang.pid") "; sleep 60 & echo $! > " LOG(
                                     "hang.child") "; wait"),
+        "park.yaml",
+        "name: park\n"
+        "hints:\n"
+        "  linux:\n"
+        "    - path: \"$HOTLOAD_TEST_PY\"\n"
+        "      version: \"3\"\n",
         "wrap.yaml",
         "name: wrap\n"
         "hints:\n"
@@ -377,6 +383,56 @@ START_TEST(reload_reroutes_waiting)
 }
 END_TEST
 
+/* A reload that changes a hook so that its version must be probed: the
+ * requests queued for its old pool wait for the probe, then run in the new
+ * pool; one whose client resets meanwhile is let go. */
+START_TEST(reload_parks_queued_requests)
+{
+	struct itest_daemon *d = start_daemon(1);
+	struct jclient *busy = jc_open(d, ITEST_UNIX, "park mode=json"), *queued, *gone;
+	struct linger lg = {1, 0};
+	struct jreply r;
+	json_t *res;
+	char *log;
+
+	json_exec_ok(busy, 1, "print('warm')", "warm\n");
+	jc_send_exec(busy, 2, "import time\ntime.sleep(2)\nprint('old')", 0);
+	queued = jc_open(d, ITEST_UNIX, "park mode=json");
+	jc_send_exec(queued, 1, "print('parked')", 0);
+	gone = jc_open(d, ITEST_TCP, "park mode=json");
+	jc_send_exec(gone, 1, "print('never')", 0);
+	itest_sleep_ms(300);
+	itest_write_hook(
+	        d, "park.yaml",
+	        "name: park\n"
+	        "hints:\n"
+	        "  linux:\n"
+	        "    - path: \"$HOTLOAD_TEST_PY\"\n"
+	        "      version_command: [sh, -c, \"echo run >> " LOG(
+	                "park.log") "; sleep 1; echo end >> " LOG("park.log") "; echo 3\"]\n");
+	res = itest_control(d, "reload");
+	ck_assert(json_is_true(json_object_get(res, "ok")));
+	json_decref(res);
+	wait_log("park.log", "run");
+	ck_assert_int_eq(setsockopt(gone->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	jc_close(gone);
+	jc_collect(queued, 1, 10000, &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, "parked\n");
+	jreply_free(&r);
+	log = probe_log("park.log");
+	ck_assert_str_eq(log, "run\nend\n");
+	free(log);
+	jc_collect(busy, 2, 10000, &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, "old\n");
+	jreply_free(&r);
+	jc_close(busy);
+	jc_close(queued);
+	stop_daemon(d);
+}
+END_TEST
+
 /* A JSON request whose target's executable changed (a new mtime) waits
  * for the new probe, and the requests after it on the same connection wait
  * behind it, in order; other connections are served meanwhile. */
@@ -437,6 +493,7 @@ main(void)
 	tcase_add_test(tc, failing_probe_not_installed);
 	tcase_add_test(tc, shutdown_kills_probe);
 	tcase_add_test(tc, reload_reroutes_waiting);
+	tcase_add_test(tc, reload_parks_queued_requests);
 	tcase_add_test(tc, json_request_waits_in_order);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
