@@ -53,6 +53,13 @@ static const char *const probe_hooks[] = {
         NULL,
 };
 
+static const char *const warm_hooks[] = {
+        "warmp.yaml",
+        PROBED_HOOK("warmp",
+                    "echo run >> " LOG("warmp.log") "; sleep 1; echo 3") "min_workers: 1\n",
+        NULL,
+};
+
 static char probe_dir[64];
 
 /* The first python3 on PATH, for the hints (they probe one executable). */
@@ -79,9 +86,9 @@ find_python(void)
 /* The daemon, with the probe directory (and a python3 wrapper in it whose
  * mtime a test may change) in its environment. */
 static struct itest_daemon *
-start_daemon(int tcp)
+start_daemon_with(const char *const *hooks, int tcp)
 {
-	struct itest_opts o = {.hooks = probe_hooks, .tcp = tcp};
+	struct itest_opts o = {.hooks = hooks, .tcp = tcp};
 	char *py = find_python(), *wrapper, *body;
 
 	strcpy(probe_dir, "/tmp/hl-probe-XXXXXX");
@@ -96,6 +103,12 @@ start_daemon(int tcp)
 	free(body);
 	free(py);
 	return itest_start(&o);
+}
+
+static struct itest_daemon *
+start_daemon(int tcp)
+{
+	return start_daemon_with(probe_hooks, tcp);
 }
 
 static void
@@ -433,6 +446,30 @@ START_TEST(reload_parks_queued_requests)
 }
 END_TEST
 
+/* min_workers of a hook whose version is probed start once it is known. */
+START_TEST(prewarm_waits_for_probe)
+{
+	struct itest_daemon *d = start_daemon_with(warm_hooks, 0);
+	long long end = itest_now_ms() + 15000;
+	json_t *t, *w;
+	char *log;
+	int idle = 0;
+
+	while (!idle) {
+		ck_assert_msg(itest_now_ms() < end, "warmp:3 was not pre-warmed");
+		itest_sleep_ms(100);
+		t = itest_target_status(d, "warmp:3");
+		w = json_array_get(json_object_get(t, "workers"), 0);
+		idle = w && !strcmp(json_string_value(json_object_get(w, "state")) ?: "", "idle");
+		json_decref(t);
+	}
+	log = probe_log("warmp.log");
+	ck_assert_str_eq(log, "run\n");
+	free(log);
+	stop_daemon(d);
+}
+END_TEST
+
 /* A JSON request whose target's executable changed (a new mtime) waits
  * for the new probe, and the requests after it on the same connection wait
  * behind it, in order; other connections are served meanwhile. */
@@ -494,6 +531,7 @@ main(void)
 	tcase_add_test(tc, shutdown_kills_probe);
 	tcase_add_test(tc, reload_reroutes_waiting);
 	tcase_add_test(tc, reload_parks_queued_requests);
+	tcase_add_test(tc, prewarm_waits_for_probe);
 	tcase_add_test(tc, json_request_waits_in_order);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
