@@ -1,4 +1,5 @@
 /* conn-json.c - JSON mode: newline-delimited requests, streamed events */
+#include <errno.h>
 #include <string.h>
 
 #include "buf.h"
@@ -86,11 +87,12 @@ json_output(struct request *r, int fd, const char *data, size_t len)
 	return c->congested;
 }
 
-/* A half-closed JSON connection ends when its last answer is out. */
+/* A half-closed JSON connection ends when its last answer is out (and no
+ * request line waits for its route). */
 void
 conn_json_maybe_finish(struct conn *c)
 {
-	if (c->eof && !c->busy && TAILQ_EMPTY(&c->reqs) && c->state != CONN_CLOSING)
+	if (c->eof && !c->busy && !c->wait && TAILQ_EMPTY(&c->reqs) && c->state != CONN_CLOSING)
 		conn_end(c);
 }
 
@@ -227,19 +229,22 @@ json_interrupt(struct conn *c, json_t *which, json_t *id)
 	json_decref(m);
 }
 
-/* Answer one request line of a JSON-mode or control connection. */
-void
+/* Answer one request line of a JSON-mode or control connection. Returns
+ * -EINPROGRESS, having done nothing, when the route it needs waits for a
+ * version probe: the line is to be handled again then. */
+int
 conn_json_line(struct conn *c, const char *line, size_t len)
 {
 	struct buf message = BUF_INIT;
 	struct jsonreq q;
 	json_t *bad_id;
 	struct request *r;
-	struct pool *pool;
+	struct pool *pool = NULL;
 	const char *type = NULL;
+	int ret = 0;
 
 	if (conn_is_blank(line, len))
-		return;
+		return 0;
 	memset(&q, 0, sizeof(q));
 	if (jsonreq_parse(line, len, c->state == CONN_CONTROL ? JSONREQ_ANY_OP : 0, &q, &bad_id,
 	                  &message) < 0) {
@@ -248,9 +253,12 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		goto out;
 	}
 	if (q.op == JSONREQ_CONTROL) {
-		json_t *res = control_handle(c->srv, q.msg);
-		json_t *m = json_pack("{s:O, s:s}", "id", q.id, "event", "done");
+		json_t *res = NULL, *m;
 
+		ret = control_handle(c->srv, q.msg, &res);
+		if (ret < 0)
+			goto out;
+		m = json_pack("{s:O, s:s}", "id", q.id, "event", "done");
 		json_object_update(m, res);
 		conn_write_json(c, m, NULL);
 		json_decref(m);
@@ -261,16 +269,19 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		json_interrupt(c, q.target, q.id);
 		goto out;
 	}
-	r = json_build(c, &q);
-	pool = conn_pool(c, &type, &message);
-	if (!pool) {
+	ret = conn_pool(c, &pool, &type, &message);
+	if (ret == -EINPROGRESS)
+		goto out;
+	if (ret < 0) {
 		json_reject(c, q.id, type, message.data);
-		request_free(r);
+		ret = 0;
 		goto out;
 	}
+	r = json_build(c, &q);
 	request_owner_append(&c->reqs, r);
 	pool_submit(pool, r);
 out:
 	buf_free(&message);
 	jsonreq_done(&q);
+	return ret;
 }

@@ -23,6 +23,7 @@
 
 enum conn_state {
 	CONN_HEADER,
+	CONN_ROUTING, /* the header is read; its target waits for a version probe */
 	CONN_RAW,     /* reading the payload */
 	CONN_RAW_RUN, /* payload submitted, waiting for the result */
 	CONN_JSON,
@@ -53,7 +54,8 @@ struct conn {
 	char listener[160]; /* the listener's name, for the log */
 	size_t max_payload;
 	struct header hdr;
-	int watching; /* hdr.watch[0..watching) were added to the target's pool */
+	int watching;     /* hdr.watch[0..watching) were added to the target's pool */
+	char *executable; /* that pool's, to find it again without searching */
 	char target[2 * HEADER_NAME_MAX];
 	struct buf in;
 	int eof;
@@ -66,6 +68,11 @@ struct conn {
 	uint64_t linger_ms; /* conn_end_by: closed when the client takes nothing this long */
 	int draining;       /* answered: reading what the client still sends, to drop it */
 	int no_linger;      /* refused at accept: closed as soon as it is answered */
+	/* Waiting for a version probe: the route of the header (CONN_ROUTING),
+	 * the request line at the start of in, or a raw payload's submission.
+	 * Nothing is taken from in meanwhile. */
+	struct probe_waiter *wait;
+	void (*wake)(struct conn *c); /* what to do again once woken */
 	struct request_list reqs;
 
 	/* raw mode reply */
@@ -85,13 +92,15 @@ void conn_fail(struct conn *c, int json, const char *type, const char *message);
 int conn_is_blank(const char *s, size_t len);
 int conn_client_gone(struct conn *c);
 int conn_sniff(struct conn *c);
-struct pool *conn_pool(struct conn *c, const char **reterr_type, struct buf *message);
+int conn_pool(struct conn *c, struct pool **ret, const char **reterr_type, struct buf *message);
+void conn_wait(struct conn *c, void (*fn)(struct conn *c));
+void conn_input(struct conn *c);
 
 /* conn-raw.c */
 void conn_raw_submit(struct conn *c);
 
 /* conn-json.c */
-void conn_json_line(struct conn *c, const char *line, size_t len);
+int conn_json_line(struct conn *c, const char *line, size_t len);
 void conn_json_maybe_finish(struct conn *c);
 
 #endif

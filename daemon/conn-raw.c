@@ -7,6 +7,7 @@
  * did; only stdout past RAW_HOLD_MAX (or of a client that asked with
  * stream=yes) streams as it comes. stderr is held until the end in any case
  * because it follows stdout in the reply. */
+#include <errno.h>
 #include <string.h>
 
 #include "buf.h"
@@ -152,16 +153,22 @@ conn_raw_submit(struct conn *c)
 	struct utf8_carry carry = {{0}, 0};
 	struct buf message = BUF_INIT;
 	const char *type = NULL;
-	struct pool *pool;
-	/* removed always; acted on unless the compat port says to ignore it */
-	int shutdown =
-	        strip_shutdown(&c->in) > 0 && !(c->compat && c->compat->keep_on_shutdown_token);
+	struct pool *pool = NULL;
+	int shutdown, rc;
 
 	uv_timer_stop(&c->timer);
 	uv_read_stop(&c->h.stream);
+	rc = conn_pool(c, &pool, &type, &message);
+	if (rc == -EINPROGRESS) {
+		/* the payload is complete: it waits as it is */
+		conn_wait(c, conn_raw_submit);
+		buf_free(&message);
+		return;
+	}
+	/* removed always; acted on unless the compat port says to ignore it */
+	shutdown = strip_shutdown(&c->in) > 0 && !(c->compat && c->compat->keep_on_shutdown_token);
 	c->state = CONN_RAW_RUN;
-	pool = conn_pool(c, &type, &message);
-	if (!pool) {
+	if (rc < 0) {
 		conn_fail(c, 0, type, message.data);
 		buf_free(&message);
 		return;

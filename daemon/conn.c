@@ -22,6 +22,7 @@
 #include "log.h"
 #include "peer.h"
 #include "pool.h"
+#include "probe.h"
 #include "request.h"
 #include "server.h"
 #include "sniff.h"
@@ -49,6 +50,7 @@ on_conn_closed(uv_handle_t *h)
 	buf_free(&c->in);
 	buf_free(&c->raw_out);
 	buf_free(&c->raw_err);
+	free(c->executable);
 	free(c);
 }
 
@@ -64,8 +66,10 @@ conn_drop_requests(struct conn *c)
 		request_orphan(r);
 		if (request_pool(r))
 			pool_cancel(request_pool(r), r);
-		else
+		else {
+			server_unpark(c->srv, r); /* it may wait for its route after a reload */
 			request_free(r);
+		}
 	}
 }
 
@@ -80,6 +84,8 @@ conn_close(struct conn *c)
 	c->state = CONN_CLOSING;
 	server_hold(c->srv, c->held, 0);
 	c->held = 0;
+	probes_cancel(server_probes(c->srv), c->wait);
+	c->wait = NULL;
 	conn_drop_requests(c);
 	conn_unwatch(c);
 	uv_timer_stop(&c->timer);
@@ -405,25 +411,52 @@ on_quiet(uv_timer_t *t)
 
 /* --- header and routing --- */
 
-/* Undo the header's watch= options. The pool is looked up again: after a
- * reload it may be a new one, which never had them (nothing to undo), while
- * the retired one goes with its watches. */
+/* Undo the header's watch= options. The pool is looked up again, by the
+ * executable it was found at (no hints searched, no probe to wait for):
+ * after a reload it may be a new one, which never had them (nothing to
+ * undo), while the retired one goes with its watches. */
 static void
 conn_unwatch(struct conn *c)
 {
-	struct buf message = BUF_INIT;
-	const char *type = NULL;
 	struct pool *p;
 	int i;
 
 	if (!c->watching)
 		return;
-	if (server_route(c->srv, c->hdr.dcc, c->hdr.version, 0, &p, &type, &message) < 0)
-		p = NULL;
+	p = server_pool_of(c->srv, c->hdr.dcc, c->executable);
 	for (i = 0; p && i < c->watching; i++)
 		pool_watch_remove(p, c->hdr.watch[i]);
 	c->watching = 0;
-	buf_free(&message);
+}
+
+static void
+on_conn_wake(void *data)
+{
+	struct conn *c = data;
+
+	c->wait = NULL;
+	if (c->state != CONN_CLOSING)
+		c->wake(c);
+}
+
+/* The route of what the connection is doing waits for a version probe:
+ * fn(c) does it again once a probe has ended. Until then no request of the
+ * connection is looked at; other connections are served meanwhile. */
+void
+conn_wait(struct conn *c, void (*fn)(struct conn *c))
+{
+	c->wake = fn;
+	c->wait = probes_wait(server_probes(c->srv), on_conn_wake, c);
+}
+
+static void conn_route(struct conn *c);
+
+/* The header's route was in a probe: route, then take what came since. */
+static void
+conn_route_again(struct conn *c)
+{
+	conn_route(c);
+	conn_input(c);
 }
 
 static void
@@ -433,7 +466,7 @@ conn_route(struct conn *c)
 	const char *type = NULL;
 	int json = c->hdr.mode == HEADER_MODE_JSON;
 	struct pool *p;
-	int i;
+	int i, r;
 
 	header_target(&c->hdr, c->target, sizeof(c->target));
 	if (!strcmp(c->hdr.dcc, CONTROL_TARGET)) {
@@ -450,11 +483,20 @@ conn_route(struct conn *c)
 		c->state = CONN_CONTROL;
 		return;
 	}
-	if (!(p = conn_pool(c, &type, &message))) {
+	r = conn_pool(c, &p, &type, &message);
+	if (r == -EINPROGRESS) {
+		c->state = CONN_ROUTING;
+		conn_wait(c, conn_route_again);
+		buf_free(&message);
+		return;
+	}
+	if (r < 0) {
 		conn_fail(c, json, type, message.data);
 		buf_free(&message);
 		return;
 	}
+	free(c->executable);
+	c->executable = xstrdup(pool_executable(p));
 	/* watch=DIR: the target watches it while this connection is open */
 	for (i = 0; i < c->hdr.n_watch; i++) {
 		char err[512];
@@ -471,16 +513,13 @@ conn_route(struct conn *c)
 
 /* The pool serving the connection's target now. Looked up for every
  * request, not kept: a reload may retire and free the pool the header
- * found while the connection stays open. NULL with type and message set
- * when the target cannot be served (any more). */
-struct pool *
-conn_pool(struct conn *c, const char **reterr_type, struct buf *message)
+ * found while the connection stays open. -errno with type and message set
+ * when the target cannot be served (any more); -EINPROGRESS while the
+ * version of an install is being probed (conn_wait). */
+int
+conn_pool(struct conn *c, struct pool **ret, const char **reterr_type, struct buf *message)
 {
-	struct pool *p = NULL;
-
-	if (server_route(c->srv, c->hdr.dcc, c->hdr.version, 1, &p, reterr_type, message) < 0)
-		return NULL;
-	return p;
+	return server_route(c->srv, c->hdr.dcc, c->hdr.version, 1, ret, reterr_type, message);
 }
 
 static void
@@ -527,6 +566,8 @@ conn_process(struct conn *c)
 {
 	size_t len;
 
+	if (c->wait)
+		return; /* conn_wait: its wake carries on */
 	if (c->state == CONN_HEADER)
 		conn_header(c);
 	switch (c->state) {
@@ -553,7 +594,12 @@ conn_process(struct conn *c)
 			/* one read can bring a whole line past the limit */
 			if (len - 1 > c->max_payload)
 				break;
-			conn_json_line(c, c->in.data, len - 1);
+			/* a line whose target waits stays, and the lines after it */
+			if (conn_json_line(c, c->in.data, len - 1) == -EINPROGRESS) {
+				conn_wait(c, conn_input);
+				c->busy = 0;
+				return;
+			}
 			buf_consume(&c->in, len);
 		}
 		if (c->state != CONN_CLOSING && c->in.len > c->max_payload)
@@ -561,7 +607,11 @@ conn_process(struct conn *c)
 			          "a request line is larger than limits.max_payload");
 		if (c->state != CONN_CLOSING && c->eof && c->in.len) {
 			/* the last request had no newline: take it as it is */
-			conn_json_line(c, c->in.data, c->in.len);
+			if (conn_json_line(c, c->in.data, c->in.len) == -EINPROGRESS) {
+				conn_wait(c, conn_input);
+				c->busy = 0;
+				return;
+			}
 			buf_clear(&c->in);
 		}
 		c->busy = 0;
@@ -627,6 +677,13 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		}
 		c->held = c->in.len;
 	}
+	conn_input(c);
+}
+
+/* Handle what the client has sent so far. */
+void
+conn_input(struct conn *c)
+{
 	conn_process(c);
 	/* what was taken out of the buffer is not held any more */
 	if (!c->closed && c->held != c->in.len && server_hold(c->srv, c->held, c->in.len) == 0)

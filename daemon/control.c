@@ -23,7 +23,8 @@ enum target_action {
 	ACTION_RECYCLE,
 };
 
-/* Find the pool of a target string; start and restart make it. */
+/* Find the pool of a target string; start and restart make it.
+ * -EINPROGRESS (no error) while its install's version is being probed. */
 static int
 control_pool(struct server *s, const char *target, int create, struct pool **ret,
              json_t **ret_error)
@@ -41,6 +42,10 @@ control_pool(struct server *s, const char *target, int create, struct pool **ret
 		return -EINVAL;
 	}
 	r = server_route(s, h.dcc, h.version, create, ret, &type, &m);
+	if (r == -EINPROGRESS) {
+		buf_free(&m);
+		return r;
+	}
 	if (r == -ESRCH)
 		*ret = NULL; /* known, but nothing running: nothing to do */
 	else if (r < 0) {
@@ -58,9 +63,13 @@ act_on(struct server *s, const char *target, enum target_action a)
 {
 	struct pool *p = NULL;
 	json_t *error = NULL, *res;
-	int n = 0;
+	int n = 0, r;
 
-	if (control_pool(s, target, a == ACTION_START || a == ACTION_RESTART, &p, &error) < 0)
+	r = control_pool(s, target, a == ACTION_START || a == ACTION_RESTART, &p, &error);
+	if (r == -EINPROGRESS) /* probed a moment ago, and changed since */
+		error = json_pack("{s:s, s:s}", "type", "ServerBusy", "message",
+		                  "the version of its install is being probed; try again");
+	if (r < 0)
 		return json_pack("{s:s, s:b, s:o}", "target", target, "ok", 0, "error", error);
 	if (p) {
 		switch (a) {
@@ -92,14 +101,35 @@ act_on(struct server *s, const char *target, enum target_action a)
 	return res;
 }
 
+/* Is any of the targets waiting for a version probe? Nothing is done to
+ * any of them until none is, so that asking again does each thing once. */
+static int
+targets_pending(struct server *s, json_t *list)
+{
+	struct pool *p;
+	json_t *v, *error;
+	size_t i;
+	int pending = 0;
+
+	json_array_foreach(list, i, v)
+	{
+		error = NULL;
+		if (json_is_string(v) &&
+		    control_pool(s, json_string_value(v), 0, &p, &error) == -EINPROGRESS)
+			pending = 1;
+		json_decref(error);
+	}
+	return pending;
+}
+
 /* {"targets": [...]} or {"target": "..."}; every target's result, and ok
- * when all went well. */
+ * when all went well. NULL while a target's version is being probed. */
 static json_t *
 act_on_targets(struct server *s, json_t *req, enum target_action a)
 {
 	json_t *list = json_object_get(req, "targets");
 	json_t *one = json_object_get(req, "target");
-	json_t *results = json_array(), *v;
+	json_t *results, *v;
 	size_t i;
 	int ok = 1;
 
@@ -107,11 +137,15 @@ act_on_targets(struct server *s, json_t *req, enum target_action a)
 		list = json_array();
 		json_array_append(list, one);
 	} else if (!json_is_array(list) || !json_array_size(list)) {
-		json_decref(results);
 		return request_error_json("BadRequest",
 		                          "needs \"target\" or a non-empty \"targets\"");
 	} else
 		json_incref(list);
+	if (targets_pending(s, list)) {
+		json_decref(list);
+		return NULL;
+	}
+	results = json_array();
 	json_array_foreach(list, i, v)
 	{
 		json_t *r;
@@ -138,10 +172,14 @@ control_logs(struct server *s, json_t *req)
 	                     : LOGS_DEFAULT;
 	struct pool *p = NULL;
 	json_t *error = NULL;
+	int r;
 
 	if (!target)
 		return request_error_json("BadRequest", "logs needs \"target\"");
-	if (control_pool(s, target, 0, &p, &error) < 0) {
+	r = control_pool(s, target, 0, &p, &error);
+	if (r == -EINPROGRESS)
+		return NULL;
+	if (r < 0) {
 		json_t *res = json_pack("{s:b, s:o}", "ok", 0, "error", error);
 
 		return res;
@@ -150,7 +188,8 @@ control_logs(struct server *s, json_t *req)
 }
 
 /* {"op":"watch"|"unwatch","target":T,"dirs":[...]}: the target's watched
- * roots change; the answer has the roots now. */
+ * roots change; the answer has the roots now. NULL while its version is
+ * being probed. */
 static json_t *
 control_watch(struct server *s, json_t *req, int add)
 {
@@ -159,7 +198,7 @@ control_watch(struct server *s, json_t *req, int add)
 	struct pool *p = NULL;
 	struct buf m = BUF_INIT;
 	size_t i;
-	int ok = 1;
+	int ok = 1, r;
 
 	if (!target || !json_is_array(dirs) || !json_array_size(dirs))
 		return request_error_json(
@@ -168,7 +207,10 @@ control_watch(struct server *s, json_t *req, int add)
 	{
 		return request_error_json("BadRequest", "\"dirs\" are absolute paths");
 	}
-	if (control_pool(s, target, 1, &p, &error) < 0)
+	r = control_pool(s, target, 1, &p, &error);
+	if (r == -EINPROGRESS)
+		return NULL;
+	if (r < 0)
 		return json_pack("{s:b, s:o}", "ok", 0, "error", error);
 	json_array_foreach(dirs, i, v)
 	{
@@ -211,8 +253,23 @@ control_reload(struct server *s)
 	return res;
 }
 
-json_t *
-control_handle(struct server *s, json_t *req)
+/* {"ok":true,"hooks":[…]} once every install's version is known. */
+static json_t *
+control_list(struct server *s)
+{
+	json_t *hooks = NULL;
+	int r = server_list(s, &hooks);
+
+	if (r == -EINPROGRESS)
+		return NULL;
+	if (r < 0)
+		return request_error_json("ShuttingDown", "the daemon is shutting down");
+	return json_pack("{s:b, s:o}", "ok", 1, "hooks", hooks);
+}
+
+/* The answer to one request; NULL while it waits for a version probe. */
+static json_t *
+control_answer(struct server *s, json_t *req)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
 	const char *target = json_string_value(json_object_get(req, "target"));
@@ -224,7 +281,7 @@ control_handle(struct server *s, json_t *req)
 	if (!strcmp(op, "status"))
 		return json_pack("{s:b, s:o}", "ok", 1, "status", server_status(s, target));
 	if (!strcmp(op, "list"))
-		return json_pack("{s:b, s:o}", "ok", 1, "hooks", server_list(s));
+		return control_list(s);
 	if (!strcmp(op, "start"))
 		return act_on_targets(s, req, ACTION_START);
 	if (!strcmp(op, "stop"))
@@ -248,4 +305,15 @@ control_handle(struct server *s, json_t *req)
 	return request_error_json("BadRequest", "unknown control op (known: status, list, start, "
 	                                        "stop, restart, interrupt, recycle, watch, "
 	                                        "unwatch, logs, reload, shutdown, ping)");
+}
+
+int
+control_handle(struct server *s, json_t *req, json_t **ret)
+{
+	json_t *res = control_answer(s, req);
+
+	if (!res)
+		return -EINPROGRESS;
+	*ret = res;
+	return 0;
 }

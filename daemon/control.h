@@ -9,8 +9,10 @@ struct server;
 /* The reserved header target of control connections ("hotload mode=json"). */
 #define CONTROL_TARGET "hotload"
 
-/* Answer one control request (borrowed); returns the result object
- * ({"ok": …, …}, new reference) without id and event. */
-json_t *control_handle(struct server *s, json_t *req);
+/* Answer one control request (borrowed): the result object ({"ok": …, …},
+ * new reference) without id and event in *ret. -EINPROGRESS when it needs
+ * an install whose version is being probed: nothing was done, and the
+ * request is to be asked again when a probe ends (server_probes). */
+int control_handle(struct server *s, json_t *req, json_t **ret);
 
 #endif

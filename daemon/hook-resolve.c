@@ -1,24 +1,19 @@
 /* hook-resolve.c - find installed interpreters through a hook's hints */
 #include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
-#include <poll.h>
 #include <pwd.h>
 #include <regex.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "hook.h"
+#include "probe.h"
 
-#define VERSION_COMMAND_TIMEOUT_MS 10000
-#define VERSION_OUTPUT_MAX 65536
 #define GLOB_SPECIAL "*?[]\\"
 
 #ifdef __APPLE__
@@ -40,10 +35,13 @@ struct version_cache_entry {
 static struct version_cache_entry *version_cache;
 static size_t n_version_cache;
 
-/* Installs found so far, one per version, in the order found. */
+/* Installs found so far, one per version, in the order found; and the
+ * executables whose version is still being probed. */
 struct found {
 	struct hook_install *v;
 	size_t n;
+	struct probes *pr; /* where version_command runs */
+	size_t pending;    /* executables it runs for now */
 };
 
 void
@@ -262,122 +260,79 @@ glob_to_regex(const char *p, struct buf *re)
 	return groups;
 }
 
-/* Full path of an executable named on $PATH, or a copy of name. */
-static char *
-which(const char *name)
-{
-	const char *path = getenv("PATH"), *p, *colon;
-	struct buf b = BUF_INIT;
-
-	if (strchr(name, '/') || !path)
-		return xstrdup(name);
-	for (p = path; *p; p = *colon ? colon + 1 : colon) {
-		colon = path_entry_end(p);
-		buf_clear(&b);
-		buf_printf(&b, "%.*s/%s", (int)(colon - p), p, name);
-		if (colon > p && access(b.data, X_OK) == 0)
-			return buf_steal(&b);
-	}
-	buf_free(&b);
-	return xstrdup(name);
-}
-
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Run argv with stdout and stderr captured into out (at most 64 KiB), in
- * its own process group, killed after 10 s. Returns the wait status or
- * -errno. A short blocking run: only ever done while resolving a hook. */
-static int
-run_capture(char **argv, struct buf *out)
-{
-	char *exe = which(argv[0]), chunk[4096];
-	long long deadline = now_ms() + VERSION_COMMAND_TIMEOUT_MS;
-	int fds[2] = {-1, -1}, status = 0, r, devnull;
-	struct pollfd pfd;
-	pid_t pid;
-	ssize_t n;
-
-	if (pipe(fds) < 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) < 0 ||
-	    fcntl(fds[1], F_SETFD, FD_CLOEXEC) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if (pid == 0) {
-		/* Only async-signal-safe calls between fork and exec. */
-		setpgid(0, 0);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		devnull = open("/dev/null", O_RDONLY);
-		if (devnull > 0) {
-			dup2(devnull, 0);
-			close(devnull);
-		}
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		execv(exe, argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	fds[1] = -1;
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	for (;;) {
-		long long left = deadline - now_ms();
-
-		if (left <= 0) {
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			break;
-		}
-		r = poll(&pfd, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			continue;
-		n = read(fds[0], chunk, sizeof(chunk));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			break;
-		if (out->len < VERSION_OUTPUT_MAX)
-			buf_append(out, chunk, (size_t)n);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	r = status;
-fail:
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
-	free(exe);
-	return r;
-}
-
-/* Ask the interpreter at path for its version (through the cache). */
-static const char *
-command_version(const struct hook_hint *t, const char *path, const struct stat *st)
+/* Forget the answer for key, or give it: replace its entry, or add one. */
+static void
+version_cache_store(const char *key, ino_t ino, struct timespec mtime, char *version)
 {
 	struct version_cache_entry *e;
-	struct buf key = BUF_INIT, out = BUF_INIT;
-	char **argv;
-	size_t i, n, k;
+	size_t i;
+
+	for (i = 0; i < n_version_cache; i++)
+		if (!strcmp(version_cache[i].key, key))
+			break;
+	if (i == n_version_cache) {
+		version_cache = xrealloc(version_cache, (i + 1) * sizeof(*version_cache));
+		n_version_cache++;
+		version_cache[i].key = xstrdup(key);
+		version_cache[i].version = NULL;
+	}
+	e = &version_cache[i];
+	free(e->version);
+	e->version = version; /* takes ownership */
+	e->ino = ino;
+	e->mtime = mtime;
+}
+
+/* What a running probe will tell the cache. */
+struct version_probe {
+	char *key;
+	char *pattern;
+	ino_t ino;
+	struct timespec mtime; /* of the executable when the probe started */
+};
+
+/* A version_command ended: group 1 of the pattern in its output, if it
+ * exited 0, is the version (none otherwise, also after a timeout). A probe
+ * stopped by the daemon's shutdown says nothing. */
+static void
+on_version_probed(int result, const struct buf *out, void *data)
+{
+	struct version_probe *vp = data;
+	char *version = NULL;
 	regmatch_t m[2];
 	regex_t re;
+
+	if (result == -ECANCELED)
+		goto out;
+	if (result != 0 || !out->data)
+		goto store;
+	/* REG_NEWLINE: ^ and $ work per line of the output. */
+	if (regcomp(&re, vp->pattern, REG_EXTENDED | REG_NEWLINE) != 0)
+		goto store;
+	if (regexec(&re, out->data, 2, m, 0) == 0 && m[1].rm_so >= 0 &&
+	    version_valid(out->data + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so)))
+		version = xstrndup(out->data + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
+	regfree(&re);
+store:
+	version_cache_store(vp->key, vp->ino, vp->mtime, version);
+out:
+	free(vp->key);
+	free(vp->pattern);
+	free(vp);
+}
+
+/* Ask the interpreter at path for its version, through the cache: 0 with
+ * the version in *ret_version (NULL: the command gave none), or
+ * -EINPROGRESS while its probe runs (started here when it does not). */
+static int
+command_version(const struct hook_hint *t, const char *path, const struct stat *st,
+                struct probes *pr, const char **ret_version)
+{
+	struct version_cache_entry *e;
+	struct version_probe *vp;
+	struct buf key = BUF_INIT;
+	char **argv;
+	size_t i, n, k;
 	int r;
 
 	buf_printf(&key, "%s\n%s\n", path, t->version_pattern);
@@ -390,22 +345,15 @@ command_version(const struct hook_hint *t, const char *path, const struct stat *
 		if (e->ino == st->st_ino && e->mtime.tv_sec == st->st_mtim.tv_sec &&
 		    e->mtime.tv_nsec == st->st_mtim.tv_nsec) {
 			buf_free(&key);
-			return e->version;
+			*ret_version = e->version;
+			return 0;
 		}
-		free(e->version);
-		e->version = NULL;
 		break;
 	}
-	if (i == n_version_cache) {
-		version_cache = xrealloc(version_cache, (i + 1) * sizeof(*version_cache));
-		n_version_cache++;
-		version_cache[i].key = buf_steal(&key);
-		version_cache[i].version = NULL;
+	if (!pr || probes_running(pr, key.data)) {
+		buf_free(&key);
+		return -EINPROGRESS;
 	}
-	buf_free(&key);
-	e = &version_cache[i];
-	e->ino = st->st_ino;
-	e->mtime = st->st_mtim;
 
 	/* {executable} in any argument becomes the path. */
 	argv = xcalloc(n + 1, sizeof(char *));
@@ -422,20 +370,28 @@ command_version(const struct hook_hint *t, const char *path, const struct stat *
 		buf_puts(&a, s);
 		argv[k] = buf_steal(&a);
 	}
-	r = run_capture(argv, &out);
+	vp = xcalloc(1, sizeof(*vp));
+	vp->key = xstrdup(key.data);
+	vp->pattern = xstrdup(t->version_pattern);
+	vp->ino = st->st_ino;
+	vp->mtime = st->st_mtim;
+	r = probes_start(pr, key.data, argv, on_version_probed, vp);
 	hook_strv_free(argv);
-	if (r < 0 || !WIFEXITED(r) || WEXITSTATUS(r) != 0 || !out.data)
-		goto done;
-	/* REG_NEWLINE: ^ and $ work per line of the output. */
-	if (regcomp(&re, t->version_pattern, REG_EXTENDED | REG_NEWLINE) != 0)
-		goto done;
-	if (regexec(&re, out.data, 2, m, 0) == 0 && m[1].rm_so >= 0 &&
-	    version_valid(out.data + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so)))
-		e->version = xstrndup(out.data + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
-	regfree(&re);
-done:
-	buf_free(&out);
-	return e->version;
+	if (r < 0) {
+		free(vp->key);
+		free(vp->pattern);
+		free(vp);
+	}
+	/* A command that cannot be started gives no version, until the file
+	 * changes; after the shutdown began nobody will answer. */
+	if (r < 0 && r != -ESHUTDOWN) {
+		version_cache_store(key.data, st->st_ino, st->st_mtim, NULL);
+		buf_free(&key);
+		*ret_version = NULL;
+		return 0;
+	}
+	buf_free(&key);
+	return -EINPROGRESS;
 }
 
 /* Glob one expanded pattern and record each executable it finds. */
@@ -490,7 +446,11 @@ search_pattern(const struct hook_hint *t, const char *pat, struct found *f)
 			free(v);
 			continue;
 		}
-		version = t->version ? t->version : command_version(t, path, &st);
+		version = t->version;
+		if (!version && command_version(t, path, &st, f->pr, &version) < 0) {
+			f->pending++;
+			continue;
+		}
 		if (version)
 			found_add(f, version, path);
 	}
@@ -618,29 +578,41 @@ find_installs(const struct hook *h, struct found *f, struct buf *searched, const
 }
 
 int
-hook_find_installs(const struct hook *h, struct hook_install **ret, size_t *ret_n)
+hook_find_installs(const struct hook *h, struct probes *pr, struct hook_install **ret,
+                   size_t *ret_n)
 {
-	struct found f = {NULL, 0};
+	struct found f = {NULL, 0, pr, 0};
 	struct buf searched = BUF_INIT;
 
 	find_installs(h, &f, &searched, NULL);
 	buf_free(&searched);
+	if (f.pending) {
+		hook_installs_free(f.v, f.n);
+		return -EINPROGRESS;
+	}
 	*ret = f.v;
 	*ret_n = f.n;
 	return (int)f.n;
 }
 
 int
-hook_resolve(const struct hook *h, const char *version, char **ret_path, char **ret_version,
-             struct buf *searched)
+hook_resolve(const struct hook *h, const char *version, struct probes *pr, char **ret_path,
+             char **ret_version, struct buf *searched)
 {
 	struct buf tried = BUF_INIT;
-	struct found f = {NULL, 0};
+	struct found f = {NULL, 0, pr, 0};
 	const struct hook_install *pick = NULL;
 	const char *want = version && *version ? version : h->default_version;
 	size_t i, len;
+	int r = -ENOENT;
 
 	find_installs(h, &f, &tried, want);
+	/* Any executable may be the pick (or win a tie) once its version is
+	 * known: no answer until every one is. */
+	if (f.pending) {
+		r = -EINPROGRESS;
+		goto out;
+	}
 	if (!want && f.n)
 		pick = &f.v[0];
 	for (i = 0; want && !pick && i < f.n; i++)
@@ -653,15 +625,15 @@ hook_resolve(const struct hook *h, const char *version, char **ret_path, char **
 	if (!pick) {
 		if (searched && tried.data)
 			buf_append(searched, tried.data, tried.len);
-		buf_free(&tried);
-		hook_installs_free(f.v, f.n);
-		return -ENOENT;
+		goto out;
 	}
 	if (ret_path)
 		*ret_path = xstrdup(pick->path);
 	if (ret_version)
 		*ret_version = xstrdup(pick->version);
+	r = 0;
+out:
 	buf_free(&tried);
 	hook_installs_free(f.v, f.n);
-	return 0;
+	return r;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 struct buf;
+struct probes;
 
 /* One place an interpreter may be installed, for the running OS. */
 struct hook_hint {
@@ -101,16 +102,24 @@ struct hook_install {
 };
 
 /* Every installed version the hints find, newest first, one per version
- * (the earliest hint wins a tie). Returns the count or -errno. */
-int hook_find_installs(const struct hook *h, struct hook_install **ret, size_t *ret_n);
+ * (the earliest hint wins a tie). Returns the count or -errno.
+ *
+ * A hint with version_command learns an executable's version by running
+ * it, once per executable (see hook_version_cache_clear). Until the answer
+ * is in, this and hook_resolve return -EINPROGRESS (nothing in *ret) after
+ * starting the probes they need in pr (probe.c; NULL: none is started);
+ * ask again when probes_wait says a probe ended. */
+int hook_find_installs(const struct hook *h, struct probes *pr, struct hook_install **ret,
+                       size_t *ret_n);
 void hook_installs_free(struct hook_install *v, size_t n);
 
 /* Pick the interpreter for a request of version ("" = the hook's default,
  * else the newest). "20.5" matches "20.5" exactly or else the newest
  * "20.5.*". On -ENOENT, searched lists each path pattern that was tried, one
- * per line, for the error message. */
-int hook_resolve(const struct hook *h, const char *version, char **ret_path, char **ret_version,
-                 struct buf *searched);
+ * per line, for the error message. -EINPROGRESS while a version is being
+ * probed (see hook_find_installs). */
+int hook_resolve(const struct hook *h, const char *version, struct probes *pr, char **ret_path,
+                 char **ret_version, struct buf *searched);
 
 /* Build the NULL-terminated argv (launcher + argv template expanded) for
  * starting the worker. */
@@ -125,7 +134,8 @@ char **hook_build_env(const struct hook *h, const char *executable, const char *
                       const char *agent, char *const *extra);
 
 /* Forget the versions learned by running version_command (they are kept
- * per path and mtime for the life of the process otherwise). */
+ * per path and mtime for the life of the process otherwise). A probe still
+ * running gives its answer when it ends. */
 void hook_version_cache_clear(void);
 
 /* Compare dotted versions numerically ("20.5.332" > "20.5.10" > "20.5");

@@ -973,6 +973,12 @@ pool_version(const struct pool *p)
 	return p->version;
 }
 
+const char *
+pool_executable(const struct pool *p)
+{
+	return p->executable;
+}
+
 void
 pool_prewarm(struct pool *p)
 {

@@ -100,6 +100,7 @@ size_t pool_take_queue(struct pool *p, struct request ***ret);
 
 const struct hook *pool_hook(const struct pool *p);
 const char *pool_version(const struct pool *p);
+const char *pool_executable(const struct pool *p);
 
 /* Add the pool's workers to counts, indexed by enum worker_state. */
 void pool_count_states(const struct pool *p, unsigned *counts);

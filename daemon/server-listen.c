@@ -14,6 +14,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pathsafe.h"
+#include "probe.h"
 #include "server-private.h"
 
 #define ACCEPT_ERROR_LOG_NS 10000000000ull /* one line per 10 s */
@@ -85,6 +86,58 @@ server_close_listeners(struct server *s)
 	s->n_listeners = 0;
 }
 
+static void prewarm_hook(struct server *s, const struct hook *h);
+
+/* The probes pre-warming waits for ended: try those hooks again. */
+static void
+on_prewarm_wake(void *data)
+{
+	struct server *s = data;
+	char **names = s->prewarm_pending;
+	size_t i, n = s->n_prewarm_pending;
+
+	s->prewarm_wait = NULL;
+	s->prewarm_pending = NULL;
+	s->n_prewarm_pending = 0;
+	for (i = 0; i < n; i++) {
+		const struct hook *h = hookset_find(s->hooks, names[i]);
+
+		if (h && h->min_workers && !s->shutting_down)
+			prewarm_hook(s, h);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* Start min_workers of h at its default version; when that version is
+ * still being probed, once the probe has ended. */
+static void
+prewarm_hook(struct server *s, const struct hook *h)
+{
+	struct buf m = BUF_INIT;
+	const char *type = NULL;
+	struct pool *p;
+	size_t i;
+	int r = server_route(s, h->name, "", 1, &p, &type, &m);
+
+	if (r == -EINPROGRESS) {
+		for (i = 0; i < s->n_prewarm_pending; i++)
+			if (!strcmp(s->prewarm_pending[i], h->name))
+				break;
+		if (i == s->n_prewarm_pending) {
+			s->prewarm_pending =
+			        xrealloc(s->prewarm_pending, (i + 1) * sizeof(*s->prewarm_pending));
+			s->prewarm_pending[s->n_prewarm_pending++] = xstrdup(h->name);
+		}
+		if (!s->prewarm_wait)
+			s->prewarm_wait = probes_wait(s->probes, on_prewarm_wake, s);
+	} else if (r < 0)
+		log_warn("%s: min_workers %u, but %s, ignoring", h->name, h->min_workers, m.data);
+	else
+		pool_prewarm(p);
+	buf_free(&m);
+}
+
 /* Start min_workers of every hook that asks for them, at its default
  * version. A DCC that is not installed here is not an error. */
 void
@@ -94,19 +147,24 @@ server_prewarm(struct server *s)
 
 	for (i = 0; i < hookset_count(s->hooks); i++) {
 		const struct hook *h = hookset_at(s->hooks, i);
-		struct buf m = BUF_INIT;
-		const char *type = NULL;
-		struct pool *p;
 
-		if (!h->min_workers)
-			continue;
-		if (server_route(s, h->name, "", 1, &p, &type, &m) < 0)
-			log_warn("%s: min_workers %u, but %s, ignoring", h->name, h->min_workers,
-			         m.data);
-		else
-			pool_prewarm(p);
-		buf_free(&m);
+		if (h->min_workers)
+			prewarm_hook(s, h);
 	}
+}
+
+void
+server_prewarm_forget(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_prewarm_pending; i++)
+		free(s->prewarm_pending[i]);
+	free(s->prewarm_pending);
+	s->prewarm_pending = NULL;
+	s->n_prewarm_pending = 0;
+	probes_cancel(s->probes, s->prewarm_wait);
+	s->prewarm_wait = NULL;
 }
 
 /* Which configured compat port an activated socket stands for: by its

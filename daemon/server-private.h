@@ -14,6 +14,7 @@ struct server {
 	char *agent;
 	char *launcher;
 	struct reaper *reaper;
+	struct probes *probes;
 	struct pool_context pool_ctx;
 	uint64_t started_ns;
 
@@ -48,6 +49,20 @@ struct server {
 	} * routes;
 	size_t n_routes;
 
+	/* requests of retired pools whose new route waits for a probe */
+	struct parked {
+		struct request *r;
+		char *hook;
+		char *version;
+	} * parked;
+	size_t n_parked;
+	struct probe_waiter *parked_wait;
+
+	/* hooks with min_workers whose default install waits for a probe */
+	char **prewarm_pending;
+	size_t n_prewarm_pending;
+	struct probe_waiter *prewarm_wait;
+
 	server_load_cb load;
 	void *load_data;
 	void (*exit_fn)(void *data);
@@ -59,11 +74,16 @@ struct server {
 };
 /* server.c */
 void server_pool_empty(struct pool *p, void *data);
+void server_probes_empty(void *data);
 void server_free_drained(struct server *s);
 void server_routes_clear(struct server *s);
 
 /* server-listen.c */
 void server_close_listeners(struct server *s);
 void server_prewarm(struct server *s);
+void server_prewarm_forget(struct server *s);
+
+/* server-reload.c */
+void server_parked_free(struct server *s);
 
 #endif

@@ -9,6 +9,7 @@
 #include "hook.h"
 #include "log.h"
 #include "notify.h"
+#include "probe.h"
 #include "request.h"
 #include "server-private.h"
 
@@ -68,20 +69,87 @@ retire(struct server *s, struct pool *p)
 	pool_retire(p);
 }
 
+static void reroute(struct server *s, struct request *r, const char *hook, const char *version);
+
+/* The probes the parked requests wait for ended: route them again, each
+ * taken off the list before it is (a client going meanwhile unparks its
+ * own), those parked again going to its end. */
+static void
+on_parked_wake(void *data)
+{
+	struct server *s = data;
+	size_t n = s->n_parked;
+	struct parked first;
+
+	s->parked_wait = NULL;
+	while (n-- > 0 && s->n_parked > 0) {
+		first = s->parked[0];
+		memmove(&s->parked[0], &s->parked[1], --s->n_parked * sizeof(*s->parked));
+		reroute(s, first.r, first.hook, first.version); /* may park it again */
+		free(first.hook);
+		free(first.version);
+	}
+}
+
 /* Move r, taken from a pool of a changed hook, to the pool that now serves
- * the same hook and version. */
+ * the same hook and version; while that waits for a version probe, r waits
+ * here (in order: those of one target all wait or none does). */
 static void
 reroute(struct server *s, struct request *r, const char *hook, const char *version)
 {
 	struct buf m = BUF_INIT;
 	const char *type = NULL;
 	struct pool *p = NULL;
+	int rc = server_route(s, hook, version, 1, &p, &type, &m);
 
-	if (server_route(s, hook, version, 1, &p, &type, &m) < 0)
+	if (rc == -EINPROGRESS) {
+		s->parked = xrealloc(s->parked, (s->n_parked + 1) * sizeof(*s->parked));
+		s->parked[s->n_parked].r = r;
+		s->parked[s->n_parked].hook = xstrdup(hook);
+		s->parked[s->n_parked].version = xstrdup(version);
+		s->n_parked++;
+		if (!s->parked_wait)
+			s->parked_wait = probes_wait(s->probes, on_parked_wake, s);
+	} else if (rc < 0)
 		request_fail(r, type ? type : "UnknownTarget", m.data);
 	else
 		pool_submit(p, r);
 	buf_free(&m);
+}
+
+void
+server_unpark(struct server *s, struct request *r)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_parked; i++) {
+		if (s->parked[i].r != r)
+			continue;
+		free(s->parked[i].hook);
+		free(s->parked[i].version);
+		memmove(&s->parked[i], &s->parked[i + 1],
+		        (s->n_parked - i - 1) * sizeof(*s->parked));
+		s->n_parked--;
+		break;
+	}
+}
+
+void
+server_parked_free(struct server *s)
+{
+	size_t i;
+
+	/* Their connections are gone (each unparks its own): only the
+	 * bookkeeping is left. */
+	for (i = 0; i < s->n_parked; i++) {
+		free(s->parked[i].hook);
+		free(s->parked[i].version);
+	}
+	free(s->parked);
+	s->parked = NULL;
+	s->n_parked = 0;
+	probes_cancel(s->probes, s->parked_wait);
+	s->parked_wait = NULL;
 }
 
 int
@@ -141,6 +209,8 @@ server_reload(struct server *s, struct buf *err)
 	free(old);
 	server_free_drained(s);
 	server_prewarm(s);
+	/* Whoever waits for a probe routes again against the new hooks. */
+	probes_wake(s->probes);
 	log_info("configuration reloaded: %zu hooks", hookset_count(s->hooks));
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "notify.h"
 #include "paths.h"
 #include "pool.h"
+#include "probe.h"
 #include "reaper.h"
 #include "request.h"
 #include "server.h"
@@ -32,6 +33,8 @@ server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *
 	s->agent = xstrdup(agent);
 	s->launcher = launcher ? xstrdup(launcher) : NULL;
 	s->reaper = reaper_new(loop);
+	s->probes = probes_new(loop, s->reaper, PROBE_TIMEOUT_MS);
+	probes_set_empty_cb(s->probes, server_probes_empty, s);
 	s->started_ns = uv_hrtime();
 	s->pool_ctx.loop = loop;
 	s->pool_ctx.agent = s->agent;
@@ -87,7 +90,7 @@ resolve_cached(struct server *s, const struct hook *h, const char *want, char **
 		*rt = s->routes[--s->n_routes];
 		break;
 	}
-	r = hook_resolve(h, want, ret_path, ret_version, searched);
+	r = hook_resolve(h, want, s->probes, ret_path, ret_version, searched);
 	if (r < 0)
 		return r;
 	s->routes = xrealloc(s->routes, (s->n_routes + 1) * sizeof(*s->routes));
@@ -114,6 +117,9 @@ server_free(struct server *s)
 	for (i = 0; i < s->n_old_hooks; i++)
 		hookset_free(s->old_hooks[i]);
 	server_routes_clear(s);
+	server_parked_free(s);
+	server_prewarm_forget(s);
+	probes_free(s->probes); /* and the waiters: nobody is left to hear them */
 	free(s->pools);
 	free(s->retired);
 	free(s->old_hooks);
@@ -132,6 +138,12 @@ uv_loop_t *
 server_loop(const struct server *s)
 {
 	return s->loop;
+}
+
+struct probes *
+server_probes(const struct server *s)
+{
+	return s->probes;
 }
 
 struct access *
@@ -205,12 +217,21 @@ server_route(struct server *s, const char *dcc, const char *version, int create,
 		return -ENOENT;
 	}
 	r = resolve_cached(s, h, version, &path, &ver, &searched);
+	if (r == -EINPROGRESS) {
+		buf_free(&searched);
+		if (!s->shutting_down)
+			return r;
+		/* the probes were stopped: nobody will answer */
+		buf_puts(message, "the daemon is shutting down");
+		*reterr_type = "ShuttingDown";
+		return -ESHUTDOWN;
+	}
 	if (r < 0) {
 		struct hook_install *found = NULL;
 		size_t n = 0, k;
 
 		buf_printf(message, "%s%s%s is not installed", dcc, *version ? ":" : "", version);
-		if (hook_find_installs(h, &found, &n) > 0) {
+		if (hook_find_installs(h, s->probes, &found, &n) > 0) {
 			buf_puts(message, " (installed:");
 			for (k = 0; k < n; k++)
 				buf_printf(message, " %s:%s", h->name, found[k].version);
@@ -260,6 +281,18 @@ server_route(struct server *s, const char *dcc, const char *version, int create,
 	return 0;
 }
 
+struct pool *
+server_pool_of(struct server *s, const char *dcc, const char *executable)
+{
+	const struct hook *h = hookset_find(s->hooks, dcc);
+	size_t i;
+
+	for (i = 0; h && i < s->n_pools; i++)
+		if (pool_matches(s->pools[i], h, executable))
+			return s->pools[i];
+	return NULL;
+}
+
 json_t *
 server_status(const struct server *s, const char *target)
 {
@@ -297,6 +330,9 @@ shutdown_check(struct server *s)
 	for (i = 0; i < s->n_retired; i++)
 		if (pool_worker_count(s->retired[i]))
 			return;
+	/* Probes were killed; the reaper must see them reaped first. */
+	if (probes_count(s->probes))
+		return;
 	/* Answers already written (a "shutdown" reply) still reach their
 	 * clients; the connections go once they have. */
 	for (i = s->n_conns; i > 0; i--)
@@ -350,6 +386,16 @@ server_pool_empty(struct pool *p, void *data)
 		server_free_drained(s);
 }
 
+/* The last version probe is gone. */
+void
+server_probes_empty(void *data)
+{
+	struct server *s = data;
+
+	if (s->shutting_down)
+		shutdown_check(s);
+}
+
 void
 server_shutdown(struct server *s, void (*done)(void *data), void *data)
 {
@@ -361,6 +407,8 @@ server_shutdown(struct server *s, void (*done)(void *data), void *data)
 	s->shutdown_done = done;
 	s->shutdown_data = data;
 	server_close_listeners(s);
+	/* Who waits for a probe hears ShuttingDown when woken. */
+	probes_stop(s->probes);
 	for (i = 0; i < s->n_pools; i++)
 		pool_stop(s->pools[i]);
 	for (i = 0; i < s->n_retired; i++)
@@ -389,12 +437,13 @@ server_request_exit(struct server *s)
 		s->exit_fn(s->exit_data);
 }
 
-json_t *
-server_list(const struct server *s)
+int
+server_list(const struct server *s, json_t **ret)
 {
 	json_t *list = json_array();
-	size_t i, j;
+	size_t i, j, pending = 0;
 
+	/* Every hook is looked at, so the probes it takes all run at once. */
 	for (i = 0; i < hookset_count(s->hooks); i++) {
 		const struct hook *h = hookset_at(s->hooks, i);
 		json_t *aliases = json_array(), *installs = json_array();
@@ -403,11 +452,11 @@ server_list(const struct server *s)
 
 		for (j = 0; j < h->n_aliases; j++)
 			json_array_append_new(aliases, json_string(h->aliases[j]));
-		if (hook_find_installs(h, &v, &n) > 0)
-			for (j = 0; j < n; j++)
-				json_array_append_new(installs,
-				                      json_pack("{s:s, s:s}", "version",
-				                                v[j].version, "path", v[j].path));
+		if (hook_find_installs(h, s->probes, &v, &n) == -EINPROGRESS)
+			pending++;
+		for (j = 0; j < n; j++)
+			json_array_append_new(installs, json_pack("{s:s, s:s}", "version",
+			                                          v[j].version, "path", v[j].path));
 		hook_installs_free(v, n);
 		json_array_append_new(list, json_pack("{s:s, s:o, s:s?, s:s?, s:s?, s:o}", "name",
 		                                      h->name, "aliases", aliases, "description",
@@ -415,7 +464,12 @@ server_list(const struct server *s)
 		                                      "default_version", h->default_version,
 		                                      "installs", installs));
 	}
-	return list;
+	if (pending) {
+		json_decref(list);
+		return s->shutting_down ? -ESHUTDOWN : -EINPROGRESS;
+	}
+	*ret = list;
+	return 0;
 }
 
 void

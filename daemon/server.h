@@ -10,6 +10,8 @@ struct config;
 struct conn;
 struct hookset;
 struct pool;
+struct probes;
+struct request;
 struct server;
 
 /* Takes ownership of cfg and hs. agent is the path of hookd.py, launcher
@@ -29,9 +31,21 @@ void server_shutdown(struct server *s, void (*done)(void *data), void *data);
 /* Find the pool for "dcc[:version]", making it when create is set. On
  * failure returns -errno, sets *reterr_type to the error type for the client
  * and fills message; -ESRCH (no *reterr_type) when it exists but has no pool
- * and create is not set. */
+ * and create is not set; -EINPROGRESS (no *reterr_type) while the version of
+ * an install is being probed: ask again when a probe ends (probes_wait on
+ * server_probes). Never blocks. */
 int server_route(struct server *s, const char *dcc, const char *version, int create,
                  struct pool **ret, const char **reterr_type, struct buf *message);
+
+/* The live pool of dcc's hook at executable, or NULL; no hints searched. */
+struct pool *server_pool_of(struct server *s, const char *dcc, const char *executable);
+
+/* r, which belongs to a client that is going, stops waiting for its new
+ * route after a reload (r is not freed; no-op when r does not wait). */
+void server_unpark(struct server *s, struct request *r);
+
+/* The version probes of the daemon, for waiting on them. */
+struct probes *server_probes(const struct server *s);
 
 /* How to read the configuration again (main's loader). */
 typedef int (*server_load_cb)(struct config **ret_cfg, struct hookset **ret_hs, struct buf *err,
@@ -47,8 +61,10 @@ int server_reload(struct server *s, struct buf *err);
 void server_set_exit(struct server *s, void (*fn)(void *data), void *data);
 void server_request_exit(struct server *s);
 
-/* [{"name","aliases","description","source","default_version","installs"}] */
-json_t *server_list(const struct server *s);
+/* [{"name","aliases","description","source","default_version","installs"}]
+ * in *ret; -EINPROGRESS while the versions of some installs are being
+ * probed (as server_route), -ESHUTDOWN when they never will be. */
+int server_list(const struct server *s, json_t **ret);
 
 /* Connection bookkeeping, for limits and status. */
 void server_conn_add(struct server *s, struct conn *c);

@@ -12,15 +12,20 @@
 #include "buf.h"
 #include "builtin_hooks.h"
 #include "hook.h"
+#include "probe.h"
 
 #define SHIPPED HOTLOAD_SOURCE_DIR "/conf/hooks.d"
 
 static char tmpdir[] = "/tmp/hotload-test-hook-XXXXXX";
 static char *saved_path;
+static uv_loop_t loop;
+static struct probes *probes; /* where version_command runs */
 
 static void
 setup(void)
 {
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	probes = probes_new(&loop, NULL, PROBE_TIMEOUT_MS);
 	saved_path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	unsetenv("HOTLOAD_HINT_ROOT");
@@ -33,6 +38,9 @@ teardown(void)
 {
 	char cmd[128];
 
+	probes_free(probes);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
 	setenv("PATH", saved_path, 1);
 	free(saved_path);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
@@ -78,6 +86,29 @@ static void
 fake_exe(const char *rel)
 {
 	write_file(tmp_path("%s", rel), "#!/bin/sh\nexit 0\n", 0755);
+}
+
+/* hook_resolve, running the loop while a version is being probed. */
+static int
+resolve(const struct hook *h, const char *want, char **ret_path, char **ret_version,
+        struct buf *searched)
+{
+	int r;
+
+	while ((r = hook_resolve(h, want, probes, ret_path, ret_version, searched)) == -EINPROGRESS)
+		uv_run(&loop, UV_RUN_ONCE);
+	return r;
+}
+
+/* hook_find_installs, the same way. */
+static int
+find_installs(const struct hook *h, struct hook_install **ret, size_t *ret_n)
+{
+	int r;
+
+	while ((r = hook_find_installs(h, probes, ret, ret_n)) == -EINPROGRESS)
+		uv_run(&loop, UV_RUN_ONCE);
+	return r;
 }
 
 /* Load one hook from text; returns the hookset (asserting success). */
@@ -184,18 +215,18 @@ START_TEST(test_builtin_python_hook)
 	ck_assert_str_eq(h->source, "<built-in python hook>");
 	ck_assert_uint_eq(h->n_python_path, 0);
 	ck_assert_ptr_null(h->python_path[0]);
-	r = hook_resolve(h, "", &path, &version, &searched);
+	r = resolve(h, "", &path, &version, &searched);
 	ck_assert_msg(r == 0, "python3 not found; searched:\n%s", searched.data);
 	ck_assert_str_eq(version, "3");
 	ck_assert_ptr_nonnull(strstr(path, "/python3"));
 	free(path);
 	free(version);
-	r = hook_resolve(h, "3", &path, &version, &searched);
+	r = resolve(h, "3", &path, &version, &searched);
 	ck_assert_int_eq(r, 0);
 	ck_assert_str_eq(version, "3");
 	free(path);
 	free(version);
-	ck_assert_int_eq(hook_resolve(h, "2.5", &path, &version, &searched), -ENOENT);
+	ck_assert_int_eq(resolve(h, "2.5", &path, &version, &searched), -ENOENT);
 	/* the patterns tried, with the version asked for in them */
 	ck_assert_ptr_nonnull(strstr(searched.data, "/python2.5*\n"));
 	buf_free(&searched);
@@ -1001,7 +1032,7 @@ assert_resolves(const struct hook *h, const char *want_version_in, const char *v
 	char *path = NULL, *v = NULL;
 	int r;
 
-	r = hook_resolve(h, want_version_in, &path, &v, &searched);
+	r = resolve(h, want_version_in, &path, &v, &searched);
 	ck_assert_msg(r == 0, "%s:%s not found; searched:\n%s", h->name, want_version_in,
 	              searched.data ? searched.data : "");
 	ck_assert_str_eq(v, version);
@@ -1033,7 +1064,7 @@ START_TEST(test_resolve_maya_and_houdini)
 	fake_exe("opt/hfs20.5.999-py39/bin/hython");
 	setenv("HOTLOAD_HINT_ROOT", tmpdir, 1);
 
-	ck_assert_int_eq(hook_find_installs(m, &v, &n), 2);
+	ck_assert_int_eq(find_installs(m, &v, &n), 2);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(v[0].version, "2025");
 	ck_assert_str_eq(v[0].path, tmp_path("usr/autodesk/maya2025/bin/mayapy"));
@@ -1042,7 +1073,7 @@ START_TEST(test_resolve_maya_and_houdini)
 
 	assert_resolves(m, "", "2025", "usr/autodesk/maya2025/bin/mayapy");
 	assert_resolves(m, "2024", "2024", "usr/autodesk/maya2024/bin/mayapy");
-	ck_assert_int_eq(hook_resolve(m, "2023", &path, &ver, &searched), -ENOENT);
+	ck_assert_int_eq(resolve(m, "2023", &path, &ver, &searched), -ENOENT);
 	ck_assert_ptr_null(path);
 	ck_assert_ptr_null(ver);
 	snprintf(want, sizeof(want),
@@ -1054,7 +1085,7 @@ START_TEST(test_resolve_maya_and_houdini)
 	buf_free(&searched);
 
 	/* Houdini: the build number is part of the version. */
-	ck_assert_int_eq(hook_find_installs(hy, &v, &n), 3);
+	ck_assert_int_eq(find_installs(hy, &v, &n), 3);
 	ck_assert_str_eq(v[0].version, "20.5.332");
 	ck_assert_str_eq(v[1].version, "20.5.10");
 	ck_assert_str_eq(v[2].version, "20.0.1");
@@ -1064,8 +1095,8 @@ START_TEST(test_resolve_maya_and_houdini)
 	assert_resolves(hy, "20", "20.5.332", "opt/hfs20.5.332/bin/hython");
 	assert_resolves(hy, "20.5.10", "20.5.10", "opt/hfs20.5.10/bin/hython");
 	assert_resolves(hy, "20.0", "20.0.1", "opt/hfs20.0.1/bin/hython");
-	ck_assert_int_eq(hook_resolve(hy, "19.5", &path, &ver, &searched), -ENOENT);
-	ck_assert_int_eq(hook_resolve(hy, "20.5.3", &path, &ver, NULL), -ENOENT);
+	ck_assert_int_eq(resolve(hy, "19.5", &path, &ver, &searched), -ENOENT);
+	ck_assert_int_eq(resolve(hy, "20.5.3", &path, &ver, NULL), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(searched.data, "/opt/hfs19.5*/bin/hython\n"));
 	buf_free(&searched);
 
@@ -1079,7 +1110,7 @@ START_TEST(test_resolve_maya_and_houdini)
 	assert_resolves(hy, "19.5", "19.5.805", "studio/hfs19.5.805/bin/hython");
 	/* Empty counts as unset. */
 	setenv("MAYA_LOCATION", "", 1);
-	ck_assert_int_eq(hook_resolve(m, "2023", &path, &ver, NULL), -ENOENT);
+	ck_assert_int_eq(resolve(m, "2023", &path, &ver, NULL), -ENOENT);
 	hookset_free(maya);
 	hookset_free(hou);
 }
@@ -1149,7 +1180,7 @@ START_TEST(test_resolve_version_command)
 	setenv("HOME", "/home/artist", 1);
 	fake_exe("home/artist/blender-3.6.5-linux-x64/blender");
 
-	ck_assert_int_eq(hook_find_installs(h, &v, &n), 3);
+	ck_assert_int_eq(find_installs(h, &v, &n), 3);
 	ck_assert_str_eq(v[0].version, "4.1.1");
 	ck_assert_str_eq(v[1].version, "3.6.5");
 	ck_assert_str_eq(v[1].path, tmp_path("home/artist/blender-3.6.5-linux-x64/blender"));
@@ -1170,9 +1201,56 @@ START_TEST(test_resolve_version_command)
 	times[1].tv_sec -= 10;
 	ck_assert_int_eq(utimensat(AT_FDCWD, exe, times, 0), 0);
 	assert_resolves(h, "3.5", "3.5.0", "usr/bin/blender");
-	ck_assert_int_eq(hook_resolve(h, "3.4", NULL, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(resolve(h, "3.4", NULL, NULL, NULL), -ENOENT);
 	hook_version_cache_clear();
 	assert_resolves(h, "3.5", "3.5.0", "usr/bin/blender");
+	hookset_free(hs);
+}
+END_TEST
+
+/* A version not known yet is probed without blocking: hook_resolve says
+ * -EINPROGRESS until the probe has ended, and whoever asks meanwhile
+ * shares the same probe. */
+START_TEST(test_resolve_probe_async)
+{
+	struct hookset *hs;
+	const struct hook *h;
+	struct hook_install *v = NULL;
+	char yaml[1024], script[1024], *path = NULL, *version = NULL, *log;
+	size_t n = 0;
+	FILE *f;
+	int lines = 0, c;
+
+	snprintf(script, sizeof(script),
+	         "#!/bin/sh\necho run >> '%s/count'\nsleep 0.2\necho 'tool 2.5'\n", tmpdir);
+	write_file(tmp_path("bin/tool"), script, 0755);
+	snprintf(yaml, sizeof(yaml),
+	         "name: tool\n"
+	         "hints:\n"
+	         "  linux:\n"
+	         "    - path: \"%s/bin/tool\"\n"
+	         "      version_command: [\"{executable}\"]\n",
+	         tmpdir);
+	hs = load_text("tool.yaml", yaml);
+	h = hookset_find(hs, "tool");
+	ck_assert_int_eq(hook_resolve(h, "", probes, &path, &version, NULL), -EINPROGRESS);
+	ck_assert_int_eq(hook_resolve(h, "2", probes, &path, &version, NULL), -EINPROGRESS);
+	ck_assert_int_eq(hook_find_installs(h, probes, &v, &n), -EINPROGRESS);
+	ck_assert_ptr_null(path);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(probes_count(probes), 1);
+	/* no probes to run them: pending, nothing started */
+	ck_assert_int_eq(hook_resolve(h, "", NULL, &path, &version, NULL), -EINPROGRESS);
+	assert_resolves(h, "2", "2.5", "bin/tool");
+	ck_assert_int_eq(find_installs(h, &v, &n), 1);
+	hook_installs_free(v, n);
+	log = (char *)tmp_path("count");
+	f = fopen(log, "r");
+	ck_assert_ptr_nonnull(f);
+	while ((c = fgetc(f)) != EOF)
+		lines += c == '\n';
+	fclose(f);
+	ck_assert_int_eq(lines, 1);
 	hookset_free(hs);
 }
 END_TEST
@@ -1187,7 +1265,7 @@ START_TEST(test_real_blender)
 
 	if (access("/usr/bin/blender", X_OK) != 0)
 		goto out; /* not installed here */
-	ck_assert_int_eq(hook_resolve(hookset_find(hs, "blender"), "", &path, &version, NULL), 0);
+	ck_assert_int_eq(resolve(hookset_find(hs, "blender"), "", &path, &version, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(path, "blender"));
 	ck_assert_ptr_nonnull(strchr(version, '.'));
 	for (i = 0; version[i]; i++)
@@ -1222,7 +1300,7 @@ START_TEST(test_resolve_path_search)
 	/* The hint root is for absolute hints, not for $PATH. */
 	setenv("HOTLOAD_HINT_ROOT", "/nonexistent", 1);
 
-	ck_assert_int_eq(hook_find_installs(h, &v, &n), 3);
+	ck_assert_int_eq(find_installs(h, &v, &n), 3);
 	ck_assert_str_eq(v[0].version, "3.12");
 	ck_assert_str_eq(v[1].version, "3.11");
 	ck_assert_str_eq(v[2].version, "3");
@@ -1231,7 +1309,7 @@ START_TEST(test_resolve_path_search)
 	assert_resolves(h, "", "3", "bin1/fakepy3");
 	assert_resolves(h, "3.11", "3.11", "bin1/fakepy3.11");
 	assert_resolves(h, "3.12", "3.12", "bin2/fakepy3.12");
-	ck_assert_int_eq(hook_resolve(h, "3.1", NULL, NULL, &searched), -ENOENT);
+	ck_assert_int_eq(resolve(h, "3.1", NULL, NULL, &searched), -ENOENT);
 	snprintf(want, sizeof(want), "%s/bin1/fakepy3.1*\n%s/bin2/fakepy3.1*\n", tmpdir, tmpdir);
 	ck_assert_str_eq(searched.data, want);
 	buf_free(&searched);
@@ -1269,7 +1347,7 @@ START_TEST(test_resolve_hint_forms)
 	fake_exe("opt/glob/tool3.1");                  /* [ab] does not match o */
 	setenv("HOTLOAD_HINT_ROOT", tmp_path("/"), 1); /* a trailing '/' is fine */
 
-	ck_assert_int_eq(hook_find_installs(h, &v, &n), 5);
+	ck_assert_int_eq(find_installs(h, &v, &n), 5);
 	ck_assert_str_eq(v[0].version, "3.0");
 	ck_assert_str_eq(v[1].version, "2.0");
 	ck_assert_str_eq(v[1].path, tmp_path("opt/multi2.0/bin/m2.0"));
@@ -1389,6 +1467,7 @@ hook_suite(void)
 	tcase_add_test(tc, test_resolve_maya_and_houdini);
 	tcase_add_test(tc, test_fake_dcc_fixture);
 	tcase_add_test(tc, test_resolve_version_command);
+	tcase_add_test(tc, test_resolve_probe_async);
 	tcase_add_test(tc, test_real_blender);
 	tcase_add_test(tc, test_resolve_path_search);
 	tcase_add_test(tc, test_resolve_hint_forms);
