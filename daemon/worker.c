@@ -21,66 +21,7 @@
 #include "reaper.h"
 #include "request.h"
 #include "worker.h"
-
-#define CTL_LINE_MAX (256u << 20) /* an agent reply larger than this is a broken agent */
-#define TAIL_MAX 4096             /* bytes of stderr kept for error messages */
-#define READ_CHUNK (256u << 10)   /* a whole socket buffer in one read */
-
-struct worker {
-	uv_loop_t *loop;
-	uv_process_t proc;
-	struct ostream *out; /* fd 1 */
-	struct ostream *err; /* fd 2 */
-	uv_pipe_t ctl;
-	uv_timer_t timer;      /* start-up, idle, request, escalation; after the exit, the linger */
-	uv_timer_t intr_timer; /* a user's interrupt: has the code stopped? */
-	int open_handles;      /* of the uv handles above */
-
-	enum worker_state state;
-	char *name;
-	unsigned id;
-	int pid;       /* the process we started: the group leader */
-	int agent_pid; /* the interpreter, from its ready message */
-	struct reaper *reaper;
-	uint64_t started_ns;
-	unsigned requests;
-	uint64_t ready_ns;
-	double startup_timeout;
-	double idle_timeout;
-	double request_timeout;
-	double stop_grace;
-	double interrupt_grace;
-	double kill_grace;
-	/* Escalation, while stopping or past a request's timeout: the last
-	 * signal step taken (0 none or "stop" sent, SIGINT, SIGTERM, SIGKILL). */
-	int escalated;
-	int stop_requested;
-	double timed_out;      /* the running request's timeout, once it expired */
-	double run_limit;      /* seconds the running request may run: timeout or deadline */
-	double limit_shown;    /* that, as messages name it */
-	int limit_is_deadline; /* ... and it is what its deadline left */
-	double deadline;       /* that deadline, in seconds */
-	int interrupt_ignored; /* the code went on after an interrupt */
-	int reload_failed;     /* a module of the last request's reload failed */
-	uint64_t seen_changes; /* the pool's change count this worker has been told of */
-	int interrupt_kill;    /* so a second interrupt is stopping the worker */
-	int lingering;         /* exited, and an output pipe is still open ... */
-	uint64_t exited_ns;    /* ... since then */
-	int held;              /* ... and the reaper holds it (hold), to cut at the daemon's exit */
-	struct reaper_held hold;
-
-	const struct worker_events *ev;
-	void *data;
-
-	struct request *current;
-	uint64_t current_id;
-	uint64_t next_id;
-
-	struct buf ctl_in;
-	struct buf tail;          /* last TAIL_MAX bytes of stderr */
-	json_t *start_error;      /* why it never became ready */
-	char readbuf[READ_CHUNK]; /* for the control socket */
-};
+#include "worker-private.h"
 
 static unsigned next_worker_id = 1; /* global (see log.c): ids are unique in the process */
 
@@ -117,7 +58,7 @@ worker_pid(const struct worker *w)
 }
 
 /* log_worker, with the running request (if any) as HOTLOAD_REQUEST. */
-static void
+void
 worker_log(const struct worker *w, int level, const char *fmt, ...)
 {
 	char msg[1024], req[48];
@@ -211,95 +152,6 @@ worker_kill(struct worker *w, int sig)
 	return 0;
 }
 
-/* A line for the agent that could not be written at once. */
-struct ctl_write {
-	uv_write_t req;
-	struct worker *w;
-	int sigint;          /* then SIGINT the worker, if it still runs ... */
-	uint64_t request_id; /* ... this request */
-	char data[];
-};
-
-static void
-on_write_done(uv_write_t *req, int status)
-{
-	struct ctl_write *cw = (struct ctl_write *)req;
-	struct worker *w = cw->w;
-
-	if (cw->sigint && status == 0 && w->current && w->current_id == cw->request_id)
-		worker_kill(w, SIGINT);
-	free(cw);
-}
-
-/* Send one JSON message to the agent; with sigint, SIGINT the worker once
- * the whole line is in the socket, so that the agent finds the line when
- * the signal comes. A failed write is not reported: the agent is gone, and
- * its exit says so. */
-static void
-worker_write(struct worker *w, json_t *msg, int sigint)
-{
-	uv_stream_t *ctl = (uv_stream_t *)&w->ctl;
-	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
-	size_t n, off = 0;
-	struct ctl_write *cw;
-	uv_buf_t b;
-
-	if (!s)
-		return;
-	n = strlen(s);
-	s = xrealloc(s, n + 2);
-	s[n++] = '\n';
-	s[n] = '\0';
-	/* Nothing queued: write at once, which is the whole line nearly always,
-	 * and spares a write request and an epoll change per request. */
-	if (uv_stream_get_write_queue_size(ctl) == 0) {
-		int r;
-
-		b = uv_buf_init(s, (unsigned)n);
-		r = uv_try_write(ctl, &b, 1);
-		if (r > 0)
-			off = (size_t)r;
-		if ((r < 0 && r != UV_EAGAIN) || off == n) {
-			free(s);
-			if (sigint && off == n)
-				worker_kill(w, SIGINT);
-			return;
-		}
-	}
-	cw = xmalloc(sizeof(*cw) + n - off);
-	cw->w = w;
-	cw->sigint = sigint;
-	cw->request_id = w->current_id;
-	memcpy(cw->data, s + off, n - off);
-	free(s);
-	b = uv_buf_init(cw->data, (unsigned)(n - off));
-	if (uv_write(&cw->req, ctl, &b, 1, on_write_done) < 0)
-		free(cw);
-}
-
-static void
-worker_send(struct worker *w, json_t *msg)
-{
-	worker_write(w, msg, 0);
-}
-
-/* Interrupt the running request: tell the agent which one, then SIGINT.
- * A signal that lands before the agent has started the code would find
- * nothing to interrupt; the line lets the agent tell it was meant for the
- * request it is starting (agent-protocol.md). */
-static int
-worker_sigint(struct worker *w)
-{
-	json_t *msg;
-
-	if (w->pid <= 0 || w->state == WORKER_STOPPED)
-		return -ESRCH;
-	msg = json_pack("{s:I, s:s}", "id", (json_int_t)w->current_id, "op", "interrupt");
-	worker_write(w, msg, 1);
-	json_decref(msg);
-	return 0;
-}
-
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
@@ -368,8 +220,8 @@ on_output(struct ostream *os, const char *text, size_t len, void *data)
 }
 
 /* End of a request or of the process: a sequence cut off now stays cut. */
-static void
-finish_carry(struct worker *w)
+void
+worker_finish_carry(struct worker *w)
 {
 	ostream_finish(w->out);
 	ostream_finish(w->err);
@@ -378,8 +230,8 @@ finish_carry(struct worker *w)
 /* Read whatever output is already in the worker's sockets. The agent
  * flushes before it sends "done", so when "done" arrives everything printed
  * for the request is here, even if libuv has not polled for it yet. */
-static void
-drain_output(struct worker *w)
+void
+worker_drain_output(struct worker *w)
 {
 	ostream_drain(w->out);
 	ostream_drain(w->err);
@@ -389,215 +241,11 @@ static void on_output_eof(struct ostream *os, void *data);
 
 static void on_timer(uv_timer_t *t);
 
-/* Make res (a result) say the request hit its timeout; how it ended (the
- * agent's KeyboardInterrupt traceback, or the signal that killed it) stays
- * in the message. */
-static void
-timeout_error(struct worker *w, json_t *res, const char *how)
-{
-	json_t *err = json_object_get(res, "error");
-	struct buf m = BUF_INIT;
-	const char *was = json_string_value(json_object_get(err, "type"));
-
-	if (w->limit_is_deadline)
-		buf_printf(&m, "the request ran past its deadline of %g s (its wait included)",
-		           w->deadline);
-	else
-		buf_printf(&m, "the request ran longer than its timeout of %g s", w->timed_out);
-	if (how)
-		buf_printf(&m, "; the worker was %s", how);
-	else if (was)
-		buf_printf(&m, "; it was interrupted (%s)", was);
-	if (!err) {
-		err = json_object();
-		json_object_set_new(res, "error", err);
-	}
-	json_object_set_new(res, "ok", json_false());
-	json_object_set_new(err, "type", json_string("Timeout"));
-	json_object_set_new(err, "message", json_string(m.data));
-	json_object_set_new(err, "timeout", json_real(w->timed_out));
-	buf_free(&m);
-}
-
-/* Make res say why its worker was stopped: the code went on after an
- * interrupt, and the client interrupted it again. */
-static void
-interrupt_kill_error(json_t *res, const char *how)
-{
-	json_t *err = json_object_get(res, "error");
-	struct buf m = BUF_INIT;
-
-	if (!err) {
-		err = json_object();
-		json_object_set_new(res, "error", err);
-		json_object_set_new(err, "type", json_string("WorkerDied"));
-	}
-	json_object_set_new(res, "ok", json_false());
-	buf_printf(&m,
-	           "the code went on after an interrupt, so the next one stopped its worker: %s",
-	           how);
-	json_object_set_new(err, "message", json_string(m.data));
-	buf_free(&m);
-}
-
-static void
-arm_idle_timer(struct worker *w)
+void
+worker_arm_idle_timer(struct worker *w)
 {
 	if (w->idle_timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(w->idle_timeout * 1000), 0);
-}
-
-static void
-on_request_done(struct worker *w, json_t *msg)
-{
-	struct request *r = w->current;
-	json_t *res;
-	int stop_after;
-
-	drain_output(w);
-	finish_carry(w);
-	res = json_incref(msg); /* ours: parsed for this call alone */
-	json_object_del(res, "id");
-	json_object_del(res, "event");
-	if (!json_is_boolean(json_object_get(res, "ok")))
-		json_object_set_new(res, "ok", json_false());
-	json_object_set_new(res, "duration_ms",
-	                    json_real((double)(uv_hrtime() - request_started_ns(r)) / 1e6));
-	/* a ping says who answered: the target's name, as status has it */
-	if (request_op(r) == REQUEST_PING) {
-		json_object_set_new(res, "target", json_string(w->name));
-		json_object_set_new(res, "pid", json_integer(worker_pid(w)));
-	}
-
-	if (w->timed_out)
-		timeout_error(w, res, NULL);
-	else if (w->interrupt_kill)
-		interrupt_kill_error(res, "stopped with SIGTERM");
-	uv_timer_stop(&w->intr_timer);
-	w->current = NULL;
-	w->requests++;
-	stop_after = request_shutdown_after(r);
-	if (w->escalated > SIGINT || w->stop_requested) {
-		/* On its way out: no more work, and the escalation timer runs on. */
-		w->state = WORKER_STOPPING;
-	} else {
-		uv_timer_stop(&w->timer);
-		w->state = WORKER_IDLE;
-	}
-	request_finish(r, res);
-	json_decref(res);
-	worker_resume_output(w);
-
-	if (w->state == WORKER_STOPPING)
-		return;
-	if (stop_after) {
-		worker_log(w, LOG_LEVEL_INFO, "__SHUTDOWN__ requested, stopping");
-		worker_stop(w);
-	} else {
-		w->escalated = 0;
-		w->timed_out = 0;
-		arm_idle_timer(w);
-		w->ev->idle(w, w->data);
-	}
-}
-
-/* The agent reloaded modules before running the request's code (or for a
- * reload op). What it printed while reloading goes first; then the event;
- * the code's own output only after, because the agent waits for our
- * acknowledgement before it runs the code. */
-static void
-on_reloaded(struct worker *w, json_t *msg)
-{
-	struct request *r = w->current;
-	json_t *m, *ack;
-	size_t i;
-
-	drain_output(w);
-	json_array_foreach(json_object_get(msg, "modules"), i, m)
-	{
-		const char *status = json_string_value(json_object_get(m, "status"));
-
-		if (status && !strcmp(status, "failed"))
-			w->reload_failed = 1;
-		worker_log(w,
-		           status && !strcmp(status, "failed") ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO,
-		           "%s: %s", json_string_value(json_object_get(m, "module")) ?: "?",
-		           status ?: "?");
-	}
-	request_event(r, msg);
-	if (request_op(r) != REQUEST_RELOAD) {
-		ack = json_pack("{s:I, s:s}", "id", (json_int_t)w->current_id, "op",
-		                "reloaded-ack");
-		worker_send(w, ack);
-		json_decref(ack);
-	}
-}
-
-/* One message from the agent. A message that makes no sense means the agent
- * is broken: kill the worker rather than guess. */
-static void
-on_agent_message(struct worker *w, const char *line, size_t len)
-{
-	json_error_t jerr;
-	json_t *msg = json_loadb(line, len, 0, &jerr);
-	const char *event = json_string_value(json_object_get(msg, "event"));
-
-	if (!event) {
-		worker_log(w, LOG_LEVEL_ERR, "bad message from the agent: %.200s", line);
-		worker_kill(w, SIGKILL);
-		goto out;
-	}
-	if (!strcmp(event, "ready") && w->state == WORKER_STARTING) {
-		uv_timer_stop(&w->timer);
-		w->state = WORKER_IDLE;
-		w->agent_pid = (int)json_integer_value(json_object_get(msg, "pid"));
-		w->ready_ns = uv_hrtime();
-		arm_idle_timer(w);
-		worker_log(w, LOG_LEVEL_INFO, "ready in %.0f ms",
-		           (double)(uv_hrtime() - w->started_ns) / 1e6);
-		w->ev->ready(w, w->data);
-	} else if (!strcmp(event, "failed")) {
-		json_decref(w->start_error);
-		w->start_error = json_incref(json_object_get(msg, "error"));
-	} else if (!strcmp(event, "done") && w->current &&
-	           json_integer_value(json_object_get(msg, "id")) == (json_int_t)w->current_id) {
-		on_request_done(w, msg);
-	} else if (!strcmp(event, "reloaded") && w->current &&
-	           json_integer_value(json_object_get(msg, "id")) == (json_int_t)w->current_id) {
-		on_reloaded(w, msg);
-	} else if (!strcmp(event, "done") && w->state == WORKER_STOPPING) {
-		/* the answer to "stop": the exit follows */
-	} else {
-		worker_log(w, LOG_LEVEL_ERR, "unexpected '%s' from the agent, ignoring", event);
-	}
-out:
-	json_decref(msg);
-}
-
-static void
-on_ctl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-	struct worker *w = s->data;
-	size_t len;
-
-	if (n < 0) {
-		uv_read_stop(s);
-		return;
-	}
-	buf_append(&w->ctl_in, b->base, (size_t)n);
-	while ((len = buf_line_len(&w->ctl_in)) > 0) {
-		/* The message may finish the request or stop the worker, but
-		 * the record stays until the exit, so w is still valid. */
-		w->ctl_in.data[len - 1] = '\0';
-		on_agent_message(w, w->ctl_in.data, len - 1);
-		buf_consume(&w->ctl_in, len);
-	}
-	if (w->ctl_in.len > CTL_LINE_MAX) {
-		worker_log(w, LOG_LEVEL_ERR, "agent message larger than %u bytes, killing",
-		           CTL_LINE_MAX);
-		buf_clear(&w->ctl_in);
-		worker_kill(w, SIGKILL);
-	}
 }
 
 /* "exited with status 3" / "killed by signal 11 (Segmentation fault)" */
@@ -643,10 +291,10 @@ linger_cut(struct worker *w, const char *why)
 {
 	int out_open, err_open;
 
-	drain_output(w);
+	worker_drain_output(w);
 	if (!w->lingering)
 		return; /* that was the EOF */
-	finish_carry(w);
+	worker_finish_carry(w);
 	out_open = !ostream_eof(w->out);
 	err_open = !ostream_eof(w->err);
 	worker_log(w, LOG_LEVEL_WARNING,
@@ -724,8 +372,8 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 		reaper_untrack(w->reaper, w->pid);
 		reaper_sweep(w->reaper);
 	}
-	drain_output(w);
-	finish_carry(w);
+	worker_drain_output(w);
+	worker_finish_carry(w);
 	w->state = WORKER_STOPPED;
 
 	describe_exit(&reason, status, sig);
@@ -752,9 +400,9 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 			json_object_set_new(json_object_get(res, "error"), "stderr_tail",
 			                    json_string(w->tail.data));
 		if (w->timed_out)
-			timeout_error(w, res, reason.data);
+			worker_timeout_error(w, res, reason.data);
 		else if (w->interrupt_kill)
-			interrupt_kill_error(res, msg.data);
+			worker_interrupt_kill_error(res, msg.data);
 		request_finish(r, res);
 		json_decref(res);
 	}
@@ -818,7 +466,7 @@ escalate(struct worker *w)
 	else
 		w->stop_requested = 1; /* its end is our doing, not a crash */
 	if (sig == SIGINT)
-		worker_sigint(w);
+		worker_agent_sigint(w);
 	else
 		worker_kill(w, sig);
 	if (sig != SIGKILL)
@@ -844,7 +492,7 @@ on_timer(uv_timer_t *t)
 	}
 	case WORKER_IDLE:
 		if (w->ev->may_reap && !w->ev->may_reap(w, w->data)) {
-			arm_idle_timer(w);
+			worker_arm_idle_timer(w);
 			break;
 		}
 		worker_log(w, LOG_LEVEL_INFO, "idle for %g s (idle_timeout), stopping",
@@ -948,7 +596,7 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	w->pid = w->proc.pid;
 	ostream_start(w->out);
 	ostream_start(w->err);
-	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, on_ctl_read);
+	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, worker_agent_read);
 	if (spec->startup_timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
 	worker_log(w, LOG_LEVEL_INFO, "starting %s", spec->argv[0]);
@@ -999,7 +647,7 @@ worker_run(struct worker *w, struct request *r)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(timeout * 1000), 0);
 	request_start(r, w);
 	msg = request_to_agent(r, w->current_id);
-	worker_send(w, msg);
+	worker_agent_send(w, msg);
 	json_decref(msg);
 }
 
@@ -1029,7 +677,7 @@ worker_stop(struct worker *w)
 	}
 	/* A running request finishes first: the agent reads "stop" after it. */
 	msg = json_pack("{s:i, s:s}", "id", 0, "op", "stop");
-	worker_send(w, msg);
+	worker_agent_send(w, msg);
 	json_decref(msg);
 	if (was == WORKER_IDLE || !w->timed_out)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(w->stop_grace * 1000), 0);
@@ -1104,5 +752,5 @@ worker_interrupt(struct worker *w)
 		uv_timer_start(&w->intr_timer, on_interrupt_ignored,
 		               (uint64_t)(w->interrupt_grace * 1000), 0);
 	}
-	return worker_sigint(w);
+	return worker_agent_sigint(w);
 }

@@ -1,0 +1,88 @@
+/* worker-private.h - what worker.c and worker-agent.c share: the record */
+#ifndef HOTLOAD_WORKER_PRIVATE_H
+#define HOTLOAD_WORKER_PRIVATE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "reaper.h"
+#include "worker.h"
+
+#define TAIL_MAX 4096           /* bytes of stderr kept for error messages */
+#define READ_CHUNK (256u << 10) /* a whole socket buffer in one read */
+
+struct ostream;
+
+struct worker {
+	uv_loop_t *loop;
+	uv_process_t proc;
+	struct ostream *out; /* fd 1 */
+	struct ostream *err; /* fd 2 */
+	uv_pipe_t ctl;
+	uv_timer_t timer;      /* start-up, idle, request, escalation; after the exit, the linger */
+	uv_timer_t intr_timer; /* a user's interrupt: has the code stopped? */
+	int open_handles;      /* of the uv handles above */
+
+	enum worker_state state;
+	char *name;
+	unsigned id;
+	int pid;       /* the process we started: the group leader */
+	int agent_pid; /* the interpreter, from its ready message */
+	struct reaper *reaper;
+	uint64_t started_ns;
+	unsigned requests;
+	uint64_t ready_ns;
+	double startup_timeout;
+	double idle_timeout;
+	double request_timeout;
+	double stop_grace;
+	double interrupt_grace;
+	double kill_grace;
+	/* Escalation, while stopping or past a request's timeout: the last
+	 * signal step taken (0 none or "stop" sent, SIGINT, SIGTERM, SIGKILL). */
+	int escalated;
+	int stop_requested;
+	double timed_out;      /* the running request's timeout, once it expired */
+	double run_limit;      /* seconds the running request may run: timeout or deadline */
+	double limit_shown;    /* that, as messages name it */
+	int limit_is_deadline; /* ... and it is what its deadline left */
+	double deadline;       /* that deadline, in seconds */
+	int interrupt_ignored; /* the code went on after an interrupt */
+	int reload_failed;     /* a module of the last request's reload failed */
+	uint64_t seen_changes; /* the pool's change count this worker has been told of */
+	int interrupt_kill;    /* so a second interrupt is stopping the worker */
+	int lingering;         /* exited, and an output pipe is still open ... */
+	uint64_t exited_ns;    /* ... since then */
+	int held;              /* ... and the reaper holds it (hold), to cut at the daemon's exit */
+	struct reaper_held hold;
+
+	const struct worker_events *ev;
+	void *data;
+
+	struct request *current;
+	uint64_t current_id;
+	uint64_t next_id;
+
+	struct buf ctl_in;
+	struct buf tail;          /* last TAIL_MAX bytes of stderr */
+	json_t *start_error;      /* why it never became ready */
+	char readbuf[READ_CHUNK]; /* for the control socket */
+};
+
+/* worker.c: the process, its output and its timers */
+void worker_log(const struct worker *w, int level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+void worker_drain_output(struct worker *w);
+void worker_finish_carry(struct worker *w);
+void worker_arm_idle_timer(struct worker *w);
+
+/* worker-agent.c: the control socket to the agent */
+void worker_agent_send(struct worker *w, json_t *msg);
+int worker_agent_sigint(struct worker *w);
+void worker_agent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+void worker_timeout_error(struct worker *w, json_t *res, const char *how);
+void worker_interrupt_kill_error(json_t *res, const char *how);
+
+#endif
