@@ -98,16 +98,23 @@ class _Connection:
             q = queue.Queue() if answered else None
             if q is not None:
                 self._pending[rid] = q
-        request = dict(fields, id=rid, op=op)
+        request = proto.encode(dict(fields, id=rid, op=op))
         try:
             with self._send_lock:
-                self.sock.sendall(proto.encode(request), _SEND_FLAGS)
+                self.sock.sendall(request, _SEND_FLAGS)
         except OSError as e:
             # A daemon that refused us closed the connection: the reader
             # is about to say why. Otherwise this is the reason.
             self._reader.join(5)
             self.fail(DaemonUnavailable("lost the connection to hotloadd on %s: %s"
                                         % (self.where, e.strerror or e), self.address))
+        except BaseException:
+            # Ctrl-C in the middle of sendall: part of a line may be out,
+            # and the next request would be glued to it.
+            self.close(DaemonUnavailable("the connection to hotloadd on %s was closed: a "
+                                         "request was cut off while it was sent"
+                                         % self.where, self.address))
+            raise
         return rid, q
 
     def forget(self, rid):
@@ -326,8 +333,8 @@ class Client:
 
     def interrupt(self):
         """KeyboardInterrupt in every request of this client that runs or
-        waits for a worker; safe to call from any thread (or a signal
-        handler) while another blocks in exec(). The workers stay warm.
+        waits for a worker; safe to call from any thread while another
+        blocks in exec(). The workers stay warm.
         Returns how many requests it hit."""
         if self._conn is None:
             return 0
