@@ -13,6 +13,8 @@ import socket
 import stat
 import sys
 
+from typing import Mapping, Optional
+
 from ._errors import DaemonUnavailable
 
 DEFAULT_HOST = "127.0.0.1"
@@ -25,7 +27,7 @@ START_HINT = ("is hotloadd running? Start it with 'hotloadctl start', or point "
 _HEX = re.compile(r"\A[0-9A-Fa-f]{1,128}\Z")
 
 
-def default_socket_path(environ=None):
+def default_socket_path(environ: Optional[Mapping[str, str]] = None) -> str:
     """The Unix socket a daemon of this user listens on by default:
     ``$XDG_RUNTIME_DIR/hotload/hotloadd.sock``, else
     ``/run/hotload/hotloadd.sock`` for root and

@@ -5,6 +5,7 @@ types"); this module turns one into the exception a caller catches.
 """
 
 import copy
+from typing import Any, Dict, List, Optional
 
 # Error types that mean the daemon would not run the request (or keep the
 # connection): the code did not run, nothing of it happened.
@@ -26,7 +27,14 @@ class Error(Exception):
     is the :class:`Result` of the request it ended, when there was one (its
     ``stdout`` and ``stderr`` hold what the code printed first)."""
 
-    def __init__(self, message, type=None, error=None, result=None):
+    type: str
+    message: str
+    traceback: str
+    error: Dict[str, Any]
+    result: Any  # the Result, or None
+
+    def __init__(self, message: str, type: Optional[str] = None,
+                 error: Optional[Dict[str, Any]] = None, result: Any = None) -> None:
         super().__init__(message)
         self.type = type or self.__class__.__name__
         self.message = message
@@ -46,7 +54,7 @@ class DaemonUnavailable(Error):
     and how to start one), or the connection to it broke or was closed
     before the request finished. ``address`` is where it was."""
 
-    def __init__(self, message, address=None):
+    def __init__(self, message: str, address: Any = None) -> None:
         super().__init__(message)
         self.address = address
 
@@ -77,7 +85,7 @@ class ReloadFailed(RemoteError):
     failed ones have an ``error`` with the traceback."""
 
     @property
-    def modules(self):
+    def modules(self) -> List[Dict[str, Any]]:
         return self.result.reloaded if self.result is not None else []
 
 
@@ -88,7 +96,12 @@ class WorkerDied(Error):
     ``signal`` say how it ended (``signal`` 0: it exited), ``stderr_tail``
     is the last it wrote to stderr (a native crash message, often)."""
 
-    def __init__(self, message, type=None, error=None, result=None):
+    exit_status: Optional[int]
+    signal: Optional[int]
+    stderr_tail: str
+
+    def __init__(self, message: str, type: Optional[str] = None,
+                 error: Optional[Dict[str, Any]] = None, result: Any = None) -> None:
         super().__init__(message, type, error, result)
         self.exit_status = self.error.get("exit_status")
         self.signal = self.error.get("signal")
@@ -103,7 +116,12 @@ class Timeout(Error):
     timeout and its grace, so the client gave up and closed the
     connection."""
 
-    def __init__(self, message, type=None, error=None, result=None, client_side=False):
+    timeout: Optional[float]
+    client_side: bool
+
+    def __init__(self, message: str, type: Optional[str] = None,
+                 error: Optional[Dict[str, Any]] = None, result: Any = None,
+                 client_side: bool = False) -> None:
         super().__init__(message, type, error, result)
         self.timeout = self.error.get("timeout")
         self.client_side = client_side

@@ -6,8 +6,9 @@ Shared by the blocking client (client.py) and the asyncio one (aio.py).
 import json
 import os
 import re
+from typing import Any, Callable, Dict, List, Optional, Union
 
-from ._errors import DaemonUnavailable, from_error
+from ._errors import DaemonUnavailable, Error, from_error
 
 CONTROL_TARGET = "hotload"
 MAX_WATCH = 4
@@ -15,8 +16,21 @@ MAX_WATCH = 4
 # The header's grammar: dcc[:version], each 1-63 of these characters.
 _TARGET = re.compile(r"\A[A-Za-z0-9._+-]{1,63}(:[A-Za-z0-9._+-]{1,63})?\Z")
 
-# "not given", as opposed to None ("no limit")
-UNSET = object()
+
+
+class _Unset:
+    def __repr__(self):
+        return "<not given>"
+
+
+# "not given", as opposed to None ("no limit"); typed Any so that it can be
+# the default of an Optional[float] parameter
+UNSET: Any = _Unset()
+
+# The types of the public signatures.
+PathLike = Union[str, "os.PathLike[str]"]
+TextCallback = Optional[Callable[[str], Any]]
+ModulesCallback = Optional[Callable[[List[Dict[str, Any]]], Any]]
 
 
 def check_target(target):
@@ -157,6 +171,16 @@ class Result:
     each ``{"module", "file", "status", …}`` as in the ``reloaded`` event.
     ``raw``: the ``done`` event as it came.
     """
+
+    ok: bool
+    stdout: str
+    stderr: str
+    value: Any
+    repr: Optional[str]
+    error: Optional[Error]
+    duration: Optional[float]
+    reloaded: List[Dict[str, Any]]
+    raw: Dict[str, Any]
 
     def __init__(self, done, stdout, stderr, reloaded):
         self.raw = done

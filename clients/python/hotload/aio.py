@@ -15,8 +15,10 @@ awaits. Cancelling a task that awaits a request interrupts the request in
 its worker. Callbacks are plain functions, called in the awaiting task.
 """
 import asyncio
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from . import _protocol as proto
+from ._protocol import UNSET, ModulesCallback, PathLike, Result, TextCallback
 from ._address import check_address, parse_tcp, resolve, unreachable
 from ._errors import DaemonUnavailable, Timeout, fresh_copy
 
@@ -156,9 +158,12 @@ class Client:
     hotload.aio.Client(target) as c:`` or ``c = await
     hotload.aio.connect(target)``."""
 
-    def __init__(self, target=None, socket=None, tcp=None, token=None, token_file=None,
-                 watch=(), timeout=None, connect_timeout=10.0, timeout_grace=30.0,
-                 raise_on_error=True):
+    def __init__(self, target: Optional[str] = None, socket: Optional[PathLike] = None,
+                 tcp: Optional[str] = None, token: Optional[str] = None,
+                 token_file: Optional[PathLike] = None,
+                 watch: Union[PathLike, Iterable[PathLike]] = (),
+                 timeout: Optional[float] = None, connect_timeout: Optional[float] = 10.0,
+                 timeout_grace: float = 30.0, raise_on_error: bool = True) -> None:
         if target is not None:
             proto.check_target(target)
         elif watch:
@@ -170,11 +175,11 @@ class Client:
         self.timeout_grace = timeout_grace
         self.raise_on_error = raise_on_error
         self._header = proto.header(target, self.address, watch) if target else None
-        self._conn = None
-        self._control_conn = None
+        self._conn: Optional[_Connection] = None
+        self._control_conn: Optional[_Connection] = None
         self._closed = False
 
-    async def connect(self):
+    async def connect(self) -> "Client":
         """Open the connection (done by ``async with``); returns self."""
         if self._closed:
             raise DaemonUnavailable("the client is closed", self.address)
@@ -204,7 +209,7 @@ class Client:
         return self._conn
 
     async def _run(self, op, fields, timeout, callbacks):
-        if timeout is proto.UNSET:
+        if timeout is UNSET:
             timeout = self.timeout
         limit = proto.limit_fields(timeout)
         fields.update(limit)
@@ -215,56 +220,69 @@ class Client:
     def _raise(self, raise_on_error):
         return self.raise_on_error if raise_on_error is None else raise_on_error
 
-    async def exec(self, code, *, file=None, path=None, cwd=None, argv=None, fresh=False,
-                   timeout=proto.UNSET, on_stdout=None, on_stderr=None, on_reloaded=None,
-                   on_waiting=None, raise_on_error=None):
+    async def exec(self, code: str, *, file: Optional[str] = None,
+                   path: Optional[PathLike] = None, cwd: Optional[PathLike] = None,
+                   argv: Optional[Sequence[str]] = None, fresh: bool = False,
+                   timeout: Optional[float] = UNSET, on_stdout: TextCallback = None,
+                   on_stderr: TextCallback = None, on_reloaded: ModulesCallback = None,
+                   on_waiting: TextCallback = None,
+                   raise_on_error: Optional[bool] = None) -> Result:
         """hotload.Client.exec()."""
         fields = proto.code_fields(code, file, path, cwd, argv, fresh)
         result = await self._run("exec", fields, timeout,
                                  (on_stdout, on_stderr, on_reloaded, on_waiting))
         return proto.outcome(result, self._raise(raise_on_error))
 
-    async def exec_file(self, path, args=(), *, cwd=None, fresh=False, timeout=proto.UNSET,
-                        on_stdout=None, on_stderr=None, on_reloaded=None, on_waiting=None,
-                        raise_on_error=None):
+    async def exec_file(self, path: PathLike, args: Sequence[str] = (), *,
+                        cwd: Optional[PathLike] = None, fresh: bool = False,
+                        timeout: Optional[float] = UNSET, on_stdout: TextCallback = None,
+                        on_stderr: TextCallback = None, on_reloaded: ModulesCallback = None,
+                        on_waiting: TextCallback = None,
+                        raise_on_error: Optional[bool] = None) -> Result:
         """hotload.Client.exec_file()."""
         fields = proto.file_fields(path, args, cwd, fresh)
         result = await self._run("exec", fields, timeout,
                                  (on_stdout, on_stderr, on_reloaded, on_waiting))
         return proto.outcome(result, self._raise(raise_on_error))
 
-    async def eval(self, expr, **options):
+    async def eval(self, expr: str, **options: Any) -> Any:
         """hotload.Client.eval(): the value; errors raise."""
         options["raise_on_error"] = True
         return (await self.eval_result(expr, **options)).value
 
-    async def eval_result(self, expr, *, file=None, path=None, cwd=None, argv=None,
-                          fresh=False, timeout=proto.UNSET, on_stdout=None, on_stderr=None,
-                          on_reloaded=None, on_waiting=None, raise_on_error=None):
+    async def eval_result(self, expr: str, *, file: Optional[str] = None,
+                          path: Optional[PathLike] = None, cwd: Optional[PathLike] = None,
+                          argv: Optional[Sequence[str]] = None, fresh: bool = False,
+                          timeout: Optional[float] = UNSET, on_stdout: TextCallback = None,
+                          on_stderr: TextCallback = None, on_reloaded: ModulesCallback = None,
+                          on_waiting: TextCallback = None,
+                          raise_on_error: Optional[bool] = None) -> Result:
         """hotload.Client.eval_result()."""
         fields = proto.code_fields(expr, file, path, cwd, argv, fresh)
         result = await self._run("eval", fields, timeout,
                                  (on_stdout, on_stderr, on_reloaded, on_waiting))
         return proto.outcome(result, self._raise(raise_on_error))
 
-    async def reload_modules(self, names, purge=False, *, timeout=proto.UNSET, on_stdout=None,
-                             on_stderr=None, raise_on_error=None):
+    async def reload_modules(self, names: Union[str, Iterable[str]], purge: bool = False, *,
+                             timeout: Optional[float] = UNSET, on_stdout: TextCallback = None,
+                             on_stderr: TextCallback = None,
+                             raise_on_error: Optional[bool] = None) -> Result:
         """hotload.Client.reload_modules()."""
         fields = proto.reload_fields(names, purge)
         result = await self._run("reload", fields, timeout, (on_stdout, on_stderr))
         return proto.outcome(result, self._raise(raise_on_error))
 
-    async def reset(self):
+    async def reset(self) -> None:
         """hotload.Client.reset()."""
         conn = await self._target_conn()
         proto.outcome(await conn.call("reset", {}), True)
 
-    async def ping(self):
+    async def ping(self) -> Dict[str, Any]:
         """hotload.Client.ping()."""
         conn = await self._target_conn()
         return proto.answer((await conn.call("ping", {})).raw)
 
-    async def interrupt(self):
+    async def interrupt(self) -> int:
         """hotload.Client.interrupt(): for requests other tasks await."""
         if self.target is None or self._conn is None:
             return 0
@@ -275,7 +293,7 @@ class Client:
         conn = await self._control()
         return (await conn.call(op, fields)).raw
 
-    async def status(self, target=None):
+    async def status(self, target: Optional[str] = None) -> Dict[str, Any]:
         """hotload.Client.status()."""
         fields = {}
         if target is not None:
@@ -283,23 +301,23 @@ class Client:
             fields["target"] = target
         return proto.answer(await self._control_call("status", **fields))["status"]
 
-    async def list(self):
+    async def list(self) -> List[Dict[str, Any]]:
         """hotload.Client.list()."""
         return proto.answer(await self._control_call("list"))["hooks"]
 
-    async def start(self, *targets):
+    async def start(self, *targets: str) -> List[Dict[str, Any]]:
         """hotload.Client.start()."""
         return await self._targets_op("start", targets)
 
-    async def stop(self, *targets):
+    async def stop(self, *targets: str) -> List[Dict[str, Any]]:
         """hotload.Client.stop()."""
         return await self._targets_op("stop", targets)
 
-    async def restart(self, *targets):
+    async def restart(self, *targets: str) -> List[Dict[str, Any]]:
         """hotload.Client.restart()."""
         return await self._targets_op("restart", targets)
 
-    async def recycle(self, *targets):
+    async def recycle(self, *targets: str) -> List[Dict[str, Any]]:
         """hotload.Client.recycle()."""
         return await self._targets_op("recycle", targets)
 
@@ -308,10 +326,10 @@ class Client:
         return proto.target_results(await self._control_call(op, **fields))
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed
 
-    async def close(self):
+    async def close(self) -> None:
         """hotload.Client.close()."""
         if self._closed:
             return
@@ -321,10 +339,10 @@ class Client:
             if conn is not None:
                 await conn.close(gone)
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> "Client":
         return await self.connect()
 
-    async def __aexit__(self, *exc_info):
+    async def __aexit__(self, *exc_info: Any) -> None:
         await self.close()
 
     def __repr__(self):
@@ -333,7 +351,7 @@ class Client:
                                                     " closed" if self._closed else "")
 
 
-async def connect(target=None, **options):
+async def connect(target: Optional[str] = None, **options: Any) -> Client:
     """A connected hotload.aio.Client; the arguments of hotload.Client."""
     return await Client(target, **options).connect()
 

@@ -9,8 +9,10 @@ import queue
 import socket as _socket
 import threading
 import time
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from . import _protocol as proto
+from ._protocol import UNSET, ModulesCallback, PathLike, Result, TextCallback
 from ._address import connect, resolve
 from ._errors import DaemonUnavailable, Error, Timeout, fresh_copy
 
@@ -186,9 +188,12 @@ class Client:
     refuses (unknown, not installed) raises Refused at the first request.
     """
 
-    def __init__(self, target=None, socket=None, tcp=None, token=None, token_file=None,
-                 watch=(), timeout=None, connect_timeout=10.0, timeout_grace=30.0,
-                 raise_on_error=True):
+    def __init__(self, target: Optional[str] = None, socket: Optional[PathLike] = None,
+                 tcp: Optional[str] = None, token: Optional[str] = None,
+                 token_file: Optional[PathLike] = None,
+                 watch: Union[PathLike, Iterable[PathLike]] = (),
+                 timeout: Optional[float] = None, connect_timeout: Optional[float] = 10.0,
+                 timeout_grace: float = 30.0, raise_on_error: bool = True) -> None:
         if target is not None:
             proto.check_target(target)
         self.target = target
@@ -198,8 +203,8 @@ class Client:
         self.timeout_grace = timeout_grace
         self.raise_on_error = raise_on_error
         self._control_lock = threading.Lock()
-        self._control_conn = None
-        self._conn = None
+        self._control_conn: Optional[_Connection] = None
+        self._conn: Optional[_Connection] = None
         self._closed = False
         if target is not None:
             self._conn = _Connection(self.address, proto.header(target, self.address, watch),
@@ -213,7 +218,7 @@ class Client:
 
     def _limit(self, timeout):
         """(request fields, client-side wait) of a request's timeout."""
-        if timeout is proto.UNSET:
+        if timeout is UNSET:
             timeout = self.timeout
         fields = proto.limit_fields(timeout)
         if not fields:
@@ -252,9 +257,12 @@ class Client:
 
     # -- running code
 
-    def exec(self, code, *, file=None, path=None, cwd=None, argv=None, fresh=False,
-             timeout=proto.UNSET, on_stdout=None, on_stderr=None, on_reloaded=None,
-             on_waiting=None, raise_on_error=None):
+    def exec(self, code: str, *, file: Optional[str] = None, path: Optional[PathLike] = None,
+             cwd: Optional[PathLike] = None, argv: Optional[Sequence[str]] = None,
+             fresh: bool = False, timeout: Optional[float] = UNSET,
+             on_stdout: TextCallback = None, on_stderr: TextCallback = None,
+             on_reloaded: ModulesCallback = None, on_waiting: TextCallback = None,
+             raise_on_error: Optional[bool] = None) -> Result:
         """Run Python statements in a worker of the target; a Result.
 
         ``file``: the name tracebacks show. ``path``: the file the code
@@ -276,9 +284,12 @@ class Client:
                            on_waiting)
         return proto.outcome(result, self._raise(raise_on_error))
 
-    def exec_file(self, path, args=(), *, cwd=None, fresh=False, timeout=proto.UNSET,
-                  on_stdout=None, on_stderr=None, on_reloaded=None, on_waiting=None,
-                  raise_on_error=None):
+    def exec_file(self, path: PathLike, args: Sequence[str] = (), *,
+                  cwd: Optional[PathLike] = None, fresh: bool = False,
+                  timeout: Optional[float] = UNSET, on_stdout: TextCallback = None,
+                  on_stderr: TextCallback = None, on_reloaded: ModulesCallback = None,
+                  on_waiting: TextCallback = None,
+                  raise_on_error: Optional[bool] = None) -> Result:
         """Run a script file as ``python FILE ARGS...`` would: read here,
         run there with ``__file__`` and tracebacks naming its full path,
         its directory first on ``sys.path`` and ``sys.argv`` ``[FILE,
@@ -288,9 +299,11 @@ class Client:
                            on_waiting)
         return proto.outcome(result, self._raise(raise_on_error))
 
-    def eval(self, expr, *, file=None, path=None, cwd=None, argv=None, fresh=False,
-             timeout=proto.UNSET, on_stdout=None, on_stderr=None, on_reloaded=None,
-             on_waiting=None):
+    def eval(self, expr: str, *, file: Optional[str] = None, path: Optional[PathLike] = None,
+             cwd: Optional[PathLike] = None, argv: Optional[Sequence[str]] = None,
+             fresh: bool = False, timeout: Optional[float] = UNSET,
+             on_stdout: TextCallback = None, on_stderr: TextCallback = None,
+             on_reloaded: ModulesCallback = None, on_waiting: TextCallback = None) -> Any:
         """Evaluate one expression in a worker and return its value: the
         value itself when it is plain JSON (numbers, strings, lists, dicts,
         True/False/None), else its ``repr()`` as a string. Errors always
@@ -300,17 +313,23 @@ class Client:
                                 on_reloaded=on_reloaded, on_waiting=on_waiting,
                                 raise_on_error=True).value
 
-    def eval_result(self, expr, *, file=None, path=None, cwd=None, argv=None, fresh=False,
-                    timeout=proto.UNSET, on_stdout=None, on_stderr=None, on_reloaded=None,
-                    on_waiting=None, raise_on_error=None):
+    def eval_result(self, expr: str, *, file: Optional[str] = None,
+                    path: Optional[PathLike] = None, cwd: Optional[PathLike] = None,
+                    argv: Optional[Sequence[str]] = None, fresh: bool = False,
+                    timeout: Optional[float] = UNSET, on_stdout: TextCallback = None,
+                    on_stderr: TextCallback = None, on_reloaded: ModulesCallback = None,
+                    on_waiting: TextCallback = None,
+                    raise_on_error: Optional[bool] = None) -> Result:
         """eval() as a Result: ``value``, ``repr``, and what it printed."""
         fields = proto.code_fields(expr, file, path, cwd, argv, fresh)
         result = self._run("eval", fields, timeout, on_stdout, on_stderr, on_reloaded,
                            on_waiting)
         return proto.outcome(result, self._raise(raise_on_error))
 
-    def reload_modules(self, names, purge=False, *, timeout=proto.UNSET, on_stdout=None,
-                       on_stderr=None, raise_on_error=None):
+    def reload_modules(self, names: Union[str, Iterable[str]], purge: bool = False, *,
+                       timeout: Optional[float] = UNSET, on_stdout: TextCallback = None,
+                       on_stderr: TextCallback = None,
+                       raise_on_error: Optional[bool] = None) -> Result:
         """Reload modules (a name, or a list; a package includes everything
         below it) in the worker that takes the request: those whose files
         changed are run again and patched in place, or with ``purge``
@@ -321,17 +340,17 @@ class Client:
         result = self._run("reload", fields, timeout, on_stdout, on_stderr, None, None)
         return proto.outcome(result, self._raise(raise_on_error))
 
-    def reset(self):
+    def reset(self) -> None:
         """Start the worker's shared ``__main__`` namespace over."""
         proto.outcome(self._target_conn().call("reset", {}), True)
 
-    def ping(self):
+    def ping(self) -> Dict[str, Any]:
         """Have a worker answer, starting one if none runs: a dict with the
         daemon's name of the target (``"target"``), the worker's
         ``"pid"`` and ``"duration_ms"``."""
         return proto.answer(self._target_conn().call("ping", {}).raw)
 
-    def interrupt(self):
+    def interrupt(self) -> int:
         """KeyboardInterrupt in every request of this client that runs or
         waits for a worker; safe to call from any thread while another
         blocks in exec(). The workers stay warm.
@@ -343,7 +362,7 @@ class Client:
 
     # -- the daemon's control requests
 
-    def status(self, target=None):
+    def status(self, target: Optional[str] = None) -> Dict[str, Any]:
         """The daemon's status: ``{"daemon": {...}, "targets": [...]}``, as
         ``hotloadctl status --json`` prints it; with ``target`` (the
         daemon's name, e.g. ``"python:3"``) only that target."""
@@ -353,27 +372,27 @@ class Client:
             fields["target"] = target
         return proto.answer(self._control_call("status", **fields))["status"]
 
-    def list(self):
+    def list(self) -> List[Dict[str, Any]]:
         """Every hook the daemon knows: ``name``, ``aliases``,
         ``description``, ``source``, ``default_version`` and ``installs``
         (``[{"version", "path"}]``, newest first)."""
         return proto.answer(self._control_call("list"))["hooks"]
 
-    def start(self, *targets):
+    def start(self, *targets: str) -> List[Dict[str, Any]]:
         """Start a worker of each target (this client's by default),
         clearing a failed or backing-off state. Returns the per-target
         answers; the first failure raises."""
         return self._targets_op("start", targets)
 
-    def stop(self, *targets):
+    def stop(self, *targets: str) -> List[Dict[str, Any]]:
         """Stop the targets' workers gracefully; they start again on demand."""
         return self._targets_op("stop", targets)
 
-    def restart(self, *targets):
+    def restart(self, *targets: str) -> List[Dict[str, Any]]:
         """Stop the targets' workers, then start new ones."""
         return self._targets_op("restart", targets)
 
-    def recycle(self, *targets):
+    def recycle(self, *targets: str) -> List[Dict[str, Any]]:
         """Replace the targets' workers with fresh ones; a running request
         finishes first. Each answer has ``recycled``, how many workers."""
         return self._targets_op("recycle", targets)
@@ -385,10 +404,10 @@ class Client:
     # -- lifetime
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed
 
-    def close(self):
+    def close(self) -> None:
         """Close the connections. Requests still waiting in this client
         raise DaemonUnavailable; one that runs goes on to its end in its
         worker (interrupt() first to stop it)."""
@@ -400,10 +419,10 @@ class Client:
             if conn is not None:
                 conn.close(gone)
 
-    def __enter__(self):
+    def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
     def __del__(self):
