@@ -119,6 +119,15 @@ class RunCodeTest(unittest.TestCase):
             self.assertEqual(cm.exception.result.stdout, "['--fast'] 7\n")
             self.assertIn('File "%s", line 3' % script, cm.exception.traceback)
 
+    def test_callback_that_raises(self):
+        def boom(text):
+            raise RuntimeError("callback failed on %r" % text)
+
+        with self.assertRaisesRegex(RuntimeError, "callback failed on 'x"):
+            self.c.exec("print('x', flush=True)\nimport time; time.sleep(0.3)\nprint('y')",
+                        on_stdout=boom)
+        self.assertEqual(self.c.eval("1 + 1"), 2)  # the client goes on
+
     def test_threads_share_one_client(self):
         results = {}
 
@@ -245,7 +254,9 @@ class ErrorsTest(unittest.TestCase):
         d = daemon.Daemon()
         try:
             c = hotload.Client("python:3", socket=d.sock)
-            c.eval("1")
+            states = []
+            c.eval("1", on_waiting=states.append)  # the first request waits for a start
+            self.assertEqual(states, ["starting"])
             threading.Timer(0.5, d.kill).start()
             with self.assertRaises(hotload.DaemonUnavailable) as cm:
                 c.exec("import time; time.sleep(30)")

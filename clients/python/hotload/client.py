@@ -411,11 +411,13 @@ class Client:
         """Close the connections. Requests still waiting in this client
         raise DaemonUnavailable; one that runs goes on to its end in its
         worker (interrupt() first to stop it)."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._control_lock:  # no control connection opens meanwhile
+            if self._closed:
+                return
+            self._closed = True
+            conns = (self._conn, self._control_conn)
         gone = DaemonUnavailable("the client was closed", self.address)
-        for conn in (self._conn, self._control_conn):
+        for conn in conns:
             if conn is not None:
                 conn.close(gone)
 
