@@ -28,6 +28,13 @@ cat >"$tmp/want" <<'LIST'
 /usr/lib/hotload/hookd/hotload_hook.py
 /usr/lib/hotload/hookd/hotload_reload.py
 /usr/lib/hotload/hotload-launch
+/usr/lib/python3/dist-packages/hotload/__init__.py
+/usr/lib/python3/dist-packages/hotload/_address.py
+/usr/lib/python3/dist-packages/hotload/_errors.py
+/usr/lib/python3/dist-packages/hotload/_protocol.py
+/usr/lib/python3/dist-packages/hotload/aio.py
+/usr/lib/python3/dist-packages/hotload/client.py
+/usr/lib/python3/dist-packages/hotload/py.typed
 /usr/lib/systemd/system/hotloadd-tcp.socket
 /usr/lib/systemd/system/hotloadd.service
 /usr/lib/systemd/system/hotloadd.socket
@@ -98,6 +105,13 @@ for m in "$tmp"/root/usr/share/man/man*/*.gz; do
 	out=$(gzip -dc "$m" | LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z 2>&1) || true
 	[ -z "$out" ] || bad "$m renders with warnings: $out"
 done
+# The Python client library imports from where it is installed, and is of
+# the package's version.
+pkgver=$(dpkg-deb -f "$deb" Version)
+pyver=$(cd "$tmp" && PYTHONDONTWRITEBYTECODE=1 python3 -c \
+	"import sys; sys.path.insert(0, 'root/usr/lib/python3/dist-packages'); import hotload, hotload.aio; print(hotload.__version__)" 2>&1) ||
+	bad "the installed hotload package does not import: $pyver"
+[ "$pyver" = "$pkgver" ] || bad "hotload.__version__ is '$pyver', the package's version '$pkgver'"
 if [ -n "$(find "$tmp/root/etc/hotload/hooks.d" -mindepth 1 2>/dev/null)" ]; then
 	bad "/etc/hotload/hooks.d is not empty: the shipped hooks belong in /usr/share"
 fi

@@ -256,6 +256,12 @@ expect "workers run as hotload in /var/lib/hotload" "hotload /var/lib/hotload /v
 	c hotloadctl exec python:3 -c \
 	"import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name, os.environ['HOME'], os.readlink('/proc/$pid/cwd'), os.getcwd())"
 expect "over TCP 127.0.0.1:7720" "2" c hotloadctl --tcp 127.0.0.1:7720 exec python:3 -c 'print(2)'
+# before anything imports it, which would compile it too
+expect "postinst compiled the Python library (py3compile)" "1" \
+	c sh -c 'ls /usr/lib/python3/dist-packages/hotload/__pycache__ | grep -c "^client\.cpython-.*\.pyc$"'
+expect "the Python library, installed for Debian's python3, finds the daemon" \
+	"42 /usr/lib/python3/dist-packages/hotload/__init__.py" \
+	c python3 -c 'import hotload; c = hotload.Client("python:3"); print(c.eval("6 * 7"), hotload.__file__)'
 status=$(c systemctl show -p StatusText --value hotloadd.service)
 if [ -n "$status" ] && c systemctl status --no-pager hotloadd.service 2>/dev/null |
 	grep -q "Status: \""; then
