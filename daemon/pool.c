@@ -85,6 +85,10 @@ queue_remove(struct pool *p, struct request *r)
 	p->queued--;
 	if (p->ctx.queued_bytes)
 		*p->ctx.queued_bytes -= request_code_len(r);
+	/* An armed deadline timer with nothing left to time would wake the
+	 * daemon for nothing and hold its exit until it fires. */
+	if (!p->queued)
+		uv_timer_stop(&p->deadlines);
 }
 
 static double
@@ -828,6 +832,7 @@ pool_stop(struct pool *p)
 
 	p->stopping = 1;
 	uv_timer_stop(&p->backoff);
+	uv_timer_stop(&p->deadlines); /* the queue goes below: no deadline is left */
 	/* nothing is reloaded any more, and its handles must not keep the
 	 * loop, and so the daemon, alive */
 	watch_free(p->watch);
@@ -891,6 +896,7 @@ pool_retire(struct pool *p)
 {
 	p->stopping = 1;
 	uv_timer_stop(&p->backoff);
+	uv_timer_stop(&p->deadlines); /* the queue goes below: no deadline is left */
 	pool_stop_workers(p);
 }
 

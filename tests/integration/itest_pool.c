@@ -54,6 +54,26 @@ START_TEST(max_workers_in_parallel)
 }
 END_TEST
 
+/* A request with a deadline that waited for its worker to start leaves no
+ * timer behind: the daemon still exits at once, not when the deadline
+ * would have passed. */
+START_TEST(served_deadline_does_not_hold_the_exit)
+{
+	struct itest_opts o = {.hooks = pool_hooks};
+	struct itest_daemon *d = itest_start(&o);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "wide mode=json");
+	struct jreply r;
+
+	/* queued while its worker starts, then run: out of the queue */
+	jc_send_line(c, "{\"id\":1,\"op\":\"exec\",\"code\":\"print(1)\",\"deadline\":60}");
+	jc_collect(c, 1, 0, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	jc_close(c);
+	itest_stop_within(d, 5000);
+}
+END_TEST
+
 /* idle_timeout: 1 stops an idle worker after a second; the next request
  * starts a new one. */
 START_TEST(idle_timeout_stops_worker)
@@ -101,6 +121,7 @@ main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, max_workers_in_parallel);
+	tcase_add_test(tc, served_deadline_does_not_hold_the_exit);
 	tcase_add_test(tc, idle_timeout_stops_worker);
 	tcase_add_test(tc, idle_timeout_spares_busy_worker);
 	suite_add_tcase(s, tc);
