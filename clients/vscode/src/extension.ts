@@ -77,7 +77,7 @@ const STATE_ICON: Record<TargetState | "unavailable", string> = {
 
 class Hotload implements vscode.Disposable {
   private readonly conns = new Map<string, Promise<Connection>>();
-  private control: Promise<ControlClient> | undefined;
+  private control: { key: string; p: Promise<ControlClient> } | undefined;
   private readonly channels = new Map<string, vscode.OutputChannel>();
   private readonly diagnostics = vscode.languages.createDiagnosticCollection("hotload");
   /** Names sent as `file` for documents that have no path (untitled), to find them in tracebacks. */
@@ -122,22 +122,23 @@ class Hotload implements vscode.Disposable {
   }
 
   private controlClient(s: Settings): Promise<ControlClient> {
-    if (!this.control) {
+    const key = this.connectionKey({ ...s, target: "hotload" });
+    if (this.control?.key !== key) {
+      this.control?.p.then((c) => c.close(), () => undefined);
       const p = ControlClient.open(s.connect);
-      this.control = p;
-      p.then(
-        (c) => c.connection.onClose(() => this.control === p && (this.control = undefined)),
-        () => this.control === p && (this.control = undefined),
-      );
+      const entry = { key, p };
+      this.control = entry;
+      const forget = () => this.control === entry && (this.control = undefined);
+      p.then((c) => c.connection.onClose(forget), forget);
     }
-    return this.control;
+    return this.control.p;
   }
 
   /** Connection settings changed: drop every connection, so the next request uses the new ones. */
   resetConnections(): void {
     for (const p of this.conns.values()) p.then((c) => c.close(), () => undefined);
     this.conns.clear();
-    this.control?.then((c) => c.close(), () => undefined);
+    this.control?.p.then((c) => c.close(), () => undefined);
     this.control = undefined;
     this.hooks = undefined;
   }
@@ -291,9 +292,7 @@ class Hotload implements vscode.Disposable {
     let conn: Connection | undefined;
     try {
       conn = await this.connection(s);
-      this.running.add(conn);
-      this.showRunning();
-      const r = await conn.exec(
+      const pending = conn.exec(
         code,
         { file: this.fileName(doc), timeout: s.timeout, cwd: folder?.uri.scheme === "file" ? folder.uri.fsPath : undefined, ...extra },
         {
@@ -311,6 +310,9 @@ class Hotload implements vscode.Disposable {
           },
         },
       );
+      this.running.add(conn); // after the request is sent: the stop button is for outstanding requests
+      this.showRunning();
+      const r = await pending;
       ch.append(marker.end());
       ch.appendLine(`── ok${r.durationMs !== undefined ? ` in ${r.durationMs.toFixed(1)} ms` : ""} ──`);
     } catch (e) {
