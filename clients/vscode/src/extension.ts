@@ -581,7 +581,8 @@ class Hotload implements vscode.Disposable {
  */
 const outputLinks: vscode.DocumentLinkProvider = {
   provideDocumentLinks(doc) {
-    if (!decodeURIComponent(doc.uri.toString()).includes("Hotload")) return [];
+    // An output channel's URI holds the extension's id (hotload.hotload) and the channel's name.
+    if (!decodeURIComponent(doc.uri.toString()).toLowerCase().includes("hotload")) return [];
     const links: vscode.DocumentLink[] = [];
     for (let i = 0; i < doc.lineCount; i++) {
       const text = doc.lineAt(i).text;
