@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "ctl.h"
 #include "header.h"
+#include "proto.h"
 
 /* "hotloadctl: " + the message + newline, on stderr. */
 static void
@@ -145,16 +146,8 @@ ctl_error_text(json_t *error, struct buf *out)
 int
 ctl_error_exit(json_t *error)
 {
-	static const char *const refusals[] = {
-	        "UnknownTarget", "NotInstalled",     "BadHeader",         "BadRequest",
-	        "ShuttingDown",  "PermissionDenied", "TooManyConnections"};
-	const char *type = ctl_str(error, "type", "");
-	size_t i;
-
-	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
-		if (!strcmp(type, refusals[i]))
-			return CTL_EXIT_REFUSED;
-	return CTL_EXIT_FAILED;
+	return proto_error_refused(ctl_str(error, "type", NULL)) ? CTL_EXIT_REFUSED
+	                                                         : CTL_EXIT_FAILED;
 }
 
 /* Two units at most, the larger first, as people read uptimes. */

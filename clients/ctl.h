@@ -5,8 +5,6 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define CTL_VERSION "0.1.0"
-
 struct buf;
 
 /* The exit status of hotloadctl; documented in its --help. */

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "ctlconn.h"
 #include "pathsafe.h"
+#include "proto.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* macOS: the caller ignores SIGPIPE */
@@ -36,15 +37,10 @@ struct ctlconn {
 int
 ctlconn_default_socket(char *out, size_t outlen)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	int n;
+	char *path = proto_default_socket();
+	int n = snprintf(out, outlen, "%s", path);
 
-	if (xdg && xdg[0])
-		n = snprintf(out, outlen, "%s/hotload/hotloadd.sock", xdg);
-	else if (geteuid() == 0)
-		n = snprintf(out, outlen, "/run/hotload/hotloadd.sock");
-	else
-		n = snprintf(out, outlen, "/tmp/hotload-%u/hotloadd.sock", (unsigned)geteuid());
+	free(path);
 	if (n < 0 || (size_t)n >= outlen)
 		return -ENAMETOOLONG;
 	return 0;
@@ -82,7 +78,7 @@ split_hostport(const char *s, char *host, size_t hostlen, char *port, size_t por
 		hlen = colon ? (size_t)(colon - s) : strlen(s);
 	}
 	if (hlen == 0) {
-		h = CTLCONN_DEFAULT_HOST;
+		h = HOTLOAD_DEFAULT_HOST;
 		hlen = strlen(h);
 	}
 	if (hlen >= hostlen)
@@ -91,7 +87,8 @@ split_hostport(const char *s, char *host, size_t hostlen, char *port, size_t por
 	host[hlen] = '\0';
 	if (colon && !colon[1])
 		return -EINVAL;
-	if (snprintf(port, portlen, "%s", colon ? colon + 1 : CTLCONN_DEFAULT_PORT) >= (int)portlen)
+	if (snprintf(port, portlen, "%s", colon ? colon + 1 : HOTLOAD_DEFAULT_PORT_STR) >=
+	    (int)portlen)
 		return -EINVAL;
 	return 0;
 }

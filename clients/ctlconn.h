@@ -4,14 +4,10 @@
 
 #include <stddef.h>
 
-#define CTLCONN_DEFAULT_HOST "127.0.0.1"
-#define CTLCONN_DEFAULT_PORT "7720"
-
 struct ctlconn;
 
-/* The socket a daemon of this user listens on by default:
- * $XDG_RUNTIME_DIR/hotload/hotloadd.sock, else /run/hotload/hotloadd.sock for
- * root, else /tmp/hotload-UID/hotloadd.sock. -ENAMETOOLONG if it does not fit. */
+/* The socket a daemon of this user listens on by default (see
+ * proto_default_socket). -ENAMETOOLONG if it does not fit. */
 int ctlconn_default_socket(char *out, size_t outlen);
 
 /* Describe where a connection goes, "unix socket PATH" or "TCP HOST:PORT". */

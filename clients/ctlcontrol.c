@@ -9,6 +9,7 @@
 #include "ctl.h"
 #include "ctlconn.h"
 #include "ctlcontrol.h"
+#include "proto.h"
 
 struct ctlcontrol {
 	struct ctlconn *conn;
@@ -65,7 +66,7 @@ ctlcontrol_open(const struct ctl_opts *o, int silent, struct ctlcontrol **ret)
 		free(cc);
 		return CTL_EXIT_UNREACHABLE;
 	}
-	buf_puts(&header, CTLCONTROL_TARGET " mode=json");
+	buf_puts(&header, HOTLOAD_CONTROL_TARGET " mode=json");
 	ctl_header_token(o, &header);
 	buf_puts(&header, "\n");
 	r = ctlconn_send(cc->conn, header.data, header.len);

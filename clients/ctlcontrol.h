@@ -7,9 +7,6 @@
 struct ctl_opts;
 struct ctlcontrol;
 
-/* The control connection's header names this instead of a DCC. */
-#define CTLCONTROL_TARGET "hotload"
-
 /* Connect to the control target. Returns 0 with *ret set, or an exit
  * status: CTL_EXIT_UNREACHABLE when no daemon answers (said on stderr
  * unless silent), CTL_EXIT_USAGE for an unusable address (always said). */

@@ -2,8 +2,8 @@
  *
  * Kept apart from the option parsing so that both stay readable; the
  * manual (docs/hotloadctl.md) says the same at more length. */
-#include "ctlconn.h"
 #include "ctlhelp.h"
+#include "proto.h"
 
 const char ctlhelp_general[] =
         "Usage: hotloadctl [OPTIONS] COMMAND [ARGS]\n"
@@ -36,9 +36,9 @@ const char ctlhelp_general[] =
         "                   $XDG_RUNTIME_DIR/hotload/hotloadd.sock, else\n"
         "                   /run/hotload/hotloadd.sock for root and\n"
         "                   /tmp/hotload-UID/hotloadd.sock for others\n"
-        "  --tcp HOST:PORT  connect over TCP instead (or $HOTLOAD_TCP); port " CTLCONN_DEFAULT_PORT
-        " when\n"
-        "                   left out, host " CTLCONN_DEFAULT_HOST " when empty\n"
+        "  --tcp HOST:PORT  connect over TCP instead (or $HOTLOAD_TCP); "
+        "port " HOTLOAD_DEFAULT_PORT_STR " when\n"
+        "                   left out, host " HOTLOAD_DEFAULT_HOST " when empty\n"
         "  --token-file FILE  over TCP, show the daemon's token read from FILE (or\n"
         "                   $HOTLOAD_TOKEN): for a daemon with 'listen: token: required'\n"
         "  -q, --quiet      print no messages of hotloadctl's own (the code's output,\n"

@@ -20,6 +20,7 @@
 #include "ctlstatus.h"
 #include "ctltargets.h"
 #include "ctlwatch.h"
+#include "proto.h"
 #include "utf8.h"
 
 enum opt_id {
@@ -745,7 +746,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (a.value[OPT_VERSION]) {
-		printf("hotloadctl %s\n", CTL_VERSION);
+		printf("hotloadctl %s\n", HOTLOAD_VERSION);
 		r = CTL_EXIT_OK;
 		goto done;
 	}

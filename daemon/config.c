@@ -15,9 +15,9 @@
 #include "config.h"
 #include "header.h"
 #include "paths.h"
+#include "proto.h"
 #include "yamlutil.h"
 
-#define CONFIG_DEFAULT_TCP_PORT 7720
 #define CONFIG_DEFAULT_QUIET 0.25
 #define CONFIG_SECONDS_MAX 86400 /* the longest grace, backoff or crash window */
 
@@ -61,26 +61,10 @@ config_expand_home(const char *path)
 	return buf_steal(&b);
 }
 
-/* Where the Unix socket goes when the file does not say. */
-static char *
-default_unix_path(void)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	struct buf b = BUF_INIT;
-
-	if (xdg && *xdg)
-		buf_printf(&b, "%s/hotload/hotloadd.sock", xdg);
-	else if (geteuid() == 0)
-		buf_puts(&b, "/run/hotload/hotloadd.sock");
-	else
-		buf_printf(&b, "/tmp/hotload-%u/hotloadd.sock", (unsigned)geteuid());
-	return buf_steal(&b);
-}
-
 char *
 config_runtime_dir(const struct config *c)
 {
-	char *path = c->unix_path ? xstrdup(c->unix_path) : default_unix_path();
+	char *path = c->unix_path ? xstrdup(c->unix_path) : proto_default_socket();
 	char *slash = strrchr(path, '/');
 
 	if (!slash) {
@@ -118,7 +102,7 @@ shell_word(struct buf *b, const char *s)
 void
 config_client_hint(const struct config *c, struct buf *out)
 {
-	char *def = default_unix_path();
+	char *def = proto_default_socket();
 
 	buf_puts(out, "hotloadctl ");
 	if (c->unix_path && strcmp(c->unix_path, def)) {
@@ -175,9 +159,9 @@ config_new_default(const char *shipped_hooks_dir)
 	struct config *c = xcalloc(1, sizeof(*c));
 	size_t n = 0;
 
-	c->unix_path = default_unix_path();
-	c->tcp_host = xstrdup("127.0.0.1");
-	c->tcp_port = CONFIG_DEFAULT_TCP_PORT;
+	c->unix_path = proto_default_socket();
+	c->tcp_host = xstrdup(HOTLOAD_DEFAULT_HOST);
+	c->tcp_port = HOTLOAD_DEFAULT_PORT;
 	c->hooks_dirs = xcalloc(4, sizeof(char *));
 	if (shipped_hooks_dir)
 		c->hooks_dirs[n++] = xstrdup(shipped_hooks_dir);
@@ -490,7 +474,7 @@ parse_compat_entry(struct yamlutil_doc *d, const yaml_node_t *n, size_t i, struc
 			                     "only listens on loopback (127.0.0.1 or ::1)",
 			                     what, cp->host);
 	} else {
-		cp->host = xstrdup("127.0.0.1");
+		cp->host = xstrdup(HOTLOAD_DEFAULT_HOST);
 	}
 
 	v = yamlutil_get(d, n, "quiet");
