@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "ctlconn.h"
 #include "pathsafe.h"
@@ -43,53 +44,6 @@ ctlconn_default_socket(char *out, size_t outlen)
 	free(path);
 	if (n < 0 || (size_t)n >= outlen)
 		return -ENAMETOOLONG;
-	return 0;
-}
-
-/* Human words for the address a connection goes to. */
-void
-ctlconn_describe(const char *socket_path, const char *tcp, char *out, size_t outlen)
-{
-	if (socket_path)
-		snprintf(out, outlen, "unix socket %s", socket_path);
-	else
-		snprintf(out, outlen, "TCP %s", tcp);
-}
-
-/* Split "host:port", "[v6]:port", "host" or ":port" into its parts. */
-static int
-split_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
-{
-	const char *colon, *h = s;
-	size_t hlen;
-
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || (close[1] && close[1] != ':'))
-			return -EINVAL;
-		h = s + 1;
-		hlen = (size_t)(close - h);
-		colon = close[1] ? close + 1 : NULL;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon && memchr(s, ':', (size_t)(colon - s)))
-			return -EINVAL; /* a bare IPv6 address needs brackets */
-		hlen = colon ? (size_t)(colon - s) : strlen(s);
-	}
-	if (hlen == 0) {
-		h = HOTLOAD_DEFAULT_HOST;
-		hlen = strlen(h);
-	}
-	if (hlen >= hostlen)
-		return -EINVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	if (colon && !colon[1])
-		return -EINVAL;
-	if (snprintf(port, portlen, "%s", colon ? colon + 1 : HOTLOAD_DEFAULT_PORT_STR) >=
-	    (int)portlen)
-		return -EINVAL;
 	return 0;
 }
 
@@ -183,17 +137,20 @@ static int
 connect_tcp(const char *spec, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	char host[256], port[32];
+	struct addr_hostport hp;
+	const char *why;
+	char port[16];
 	int fd = -1, r;
 
-	if (split_hostport(spec, host, sizeof(host), port, sizeof(port)) < 0) {
+	if (addr_parse_hostport(spec, ADDR_DEFAULTS, &hp, &why) < 0) {
 		snprintf(err, errlen, "bad TCP address '%s': expected HOST:PORT", spec);
 		return -EINVAL;
 	}
+	snprintf(port, sizeof(port), "%d", hp.port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	r = getaddrinfo(host, port, &hints, &res);
+	r = getaddrinfo(hp.host, port, &hints, &res);
 	if (r != 0) {
 		snprintf(err, errlen, "cannot resolve %s: %s", spec, gai_strerror(r));
 		return -EHOSTUNREACH;

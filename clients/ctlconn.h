@@ -10,11 +10,8 @@ struct ctlconn;
  * proto_default_socket). -ENAMETOOLONG if it does not fit. */
 int ctlconn_default_socket(char *out, size_t outlen);
 
-/* Describe where a connection goes, "unix socket PATH" or "TCP HOST:PORT". */
-void ctlconn_describe(const char *socket_path, const char *tcp, char *out, size_t outlen);
-
 /* Connect to the Unix socket socket_path, or when it is NULL to tcp
- * ("host:port", "[v6]:port", "host" or ":port"). On failure returns -errno
+ * ("host:port", "[v6]:port", "host" or ":port": see addr_parse_hostport). On failure returns -errno
  * and writes a one-line reason to err; *ret is untouched. -EPERM: the
  * socket's directory is not safe (not ours, not 0700, a symlink): nothing
  * was connected to. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "ctl.h"
 #include "ctlconn.h"
@@ -49,7 +50,7 @@ ctlcontrol_open(const struct ctl_opts *o, int silent, struct ctlcontrol **ret)
 	cc->o = o;
 	cc->next_id = 1;
 	cc->silent = silent;
-	ctlconn_describe(o->socket, o->tcp, cc->where, sizeof(cc->where));
+	addr_describe(o->socket, o->tcp, cc->where, sizeof(cc->where));
 	r = ctlconn_open(o->socket, o->tcp, &cc->conn, err, sizeof(err));
 	if (r == -EINVAL || r == -ENAMETOOLONG) {
 		ctl_err("%s", err);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "ctl.h"
 #include "ctlcontrol.h"
@@ -27,10 +28,7 @@
 static const char *
 where(const struct ctl_opts *o, char *out, size_t outlen)
 {
-	if (o->socket)
-		snprintf(out, outlen, "unix socket %s", o->socket);
-	else
-		snprintf(out, outlen, "TCP %s", o->tcp);
+	addr_describe(o->socket, o->tcp, out, outlen);
 	return out;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "ctl.h"
 #include "ctlconn.h"
@@ -388,7 +389,7 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 		status = CTL_EXIT_USAGE;
 		goto fail;
 	}
-	ctlconn_describe(o->socket, o->tcp, where, sizeof(where));
+	addr_describe(o->socket, o->tcp, where, sizeof(where));
 	r = ctlconn_open(o->socket, o->tcp, &rr.conn, err, sizeof(err));
 	if (r < 0) {
 		ctl_err("%s", err);
