@@ -10,6 +10,7 @@
 #include "ctlcontrol.h"
 #include "ctlstatus.h"
 #include "ctltable.h"
+#include "version.h"
 
 enum {
 	COL_TARGET,
@@ -219,8 +220,8 @@ hook_name(struct ctlcontrol *cc, json_t *targets, const char *dcc, char **ret)
 }
 
 /* Pick the targets target means; see ctlstatus.h. The daemon resolves a
- * version against the installs, we only against running targets: "3"
- * matches "3" and "3.11", as in a header. */
+ * version against the installs, we only against running targets, by the
+ * same rule: "3" matches "3" and "3.11", as in a header. */
 int
 ctlstatus_match(struct ctlcontrol *cc, json_t *status, const char *target, json_t **ret_targets)
 {
@@ -229,7 +230,7 @@ ctlstatus_match(struct ctlcontrol *cc, json_t *status, const char *target, json_
 	const char *version = colon ? colon + 1 : "";
 	char *dcc = colon ? xstrndup(target, (size_t)(colon - target)) : xstrdup(target);
 	char *hook = NULL;
-	size_t i, vlen = strlen(version);
+	size_t i;
 	int r;
 
 	out = json_array();
@@ -252,7 +253,7 @@ ctlstatus_match(struct ctlcontrol *cc, json_t *status, const char *target, json_
 
 		if (strcmp(ctl_str(tg, "hook", ""), hook))
 			continue;
-		if (!vlen || !strcmp(v, version) || (!strncmp(v, version, vlen) && v[vlen] == '.'))
+		if (version_match(v, version))
 			json_array_append(out, tg);
 	}
 done:
