@@ -242,18 +242,13 @@ fail:
 static size_t
 bad_utf8_line(const char *s, size_t len)
 {
-	struct utf8_carry carry = {{0}, 0};
-	struct buf out = BUF_INIT;
-	size_t i, line = 1;
+	size_t valid = utf8_valid_len(s, len), i, line = 1;
 
-	utf8_repair(&carry, s, len, &out);
-	utf8_finish(&carry, &out);
-	for (i = 0; i < len && i < out.len && s[i] == out.data[i]; i++)
+	if (valid == len)
+		return 0;
+	for (i = 0; i < valid; i++)
 		if (s[i] == '\n')
 			line++;
-	if (i == len && out.len == len)
-		line = 0;
-	buf_free(&out);
 	return line;
 }
 

@@ -32,21 +32,6 @@ copy_name(const char *s, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
-/* Whether s[0..len) is well-formed UTF-8: repairing it changes nothing. */
-static int
-valid_utf8(const char *s, size_t len)
-{
-	struct utf8_carry carry = {{0}, 0};
-	struct buf out = BUF_INIT;
-	int ok;
-
-	utf8_repair(&carry, s, len, &out);
-	utf8_finish(&carry, &out);
-	ok = out.len == len && !memcmp(out.data, s, len);
-	buf_free(&out);
-	return ok;
-}
-
 /* Apply one "key=value" option to h; -1 with a reason in err when bad. */
 static int
 set_option(struct header *h, const char *key, size_t klen, const char *val, size_t vlen, char *err,
@@ -78,7 +63,7 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 			return -1;
 		}
 		/* The name travels to the worker inside JSON, which is UTF-8. */
-		if (!valid_utf8(val, vlen)) {
+		if (utf8_valid_len(val, vlen) != vlen) {
 			snprintf(err, errlen, "file must be valid UTF-8");
 			return -1;
 		}
@@ -130,7 +115,7 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 			return -1;
 		}
 		if (vlen == 0 || vlen >= HEADER_WATCH_LEN || val[0] != '/' ||
-		    memchr(val, '\0', vlen) || !valid_utf8(val, vlen)) {
+		    memchr(val, '\0', vlen) || utf8_valid_len(val, vlen) != vlen) {
 			snprintf(err, errlen,
 			         "watch must be an absolute directory of 1 to %d bytes of UTF-8",
 			         HEADER_WATCH_LEN - 1);
