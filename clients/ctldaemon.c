@@ -16,6 +16,7 @@
 #include "ctldaemon.h"
 #include "ctlspin.h"
 #include "ctlsys.h"
+#include "proc.h"
 
 #define SERVICE_UNIT "hotloadd.service"
 #define SOCKET_UNIT "hotloadd.socket"
@@ -56,7 +57,7 @@ systemctl_user(const char *verb)
 	if (ctlsys_user_unit_exists(SOCKET_UNIT))
 		argv[n++] = SOCKET_UNIT;
 	argv[n++] = SERVICE_UNIT;
-	r = ctlsys_run(argv, 0, NULL);
+	r = proc_run(argv, 0, NULL);
 	if (r != 0)
 		ctl_err("systemctl --user %s %s failed (%s)", verb, SERVICE_UNIT,
 		        r < 0 ? strerror(-r) : "see its message above");

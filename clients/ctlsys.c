@@ -18,96 +18,7 @@
 #include "ctlconn.h"
 #include "ctlsys.h"
 #include "pathsafe.h"
-
-/* In a child after fork: undo what hotloadctl set up for itself, which
- * exec would otherwise hand on (an ignored SIGPIPE is inherited). */
-static void
-child_reset_signals(void)
-{
-	sigset_t none;
-
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* Point fd at /dev/null. */
-static void
-child_devnull(int fd, int flags)
-{
-	int n = open("/dev/null", flags);
-
-	if (n >= 0 && n != fd) {
-		dup2(n, fd);
-		close(n);
-	}
-}
-
-/* Read all of fd into out. */
-static void
-read_all(int fd, struct buf *out)
-{
-	for (;;) {
-		ssize_t n;
-
-		buf_reserve(out, 4096);
-		n = read(fd, out->data + out->len, 4096);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
-	}
-}
-
-/* Run a command; see ctlsys.h. */
-int
-ctlsys_run(char *const argv[], int quiet, struct buf *ret_out)
-{
-	int pfd[2] = {-1, -1}, status, r;
-	pid_t pid;
-
-	if (ret_out && pipe(pfd) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if (pid == 0) {
-		child_reset_signals();
-		child_devnull(STDIN_FILENO, O_RDONLY);
-		if (ret_out) {
-			dup2(pfd[1], STDOUT_FILENO);
-			close(pfd[0]);
-			close(pfd[1]);
-		} else if (quiet)
-			child_devnull(STDOUT_FILENO, O_WRONLY);
-		if (quiet)
-			child_devnull(STDERR_FILENO, O_WRONLY);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (ret_out) {
-		close(pfd[1]);
-		pfd[1] = -1;
-		read_all(pfd[0], ret_out);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			r = -errno;
-			goto fail;
-		}
-	r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-fail:
-	if (pfd[0] >= 0)
-		close(pfd[0]);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
-	return r;
-}
+#include "proc.h"
 
 /* systemctl --user cat: quiet, and fails for a unit that is not there (or
  * when there is no systemd, or no user manager). */
@@ -116,7 +27,7 @@ ctlsys_user_unit_exists(const char *unit)
 {
 	char *argv[] = {"systemctl", "--user", "cat", (char *)unit, NULL};
 
-	return ctlsys_run(argv, 1, NULL) == 0;
+	return proc_run(argv, PROC_QUIET, NULL) == 0;
 }
 
 /* MainPID of a user unit. */
@@ -128,7 +39,7 @@ ctlsys_user_unit_pid(const char *unit)
 	struct buf out = BUF_INIT;
 	long pid = 0;
 
-	if (ctlsys_run(argv, 1, &out) == 0 && out.data)
+	if (proc_run(argv, PROC_QUIET, &out) == 0 && out.data)
 		pid = strtol(out.data, NULL, 10);
 	buf_free(&out);
 	return pid > 0 ? pid : 0;
@@ -166,40 +77,22 @@ self_dir(const char *argv0, char *dir, size_t dirlen)
 	return 0;
 }
 
-/* An executable regular file? */
-static int
-is_exe(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
 /* Find hotloadd; see ctlsys.h. The one next to us first: a build tree or
  * an install prefix keeps the pair together, whatever PATH says. */
 int
 ctlsys_find_daemon(const char *argv0, char *out, size_t outlen)
 {
-	char dir[PATH_MAX];
-	const char *path = getenv("PATH"), *p, *colon;
+	char dir[PATH_MAX], *found = NULL;
+	int r = -ENOENT;
 
 	if (self_dir(argv0, dir, sizeof(dir)) == 0 &&
-	    snprintf(out, outlen, "%s/hotloadd", dir) < (int)outlen && is_exe(out))
-		return 0;
-	for (p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p; p = colon + 1) {
-		size_t len;
-
-		colon = strchr(p, ':');
-		if (!colon)
-			colon = p + strlen(p);
-		len = (size_t)(colon - p);
-		if (len && snprintf(out, outlen, "%.*s/hotloadd", (int)len, p) < (int)outlen &&
-		    is_exe(out))
-			return 0;
-		if (!*colon)
-			break;
-	}
-	return -ENOENT;
+	    snprintf(out, outlen, "%s/hotloadd", dir) < (int)outlen &&
+	    proc_find_exe(out, &found) == 0)
+		r = 0;
+	else if (proc_find_exe("hotloadd", &found) == 0)
+		r = snprintf(out, outlen, "%s", found) < (int)outlen ? 0 : -ENAMETOOLONG;
+	free(found);
+	return r;
 }
 
 /* The log's path; see ctlsys.h. */
@@ -260,9 +153,8 @@ ctlsys_spawn_daemon(const char *path, const char *config, int logfd, pid_t *ret_
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		child_reset_signals();
+		proc_child_reset();
 		setsid();
-		child_devnull(STDIN_FILENO, O_RDONLY);
 		dup2(logfd, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
 		execv(path, argv);

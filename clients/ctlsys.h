@@ -8,12 +8,6 @@
 
 struct buf;
 
-/* Run argv (looked up on PATH) with stdin from /dev/null and wait for it.
- * Its stdout goes to ret_out when that is not NULL, else to /dev/null when
- * quiet; its stderr to /dev/null when quiet. Returns its exit status
- * (0-255, 128+N for signal N) or -errno when it could not be run. */
-int ctlsys_run(char *const argv[], int quiet, struct buf *ret_out);
-
 /* Whether systemd has the user unit (systemctl --user cat UNIT succeeds). */
 int ctlsys_user_unit_exists(const char *unit);
 

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "hook.h"
+#include "proc.h"
 #include "version.h"
 
 #define VERSION_COMMAND_TIMEOUT_MS 10000
@@ -228,26 +229,6 @@ glob_to_regex(const char *p, struct buf *re)
 	return groups;
 }
 
-/* Full path of an executable named on $PATH, or a copy of name. */
-static char *
-which(const char *name)
-{
-	const char *path = getenv("PATH"), *p, *colon;
-	struct buf b = BUF_INIT;
-
-	if (strchr(name, '/') || !path)
-		return xstrdup(name);
-	for (p = path; *p; p = *colon ? colon + 1 : colon) {
-		colon = path_entry_end(p);
-		buf_clear(&b);
-		buf_printf(&b, "%.*s/%s", (int)(colon - p), p, name);
-		if (colon > p && access(b.data, X_OK) == 0)
-			return buf_steal(&b);
-	}
-	buf_free(&b);
-	return xstrdup(name);
-}
-
 /* Milliseconds on the monotonic clock. */
 static long long
 now_ms(void)
@@ -264,13 +245,15 @@ now_ms(void)
 static int
 run_capture(char **argv, struct buf *out)
 {
-	char *exe = which(argv[0]), chunk[4096];
+	char *exe = NULL, chunk[4096];
 	long long deadline = now_ms() + VERSION_COMMAND_TIMEOUT_MS;
 	int fds[2] = {-1, -1}, status = 0, r, devnull;
 	struct pollfd pfd;
 	pid_t pid;
 	ssize_t n;
 
+	if (proc_find_exe(argv[0], &exe) < 0)
+		exe = xstrdup(argv[0]); /* execv says why */
 	if (pipe(fds) < 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) < 0 ||
 	    fcntl(fds[1], F_SETFD, FD_CLOEXEC) < 0) {
 		r = -errno;
