@@ -128,19 +128,6 @@ ctl_str(json_t *obj, const char *key, const char *def)
 	return s ? s : def;
 }
 
-/* "Type: message", or just one of them when the other is missing. */
-void
-ctl_error_text(json_t *error, struct buf *out)
-{
-	const char *type = ctl_str(error, "type", "Error");
-	const char *message = ctl_str(error, "message", "");
-
-	if (message[0])
-		buf_printf(out, "%s: %s", type, message);
-	else
-		buf_puts(out, type);
-}
-
 /* Errors that mean "this cannot be done here", as opposed to "it was
  * tried and went wrong". */
 int

@@ -54,9 +54,6 @@ int ctl_stdout_error(void);
 /* A string member of obj, or def when it is missing or not a string. */
 const char *ctl_str(json_t *obj, const char *key, const char *def);
 
-/* "Type: message" of a daemon error object, into out. */
-void ctl_error_text(json_t *error, struct buf *out);
-
 /* The exit status for a daemon error object: CTL_EXIT_REFUSED when the
  * daemon refused the target or request, CTL_EXIT_FAILED otherwise. */
 int ctl_error_exit(json_t *error);

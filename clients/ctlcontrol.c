@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "ctl.h"
+#include "errfmt.h"
 #include "ctlconn.h"
 #include "ctlcontrol.h"
 #include "proto.h"
@@ -149,7 +150,7 @@ call(struct ctlcontrol *cc, json_t *req, int eof_ok, json_t **ret_done)
 		if (!strcmp(event, "error")) {
 			struct buf m = BUF_INIT;
 
-			ctl_error_text(json_object_get(ev, "error"), &m);
+			errfmt_summary(json_object_get(ev, "error"), &m);
 			cc_err(cc, "hotloadd refused the control connection: %s", m.data);
 			buf_free(&m);
 			json_decref(ev);
@@ -205,7 +206,7 @@ ctlcontrol_status(struct ctlcontrol *cc, json_t **ret_status)
 	if (!json_is_true(json_object_get(done, "ok")) || !json_is_object(st)) {
 		struct buf m = BUF_INIT;
 
-		ctl_error_text(json_object_get(done, "error"), &m);
+		errfmt_summary(json_object_get(done, "error"), &m);
 		cc_err(cc, "status: %s", m.len ? m.data : "the answer has no status");
 		buf_free(&m);
 		json_decref(done);

@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "ctl.h"
+#include "errfmt.h"
 #include "ctlcontrol.h"
 #include "ctldaemon.h"
 #include "ctlspin.h"
@@ -264,7 +265,7 @@ ctldaemon_stop(const struct ctl_opts *o)
 	if (done && !json_is_true(json_object_get(done, "ok"))) {
 		struct buf m = BUF_INIT;
 
-		ctl_error_text(json_object_get(done, "error"), &m);
+		errfmt_summary(json_object_get(done, "error"), &m);
 		ctl_err("shutdown: %s", m.data);
 		buf_free(&m);
 		json_decref(done);

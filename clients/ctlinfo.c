@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "ctl.h"
+#include "errfmt.h"
 #include "ctlcontrol.h"
 #include "ctlinfo.h"
 #include "ctltable.h"
@@ -38,7 +39,7 @@ call_ok(const struct ctl_opts *o, json_t *req, const char *what, json_t **ret_do
 		json_t *e = json_object_get(done, "error");
 		struct buf m = BUF_INIT;
 
-		ctl_error_text(e, &m);
+		errfmt_summary(e, &m);
 		ctl_err("%s: %s", what, m.data);
 		buf_free(&m);
 		r = ctl_error_exit(e);

@@ -14,6 +14,7 @@
 #include "ctlconn.h"
 #include "ctlreq.h"
 #include "ctlspin.h"
+#include "errfmt.h"
 
 /* One request per connection, so one id is enough; an interrupt for it
  * (Ctrl-C) goes with the next. */
@@ -143,7 +144,7 @@ show_reloaded(struct reqrun *rr, json_t *ev)
 			struct buf text = BUF_INIT;
 			const char *tb = ctl_str(error, "traceback", "");
 
-			ctl_error_text(error, &text);
+			errfmt_summary(error, &text);
 			buf_printf(&line, ": %s\n", text.data);
 			if (*tb)
 				buf_puts(&line, tb);
@@ -429,31 +430,16 @@ fail:
 	return status;
 }
 
-/* Print the error of a failed request as Python would: the traceback, or
- * "Type: message" when there is none. */
+/* Print the error of a failed request as Python would (and a raw reply
+ * has it). */
 static int
 print_failure(const struct ctl_opts *o, json_t *done)
 {
-	json_t *e = json_object_get(done, "error");
-	const char *tb = ctl_str(e, "traceback", "");
-	const char *type = ctl_str(e, "type", "Error");
-	const char *message = ctl_str(e, "message", "");
 	struct buf b = BUF_INIT;
 
 	if (o->json)
 		return CTL_EXIT_FAILED;
-	if (tb[0])
-		buf_puts(&b, tb);
-	if (b.len && b.data[b.len - 1] != '\n')
-		buf_puts(&b, "\n");
-	/* The traceback says what the code raised; an error the daemon made
-	 * (a timeout) says its own type after it, as raw mode does. */
-	if (!tb[0] || !strcmp(type, "Timeout")) {
-		if (message[0])
-			buf_printf(&b, "%s: %s\n", type, message);
-		else
-			buf_printf(&b, "%s\n", type);
-	}
+	errfmt_report(json_object_get(done, "error"), &b);
 	ctl_write_all(2, b.data, b.len);
 	buf_free(&b);
 	return CTL_EXIT_FAILED;

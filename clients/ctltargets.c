@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "ctl.h"
+#include "errfmt.h"
 #include "ctlcontrol.h"
 #include "ctlspin.h"
 #include "ctlsys.h"
@@ -267,7 +268,7 @@ take_results(json_t *done, const char *op, const char *const *targets, int n, js
 	if (!json_is_array(results)) {
 		struct buf msg = BUF_INIT;
 
-		ctl_error_text(json_object_get(done, "error"), &msg);
+		errfmt_summary(json_object_get(done, "error"), &msg);
 		ctl_err("%s: %s", op, msg.data);
 		status = ctl_error_exit(json_object_get(done, "error"));
 		buf_free(&msg);
@@ -281,7 +282,7 @@ take_results(json_t *done, const char *op, const char *const *targets, int n, js
 		if (!json_is_true(json_object_get(res, "ok"))) {
 			struct buf msg = BUF_INIT;
 
-			ctl_error_text(json_object_get(res, "error"), &msg);
+			errfmt_summary(json_object_get(res, "error"), &msg);
 			ctl_err("%s: %s", targets[i], msg.data);
 			status = ctl_error_exit(json_object_get(res, "error"));
 			buf_free(&msg);
@@ -420,7 +421,7 @@ ctltargets_interrupt(const struct ctl_opts *o, const char *const *targets, int n
 	if (!json_is_array(json_object_get(done, "targets"))) {
 		struct buf msg = BUF_INIT;
 
-		ctl_error_text(json_object_get(done, "error"), &msg);
+		errfmt_summary(json_object_get(done, "error"), &msg);
 		ctl_err("interrupt: %s", msg.data);
 		r = ctl_error_exit(json_object_get(done, "error"));
 		buf_free(&msg);
@@ -433,7 +434,7 @@ ctltargets_interrupt(const struct ctl_opts *o, const char *const *targets, int n
 		struct buf msg = BUF_INIT;
 
 		if (!json_is_true(json_object_get(res, "ok"))) {
-			ctl_error_text(json_object_get(res, "error"), &msg);
+			errfmt_summary(json_object_get(res, "error"), &msg);
 			ctl_err("%s: %s", name, msg.data);
 			r = ctl_error_exit(json_object_get(res, "error"));
 		} else if (k == 0)
@@ -469,7 +470,7 @@ ctltargets_recycle(const struct ctl_opts *o, const char *const *targets, int n)
 	if (!json_is_array(json_object_get(done, "targets"))) {
 		struct buf msg = BUF_INIT;
 
-		ctl_error_text(json_object_get(done, "error"), &msg);
+		errfmt_summary(json_object_get(done, "error"), &msg);
 		ctl_err("recycle: %s", msg.data);
 		r = ctl_error_exit(json_object_get(done, "error"));
 		buf_free(&msg);
@@ -482,7 +483,7 @@ ctltargets_recycle(const struct ctl_opts *o, const char *const *targets, int n)
 		struct buf msg = BUF_INIT;
 
 		if (!json_is_true(json_object_get(res, "ok"))) {
-			ctl_error_text(json_object_get(res, "error"), &msg);
+			errfmt_summary(json_object_get(res, "error"), &msg);
 			ctl_err("%s: %s", name, msg.data);
 			r = ctl_error_exit(json_object_get(res, "error"));
 		} else if (k == 0)
@@ -541,7 +542,7 @@ ctltargets_watch(const struct ctl_opts *o, const char *target, const char *const
 	if (!json_is_true(json_object_get(done, "ok"))) {
 		struct buf msg = BUF_INIT;
 
-		ctl_error_text(json_object_get(done, "error"), &msg);
+		errfmt_summary(json_object_get(done, "error"), &msg);
 		ctl_err("%s: %s", target, msg.data);
 		r = ctl_error_exit(json_object_get(done, "error"));
 		buf_free(&msg);

@@ -69,22 +69,11 @@ exit_for(const char *type)
 
 START_TEST(test_error_exit)
 {
-	struct buf b = BUF_INIT;
-	json_t *e;
-
 	ck_assert_int_eq(exit_for("UnknownTarget"), CTL_EXIT_REFUSED);
 	ck_assert_int_eq(exit_for("NotInstalled"), CTL_EXIT_REFUSED);
 	ck_assert_int_eq(exit_for("WorkerStartFailed"), CTL_EXIT_FAILED);
 	ck_assert_int_eq(exit_for("ZeroDivisionError"), CTL_EXIT_FAILED);
 	ck_assert_int_eq(ctl_error_exit(NULL), CTL_EXIT_FAILED);
-	e = json_pack("{s:s, s:s}", "type", "ConfigError", "message", "a.yaml:1:1: bad");
-	ctl_error_text(e, &b);
-	ck_assert_str_eq(b.data, "ConfigError: a.yaml:1:1: bad");
-	json_decref(e);
-	buf_clear(&b);
-	ctl_error_text(NULL, &b);
-	ck_assert_str_eq(b.data, "Error");
-	buf_free(&b);
 }
 END_TEST
 
