@@ -172,30 +172,13 @@ ctl_sleep_ms(int ms)
 	poll(NULL, 0, ms);
 }
 
-void
-ctl_header_token(const struct ctl_opts *o, struct buf *header)
-{
-	if (o->tcp && o->token)
-		buf_printf(header, " token=%s", o->token);
-}
-
-/* The header parser decides, so that what we accept is what the daemon
- * accepts; the round trip catches options smuggled in with spaces. */
+/* What the daemon's header parser accepts (header_check_target), said
+ * before anything is sent. */
 int
 ctl_check_target(const char *target)
 {
-	char line[HEADER_MAX + 32], err[256], back[2 * HEADER_NAME_MAX + 2];
-	struct header h;
-
-	snprintf(line, sizeof(line), "%s mode=json", target);
-	if (strlen(target) > HEADER_NAME_MAX * 2 ||
-	    header_parse(line, strlen(line), &h, err, sizeof(err)) < 0)
-		goto fail;
-	header_target(&h, back, sizeof(back));
-	if (strcmp(back, target) != 0 || h.mode != HEADER_MODE_JSON)
-		goto fail;
-	return 0;
-fail:
+	if (header_check_target(target) == 0)
+		return 0;
 	ctl_err("bad target '%s': expected DCC[:VERSION], e.g. python:3 or mayapy:2024", target);
 	return -EINVAL;
 }

@@ -32,9 +32,6 @@ struct ctl_opts {
 	int *watch_hit;     /* set when it did during a request (which is then interrupted) */
 };
 
-/* Append " token=..." to a header going over TCP, when there is a token. */
-void ctl_header_token(const struct ctl_opts *o, struct buf *header);
-
 /* Print "hotloadctl: <message>\n" to stderr unless o->quiet. */
 void ctl_msg(const struct ctl_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -9,14 +9,13 @@
 #include "buf.h"
 #include "ctl.h"
 #include "errfmt.h"
-#include "ctlconn.h"
+#include "client.h"
 #include "ctlcontrol.h"
 #include "proto.h"
 
 struct ctlcontrol {
-	struct ctlconn *conn;
+	struct client *conn;
 	const struct ctl_opts *o;
-	long next_id;
 	int silent; /* say nothing about failures: a probe */
 	char where[1024];
 };
@@ -44,15 +43,13 @@ int
 ctlcontrol_open(const struct ctl_opts *o, int silent, struct ctlcontrol **ret)
 {
 	struct ctlcontrol *cc = xcalloc(1, sizeof(*cc));
-	struct buf header = BUF_INIT;
 	char err[1200];
 	int r;
 
 	cc->o = o;
-	cc->next_id = 1;
 	cc->silent = silent;
 	addr_describe(o->socket, o->tcp, cc->where, sizeof(cc->where));
-	r = ctlconn_open(o->socket, o->tcp, &cc->conn, err, sizeof(err));
+	r = client_connect(o->socket, o->tcp, &cc->conn, err, sizeof(err));
 	if (r == -EINVAL || r == -ENAMETOOLONG) {
 		ctl_err("%s", err);
 		free(cc);
@@ -68,12 +65,7 @@ ctlcontrol_open(const struct ctl_opts *o, int silent, struct ctlcontrol **ret)
 		free(cc);
 		return CTL_EXIT_UNREACHABLE;
 	}
-	buf_puts(&header, HOTLOAD_CONTROL_TARGET " mode=json");
-	ctl_header_token(o, &header);
-	buf_puts(&header, "\n");
-	r = ctlconn_send(cc->conn, header.data, header.len);
-	explicit_bzero(header.data, header.len);
-	buf_free(&header);
+	r = client_send_header(cc->conn, HOTLOAD_CONTROL_TARGET, NULL, o->token);
 	if (r < 0) {
 		if (!silent)
 			ctl_err("cannot talk to hotloadd on %s: %s", cc->where, strerror(-r));
@@ -90,7 +82,7 @@ ctlcontrol_free(struct ctlcontrol *cc)
 {
 	if (!cc)
 		return;
-	ctlconn_free(cc->conn);
+	client_free(cc->conn);
 	free(cc);
 }
 
@@ -99,68 +91,32 @@ ctlcontrol_free(struct ctlcontrol *cc)
 static int
 call(struct ctlcontrol *cc, json_t *req, int eof_ok, json_t **ret_done)
 {
-	long id = cc->next_id++;
-	char *body;
-	int r;
+	char why[1024];
+	int r = client_call(cc->conn, req, ret_done, why, sizeof(why));
 
-	json_object_set_new(req, "id", json_integer(id));
-	body = json_dumps(req, JSON_COMPACT);
-	if (!body) {
-		cc_err(cc, "cannot encode the request");
+	switch (r) {
+	case 0:
+		return 0;
+	case -EINVAL:
+		cc_err(cc, "%s", why);
 		return CTL_EXIT_USAGE;
-	}
-	r = ctlconn_send(cc->conn, body, strlen(body));
-	if (r >= 0)
-		r = ctlconn_send(cc->conn, "\n", 1);
-	free(body);
-	/* A failed send still reads on: a refused header was answered. */
-	for (;;) {
-		json_error_t jerr;
-		const char *line, *event;
-		size_t len;
-		json_t *ev;
-		int rr = ctlconn_read_line(cc->conn, -1, &line, &len);
-
-		if (rr == -EINTR)
-			continue;
-		if (rr < 0) {
-			cc_err(cc, "lost the connection to hotloadd on %s: %s", cc->where,
-			       strerror(-rr));
-			return CTL_EXIT_UNREACHABLE;
-		}
-		if (rr == 0 && eof_ok) {
+	case -EPIPE:
+		if (eof_ok) {
 			*ret_done = NULL;
 			return 0;
 		}
-		if (rr == 0) {
-			cc_err(cc, "hotloadd on %s closed the connection%s%s", cc->where,
-			       r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
-			return CTL_EXIT_UNREACHABLE;
-		}
-		if (len == 1 && line[0] == '\n')
-			continue;
-		ev = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
-		event = json_string_value(json_object_get(ev, "event"));
-		if (!json_is_object(ev) || !event) {
-			cc_err(cc, "bad message from hotloadd: %s",
-			       ev ? "not an event" : jerr.text);
-			json_decref(ev);
-			return CTL_EXIT_UNREACHABLE;
-		}
-		if (!strcmp(event, "error")) {
-			struct buf m = BUF_INIT;
-
-			errfmt_summary(json_object_get(ev, "error"), &m);
-			cc_err(cc, "hotloadd refused the control connection: %s", m.data);
-			buf_free(&m);
-			json_decref(ev);
-			return CTL_EXIT_REFUSED;
-		}
-		if (!strcmp(event, "done") && json_integer_value(json_object_get(ev, "id")) == id) {
-			*ret_done = ev;
-			return 0;
-		}
-		json_decref(ev); /* not ours, or an event of a newer daemon */
+		cc_err(cc, "hotloadd on %s closed the connection%s%s", cc->where,
+		       why[0] ? ": " : "", why);
+		return CTL_EXIT_UNREACHABLE;
+	case -ECONNREFUSED:
+		cc_err(cc, "hotloadd refused the control connection: %s", why);
+		return CTL_EXIT_REFUSED;
+	case -EBADMSG:
+		cc_err(cc, "bad message from hotloadd: %s", why);
+		return CTL_EXIT_UNREACHABLE;
+	default:
+		cc_err(cc, "lost the connection to hotloadd on %s: %s", cc->where, why);
+		return CTL_EXIT_UNREACHABLE;
 	}
 }
 

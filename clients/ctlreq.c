@@ -11,14 +11,13 @@
 #include "addr.h"
 #include "buf.h"
 #include "ctl.h"
-#include "ctlconn.h"
+#include "client.h"
 #include "ctlreq.h"
 #include "ctlspin.h"
 #include "errfmt.h"
 
-/* One request per connection, so one id is enough; an interrupt for it
- * (Ctrl-C) goes with the next. */
-#define REQ_ID 1
+#define WAKE_SIGINT 0  /* the connection's wake fds: Ctrl-C */
+#define WAKE_WATCH 1   /* exec --watch: a file changed */
 #define HINT_AFTER 1.0 /* seconds after Ctrl-C before "press again" is said */
 
 /* Where output goes; a reader that went away (`| head`) is not an error of
@@ -31,7 +30,8 @@ struct sink {
 struct reqrun {
 	const struct ctl_opts *o;
 	const char *target;
-	struct ctlconn *conn;
+	struct client *conn;
+	long id; /* of the request: one per connection */
 	struct sink sink;
 	struct ctlspin spin;
 	int presses;    /* Ctrl-Cs so far */
@@ -43,7 +43,7 @@ struct reqrun {
 
 /* The self-pipe the SIGINT handler writes to: a handler may only do
  * async-signal-safe things, and a write() wakes the poll() in
- * ctlconn_read_line without a race between checking a flag and sleeping. */
+ * client_read_line without a race between checking a flag and sleeping. */
 static int sigint_pipe[2] = {-1, -1};
 
 static void
@@ -187,7 +187,7 @@ handle_event(struct reqrun *rr, json_t *ev)
 	if (!name)
 		return -1;
 	/* A refused header has no id; anything else not ours is ignored. */
-	if (!strcmp(name, "error") && (!id || json_integer_value(id) == REQ_ID)) {
+	if (!strcmp(name, "error") && (!id || json_integer_value(id) == rr->id)) {
 		json_t *e = json_object_get(ev, "error");
 
 		ctlspin_clear(&rr->spin);
@@ -195,7 +195,7 @@ handle_event(struct reqrun *rr, json_t *ev)
 		        ctl_str(e, "message", "hotloadd refused the request"));
 		return CTL_EXIT_REFUSED;
 	}
-	if (!json_is_integer(id) || json_integer_value(id) != REQ_ID)
+	if (!json_is_integer(id) || json_integer_value(id) != rr->id)
 		return -1;
 	if (!strcmp(name, "waiting")) {
 		show_waiting(rr, ev);
@@ -225,8 +225,6 @@ handle_event(struct reqrun *rr, json_t *ev)
 	return -1;
 }
 
-static const char interrupt_msg[] = "{\"id\":2,\"op\":\"interrupt\",\"request\":1}\n";
-
 /* Whether fd has something to read now. */
 static int
 fd_readable(int fd)
@@ -240,7 +238,6 @@ fd_readable(int fd)
 static int
 on_ctrl_c(struct reqrun *rr, int n)
 {
-	const char *msg = interrupt_msg;
 	int r;
 
 	if (!n)
@@ -251,7 +248,7 @@ on_ctrl_c(struct reqrun *rr, int n)
 		ctl_msg(rr->o, "interrupted; not waiting for %s any more", rr->target);
 		return CTL_EXIT_INTERRUPTED;
 	}
-	r = ctlconn_send(rr->conn, msg, strlen(msg));
+	r = client_interrupt(rr->conn, rr->id);
 	if (r < 0) {
 		ctlspin_clear(&rr->spin);
 		ctl_msg(rr->o, "cannot send the interrupt: %s", strerror(-r));
@@ -291,20 +288,33 @@ on_timeout(struct reqrun *rr)
 	}
 }
 
-/* Read event lines until the request ends; returns the exit status. */
+/* With --json, every line goes to stdout as it came, an ending one too. */
+static void
+echo_line(struct reqrun *rr)
+{
+	const char *line;
+	size_t len;
+
+	client_last_line(rr->conn, &line, &len);
+	if (!len)
+		return;
+	sink_write(&rr->sink, 1, line, len);
+	if (line[len - 1] != '\n')
+		sink_write(&rr->sink, 1, "\n", 1);
+}
+
+/* Read events until the request ends; returns the exit status. */
 static int
 read_events(struct reqrun *rr, const char *where, int send_err)
 {
 	const struct ctl_opts *o = rr->o;
 
 	for (;;) {
-		json_error_t jerr;
-		const char *line;
-		size_t len;
-		json_t *ev;
+		char why[256];
+		json_t *ev = NULL;
 		int r;
 
-		r = ctlconn_read_line(rr->conn, next_timeout(rr), &line, &len);
+		r = client_read_event(rr->conn, next_timeout(rr), &ev, why, sizeof(why));
 		if (r == -ETIMEDOUT) {
 			on_timeout(rr);
 			continue;
@@ -313,15 +323,21 @@ read_events(struct reqrun *rr, const char *where, int send_err)
 			if (o->watch_hit && !*o->watch_hit && fd_readable(o->watch_fd)) {
 				/* a save while the last run still goes: interrupt it */
 				*o->watch_hit = 1;
-				ctlconn_set_wake_fd2(rr->conn, -1);
-				r = ctlconn_send(rr->conn, interrupt_msg,
-				                 sizeof(interrupt_msg) - 1);
+				client_set_wake_fd(rr->conn, WAKE_WATCH, -1);
+				r = client_interrupt(rr->conn, rr->id);
 				(void)r;
 			}
 			r = on_ctrl_c(rr, sigint_pipe[0] >= 0 ? sigint_drain() : 0);
 			if (r >= 0)
 				return r;
 			continue;
+		}
+		if (o->json && (r == 1 || r == -EBADMSG))
+			echo_line(rr);
+		if (r == -EBADMSG) {
+			ctlspin_clear(&rr->spin);
+			ctl_err("bad message from hotloadd: %s", why);
+			return CTL_EXIT_UNREACHABLE;
 		}
 		if (r <= 0)
 			ctlspin_clear(&rr->spin);
@@ -340,21 +356,6 @@ read_events(struct reqrun *rr, const char *where, int send_err)
 				        where);
 			return CTL_EXIT_UNREACHABLE;
 		}
-		if (len == 1 && line[0] == '\n')
-			continue;
-		if (o->json) {
-			sink_write(&rr->sink, 1, line, len);
-			if (line[len - 1] != '\n')
-				sink_write(&rr->sink, 1, "\n", 1);
-		}
-		ev = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
-		if (!json_is_object(ev)) {
-			ctlspin_clear(&rr->spin);
-			ctl_err("bad message from hotloadd: %s",
-			        ev ? "not a JSON object" : jerr.text);
-			json_decref(ev);
-			return CTL_EXIT_UNREACHABLE;
-		}
 		r = handle_event(rr, ev);
 		json_decref(ev);
 		if (r >= 0)
@@ -369,9 +370,7 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 {
 	struct reqrun rr;
 	struct sigaction old_sigint;
-	struct buf msg = BUF_INIT;
 	char where[1024], err[1200];
-	char *body = NULL;
 	int r, status, caught = 0;
 
 	memset(&rr, 0, sizeof(rr));
@@ -383,15 +382,8 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 	ctlspin_init(&rr.spin, o->quiet);
 	if (ctl_check_target(target) < 0)
 		return CTL_EXIT_USAGE;
-	json_object_set_new(req, "id", json_integer(REQ_ID));
-	body = json_dumps(req, JSON_COMPACT);
-	if (!body) {
-		ctl_err("cannot encode the request (is the code valid UTF-8?)");
-		status = CTL_EXIT_USAGE;
-		goto fail;
-	}
 	addr_describe(o->socket, o->tcp, where, sizeof(where));
-	r = ctlconn_open(o->socket, o->tcp, &rr.conn, err, sizeof(err));
+	r = client_connect(o->socket, o->tcp, &rr.conn, err, sizeof(err));
 	if (r < 0) {
 		ctl_err("%s", err);
 		if (r == -EINVAL || r == -ENAMETOOLONG) {
@@ -407,26 +399,28 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 	/* From here a Ctrl-C interrupts the code rather than us. */
 	if (sigint_catch(&old_sigint) == 0) {
 		caught = 1;
-		ctlconn_set_wake_fd(rr.conn, sigint_pipe[0]);
+		client_set_wake_fd(rr.conn, WAKE_SIGINT, sigint_pipe[0]);
 	}
 	if (o->watch_hit)
-		ctlconn_set_wake_fd2(rr.conn, o->watch_fd);
-	buf_printf(&msg, "%s mode=json", target);
-	ctl_header_token(o, &msg);
-	buf_puts(&msg, "\n");
-	buf_puts(&msg, body);
-	buf_puts(&msg, "\n");
+		client_set_wake_fd(rr.conn, WAKE_WATCH, o->watch_fd);
 	/* A refused header is answered, and the connection closed, before the
 	 * request is read: a failed send still reads that answer. */
-	r = ctlconn_send(rr.conn, msg.data, msg.len);
+	r = client_send_header(rr.conn, target, NULL, o->token);
+	if (r >= 0) {
+		rr.id = 1; /* the connection's first */
+		r = client_send_request(rr.conn, req, &rr.id);
+	}
+	if (r == -EINVAL) {
+		ctl_err("cannot encode the request (is the code valid UTF-8?)");
+		status = CTL_EXIT_USAGE;
+		goto fail;
+	}
 	status = read_events(&rr, where, r < 0 ? r : 0);
 fail:
 	ctlspin_clear(&rr.spin);
 	if (caught)
 		sigint_release(&old_sigint);
-	ctlconn_free(rr.conn);
-	buf_free(&msg);
-	free(body);
+	client_free(rr.conn);
 	return status;
 }
 

@@ -15,10 +15,10 @@
 #endif
 
 #include "buf.h"
-#include "ctlconn.h"
 #include "ctlsys.h"
 #include "pathsafe.h"
 #include "proc.h"
+#include "proto.h"
 
 /* systemctl --user cat: quiet, and fails for a unit that is not there (or
  * when there is no systemd, or no user manager). */
@@ -99,14 +99,16 @@ ctlsys_find_daemon(const char *argv0, char *out, size_t outlen)
 int
 ctlsys_log_path(char *path, size_t pathlen)
 {
-	char sock[PATH_MAX], *slash;
+	char *sock = proto_default_socket(), *slash = strrchr(sock, '/');
+	int r = 0;
 
-	if (ctlconn_default_socket(sock, sizeof(sock)) < 0 || !(slash = strrchr(sock, '/')))
-		return -ENAMETOOLONG;
-	*slash = '\0';
-	if (snprintf(path, pathlen, "%s/hotloadd.log", sock) >= (int)pathlen)
-		return -ENAMETOOLONG;
-	return 0;
+	if (slash)
+		*slash = '\0';
+	if (!slash || strlen(sock) >= PATH_MAX ||
+	    snprintf(path, pathlen, "%s/hotloadd.log", sock) >= (int)pathlen)
+		r = -ENAMETOOLONG;
+	free(sock);
+	return r;
 }
 
 /* Open the log file; see ctlsys.h. /tmp/hotload-UID could have been made

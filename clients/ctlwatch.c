@@ -18,7 +18,7 @@
 
 #include "buf.h"
 #include "ctl.h"
-#include "ctlconn.h"
+#include "client.h"
 #include "ctlwatch.h"
 
 #define SETTLE_MS 100 /* quiet after the last event of a burst */
@@ -159,15 +159,15 @@ wait_change(struct watcher *w, struct buf *what)
  * SIGKILL - the daemon lets the directory go. An interrupt with nothing
  * running is answered at once, without starting a worker: its done says
  * the header was taken. NULL (and a note) when the target will not. */
-static struct ctlconn *
+static struct client *
 target_watch(const struct ctl_opts *o, const char *target, const char *dir)
 {
-	struct ctlconn *c = NULL;
-	struct buf msg = BUF_INIT;
-	const char *line, *why = NULL;
+	struct client *c = NULL;
+	struct buf opt = BUF_INIT;
+	json_t *req = json_pack("{s:s}", "op", "interrupt"), *ev = NULL;
+	const char *why = NULL;
 	char err[256];
-	size_t len;
-	json_t *ev = NULL;
+	long id = 0;
 	int r;
 
 	if (strchr(dir, ' ')) {
@@ -175,36 +175,44 @@ target_watch(const struct ctl_opts *o, const char *target, const char *dir)
 		      "'hotloadctl watch' can";
 		goto refused;
 	}
-	if (ctlconn_open(o->socket, o->tcp, &c, err, sizeof(err)) < 0)
-		return NULL; /* the run says why */
-	buf_printf(&msg, "%s mode=json watch=%s", target, dir);
-	ctl_header_token(o, &msg);
-	buf_puts(&msg, "\n{\"id\":1,\"op\":\"interrupt\"}\n");
-	r = ctlconn_send(c, msg.data, msg.len);
-	while (r >= 0 && (r = ctlconn_read_line(c, 10000, &line, &len)) == 1) {
+	if (client_connect(o->socket, o->tcp, &c, err, sizeof(err)) < 0)
+		goto out; /* the run says why */
+	buf_printf(&opt, "watch=%s", dir);
+	r = client_send_header(c, target, opt.data, o->token);
+	if (r >= 0)
+		r = client_send_request(c, req, &id);
+	while (r >= 0) {
 		const char *name;
 
-		json_decref(ev);
-		ev = json_loadb(line, len, 0, NULL);
-		name = json_string_value(json_object_get(ev, "event"));
+		r = client_read_event(c, 10000, &ev, err, sizeof(err));
+		if (r == -EBADMSG) {
+			r = 1; /* not an event: skip it */
+			continue;
+		}
+		if (r <= 0)
+			break;
+		name = client_event_name(ev);
 		if (name && !strcmp(name, "done") &&
-		    json_integer_value(json_object_get(ev, "id")) == 1) {
+		    json_integer_value(json_object_get(ev, "id")) == id) {
 			if (json_is_true(json_object_get(ev, "ok")))
 				goto out;
 			break;
 		}
 		if (name && !strcmp(name, "error"))
 			break;
+		json_decref(ev);
+		ev = NULL;
 	}
 	why = ctl_str(json_object_get(ev, "error"), "message",
 	              r == -ETIMEDOUT ? "no answer" : "the daemon closed the connection");
 refused:
 	ctl_msg(o, "%s does not reload modules from %s by itself: %s", target, dir, why);
-	ctlconn_free(c);
+	client_free(c);
 	c = NULL;
 out:
 	json_decref(ev);
-	buf_free(&msg);
+	json_decref(req);
+	buf_free(&opt);
 	return c;
 }
 
@@ -215,7 +223,7 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 	struct watcher w = {-1, NULL, 0, file};
 	struct sigaction sa, old_int, old_term;
 	struct buf what = BUF_INIT;
-	struct ctlconn *watching;
+	struct client *watching;
 	int status = CTL_EXIT_OK, hit = 0, i, runs = 0;
 
 	w.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -268,7 +276,7 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 	}
 	o->watch_hit = NULL;
 	o->watch_fd = -1;
-	ctlconn_free(watching); /* the daemon lets dir go */
+	client_free(watching); /* the daemon lets dir go */
 	for (i = 0; i < w.n_paths; i++)
 		free(w.paths[i]);
 	free(w.paths);

@@ -12,7 +12,6 @@
 
 #include "buf.h"
 #include "ctl.h"
-#include "ctlconn.h"
 #include "ctldaemon.h"
 #include "ctlhelp.h"
 #include "ctlinfo.h"
@@ -628,6 +627,8 @@ static int
 pick_address(const struct args *a, struct ctl_opts *o, char *sockbuf, size_t sockbuflen)
 {
 	const char *env;
+	char *path;
+	int n;
 
 	if (a->value[OPT_SOCKET] && a->value[OPT_TCP])
 		return usage_error(NULL, "give --socket or --tcp, not both");
@@ -646,7 +647,10 @@ pick_address(const struct args *a, struct ctl_opts *o, char *sockbuf, size_t soc
 		o->tcp = env;
 		return 0;
 	}
-	if (ctlconn_default_socket(sockbuf, sockbuflen) < 0)
+	path = proto_default_socket();
+	n = snprintf(sockbuf, sockbuflen, "%s", path);
+	free(path);
+	if (n < 0 || (size_t)n >= sockbuflen)
 		return usage_error(NULL, "the default socket path is too long; use --socket");
 	o->socket = sockbuf;
 	return 0;

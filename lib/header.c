@@ -218,3 +218,22 @@ header_target(const struct header *h, char *out, size_t outlen)
 	else
 		snprintf(out, outlen, "%s", h->dcc);
 }
+
+/* The parser decides, so that what a client accepts is what the daemon
+ * accepts; the round trip catches options smuggled in with spaces. */
+int
+header_check_target(const char *target)
+{
+	char line[HEADER_MAX + 32], err[256], back[2 * HEADER_NAME_MAX + 2];
+	struct header h;
+
+	if (strlen(target) > HEADER_NAME_MAX * 2)
+		return -EINVAL;
+	snprintf(line, sizeof(line), "%s mode=json", target);
+	if (header_parse(line, strlen(line), &h, err, sizeof(err)) < 0)
+		return -EINVAL;
+	header_target(&h, back, sizeof(back));
+	if (strcmp(back, target) != 0 || h.mode != HEADER_MODE_JSON)
+		return -EINVAL;
+	return 0;
+}

@@ -38,4 +38,8 @@ int header_parse(const char *line, size_t len, struct header *ret, char *err, si
 /* Format the target of h as "dcc" or "dcc:version" into out. */
 void header_target(const struct header *h, char *out, size_t outlen);
 
+/* Whether target is a plain "dcc[:version]" that a header reads back as
+ * itself, with nothing (an option, a space) smuggled in: 0, or -EINVAL. */
+int header_check_target(const char *target);
+
 #endif

@@ -1,5 +1,5 @@
 /* test_ctl.c - hotloadctl's pieces that need no daemon: durations, targets,
- * tables, the status table, log lines, reading lines with a timeout
+ * tables, the status table, log lines
  *
  * The unit tests link only the daemon's library, so the client sources
  * are compiled in here; their static helpers are then in reach too. */
@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "../../clients/ctl.c"
-#include "../../clients/ctlconn.c"
 #include "../../clients/ctlcontrol.c"
 #include "../../clients/ctlinfo.c"
 #include "../../clients/ctlstatus.c"
@@ -200,57 +199,6 @@ START_TEST(test_log_lines)
 }
 END_TEST
 
-START_TEST(test_read_line)
-{
-	char dir[] = "/tmp/test_ctl.XXXXXX", path[128], err[256];
-	struct sockaddr_un sun;
-	struct ctlconn *c = NULL;
-	const char *line;
-	size_t len;
-	int lfd, peer, wake[2];
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/s.sock", dir);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, path);
-	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_ge(lfd, 0);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(listen(lfd, 1), 0);
-	ck_assert_int_eq(ctlconn_open(path, NULL, &c, err, sizeof(err)), 0);
-	peer = accept(lfd, NULL, NULL);
-	ck_assert_int_ge(peer, 0);
-	ck_assert_int_eq(pipe(wake), 0);
-	ctlconn_set_wake_fd(c, wake[0]);
-
-	/* half a line is not a line: the wait times out */
-	ck_assert_int_eq(write(peer, "hel", 3), 3);
-	ck_assert_int_eq(ctlconn_read_line(c, 50, &line, &len), -ETIMEDOUT);
-	/* the wake fd ends a wait, and nothing is lost */
-	ck_assert_int_eq(write(wake[1], "x", 1), 1);
-	ck_assert_int_eq(ctlconn_read_line(c, -1, &line, &len), -EINTR);
-	ck_assert_int_eq(read(wake[0], err, 1), 1);
-	ck_assert_int_eq(write(peer, "lo\nlast", 7), 7);
-	ck_assert_int_eq(ctlconn_read_line(c, 1000, &line, &len), 1);
-	ck_assert_uint_eq(len, 6);
-	ck_assert(!memcmp(line, "hello\n", 6));
-	/* a last line without '\n' comes at EOF, then 0 */
-	close(peer);
-	ck_assert_int_eq(ctlconn_read_line(c, 1000, &line, &len), 1);
-	ck_assert_uint_eq(len, 4);
-	ck_assert(!memcmp(line, "last", 4));
-	ck_assert_int_eq(ctlconn_read_line(c, 1000, &line, &len), 0);
-
-	ctlconn_free(c);
-	close(wake[0]);
-	close(wake[1]);
-	close(lfd);
-	unlink(path);
-	rmdir(dir);
-}
-END_TEST
-
 /* Every test of hotloadctl's pieces. */
 static Suite *
 ctl_suite(void)
@@ -265,7 +213,6 @@ ctl_suite(void)
 	tcase_add_test(tc, test_status_table);
 	tcase_add_test(tc, test_status_match);
 	tcase_add_test(tc, test_log_lines);
-	tcase_add_test(tc, test_read_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
