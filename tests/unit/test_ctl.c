@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "../../clients/ctl.c"
-#include "../../clients/ctlcontrol.c"
-#include "../../clients/ctlinfo.c"
-#include "../../clients/ctlstatus.c"
-#include "../../clients/ctltable.c"
+#include "../../clients/ctl-control.c"
+#include "../../clients/cmd-logs.c"
+#include "../../clients/cmd-status.c"
+#include "../../clients/ctl-table.c"
 
 /* ctl_fmt_duration of secs. */
 static const char *

@@ -1,4 +1,4 @@
-/* ctlinfo.c - `hotloadctl list`, `logs` and `reload` */
+/* cmd-logs.c - `hotloadctl list`, `logs` and `reload` */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +10,9 @@
 #include "buf.h"
 #include "ctl.h"
 #include "errfmt.h"
-#include "ctlcontrol.h"
-#include "ctlinfo.h"
-#include "ctltable.h"
+#include "ctl-control.h"
+#include "cmd-logs.h"
+#include "ctl-table.h"
 
 #define LOGS_ALL 1000000 /* entries: more than the daemon keeps */
 #define LOGS_DEFAULT_LINES 200

@@ -1,4 +1,4 @@
-/* ctlwatch.c - exec --watch: run again on every save
+/* ctl-watch.c - exec --watch: run again on every save
  *
  * The edit -> run loop from a terminal: hotloadctl watches the directory
  * itself (inotify, as the daemon does), and has the target watch it too,
@@ -19,7 +19,7 @@
 #include "buf.h"
 #include "ctl.h"
 #include "client.h"
-#include "ctlwatch.h"
+#include "ctl-watch.h"
 
 #define SETTLE_MS 100 /* quiet after the last event of a burst */
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM)

@@ -1,9 +1,9 @@
-/* ctltable.c - text tables with columns as wide as their widest cell */
+/* ctl-table.c - text tables with columns as wide as their widest cell */
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-#include "ctltable.h"
+#include "ctl-table.h"
 
 struct ctltable {
 	size_t ncol;

@@ -1,8 +1,8 @@
-/* ctlhelp.c - the help texts of hotloadctl and its commands
+/* ctl-help.c - the help texts of hotloadctl and its commands
  *
  * Kept apart from the option parsing so that both stay readable; the
  * manual (docs/hotloadctl.md) says the same at more length. */
-#include "ctlhelp.h"
+#include "ctl-help.h"
 #include "proto.h"
 
 const char ctlhelp_general[] =

@@ -1,6 +1,6 @@
-/* ctltable.h - text tables with columns as wide as their widest cell */
-#ifndef HOTLOAD_CTLTABLE_H
-#define HOTLOAD_CTLTABLE_H
+/* ctl-table.h - text tables with columns as wide as their widest cell */
+#ifndef HOTLOAD_CTL_TABLE_H
+#define HOTLOAD_CTL_TABLE_H
 
 #include <stddef.h>
 

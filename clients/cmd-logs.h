@@ -1,6 +1,6 @@
-/* ctlinfo.h - `hotloadctl list`, `logs` and `reload` */
-#ifndef HOTLOAD_CTLINFO_H
-#define HOTLOAD_CTLINFO_H
+/* cmd-logs.h - `hotloadctl list`, `logs` and `reload` */
+#ifndef HOTLOAD_CMD_LOGS_H
+#define HOTLOAD_CMD_LOGS_H
 
 struct ctl_opts;
 

@@ -1,6 +1,6 @@
-/* ctlstatus.h - `hotloadctl status`: the daemon's targets and workers */
-#ifndef HOTLOAD_CTLSTATUS_H
-#define HOTLOAD_CTLSTATUS_H
+/* cmd-status.h - `hotloadctl status`: the daemon's targets and workers */
+#ifndef HOTLOAD_CMD_STATUS_H
+#define HOTLOAD_CMD_STATUS_H
 
 #include <jansson.h>
 

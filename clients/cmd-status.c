@@ -1,4 +1,4 @@
-/* ctlstatus.c - `hotloadctl status`: the status control op, as a table */
+/* cmd-status.c - `hotloadctl status`: the status control op, as a table */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,9 +7,9 @@
 
 #include "buf.h"
 #include "ctl.h"
-#include "ctlcontrol.h"
-#include "ctlstatus.h"
-#include "ctltable.h"
+#include "ctl-control.h"
+#include "cmd-status.h"
+#include "ctl-table.h"
 #include "version.h"
 
 enum {

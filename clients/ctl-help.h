@@ -1,6 +1,6 @@
-/* ctlhelp.h - the help texts of hotloadctl and its commands */
-#ifndef HOTLOAD_CTLHELP_H
-#define HOTLOAD_CTLHELP_H
+/* ctl-help.h - the help texts of hotloadctl and its commands */
+#ifndef HOTLOAD_CTL_HELP_H
+#define HOTLOAD_CTL_HELP_H
 
 extern const char ctlhelp_general[];
 extern const char ctlhelp_exec[];

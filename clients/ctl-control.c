@@ -1,4 +1,4 @@
-/* ctlcontrol.c - requests to hotloadd's control target, one at a time */
+/* ctl-control.c - requests to hotloadd's control target, one at a time */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include "ctl.h"
 #include "errfmt.h"
 #include "client.h"
-#include "ctlcontrol.h"
+#include "ctl-control.h"
 #include "proto.h"
 
 struct ctlcontrol {

@@ -1,7 +1,7 @@
-/* ctlsys.h - what hotloadctl needs of the system: systemd units, finding
+/* ctl-sys.h - what hotloadctl needs of the system: systemd units, finding
  * and spawning hotloadd, its log file */
-#ifndef HOTLOAD_CTLSYS_H
-#define HOTLOAD_CTLSYS_H
+#ifndef HOTLOAD_CTL_SYS_H
+#define HOTLOAD_CTL_SYS_H
 
 #include <stddef.h>
 #include <sys/types.h>

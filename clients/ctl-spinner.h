@@ -1,6 +1,6 @@
-/* ctlspin.h - a one-line progress spinner on stderr, only on a terminal */
-#ifndef HOTLOAD_CTLSPIN_H
-#define HOTLOAD_CTLSPIN_H
+/* ctl-spinner.h - a one-line progress spinner on stderr, only on a terminal */
+#ifndef HOTLOAD_CTL_SPINNER_H
+#define HOTLOAD_CTL_SPINNER_H
 
 /* How often to call ctlspin_tick while the spinner shows. */
 #define CTLSPIN_TICK_MS 100

@@ -1,4 +1,4 @@
-/* ctlsys.c - systemd units, finding and spawning hotloadd, its log file */
+/* ctl-sys.c - systemd units, finding and spawning hotloadd, its log file */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,7 +15,7 @@
 #endif
 
 #include "buf.h"
-#include "ctlsys.h"
+#include "ctl-sys.h"
 #include "pathsafe.h"
 #include "proc.h"
 #include "proto.h"

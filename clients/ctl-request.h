@@ -1,6 +1,6 @@
-/* ctlreq.h - one JSON-mode request to hotloadd, its events shown as they come */
-#ifndef HOTLOAD_CTLREQ_H
-#define HOTLOAD_CTLREQ_H
+/* ctl-request.h - one JSON-mode request to hotloadd, its events shown as they come */
+#ifndef HOTLOAD_CTL_REQUEST_H
+#define HOTLOAD_CTL_REQUEST_H
 
 #include <jansson.h>
 #include <stddef.h>

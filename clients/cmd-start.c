@@ -1,4 +1,4 @@
-/* ctltargets.c - start, stop, restart and interrupt named targets
+/* cmd-start.c - start, stop, restart and interrupt named targets
  *
  * The control ops return at once; a worker becomes ready (or fails) later,
  * so waiting is polling the status, with a spinner on a terminal. */
@@ -14,10 +14,10 @@
 #include "buf.h"
 #include "ctl.h"
 #include "errfmt.h"
-#include "ctlcontrol.h"
-#include "ctlspin.h"
-#include "ctlsys.h"
-#include "ctltargets.h"
+#include "ctl-control.h"
+#include "ctl-spinner.h"
+#include "ctl-sys.h"
+#include "cmd-start.h"
 
 #define POLL_MS 100
 #define START_TIMEOUT 300.0 /* a safety net: hooks have their startup_timeout */

@@ -1,6 +1,6 @@
-/* ctldaemon.h - start, stop and restart hotloadd itself */
-#ifndef HOTLOAD_CTLDAEMON_H
-#define HOTLOAD_CTLDAEMON_H
+/* cmd-daemon.h - start, stop and restart hotloadd itself */
+#ifndef HOTLOAD_CMD_DAEMON_H
+#define HOTLOAD_CMD_DAEMON_H
 
 struct ctl_opts;
 

@@ -1,4 +1,4 @@
-/* ctlreq.c - send one request to hotloadd and print its events as they come */
+/* ctl-request.c - send one request to hotloadd and print its events as they come */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,8 +12,8 @@
 #include "buf.h"
 #include "ctl.h"
 #include "client.h"
-#include "ctlreq.h"
-#include "ctlspin.h"
+#include "ctl-request.h"
+#include "ctl-spinner.h"
 #include "errfmt.h"
 
 #define WAKE_SIGINT 0  /* the connection's wake fds: Ctrl-C */

@@ -1,4 +1,4 @@
-/* ctldaemon.c - start, stop and restart hotloadd itself */
+/* cmd-daemon.c - start, stop and restart hotloadd itself */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,10 +13,10 @@
 #include "buf.h"
 #include "ctl.h"
 #include "errfmt.h"
-#include "ctlcontrol.h"
-#include "ctldaemon.h"
-#include "ctlspin.h"
-#include "ctlsys.h"
+#include "ctl-control.h"
+#include "cmd-daemon.h"
+#include "ctl-spinner.h"
+#include "ctl-sys.h"
 #include "proc.h"
 
 #define SERVICE_UNIT "hotloadd.service"

@@ -1,6 +1,6 @@
-/* ctlwatch.h - exec --watch: run again on every save */
-#ifndef HOTLOAD_CTLWATCH_H
-#define HOTLOAD_CTLWATCH_H
+/* ctl-watch.h - exec --watch: run again on every save */
+#ifndef HOTLOAD_CTL_WATCH_H
+#define HOTLOAD_CTL_WATCH_H
 
 #include "ctl.h"
 

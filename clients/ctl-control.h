@@ -1,6 +1,6 @@
-/* ctlcontrol.h - a connection to hotloadd's control target ("hotload") */
-#ifndef HOTLOAD_CTLCONTROL_H
-#define HOTLOAD_CTLCONTROL_H
+/* ctl-control.h - a connection to hotloadd's control target ("hotload") */
+#ifndef HOTLOAD_CTL_CONTROL_H
+#define HOTLOAD_CTL_CONTROL_H
 
 #include <jansson.h>
 

@@ -1,6 +1,6 @@
-/* ctltargets.h - start, stop, restart and interrupt named targets */
-#ifndef HOTLOAD_CTLTARGETS_H
-#define HOTLOAD_CTLTARGETS_H
+/* cmd-start.h - start, stop, restart and interrupt named targets */
+#ifndef HOTLOAD_CMD_START_H
+#define HOTLOAD_CMD_START_H
 
 struct ctl_opts;
 

@@ -1,4 +1,4 @@
-/* ctlspin.c - a one-line progress spinner on stderr, only on a terminal */
+/* ctl-spinner.c - a one-line progress spinner on stderr, only on a terminal */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "ctlspin.h"
+#include "ctl-spinner.h"
 
 static const char frames[] = "|/-\\";
 
