@@ -1,4 +1,5 @@
-/* cmd-daemon.c - start, stop and restart hotloadd itself */
+/* cmd-daemon.c - `hotloadctl start`, `stop` and `restart` without targets:
+ * hotloadd itself */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,10 +12,10 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "cmd.h"
 #include "ctl.h"
 #include "errfmt.h"
 #include "ctl-control.h"
-#include "cmd-daemon.h"
 #include "ctl-spinner.h"
 #include "ctl-sys.h"
 #include "proc.h"
@@ -176,9 +177,9 @@ spawn_and_wait(const struct ctl_opts *o)
 	return CTL_EXIT_OK;
 }
 
-/* start without targets; see ctldaemon.h. */
+/* start without targets; see cmd.h. */
 int
-ctldaemon_start(const struct ctl_opts *o)
+cmd_daemon_start(const struct ctl_opts *o)
 {
 	struct ctlcontrol *cc = NULL;
 	char addr[PATH_MAX + 32];
@@ -222,9 +223,9 @@ daemon_gone(const struct ctl_opts *o, long pid)
 	return !ctlcontrol_alive(o, NULL);
 }
 
-/* stop without targets; see ctldaemon.h. */
+/* stop without targets; see cmd.h. */
 int
-ctldaemon_stop(const struct ctl_opts *o)
+cmd_daemon_stop(const struct ctl_opts *o)
 {
 	double timeout = o->timeout > 0 ? o->timeout : STOP_TIMEOUT, deadline;
 	struct ctlcontrol *cc = NULL;
@@ -295,17 +296,17 @@ ctldaemon_stop(const struct ctl_opts *o)
 	return CTL_EXIT_OK;
 }
 
-/* restart without targets; see ctldaemon.h. */
+/* restart without targets; see cmd.h. */
 int
-ctldaemon_restart(const struct ctl_opts *o)
+cmd_daemon_restart(const struct ctl_opts *o)
 {
 	struct ctl_opts wait = *o;
 	int r;
 
 	/* The old daemon must be gone before the new one can listen. */
 	wait.no_wait = 0;
-	r = ctldaemon_stop(&wait);
+	r = cmd_daemon_stop(&wait);
 	if (r)
 		return r;
-	return ctldaemon_start(o);
+	return cmd_daemon_start(o);
 }

@@ -1,4 +1,4 @@
-/* cmd-logs.c - `hotloadctl list`, `logs` and `reload` */
+/* cmd-logs.c - `hotloadctl logs`: the recent output of a target's workers */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,148 +8,20 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "cmd.h"
 #include "ctl.h"
 #include "errfmt.h"
 #include "ctl-control.h"
 #include "cmd-logs.h"
-#include "ctl-table.h"
 
 #define LOGS_ALL 1000000 /* entries: more than the daemon keeps */
 #define LOGS_DEFAULT_LINES 200
 
-enum { LCOL_HOOK, LCOL_ALIASES, LCOL_DEFAULT, LCOL_VERSION, LCOL_PATH, LCOL_SOURCE, LCOL_N };
-
-/* Run one control request; its done in *ret_done when it is ok, else the
- * error is said and an exit status returned. */
-static int
-call_ok(const struct ctl_opts *o, json_t *req, const char *what, json_t **ret_done)
+/* Cut the entries into lines; see cmd-logs.h. */
+size_t
+cmd_logs_split(json_t *logs, struct cmd_logline **ret)
 {
-	struct ctlcontrol *cc = NULL;
-	json_t *done = NULL;
-	int r;
-
-	r = ctlcontrol_open(o, 0, &cc);
-	if (r)
-		return r;
-	r = ctlcontrol_call(cc, req, &done);
-	ctlcontrol_free(cc);
-	if (r)
-		return r;
-	if (!json_is_true(json_object_get(done, "ok"))) {
-		json_t *e = json_object_get(done, "error");
-		struct buf m = BUF_INIT;
-
-		errfmt_summary(e, &m);
-		ctl_err("%s: %s", what, m.data);
-		buf_free(&m);
-		r = ctl_error_exit(e);
-		/* A bad configuration is not a refusal: the reload was tried. */
-		if (!strcmp(ctl_str(e, "type", ""), "ConfigError"))
-			r = CTL_EXIT_FAILED;
-		json_decref(done);
-		return r;
-	}
-	*ret_done = done;
-	return 0;
-}
-
-/* Print a JSON value indented, with a newline. */
-static void
-print_json(json_t *v)
-{
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
-
-	if (s) {
-		ctl_print(1, "%s\n", s);
-		free(s);
-	}
-}
-
-/* The hook's rows: one per install, the hook's own cells on the first. */
-static void
-add_hook(struct ctltable *t, json_t *h)
-{
-	json_t *aliases = json_object_get(h, "aliases"), *installs = json_object_get(h, "installs");
-	const char *row[LCOL_N];
-	struct buf al = BUF_INIT;
-	json_t *a, *in;
-	size_t i;
-
-	json_array_foreach(aliases, i, a)
-	{
-		if (json_is_string(a))
-			buf_printf(&al, "%s%s", al.len ? "," : "", json_string_value(a));
-	}
-	row[LCOL_HOOK] = ctl_str(h, "name", "?");
-	row[LCOL_ALIASES] = al.len ? al.data : "-";
-	row[LCOL_DEFAULT] = ctl_str(h, "default_version", "newest");
-	row[LCOL_SOURCE] = ctl_str(h, "source", "-");
-	if (!json_array_size(installs)) {
-		row[LCOL_VERSION] = "-";
-		row[LCOL_PATH] = "(not installed)";
-		ctltable_add(t, row);
-	}
-	json_array_foreach(installs, i, in)
-	{
-		row[LCOL_VERSION] = ctl_str(in, "version", "?");
-		row[LCOL_PATH] = ctl_str(in, "path", "?");
-		ctltable_add(t, row);
-		row[LCOL_HOOK] = row[LCOL_ALIASES] = row[LCOL_DEFAULT] = row[LCOL_SOURCE] = "";
-	}
-	buf_free(&al);
-}
-
-/* list; see ctlinfo.h. */
-int
-ctlinfo_list(const struct ctl_opts *o)
-{
-	static const char *const header[LCOL_N] = {"HOOK",    "ALIASES", "DEFAULT",
-	                                           "VERSION", "PATH",    "SOURCE"};
-	json_t *req = json_pack("{s:s}", "op", "list"), *done = NULL, *hooks, *h;
-	struct ctltable *t;
-	struct buf out = BUF_INIT;
-	size_t i;
-	int r;
-
-	r = call_ok(o, req, "list", &done);
-	json_decref(req);
-	if (r)
-		return r;
-	hooks = json_object_get(done, "hooks");
-	if (o->json) {
-		print_json(hooks);
-		json_decref(done);
-		return CTL_EXIT_OK;
-	}
-	t = ctltable_new(LCOL_N);
-	ctltable_add(t, header);
-	json_array_foreach(hooks, i, h)
-	{
-		add_hook(t, h);
-	}
-	ctltable_print(t, &out);
-	ctl_write_all(1, out.data, out.len);
-	ctltable_free(t);
-	buf_free(&out);
-	json_decref(done);
-	return CTL_EXIT_OK;
-}
-
-/* A line of output put back together: the daemon keeps chunks as the
- * worker wrote them, and a chunk may end mid-line or hold many lines. */
-struct logline {
-	time_t time;
-	json_int_t pid;
-	const char *stream; /* "stdout" or "stderr", borrowed from the entry */
-	struct buf text;
-	int closed; /* ends with its '\n' */
-};
-
-/* Cut the entries into lines; returns how many are in *ret. */
-static size_t
-split_lines(json_t *logs, struct logline **ret)
-{
-	struct logline *v = NULL, *last;
+	struct cmd_logline *v = NULL, *last;
 	size_t n = 0, i;
 	json_t *e;
 
@@ -186,7 +58,7 @@ split_lines(json_t *logs, struct logline **ret)
 /* Print lines[from..n), with "Mar 05 14:02:11 4711 stderr| " in front of
  * each when prefix is set. */
 static void
-print_lines(const struct logline *v, size_t from, size_t n, int prefix)
+print_lines(const struct cmd_logline *v, size_t from, size_t n, int prefix)
 {
 	struct buf out = BUF_INIT;
 	size_t i;
@@ -213,56 +85,44 @@ print_lines(const struct logline *v, size_t from, size_t n, int prefix)
 	buf_free(&out);
 }
 
-/* logs; see ctlinfo.h. */
+/* logs TARGET */
 int
-ctlinfo_logs(const struct ctl_opts *o, const char *target)
+cmd_logs(const struct ctl_opts *o, const struct cmd_args *a)
 {
+	const char *target = a->pos[1];
 	json_t *req, *done = NULL, *logs;
-	struct logline *lines = NULL;
+	struct cmd_logline *lines = NULL;
 	size_t n, i, want;
 	int r;
 
+	if (a->npos < 2)
+		return ctl_usage("logs", "missing TARGET");
+	if (a->npos > 2)
+		return ctl_usage("logs", "unexpected argument '%s'", a->pos[2]);
 	if (ctl_check_target(target) < 0)
 		return CTL_EXIT_USAGE;
 	/* All the daemon keeps (a few dozen KiB): -n counts lines, which
 	 * only whole output can tell. With --json it counts entries. */
 	req = json_pack("{s:s, s:s, s:I}", "op", "logs", "target", target, "entries",
 	                (json_int_t)(o->json && o->lines > 0 ? o->lines : LOGS_ALL));
-	r = call_ok(o, req, target, &done);
+	r = ctlcontrol_call_ok(o, req, target, &done);
 	json_decref(req);
 	if (r)
 		return r;
 	logs = json_object_get(done, "logs");
 	if (o->json) {
-		print_json(logs);
+		ctl_print_json(logs);
 		json_decref(done);
 		return CTL_EXIT_OK;
 	}
 	if (!json_array_size(logs))
 		ctl_msg(o, "%s: no output recorded", target);
-	n = split_lines(logs, &lines);
+	n = cmd_logs_split(logs, &lines);
 	want = o->lines < 0 ? LOGS_DEFAULT_LINES : o->lines == 0 ? n : (size_t)o->lines;
 	print_lines(lines, n > want ? n - want : 0, n, isatty(STDOUT_FILENO));
 	for (i = 0; i < n; i++)
 		buf_free(&lines[i].text);
 	free(lines);
-	json_decref(done);
-	return CTL_EXIT_OK;
-}
-
-/* reload; see ctlinfo.h. */
-int
-ctlinfo_reload(const struct ctl_opts *o)
-{
-	json_t *req = json_pack("{s:s}", "op", "reload"), *done = NULL;
-	int r;
-
-	r = call_ok(o, req, "reload failed, the running configuration is kept", &done);
-	json_decref(req);
-	if (r)
-		return r;
-	if (!o->quiet)
-		ctl_print(1, "hotloadd reloaded its configuration\n");
 	json_decref(done);
 	return CTL_EXIT_OK;
 }

@@ -1,19 +1,25 @@
-/* cmd-logs.h - `hotloadctl list`, `logs` and `reload` */
+/* cmd-logs.h - `hotloadctl logs`: its output put back into lines */
 #ifndef HOTLOAD_CMD_LOGS_H
 #define HOTLOAD_CMD_LOGS_H
 
-struct ctl_opts;
+#include <jansson.h>
+#include <time.h>
 
-/* The hooks the daemon knows and the installs they find, as a table or
- * (o->json) the daemon's "hooks" array. */
-int ctlinfo_list(const struct ctl_opts *o);
+#include "buf.h"
 
-/* The last o->lines lines (-1: 200, 0: all) of the recent output of
- * target's workers, prefixed with time, pid and stream on a terminal;
- * o->json: the daemon's "logs" array (o->lines entries of it). */
-int ctlinfo_logs(const struct ctl_opts *o, const char *target);
+/* A line of output put back together: the daemon keeps chunks as the
+ * worker wrote them, and a chunk may end mid-line or hold many lines. */
+struct cmd_logline {
+	time_t time;
+	json_int_t pid;
+	const char *stream; /* "stdout" or "stderr", borrowed from the entry */
+	struct buf text;
+	int closed; /* ends with its '\n' */
+};
 
-/* Have the daemon re-read its configuration; 1 with its ConfigError. */
-int ctlinfo_reload(const struct ctl_opts *o);
+/* Cut the daemon's log entries into lines: the rest of a cut line comes
+ * from the same process and stream. Returns how many are in *ret (an
+ * array to free, with each text). */
+size_t cmd_logs_split(json_t *logs, struct cmd_logline **ret);
 
 #endif

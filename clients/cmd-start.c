@@ -1,4 +1,5 @@
-/* cmd-start.c - start, stop, restart and interrupt named targets
+/* cmd-start.c - `hotloadctl start`, `stop` and `restart` of targets (of
+ * hotloadd itself without targets: cmd-daemon.c)
  *
  * The control ops return at once; a worker becomes ready (or fails) later,
  * so waiting is polling the status, with a spinner on a terminal. */
@@ -12,12 +13,12 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "cmd.h"
 #include "ctl.h"
 #include "errfmt.h"
 #include "ctl-control.h"
 #include "ctl-spinner.h"
 #include "ctl-sys.h"
-#include "cmd-start.h"
 
 #define POLL_MS 100
 #define START_TIMEOUT 300.0 /* a safety net: hooks have their startup_timeout */
@@ -37,34 +38,6 @@ struct waiting {
 	char what[64];     /* for the spinner: "starting", "stopping" */
 	struct buf detail; /* ready: "worker 3, pid 4711"; failed: why */
 };
-
-/* Whether every target is a plain DCC[:VERSION]; checked before any
- * connection, so that a typo is a usage error with or without a daemon. */
-static int
-check_all(const char *const *targets, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (ctl_check_target(targets[i]) < 0)
-			return CTL_EXIT_USAGE;
-	return 0;
-}
-
-/* Send op with the targets; the daemon's answer in *ret_done. */
-static int
-send_op(struct ctlcontrol *cc, const char *op, const char *const *targets, int n, json_t **ret_done)
-{
-	json_t *req, *list = json_array();
-	int i, r;
-
-	for (i = 0; i < n; i++)
-		json_array_append_new(list, json_string(targets[i]));
-	req = json_pack("{s:s, s:o}", "op", op, "targets", list);
-	r = ctlcontrol_call(cc, req, ret_done);
-	json_decref(req);
-	return r;
-}
 
 /* The target called name in status, or NULL. */
 static json_t *
@@ -310,16 +283,18 @@ waiting_free(struct waiting *wt, int n)
 	free(wt);
 }
 
-/* start/restart; see ctltargets.h. */
-int
-ctltargets_start(const struct ctl_opts *o, const char *op, const char *const *targets, int n)
+/* op "start" or "restart" of targets[0..n), then (unless o->no_wait) wait
+ * until each has a ready worker, has failed, or o->timeout passed.
+ * Returns 0 when all are ready, 1 when one is not, 4 when one was refused. */
+static int
+start_targets(const struct ctl_opts *o, const char *op, const char *const *targets, int n)
 {
 	struct waiting *wt = xcalloc((size_t)n, sizeof(*wt));
 	struct ctlcontrol *cc = NULL;
 	json_t *before = NULL, *done = NULL;
 	int r, refused, m = 0, i;
 
-	r = check_all(targets, n);
+	r = ctl_check_targets(targets, n);
 	if (!r)
 		r = ctlcontrol_open(o, 0, &cc);
 	if (r)
@@ -328,7 +303,7 @@ ctltargets_start(const struct ctl_opts *o, const char *op, const char *const *ta
 	r = ctlcontrol_status(cc, &before);
 	if (r)
 		goto fail;
-	r = send_op(cc, op, targets, n, &done);
+	r = ctlcontrol_targets(cc, op, targets, n, &done);
 	if (r)
 		goto fail;
 	refused = take_results(done, op, targets, n, before, wt, &m);
@@ -362,21 +337,22 @@ fail:
 	return r;
 }
 
-/* stop; see ctltargets.h. */
-int
-ctltargets_stop(const struct ctl_opts *o, const char *const *targets, int n)
+/* Stop the workers of targets[0..n) and (unless o->no_wait) wait until
+ * they have exited. */
+static int
+stop_targets(const struct ctl_opts *o, const char *const *targets, int n)
 {
 	struct waiting *wt = xcalloc((size_t)n, sizeof(*wt));
 	struct ctlcontrol *cc = NULL;
 	json_t *done = NULL;
 	int r, refused, m = 0, i;
 
-	r = check_all(targets, n);
+	r = ctl_check_targets(targets, n);
 	if (!r)
 		r = ctlcontrol_open(o, 0, &cc);
 	if (r)
 		goto fail;
-	r = send_op(cc, "stop", targets, n, &done);
+	r = ctlcontrol_targets(cc, "stop", targets, n, &done);
 	if (r)
 		goto fail;
 	refused = take_results(done, "stop", targets, n, NULL, wt, &m);
@@ -401,168 +377,29 @@ fail:
 	return r;
 }
 
-/* interrupt; see ctltargets.h. */
+/* start [TARGET...] */
 int
-ctltargets_interrupt(const struct ctl_opts *o, const char *const *targets, int n)
+cmd_start(const struct ctl_opts *o, const struct cmd_args *a)
 {
-	struct ctlcontrol *cc = NULL;
-	json_t *done = NULL, *res;
-	size_t i;
-	int r;
-
-	r = check_all(targets, n);
-	if (!r)
-		r = ctlcontrol_open(o, 0, &cc);
-	if (r)
-		return r;
-	r = send_op(cc, "interrupt", targets, n, &done);
-	if (r)
-		goto fail;
-	if (!json_is_array(json_object_get(done, "targets"))) {
-		struct buf msg = BUF_INIT;
-
-		errfmt_summary(json_object_get(done, "error"), &msg);
-		ctl_err("interrupt: %s", msg.data);
-		r = ctl_error_exit(json_object_get(done, "error"));
-		buf_free(&msg);
-		goto fail;
-	}
-	json_array_foreach(json_object_get(done, "targets"), i, res)
-	{
-		const char *name = ctl_str(res, "target", i < (size_t)n ? targets[i] : "?");
-		json_int_t k = json_integer_value(json_object_get(res, "interrupted"));
-		struct buf msg = BUF_INIT;
-
-		if (!json_is_true(json_object_get(res, "ok"))) {
-			errfmt_summary(json_object_get(res, "error"), &msg);
-			ctl_err("%s: %s", name, msg.data);
-			r = ctl_error_exit(json_object_get(res, "error"));
-		} else if (k == 0)
-			ctl_msg(o, "%s: nothing was running", name);
-		else if (!o->quiet)
-			ctl_print(1, "%s: interrupted %" JSON_INTEGER_FORMAT " request%s\n", name,
-			          k, k == 1 ? "" : "s");
-		buf_free(&msg);
-	}
-fail:
-	json_decref(done);
-	ctlcontrol_free(cc);
-	return r;
+	if (a->npos == 1)
+		return cmd_daemon_start(o);
+	return start_targets(o, "start", a->pos + 1, a->npos - 1);
 }
 
-/* recycle; see ctltargets.h. */
+/* stop [TARGET...] */
 int
-ctltargets_recycle(const struct ctl_opts *o, const char *const *targets, int n)
+cmd_stop(const struct ctl_opts *o, const struct cmd_args *a)
 {
-	struct ctlcontrol *cc = NULL;
-	json_t *done = NULL, *res;
-	size_t i;
-	int r;
-
-	r = check_all(targets, n);
-	if (!r)
-		r = ctlcontrol_open(o, 0, &cc);
-	if (r)
-		return r;
-	r = send_op(cc, "recycle", targets, n, &done);
-	if (r)
-		goto fail;
-	if (!json_is_array(json_object_get(done, "targets"))) {
-		struct buf msg = BUF_INIT;
-
-		errfmt_summary(json_object_get(done, "error"), &msg);
-		ctl_err("recycle: %s", msg.data);
-		r = ctl_error_exit(json_object_get(done, "error"));
-		buf_free(&msg);
-		goto fail;
-	}
-	json_array_foreach(json_object_get(done, "targets"), i, res)
-	{
-		const char *name = ctl_str(res, "target", i < (size_t)n ? targets[i] : "?");
-		json_int_t k = json_integer_value(json_object_get(res, "recycled"));
-		struct buf msg = BUF_INIT;
-
-		if (!json_is_true(json_object_get(res, "ok"))) {
-			errfmt_summary(json_object_get(res, "error"), &msg);
-			ctl_err("%s: %s", name, msg.data);
-			r = ctl_error_exit(json_object_get(res, "error"));
-		} else if (k == 0)
-			ctl_msg(o, "%s: no worker runs; the next request starts a fresh one", name);
-		else if (!o->quiet)
-			ctl_print(1, "%s: recycling %" JSON_INTEGER_FORMAT " worker%s\n", name, k,
-			          k == 1 ? "" : "s");
-		buf_free(&msg);
-	}
-fail:
-	json_decref(done);
-	ctlcontrol_free(cc);
-	return r;
+	if (a->npos == 1)
+		return cmd_daemon_stop(o);
+	return stop_targets(o, a->pos + 1, a->npos - 1);
 }
 
-/* watch / unwatch; see ctltargets.h. */
+/* restart [TARGET...] */
 int
-ctltargets_watch(const struct ctl_opts *o, const char *target, const char *const *dirs, int n,
-                 int add)
+cmd_restart(const struct ctl_opts *o, const struct cmd_args *a)
 {
-	struct ctlcontrol *cc = NULL;
-	json_t *done = NULL, *list = json_array(), *req, *v;
-	size_t i;
-	int k, r;
-
-	r = check_all(&target, 1);
-	for (k = 0; !r && k < n; k++) {
-		/* the daemon needs real, absolute paths; a directory to unwatch may be gone */
-		char *real = realpath(dirs[k], NULL);
-
-		if (!real && add) {
-			ctl_err("cannot watch %s: %s", dirs[k], strerror(errno));
-			r = CTL_EXIT_USAGE;
-			break;
-		}
-		if (!real && dirs[k][0] != '/') {
-			ctl_err("%s: give an absolute path of a directory that is gone", dirs[k]);
-			r = CTL_EXIT_USAGE;
-			break;
-		}
-		json_array_append_new(list, json_string(real ? real : dirs[k]));
-		free(real);
-	}
-	if (!r)
-		r = ctlcontrol_open(o, 0, &cc);
-	if (r) {
-		json_decref(list);
-		return r;
-	}
-	req = json_pack("{s:s, s:s, s:o}", "op", add ? "watch" : "unwatch", "target", target,
-	                "dirs", list);
-	r = ctlcontrol_call(cc, req, &done);
-	json_decref(req);
-	if (r)
-		goto fail;
-	if (!json_is_true(json_object_get(done, "ok"))) {
-		struct buf msg = BUF_INIT;
-
-		errfmt_summary(json_object_get(done, "error"), &msg);
-		ctl_err("%s: %s", target, msg.data);
-		r = ctl_error_exit(json_object_get(done, "error"));
-		buf_free(&msg);
-		goto fail;
-	}
-	if (!o->quiet) {
-		struct buf line = BUF_INIT;
-
-		buf_printf(&line, "%s: watching", ctl_str(done, "target", target));
-		json_array_foreach(json_object_get(done, "watch"), i, v)
-		{
-			buf_printf(&line, "%s %s", i ? "," : "", json_string_value(v));
-		}
-		if (!json_array_size(json_object_get(done, "watch")))
-			buf_puts(&line, " nothing");
-		ctl_print(1, "%s\n", line.data);
-		buf_free(&line);
-	}
-fail:
-	json_decref(done);
-	ctlcontrol_free(cc);
-	return r;
+	if (a->npos == 1)
+		return cmd_daemon_restart(o);
+	return start_targets(o, "restart", a->pos + 1, a->npos - 1);
 }

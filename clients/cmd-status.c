@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "cmd.h"
 #include "ctl.h"
 #include "ctl-control.h"
 #include "cmd-status.h"
@@ -129,9 +130,9 @@ add_notes(json_t *tg, struct buf *out)
 		           name);
 }
 
-/* The header line and the table of targets. */
-static void
-print_table(json_t *status, json_t *targets, const char *missing, struct buf *out)
+/* The header line and the table of targets; see cmd-status.h. */
+void
+cmd_status_table(json_t *status, json_t *targets, const char *missing, struct buf *out)
 {
 	json_t *daemon = json_object_get(status, "daemon");
 	json_t *conns = json_object_get(daemon, "connections");
@@ -219,11 +220,11 @@ hook_name(struct ctlcontrol *cc, json_t *targets, const char *dcc, char **ret)
 	return CTL_EXIT_REFUSED;
 }
 
-/* Pick the targets target means; see ctlstatus.h. The daemon resolves a
+/* Pick the targets target means; see cmd-status.h. The daemon resolves a
  * version against the installs, we only against running targets, by the
  * same rule: "3" matches "3" and "3.11", as in a header. */
 int
-ctlstatus_match(struct ctlcontrol *cc, json_t *status, const char *target, json_t **ret_targets)
+cmd_status_match(struct ctlcontrol *cc, json_t *status, const char *target, json_t **ret_targets)
 {
 	json_t *targets = json_object_get(status, "targets"), *tg, *out;
 	const char *colon = strchr(target, ':');
@@ -263,16 +264,21 @@ done:
 	return 0;
 }
 
-/* status; see ctlstatus.h. */
+/* status [TARGET]: the daemon's status as a table, or with o->json as the
+ * status object; only target's rows when there is one. 1 when a target
+ * shown has failed. */
 int
-ctlstatus_show(const struct ctl_opts *o, const char *target)
+cmd_status(const struct ctl_opts *o, const struct cmd_args *a)
 {
+	const char *target = a->npos == 2 ? a->pos[1] : NULL;
 	struct ctlcontrol *cc = NULL;
 	json_t *status = NULL, *targets = NULL, *tg;
 	struct buf out = BUF_INIT;
 	size_t i;
 	int r, failed = 0;
 
+	if (a->npos > 2)
+		return ctl_usage("status", "unexpected argument '%s'", a->pos[2]);
 	if (target && ctl_check_target(target) < 0)
 		return CTL_EXIT_USAGE;
 	r = ctlcontrol_open(o, 0, &cc);
@@ -282,7 +288,7 @@ ctlstatus_show(const struct ctl_opts *o, const char *target)
 	if (r)
 		goto fail;
 	if (target) {
-		r = ctlstatus_match(cc, status, target, &targets);
+		r = cmd_status_match(cc, status, target, &targets);
 		if (r)
 			goto fail;
 		json_object_set(status, "targets", targets);
@@ -300,8 +306,8 @@ ctlstatus_show(const struct ctl_opts *o, const char *target)
 		buf_puts(&out, "\n");
 		free(s);
 	} else
-		print_table(status, targets, target && !json_array_size(targets) ? target : NULL,
-		            &out);
+		cmd_status_table(status, targets,
+		                 target && !json_array_size(targets) ? target : NULL, &out);
 	ctl_write_all(1, out.data, out.len);
 	r = failed ? CTL_EXIT_FAILED : CTL_EXIT_OK;
 fail:

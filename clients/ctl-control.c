@@ -38,7 +38,7 @@ cc_err(const struct ctlcontrol *cc, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* Open the connection and send the header; see ctlcontrol.h. */
+/* Open the connection and send the header; see ctl-control.h. */
 int
 ctlcontrol_open(const struct ctl_opts *o, int silent, struct ctlcontrol **ret)
 {
@@ -120,14 +120,14 @@ call(struct ctlcontrol *cc, json_t *req, int eof_ok, json_t **ret_done)
 	}
 }
 
-/* One request; see ctlcontrol.h. */
+/* One request; see ctl-control.h. */
 int
 ctlcontrol_call(struct ctlcontrol *cc, json_t *req, json_t **ret_done)
 {
 	return call(cc, req, 0, ret_done);
 }
 
-/* shutdown; see ctlcontrol.h. */
+/* shutdown; see ctl-control.h. */
 int
 ctlcontrol_shutdown(struct ctlcontrol *cc, json_t **ret_done)
 {
@@ -196,4 +196,53 @@ ctlcontrol_alive(const struct ctl_opts *o, long *ret_pid)
 	}
 	ctlcontrol_free(cc);
 	return alive;
+}
+
+/* An op on targets; see ctl-control.h. */
+int
+ctlcontrol_targets(struct ctlcontrol *cc, const char *op, const char *const *targets, int n,
+                   json_t **ret_done)
+{
+	json_t *req, *list = json_array();
+	int i, r;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, json_string(targets[i]));
+	req = json_pack("{s:s, s:o}", "op", op, "targets", list);
+	r = ctlcontrol_call(cc, req, ret_done);
+	json_decref(req);
+	return r;
+}
+
+/* One request on a connection of its own; see ctl-control.h. */
+int
+ctlcontrol_call_ok(const struct ctl_opts *o, json_t *req, const char *what, json_t **ret_done)
+{
+	struct ctlcontrol *cc = NULL;
+	json_t *done = NULL;
+	int r;
+
+	r = ctlcontrol_open(o, 0, &cc);
+	if (r)
+		return r;
+	r = ctlcontrol_call(cc, req, &done);
+	ctlcontrol_free(cc);
+	if (r)
+		return r;
+	if (!json_is_true(json_object_get(done, "ok"))) {
+		json_t *e = json_object_get(done, "error");
+		struct buf m = BUF_INIT;
+
+		errfmt_summary(e, &m);
+		ctl_err("%s: %s", what, m.data);
+		buf_free(&m);
+		r = ctl_error_exit(e);
+		/* A bad configuration is not a refusal: the reload was tried. */
+		if (!strcmp(ctl_str(e, "type", ""), "ConfigError"))
+			r = CTL_EXIT_FAILED;
+		json_decref(done);
+		return r;
+	}
+	*ret_done = done;
+	return 0;
 }

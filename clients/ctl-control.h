@@ -29,6 +29,16 @@ int ctlcontrol_op(struct ctlcontrol *cc, const char *op, json_t **ret_done);
 /* The daemon's status object (the caller's reference), or an exit status. */
 int ctlcontrol_status(struct ctlcontrol *cc, json_t **ret_status);
 
+/* ctlcontrol_call of {"op": op, "targets": targets[0..n)}. */
+int ctlcontrol_targets(struct ctlcontrol *cc, const char *op, const char *const *targets, int n,
+                       json_t **ret_done);
+
+/* Open a connection, run req on it, close it. Returns 0 with the done in
+ * *ret_done when it is ok; else the error is said (after "what: ") and an
+ * exit status returned: a refusal's, or CTL_EXIT_FAILED (a ConfigError
+ * too: the reload was tried). */
+int ctlcontrol_call_ok(const struct ctl_opts *o, json_t *req, const char *what, json_t **ret_done);
+
 /* Whether a daemon answers a control ping at o's address, quietly; its
  * pid in *ret_pid when it does (0 if the status did not say). */
 int ctlcontrol_alive(const struct ctl_opts *o, long *ret_pid);

@@ -1,4 +1,5 @@
-/* ctl-request.c - send one request to hotloadd and print its events as they come */
+/* ctl-request.c - one request to hotloadd, its events shown as they come:
+ * output to ours, a spinner while it waits, Ctrl-C interrupting it */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -363,7 +364,7 @@ read_events(struct reqrun *rr, const char *where, int send_err)
 	}
 }
 
-/* Run one request; see ctlreq.h. */
+/* Run one request; see ctl-request.h. */
 int
 ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_done_cb on_done,
            void *userdata)
@@ -426,8 +427,8 @@ fail:
 
 /* Print the error of a failed request as Python would (and a raw reply
  * has it). */
-static int
-print_failure(const struct ctl_opts *o, json_t *done)
+int
+ctlreq_print_failure(const struct ctl_opts *o, json_t *done)
 {
 	struct buf b = BUF_INIT;
 
@@ -439,58 +440,9 @@ print_failure(const struct ctl_opts *o, json_t *done)
 	return CTL_EXIT_FAILED;
 }
 
-/* "done" of exec: the output was streamed already. */
-static int
-on_exec_done(const struct ctl_opts *o, json_t *done, void *userdata)
-{
-	if (!json_is_true(json_object_get(done, "ok")))
-		return print_failure(o, done);
-	return CTL_EXIT_OK;
-}
-
-/* "done" of eval: print the repr of the value. */
-static int
-on_eval_done(const struct ctl_opts *o, json_t *done, void *userdata)
-{
-	json_t *value = json_object_get(done, "value");
-	struct buf b = BUF_INIT;
-
-	if (!json_is_true(json_object_get(done, "ok")))
-		return print_failure(o, done);
-	if (o->json || !json_is_string(value))
-		return CTL_EXIT_OK;
-	buf_append(&b, json_string_value(value), json_string_length(value));
-	buf_puts(&b, "\n");
-	ctl_write_all(1, b.data, b.len);
-	buf_free(&b);
-	return CTL_EXIT_OK;
-}
-
-/* "done" of ping: say how long the round trip in the worker took. */
-static int
-on_ping_done(const struct ctl_opts *o, json_t *done, void *userdata)
-{
-	const char *target = userdata;
-	struct buf b = BUF_INIT;
-
-	if (!json_is_true(json_object_get(done, "ok")))
-		return print_failure(o, done);
-	if (o->json || o->quiet)
-		return CTL_EXIT_OK;
-	/* the daemon's name of the target, as start and status print it */
-	buf_printf(&b, "%s: ok", ctl_str(done, "target", target));
-	if (json_is_number(json_object_get(done, "duration_ms")))
-		buf_printf(&b, " (%.1f ms)",
-		           json_number_value(json_object_get(done, "duration_ms")));
-	buf_puts(&b, "\n");
-	ctl_write_all(1, b.data, b.len);
-	buf_free(&b);
-	return CTL_EXIT_OK;
-}
-
 /* Set req[key] to s[0..len); -EILSEQ, said once, when it is not UTF-8. */
-static int
-set_string(json_t *req, const char *key, const char *s, size_t len)
+int
+ctlreq_set_string(json_t *req, const char *key, const char *s, size_t len)
 {
 	json_t *v = json_stringn(s, len);
 
@@ -504,8 +456,8 @@ set_string(json_t *req, const char *key, const char *s, size_t len)
 
 /* --timeout: how long the code may run, and how long we wait in all (the
  * queue included), so that a command with a timeout never hangs. */
-static void
-set_limits(const struct ctl_opts *o, json_t *req)
+void
+ctlreq_set_limits(const struct ctl_opts *o, json_t *req)
 {
 	if (o->timeout > 0) {
 		json_object_set_new(req, "timeout", json_real(o->timeout));
@@ -514,8 +466,8 @@ set_limits(const struct ctl_opts *o, json_t *req)
 }
 
 /* The client's working directory: the code runs there, as it would here. */
-static void
-set_cwd(json_t *req)
+void
+ctlreq_set_cwd(json_t *req)
 {
 	char *cwd = getcwd(NULL, 0);
 	json_t *v = cwd && cwd[0] == '/' ? json_string(cwd) : NULL;
@@ -523,121 +475,4 @@ set_cwd(json_t *req)
 	if (v) /* NULL as well when it is not UTF-8: then it is not sent */
 		json_object_set_new(req, "cwd", v);
 	free(cwd);
-}
-
-/* path, argv and cwd; -EILSEQ (said) when one is not UTF-8. */
-static int
-set_script(json_t *req, const struct ctlreq_script *s)
-{
-	json_t *argv = json_array(), *v;
-	int i;
-
-	set_cwd(req);
-	if (s->path && set_string(req, "path", s->path, strlen(s->path)) < 0)
-		goto fail;
-	for (i = -1; i < s->nargs; i++) {
-		const char *a = i < 0 ? s->argv0 : s->args[i];
-
-		if (!(v = json_string(a))) {
-			ctl_err("argument '%s' is not valid UTF-8", a);
-			goto fail;
-		}
-		json_array_append_new(argv, v);
-	}
-	json_object_set_new(req, "argv", argv);
-	return 0;
-fail:
-	json_decref(argv);
-	return -EILSEQ;
-}
-
-/* exec; see ctlreq.h. */
-int
-ctlreq_exec(const struct ctl_opts *o, const char *target, const char *code, size_t len,
-            const char *file, int fresh, const struct ctlreq_script *script)
-{
-	json_t *req = json_object();
-	int r = CTL_EXIT_USAGE;
-
-	json_object_set_new(req, "op", json_string("exec"));
-	if (set_string(req, "code", code, len) < 0 ||
-	    set_string(req, "file", file, strlen(file)) < 0)
-		goto fail;
-	if (fresh)
-		json_object_set_new(req, "ns", json_string("fresh"));
-	set_limits(o, req);
-	if (script && set_script(req, script) < 0)
-		goto fail;
-	r = ctlreq_run(o, target, req, on_exec_done, NULL);
-fail:
-	json_decref(req);
-	return r;
-}
-
-/* eval; see ctlreq.h. */
-int
-ctlreq_eval(const struct ctl_opts *o, const char *target, const char *expr)
-{
-	json_t *req = json_object();
-	int r = CTL_EXIT_USAGE;
-
-	json_object_set_new(req, "op", json_string("eval"));
-	if (set_string(req, "code", expr, strlen(expr)) < 0)
-		goto fail;
-	/* tracebacks name it as python -c does */
-	json_object_set_new(req, "file", json_string("<string>"));
-	set_limits(o, req);
-	set_cwd(req);
-	r = ctlreq_run(o, target, req, on_eval_done, NULL);
-fail:
-	json_decref(req);
-	return r;
-}
-
-/* "done" of reload: the modules were listed already; say when none was. */
-static int
-on_reload_done(const struct ctl_opts *o, json_t *done, void *userdata)
-{
-	if (!json_is_true(json_object_get(done, "ok")) && json_object_get(done, "error"))
-		return print_failure(o, done);
-	return json_is_true(json_object_get(done, "ok")) ? CTL_EXIT_OK : CTL_EXIT_FAILED;
-}
-
-/* reload-modules; see ctlreq.h. */
-int
-ctlreq_reload_modules(const struct ctl_opts *o, const char *target, const char *const *names, int n,
-                      int purge)
-{
-	json_t *req = json_object(), *list = json_array(), *v;
-	int i, r = CTL_EXIT_USAGE;
-
-	for (i = 0; i < n; i++) {
-		if (!(v = json_string(names[i]))) {
-			ctl_err("'%s' is not valid UTF-8", names[i]);
-			json_decref(list);
-			goto fail;
-		}
-		json_array_append_new(list, v);
-	}
-	json_object_set_new(req, "op", json_string("reload"));
-	json_object_set_new(req, "modules", list);
-	json_object_set_new(req, "strategy", json_string(purge ? "purge" : "reload"));
-	set_limits(o, req);
-	r = ctlreq_run(o, target, req, on_reload_done, NULL);
-fail:
-	json_decref(req);
-	return r;
-}
-
-/* ping; see ctlreq.h. */
-int
-ctlreq_ping(const struct ctl_opts *o, const char *target)
-{
-	json_t *req = json_object();
-	int r;
-
-	json_object_set_new(req, "op", json_string("ping"));
-	r = ctlreq_run(o, target, req, on_ping_done, (void *)target);
-	json_decref(req);
-	return r;
 }

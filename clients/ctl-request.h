@@ -1,4 +1,5 @@
-/* ctl-request.h - one JSON-mode request to hotloadd, its events shown as they come */
+/* ctl-request.h - one request to hotloadd, its events shown as they come:
+ * what exec, eval, ping and reload-modules share */
 #ifndef HOTLOAD_CTL_REQUEST_H
 #define HOTLOAD_CTL_REQUEST_H
 
@@ -17,28 +18,17 @@ typedef int (*ctlreq_done_cb)(const struct ctl_opts *o, json_t *done, void *user
 int ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_done_cb on_done,
                void *userdata);
 
-/* How the code runs, as `python FILE ARGS` would run it. */
-struct ctlreq_script {
-	const char *path;        /* the file's absolute path (its __file__), or NULL */
-	const char *argv0;       /* sys.argv[0]: the file as given, or "-c" */
-	const char *const *args; /* the rest of sys.argv */
-	int nargs;
-};
+/* Print the error of a failed request (its done) on stderr as Python
+ * would, unless o->json; returns CTL_EXIT_FAILED. */
+int ctlreq_print_failure(const struct ctl_opts *o, json_t *done);
 
-/* Run code[0..len) in target; file is the name tracebacks show. The
- * client's working directory goes with it; script may be NULL. */
-int ctlreq_exec(const struct ctl_opts *o, const char *target, const char *code, size_t len,
-                const char *file, int fresh, const struct ctlreq_script *script);
+/* Set req[key] to s[0..len); -EILSEQ, said once, when it is not UTF-8. */
+int ctlreq_set_string(json_t *req, const char *key, const char *s, size_t len);
 
-/* Evaluate expr in target and print the repr of its value. */
-int ctlreq_eval(const struct ctl_opts *o, const char *target, const char *expr);
+/* --timeout: how long the code may run, and how long we wait in all. */
+void ctlreq_set_limits(const struct ctl_opts *o, json_t *req);
 
-/* Reload (or with purge, forget) the modules and packages names in a
- * worker of target; prints "MODULE: STATUS" per module. */
-int ctlreq_reload_modules(const struct ctl_opts *o, const char *target, const char *const *names,
-                          int n, int purge);
-
-/* Check that a worker of target answers. */
-int ctlreq_ping(const struct ctl_opts *o, const char *target);
+/* The client's working directory, where the code runs as it would here. */
+void ctlreq_set_cwd(json_t *req);
 
 #endif

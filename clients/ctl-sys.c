@@ -77,7 +77,7 @@ self_dir(const char *argv0, char *dir, size_t dirlen)
 	return 0;
 }
 
-/* Find hotloadd; see ctlsys.h. The one next to us first: a build tree or
+/* Find hotloadd; see ctl-sys.h. The one next to us first: a build tree or
  * an install prefix keeps the pair together, whatever PATH says. */
 int
 ctlsys_find_daemon(const char *argv0, char *out, size_t outlen)
@@ -95,7 +95,7 @@ ctlsys_find_daemon(const char *argv0, char *out, size_t outlen)
 	return r;
 }
 
-/* The log's path; see ctlsys.h. */
+/* The log's path; see ctl-sys.h. */
 int
 ctlsys_log_path(char *path, size_t pathlen)
 {
@@ -111,7 +111,7 @@ ctlsys_log_path(char *path, size_t pathlen)
 	return r;
 }
 
-/* Open the log file; see ctlsys.h. /tmp/hotload-UID could have been made
+/* Open the log file; see ctl-sys.h. /tmp/hotload-UID could have been made
  * by someone else: it is used only when it is ours alone, as the daemon
  * will ask of it too. */
 int
@@ -137,7 +137,7 @@ ctlsys_open_log(char *path, size_t pathlen, char *err, size_t errlen)
 	return fd;
 }
 
-/* Spawn the daemon; see ctlsys.h. One fork, not two: the child stays ours
+/* Spawn the daemon; see ctl-sys.h. One fork, not two: the child stays ours
  * until we exit, so that we can tell when it dies at once (a bad
  * configuration) and show why. setsid() gives it its own session: a Ctrl-C
  * or a closed terminal does not reach it. */

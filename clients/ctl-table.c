@@ -60,7 +60,7 @@ width_of(const char *s)
 	return w;
 }
 
-/* Print; see ctltable.h. */
+/* Print; see ctl-table.h. */
 void
 ctltable_print(const struct ctltable *t, struct buf *out)
 {

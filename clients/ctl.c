@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +47,24 @@ ctl_err(const char *fmt, ...)
 	va_end(ap);
 }
 
+int
+ctl_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hotloadctl: ", stderr);
+	if (cmd)
+		fprintf(stderr, "%s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "\nTry 'hotloadctl help %s'.\n", cmd);
+	else
+		fputs("\nTry 'hotloadctl --help'.\n", stderr);
+	return CTL_EXIT_USAGE;
+}
+
 /* Format into a buffer and write it in one go, so that output and the
  * code's own output never interleave mid-line. */
 void
@@ -68,6 +87,18 @@ ctl_print(int fd, const char *fmt, ...)
 	va_end(ap);
 	ctl_write_all(fd, s, (size_t)n);
 	buf_free(&b);
+}
+
+/* Indented, reals as precise as the daemon sent them. */
+void
+ctl_print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
+
+	if (s) {
+		ctl_print(1, "%s\n", s);
+		free(s);
+	}
 }
 
 static int
@@ -181,4 +212,15 @@ ctl_check_target(const char *target)
 		return 0;
 	ctl_err("bad target '%s': expected DCC[:VERSION], e.g. python:3 or mayapy:2024", target);
 	return -EINVAL;
+}
+
+int
+ctl_check_targets(const char *const *targets, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (ctl_check_target(targets[i]) < 0)
+			return CTL_EXIT_USAGE;
+	return 0;
 }

@@ -38,8 +38,16 @@ void ctl_msg(const struct ctl_opts *o, const char *fmt, ...) __attribute__((form
 /* Print a message to stderr even under -q: the reason a command failed. */
 void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A usage error: "hotloadctl: CMD: message" and where help is, on stderr
+ * (cmd NULL: an error of the command line as a whole). Returns
+ * CTL_EXIT_USAGE. */
+int ctl_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Format and write to fd (1 or 2); a reader that went away is ignored. */
 void ctl_print(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print a JSON value to stdout, indented, with a newline (--json). */
+void ctl_print_json(json_t *v);
 
 /* Write all of data to fd, waiting when it is non-blocking; -errno on failure. */
 int ctl_write_all(int fd, const void *data, size_t len);
@@ -61,6 +69,11 @@ void ctl_fmt_duration(double secs, char *out, size_t outlen);
 /* Whether target is a plain "dcc[:version]"; -EINVAL, said on stderr,
  * when it is not. */
 int ctl_check_target(const char *target);
+
+/* ctl_check_target of each of targets[0..n): before any connection, so
+ * that a typo is a usage error with or without a daemon. 0, or
+ * CTL_EXIT_USAGE. */
+int ctl_check_targets(const char *const *targets, int n);
 
 /* Seconds on a monotonic clock. */
 double ctl_now(void);

@@ -1,23 +1,20 @@
 /* test_ctl.c - hotloadctl's pieces that need no daemon: durations, targets,
- * tables, the status table, log lines
+ * exit statuses, tables, the status table, matching targets, log lines
  *
- * The unit tests link only the daemon's library, so the client sources
- * are compiled in here; their static helpers are then in reach too. */
+ * Linked with hotloadctl's command library (clients/), as hotloadctl is. */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include "../../clients/ctl.c"
-#include "../../clients/ctl-control.c"
-#include "../../clients/cmd-logs.c"
-#include "../../clients/cmd-status.c"
-#include "../../clients/ctl-table.c"
+#include <jansson.h>
+
+#include "buf.h"
+#include "cmd-logs.h"
+#include "cmd-status.h"
+#include "ctl.h"
+#include "ctl-table.h"
 
 /* ctl_fmt_duration of secs. */
 static const char *
@@ -116,7 +113,7 @@ START_TEST(test_status_table)
 	struct buf out = BUF_INIT;
 
 	ck_assert_ptr_nonnull(st);
-	print_table(st, json_object_get(st, "targets"), NULL, &out);
+	cmd_status_table(st, json_object_get(st, "targets"), NULL, &out);
 	ck_assert_str_eq(out.data,
 	                 "hotloadd 0.1.0, pid 29377, up 4m12s, 1 connection\n"
 	                 "TARGET       WORKER  STATE    PID    UPTIME  REQUESTS  RSS    QUEUE  "
@@ -133,7 +130,7 @@ START_TEST(test_status_table)
 }
 END_TEST
 
-/* The target names ctlstatus_match picks for what. */
+/* The target names cmd_status_match picks for what. */
 static void
 assert_match(json_t *st, const char *what, const char *expect)
 {
@@ -141,7 +138,7 @@ assert_match(json_t *st, const char *what, const char *expect)
 	json_t *targets = NULL, *tg;
 	size_t i;
 
-	ck_assert_int_eq(ctlstatus_match(NULL, st, what, &targets), 0);
+	ck_assert_int_eq(cmd_status_match(NULL, st, what, &targets), 0);
 	json_array_foreach(targets, i, tg)
 	{
 		buf_printf(&got, "%s%s", i ? " " : "", ctl_str(tg, "target", "?"));
@@ -174,11 +171,11 @@ START_TEST(test_log_lines)
 	                   "{\"time\":4,\"pid\":7,\"stream\":\"stderr\",\"data\":\"e\\nf\\n\"},"
 	                   "{\"time\":5,\"pid\":8,\"stream\":\"stderr\",\"data\":\"g\"}]",
 	                   0, NULL);
-	struct logline *v = NULL;
+	struct cmd_logline *v = NULL;
 	size_t n, i;
 
 	ck_assert_ptr_nonnull(logs);
-	n = split_lines(logs, &v);
+	n = cmd_logs_split(logs, &v);
 	ck_assert_uint_eq(n, 6);
 	ck_assert_str_eq(v[0].text.data, "a\n");
 	/* the rest of a cut line, from the same process and stream */
