@@ -34,7 +34,7 @@ eval_expr(const struct ctl_opts *o, const char *target, const char *expr)
 	int r = CTL_EXIT_USAGE;
 
 	json_object_set_new(req, "op", json_string("eval"));
-	if (ctlreq_set_string(req, "code", expr, strlen(expr)) < 0)
+	if (ctlreq_set_string(req, "code", expr, strlen(expr)))
 		goto fail;
 	/* tracebacks name it as python -c does */
 	json_object_set_new(req, "file", json_string("<string>"));

@@ -34,7 +34,7 @@ on_exec_done(const struct ctl_opts *o, json_t *done, void *userdata)
 	return CTL_EXIT_OK;
 }
 
-/* path, argv and cwd; -EILSEQ (said) when one is not UTF-8. */
+/* path, argv and cwd; CTL_EXIT_USAGE (said) when one is not UTF-8. */
 static int
 set_script(json_t *req, const struct script *s)
 {
@@ -42,7 +42,7 @@ set_script(json_t *req, const struct script *s)
 	int i;
 
 	ctlreq_set_cwd(req);
-	if (s->path && ctlreq_set_string(req, "path", s->path, strlen(s->path)) < 0)
+	if (s->path && ctlreq_set_string(req, "path", s->path, strlen(s->path)))
 		goto fail;
 	for (i = -1; i < s->nargs; i++) {
 		const char *a = i < 0 ? s->argv0 : s->args[i];
@@ -57,7 +57,7 @@ set_script(json_t *req, const struct script *s)
 	return 0;
 fail:
 	json_decref(argv);
-	return -EILSEQ;
+	return CTL_EXIT_USAGE;
 }
 
 /* Run code[0..len) in target; file is the name tracebacks show. The
@@ -70,13 +70,13 @@ exec_code(const struct ctl_opts *o, const char *target, const char *code, size_t
 	int r = CTL_EXIT_USAGE;
 
 	json_object_set_new(req, "op", json_string("exec"));
-	if (ctlreq_set_string(req, "code", code, len) < 0 ||
-	    ctlreq_set_string(req, "file", file, strlen(file)) < 0)
+	if (ctlreq_set_string(req, "code", code, len) ||
+	    ctlreq_set_string(req, "file", file, strlen(file)))
 		goto fail;
 	if (fresh)
 		json_object_set_new(req, "ns", json_string("fresh"));
 	ctlreq_set_limits(o, req);
-	if (script && set_script(req, script) < 0)
+	if (script && set_script(req, script))
 		goto fail;
 	r = ctlreq_run(o, target, req, on_exec_done, NULL);
 fail:

@@ -99,7 +99,7 @@ cmd_logs(const struct ctl_opts *o, const struct cmd_args *a)
 		return ctl_usage("logs", "missing TARGET");
 	if (a->npos > 2)
 		return ctl_usage("logs", "unexpected argument '%s'", a->pos[2]);
-	if (ctl_check_target(target) < 0)
+	if (ctl_check_target(target))
 		return CTL_EXIT_USAGE;
 	/* All the daemon keeps (a few dozen KiB): -n counts lines, which
 	 * only whole output can tell. With --json it counts entries. */

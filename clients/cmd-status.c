@@ -279,7 +279,7 @@ cmd_status(const struct ctl_opts *o, const struct cmd_args *a)
 
 	if (a->npos > 2)
 		return ctl_usage("status", "unexpected argument '%s'", a->pos[2]);
-	if (target && ctl_check_target(target) < 0)
+	if (target && ctl_check_target(target))
 		return CTL_EXIT_USAGE;
 	r = ctlcontrol_open(o, 0, &cc);
 	if (r)

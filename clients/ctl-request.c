@@ -381,7 +381,7 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 	rr.userdata = userdata;
 	rr.reload_report = !strcmp(ctl_str(req, "op", ""), "reload");
 	ctlspin_init(&rr.spin, o->quiet);
-	if (ctl_check_target(target) < 0)
+	if (ctl_check_target(target))
 		return CTL_EXIT_USAGE;
 	addr_describe(o->socket, o->tcp, where, sizeof(where));
 	r = client_connect(o->socket, o->tcp, &rr.conn, err, sizeof(err));
@@ -440,7 +440,7 @@ ctlreq_print_failure(const struct ctl_opts *o, json_t *done)
 	return CTL_EXIT_FAILED;
 }
 
-/* Set req[key] to s[0..len); -EILSEQ, said once, when it is not UTF-8. */
+/* Set req[key] to s[0..len); see ctl-request.h. */
 int
 ctlreq_set_string(json_t *req, const char *key, const char *s, size_t len)
 {
@@ -448,7 +448,7 @@ ctlreq_set_string(json_t *req, const char *key, const char *s, size_t len)
 
 	if (!v) {
 		ctl_err("the %s to send is not valid UTF-8", key);
-		return -EILSEQ;
+		return CTL_EXIT_USAGE;
 	}
 	json_object_set_new(req, key, v);
 	return 0;

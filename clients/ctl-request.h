@@ -22,7 +22,8 @@ int ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq
  * would, unless o->json; returns CTL_EXIT_FAILED. */
 int ctlreq_print_failure(const struct ctl_opts *o, json_t *done);
 
-/* Set req[key] to s[0..len); -EILSEQ, said once, when it is not UTF-8. */
+/* Set req[key] to s[0..len): 0, or CTL_EXIT_USAGE, said, when it is not
+ * UTF-8. */
 int ctlreq_set_string(json_t *req, const char *key, const char *s, size_t len);
 
 /* --timeout: how long the code may run, and how long we wait in all. */

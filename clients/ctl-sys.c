@@ -115,23 +115,23 @@ ctlsys_log_path(char *path, size_t pathlen)
  * by someone else: it is used only when it is ours alone, as the daemon
  * will ask of it too. */
 int
-ctlsys_open_log(char *path, size_t pathlen, char *err, size_t errlen)
+ctlsys_open_log(char *path, size_t pathlen, char *reterr, size_t reterrlen)
 {
 	char dir[PATH_MAX];
 	int fd, r;
 
 	if (ctlsys_log_path(path, pathlen) < 0) {
-		snprintf(err, errlen, "the log path is too long");
+		snprintf(reterr, reterrlen, "the log path is too long");
 		return -ENAMETOOLONG;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
-	r = pathsafe_make_runtime_dir(dir, geteuid(), err, errlen);
+	r = pathsafe_make_runtime_dir(dir, geteuid(), reterr, reterrlen);
 	if (r < 0)
 		return r;
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		snprintf(reterr, reterrlen, "cannot open %s: %s", path, strerror(errno));
 		return r;
 	}
 	return fd;

@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct buf;
-
 /* Whether systemd has the user unit (systemctl --user cat UNIT succeeds). */
 int ctlsys_user_unit_exists(const char *unit);
 
@@ -25,8 +23,8 @@ int ctlsys_log_path(char *path, size_t pathlen);
 /* Open (append) the log file of a daemon hotloadctl starts:
  * hotloadd.log in the default socket's directory, which is made 0700 when
  * missing and must be ours and closed to others. Returns the fd, the path
- * in path; or -errno with the reason in err. */
-int ctlsys_open_log(char *path, size_t pathlen, char *err, size_t errlen);
+ * in path; or -errno with the reason in reterr. */
+int ctlsys_open_log(char *path, size_t pathlen, char *reterr, size_t reterrlen);
 
 /* Start path (with --config config when not NULL) in a new session, stdin
  * /dev/null, stdout and stderr to logfd. Returns 0 with its pid, or -errno. */

@@ -47,6 +47,7 @@ ctl_err(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* "hotloadctl: CMD: ..." and where help is; see ctl.h. */
 int
 ctl_usage(const char *cmd, const char *fmt, ...)
 {
@@ -211,16 +212,17 @@ ctl_check_target(const char *target)
 	if (header_check_target(target) == 0)
 		return 0;
 	ctl_err("bad target '%s': expected DCC[:VERSION], e.g. python:3 or mayapy:2024", target);
-	return -EINVAL;
+	return CTL_EXIT_USAGE;
 }
 
+/* Every target; see ctl.h. */
 int
 ctl_check_targets(const char *const *targets, int n)
 {
 	int i;
 
 	for (i = 0; i < n; i++)
-		if (ctl_check_target(targets[i]) < 0)
+		if (ctl_check_target(targets[i]))
 			return CTL_EXIT_USAGE;
 	return 0;
 }

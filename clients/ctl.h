@@ -1,4 +1,9 @@
-/* ctl.h - what the parts of hotloadctl share: exit codes, options, output */
+/* ctl.h - what the parts of hotloadctl share: exit codes, options, output
+ *
+ * Exit codes live in this layer only (clients/): libhotload returns -errno
+ * with its reasons in words. Here, a function that has said on stderr why
+ * it failed returns hotloadctl's exit status (enum ctl_exit); one that
+ * leaves that to its caller returns -errno, as the library does. */
 #ifndef HOTLOAD_CTL_H
 #define HOTLOAD_CTL_H
 
@@ -66,13 +71,12 @@ int ctl_error_exit(json_t *error);
 /* A short duration: "42s", "3m5s", "2h3m", "4d7h"; "-" when negative. */
 void ctl_fmt_duration(double secs, char *out, size_t outlen);
 
-/* Whether target is a plain "dcc[:version]"; -EINVAL, said on stderr,
- * when it is not. */
+/* Whether target is a plain "dcc[:version]": 0, or CTL_EXIT_USAGE, said
+ * on stderr, when it is not. */
 int ctl_check_target(const char *target);
 
 /* ctl_check_target of each of targets[0..n): before any connection, so
- * that a typo is a usage error with or without a daemon. 0, or
- * CTL_EXIT_USAGE. */
+ * that a typo is a usage error with or without a daemon. */
 int ctl_check_targets(const char *const *targets, int n);
 
 /* Seconds on a monotonic clock. */

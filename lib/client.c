@@ -63,7 +63,7 @@ set_flags(int fd)
  * could have put a listener of theirs there to receive our code. Root may
  * talk to another user's daemon, whose directory is that user's. */
 static int
-check_socket_dir(const char *path, char *err, size_t errlen)
+check_socket_dir(const char *path, char *reterr, size_t reterrlen)
 {
 	char dir[PATH_MAX], why[1024];
 	const char *slash = strrchr(path, '/');
@@ -81,30 +81,30 @@ check_socket_dir(const char *path, char *err, size_t errlen)
 	else
 		r = pathsafe_runtime_dir(dir, geteuid(), why, sizeof(why));
 	if (r == -ENOENT) {
-		snprintf(err, errlen, "cannot connect to hotloadd on unix socket %s: %s", path,
-		         strerror(ENOENT));
+		snprintf(reterr, reterrlen, "cannot connect to hotloadd on unix socket %s: %s",
+		         path, strerror(ENOENT));
 		return r;
 	}
 	if (r < 0)
-		snprintf(err, errlen, "not connecting to unix socket %s: %s", path, why);
+		snprintf(reterr, reterrlen, "not connecting to unix socket %s: %s", path, why);
 	return r;
 }
 
 /* Connect a Unix stream socket; returns the fd or -errno. */
 static int
-connect_unix(const char *path, char *err, size_t errlen)
+connect_unix(const char *path, char *reterr, size_t reterrlen)
 {
 	struct sockaddr_un sun;
 	int fd, r;
 
-	r = check_socket_dir(path, err, errlen);
+	r = check_socket_dir(path, reterr, reterrlen);
 	if (r < 0)
 		return r;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "socket path is longer than %zu bytes: %s",
+		snprintf(reterr, reterrlen, "socket path is longer than %zu bytes: %s",
 		         sizeof(sun.sun_path) - 1, path);
 		return -ENAMETOOLONG;
 	}
@@ -122,7 +122,7 @@ connect_unix(const char *path, char *err, size_t errlen)
 	}
 	return fd;
 fail:
-	snprintf(err, errlen, "cannot connect to hotloadd on unix socket %s: %s", path,
+	snprintf(reterr, reterrlen, "cannot connect to hotloadd on unix socket %s: %s", path,
 	         strerror(-r));
 	if (fd >= 0)
 		close(fd);
@@ -131,7 +131,7 @@ fail:
 
 /* Connect over TCP to the first address of host:port that answers. */
 static int
-connect_tcp(const char *spec, char *err, size_t errlen)
+connect_tcp(const char *spec, char *reterr, size_t reterrlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	struct addr_hostport hp;
@@ -140,7 +140,7 @@ connect_tcp(const char *spec, char *err, size_t errlen)
 	int fd = -1, r;
 
 	if (addr_parse_hostport(spec, ADDR_DEFAULTS, &hp, &why) < 0) {
-		snprintf(err, errlen, "bad TCP address '%s': expected HOST:PORT", spec);
+		snprintf(reterr, reterrlen, "bad TCP address '%s': expected HOST:PORT", spec);
 		return -EINVAL;
 	}
 	snprintf(port, sizeof(port), "%d", hp.port);
@@ -149,7 +149,7 @@ connect_tcp(const char *spec, char *err, size_t errlen)
 	hints.ai_socktype = SOCK_STREAM;
 	r = getaddrinfo(hp.host, port, &hints, &res);
 	if (r != 0) {
-		snprintf(err, errlen, "cannot resolve %s: %s", spec, gai_strerror(r));
+		snprintf(reterr, reterrlen, "cannot resolve %s: %s", spec, gai_strerror(r));
 		return -EHOSTUNREACH;
 	}
 	r = -ECONNREFUSED;
@@ -167,7 +167,7 @@ connect_tcp(const char *spec, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot connect to hotloadd on TCP %s: %s", spec,
+		snprintf(reterr, reterrlen, "cannot connect to hotloadd on TCP %s: %s", spec,
 		         strerror(-r));
 		return r;
 	}
@@ -201,17 +201,18 @@ client_adopt(int fd, struct client **ret)
 
 /* Open a connection; see client.h. */
 int
-client_connect(const char *unix_path, const char *tcp, struct client **ret, char *err,
-               size_t errlen)
+client_connect(const char *unix_path, const char *tcp, struct client **ret, char *reterr,
+               size_t reterrlen)
 {
 	int fd, r;
 
-	fd = unix_path ? connect_unix(unix_path, err, errlen) : connect_tcp(tcp, err, errlen);
+	fd = unix_path ? connect_unix(unix_path, reterr, reterrlen)
+	               : connect_tcp(tcp, reterr, reterrlen);
 	if (fd < 0)
 		return fd;
 	r = client_adopt(fd, ret); /* takes fd */
 	if (r < 0)
-		snprintf(err, errlen, "cannot set up the socket: %s", strerror(-r));
+		snprintf(reterr, reterrlen, "cannot set up the socket: %s", strerror(-r));
 	return r;
 }
 

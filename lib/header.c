@@ -32,10 +32,10 @@ copy_name(const char *s, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
-/* Apply one "key=value" option to h; -1 with a reason in err when bad. */
+/* Apply one "key=value" option to h; -1 with a reason in reterr when bad. */
 static int
-set_option(struct header *h, const char *key, size_t klen, const char *val, size_t vlen, char *err,
-           size_t errlen)
+set_option(struct header *h, const char *key, size_t klen, const char *val, size_t vlen,
+           char *reterr, size_t reterrlen)
 {
 	if (klen == 4 && !memcmp(key, "mode", 4)) {
 		if (vlen == 3 && !memcmp(val, "raw", 3))
@@ -43,8 +43,8 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		else if (vlen == 4 && !memcmp(val, "json", 4))
 			h->mode = HEADER_MODE_JSON;
 		else {
-			snprintf(err, errlen, "mode must be raw or json, not '%.*s'", (int)vlen,
-			         val);
+			snprintf(reterr, reterrlen, "mode must be raw or json, not '%.*s'",
+			         (int)vlen, val);
 			return -1;
 		}
 	} else if (klen == 2 && !memcmp(key, "ns", 2)) {
@@ -53,18 +53,19 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		else if (vlen == 5 && !memcmp(val, "fresh", 5))
 			h->fresh = 1;
 		else {
-			snprintf(err, errlen, "ns must be main or fresh, not '%.*s'", (int)vlen,
-			         val);
+			snprintf(reterr, reterrlen, "ns must be main or fresh, not '%.*s'",
+			         (int)vlen, val);
 			return -1;
 		}
 	} else if (klen == 4 && !memcmp(key, "file", 4)) {
 		if (vlen == 0 || vlen >= sizeof(h->file)) {
-			snprintf(err, errlen, "file must be 1 to %zu bytes", sizeof(h->file) - 1);
+			snprintf(reterr, reterrlen, "file must be 1 to %zu bytes",
+			         sizeof(h->file) - 1);
 			return -1;
 		}
 		/* The name travels to the worker inside JSON, which is UTF-8. */
 		if (utf8_valid_len(val, vlen) != vlen) {
-			snprintf(err, errlen, "file must be valid UTF-8");
+			snprintf(reterr, reterrlen, "file must be valid UTF-8");
 			return -1;
 		}
 		memcpy(h->file, val, vlen);
@@ -87,8 +88,8 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		else if (vlen == 2 && !memcmp(val, "no", 2))
 			h->stream = 0;
 		else {
-			snprintf(err, errlen, "stream must be yes or no, not '%.*s'", (int)vlen,
-			         val);
+			snprintf(reterr, reterrlen, "stream must be yes or no, not '%.*s'",
+			         (int)vlen, val);
 			return -1;
 		}
 	} else if (klen == 5 && !memcmp(key, "token", 5)) {
@@ -96,7 +97,7 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 
 		/* The value is a secret: a refusal never quotes it. */
 		if (vlen == 0 || vlen >= sizeof(h->token)) {
-			snprintf(err, errlen, "token must be 1 to %zu characters",
+			snprintf(reterr, reterrlen, "token must be 1 to %zu characters",
 			         sizeof(h->token) - 1);
 			return -1;
 		}
@@ -104,19 +105,19 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 			if (!((val[i] >= '0' && val[i] <= '9') ||
 			      (val[i] >= 'a' && val[i] <= 'f') ||
 			      (val[i] >= 'A' && val[i] <= 'F'))) {
-				snprintf(err, errlen, "token must be hexadecimal digits");
+				snprintf(reterr, reterrlen, "token must be hexadecimal digits");
 				return -1;
 			}
 		memcpy(h->token, val, vlen);
 		h->token[vlen] = '\0';
 	} else if (klen == 5 && !memcmp(key, "watch", 5)) {
 		if (h->n_watch == HEADER_WATCH_MAX) {
-			snprintf(err, errlen, "at most %d watch= options", HEADER_WATCH_MAX);
+			snprintf(reterr, reterrlen, "at most %d watch= options", HEADER_WATCH_MAX);
 			return -1;
 		}
 		if (vlen == 0 || vlen >= HEADER_WATCH_LEN || val[0] != '/' ||
 		    memchr(val, '\0', vlen) || utf8_valid_len(val, vlen) != vlen) {
-			snprintf(err, errlen,
+			snprintf(reterr, reterrlen,
 			         "watch must be an absolute directory of 1 to %d bytes of UTF-8",
 			         HEADER_WATCH_LEN - 1);
 			return -1;
@@ -124,7 +125,7 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		memcpy(h->watch[h->n_watch], val, vlen);
 		h->watch[h->n_watch++][vlen] = '\0';
 	} else {
-		snprintf(err, errlen,
+		snprintf(reterr, reterrlen,
 		         "unknown header option '%.*s' (known: mode, ns, file, timeout, stream, "
 		         "token, watch)",
 		         (int)klen, key);
@@ -132,14 +133,14 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 	}
 	return 0;
 bad_timeout:
-	snprintf(err, errlen, "timeout must be a number of seconds above 0, not '%.*s'", (int)vlen,
-	         val);
+	snprintf(reterr, reterrlen, "timeout must be a number of seconds above 0, not '%.*s'",
+	         (int)vlen, val);
 	return -1;
 }
 
 /* Parse one header line; see header.h. */
 int
-header_parse(const char *line, size_t len, struct header *ret, char *err, size_t errlen)
+header_parse(const char *line, size_t len, struct header *ret, char *reterr, size_t reterrlen)
 {
 	struct header h;
 	const char *p, *end, *tok, *colon;
@@ -147,7 +148,7 @@ header_parse(const char *line, size_t len, struct header *ret, char *err, size_t
 
 	memset(&h, 0, sizeof(h));
 	if (len > HEADER_MAX) {
-		snprintf(err, errlen, "header longer than %d bytes", HEADER_MAX);
+		snprintf(reterr, reterrlen, "header longer than %d bytes", HEADER_MAX);
 		return -EINVAL;
 	}
 	if (len && line[len - 1] == '\n')
@@ -158,7 +159,8 @@ header_parse(const char *line, size_t len, struct header *ret, char *err, size_t
 		unsigned char c = (unsigned char)line[i];
 
 		if (c < 0x20 || c == 0x7f) {
-			snprintf(err, errlen, "header contains a control character (0x%02x)", c);
+			snprintf(reterr, reterrlen, "header contains a control character (0x%02x)",
+			         c);
 			return -EINVAL;
 		}
 	}
@@ -171,14 +173,14 @@ header_parse(const char *line, size_t len, struct header *ret, char *err, size_t
 	while (p < end && *p != ' ')
 		p++;
 	if (tok == p) {
-		snprintf(err, errlen, "empty header: expected <dcc>[:<version>]");
+		snprintf(reterr, reterrlen, "empty header: expected <dcc>[:<version>]");
 		return -EINVAL;
 	}
 	colon = memchr(tok, ':', (size_t)(p - tok));
 	if (copy_name(tok, (size_t)((colon ? colon : p) - tok), h.dcc, sizeof(h.dcc)) < 0 ||
 	    (colon &&
 	     copy_name(colon + 1, (size_t)(p - colon - 1), h.version, sizeof(h.version)) < 0)) {
-		snprintf(err, errlen,
+		snprintf(reterr, reterrlen,
 		         "bad target '%.*s': expected <dcc>[:<version>] of letters, digits "
 		         "and . _ - +",
 		         (int)(p - tok), tok);
@@ -197,12 +199,12 @@ header_parse(const char *line, size_t len, struct header *ret, char *err, size_t
 			p++;
 		eq = memchr(tok, '=', (size_t)(p - tok));
 		if (!eq || eq == tok) {
-			snprintf(err, errlen, "bad header option '%.*s': expected key=value",
+			snprintf(reterr, reterrlen, "bad header option '%.*s': expected key=value",
 			         (int)(p - tok), tok);
 			return -EINVAL;
 		}
-		if (set_option(&h, tok, (size_t)(eq - tok), eq + 1, (size_t)(p - eq - 1), err,
-		               errlen) < 0)
+		if (set_option(&h, tok, (size_t)(eq - tok), eq + 1, (size_t)(p - eq - 1), reterr,
+		               reterrlen) < 0)
 			return -EINVAL;
 	}
 	*ret = h;
@@ -224,13 +226,13 @@ header_target(const struct header *h, char *out, size_t outlen)
 int
 header_check_target(const char *target)
 {
-	char line[HEADER_MAX + 32], err[256], back[2 * HEADER_NAME_MAX + 2];
+	char line[HEADER_MAX + 32], why[256], back[2 * HEADER_NAME_MAX + 2];
 	struct header h;
 
 	if (strlen(target) > HEADER_NAME_MAX * 2)
 		return -EINVAL;
 	snprintf(line, sizeof(line), "%s mode=json", target);
-	if (header_parse(line, strlen(line), &h, err, sizeof(err)) < 0)
+	if (header_parse(line, strlen(line), &h, why, sizeof(why)) < 0)
 		return -EINVAL;
 	header_target(&h, back, sizeof(back));
 	if (strcmp(back, target) != 0 || h.mode != HEADER_MODE_JSON)

@@ -32,8 +32,8 @@ struct header {
 };
 
 /* Parse one header line (without or with its "\n" / "\r\n"). On failure
- * returns -EINVAL and writes a one-line reason to err; ret is untouched. */
-int header_parse(const char *line, size_t len, struct header *ret, char *err, size_t errlen);
+ * returns -EINVAL and writes a one-line reason to reterr; ret is untouched. */
+int header_parse(const char *line, size_t len, struct header *ret, char *reterr, size_t reterrlen);
 
 /* Format the target of h as "dcc" or "dcc:version" into out. */
 void header_target(const struct header *h, char *out, size_t outlen);

@@ -31,7 +31,7 @@ pathsafe_describe_uid(uid_t uid, char *out, size_t outlen)
 }
 
 int
-pathsafe_runtime_dir(const char *dir, uid_t uid, char *err, size_t errlen)
+pathsafe_runtime_dir(const char *dir, uid_t uid, char *reterr, size_t reterrlen)
 {
 	char owner[128], self[128];
 	struct stat st;
@@ -39,19 +39,19 @@ pathsafe_runtime_dir(const char *dir, uid_t uid, char *err, size_t errlen)
 	if (lstat(dir, &st) < 0) {
 		int r = -errno;
 
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		snprintf(reterr, reterrlen, "%s: %s", dir, strerror(errno));
 		return r;
 	}
 	if (S_ISLNK(st.st_mode)) {
 		pathsafe_describe_uid(st.st_uid, owner, sizeof(owner));
-		snprintf(err, errlen,
+		snprintf(reterr, reterrlen,
 		         "%s is a symbolic link (owned by %s); refusing to use it as the runtime "
 		         "directory: remove it",
 		         dir, owner);
 		return -EPERM;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen,
+		snprintf(reterr, reterrlen,
 		         "%s is not a directory; refusing to use it as the runtime "
 		         "directory",
 		         dir);
@@ -60,14 +60,14 @@ pathsafe_runtime_dir(const char *dir, uid_t uid, char *err, size_t errlen)
 	if (st.st_uid != uid) {
 		pathsafe_describe_uid(st.st_uid, owner, sizeof(owner));
 		pathsafe_describe_uid(uid, self, sizeof(self));
-		snprintf(err, errlen,
+		snprintf(reterr, reterrlen,
 		         "%s is owned by %s, not by %s; refusing to use it as the runtime "
 		         "directory: somebody else made it (remove it, or set XDG_RUNTIME_DIR)",
 		         dir, owner, self);
 		return -EPERM;
 	}
 	if (st.st_mode & 077) {
-		snprintf(err, errlen,
+		snprintf(reterr, reterrlen,
 		         "%s has mode %04o; the runtime directory must be 0700 (chmod 700 %s)", dir,
 		         (unsigned)(st.st_mode & 07777), dir);
 		return -EPERM;
@@ -76,14 +76,14 @@ pathsafe_runtime_dir(const char *dir, uid_t uid, char *err, size_t errlen)
 }
 
 int
-pathsafe_make_runtime_dir(const char *dir, uid_t uid, char *err, size_t errlen)
+pathsafe_make_runtime_dir(const char *dir, uid_t uid, char *reterr, size_t reterrlen)
 {
 	size_t len = strlen(dir), i;
 	char *p, *made, c;
 	int r = 0;
 
 	if (len == 0 || len >= PATH_MAX || dir[0] != '/') {
-		snprintf(err, errlen, "runtime directory '%s': not an absolute path", dir);
+		snprintf(reterr, reterrlen, "runtime directory '%s': not an absolute path", dir);
 		return -EINVAL;
 	}
 	p = strdup(dir);
@@ -102,7 +102,7 @@ pathsafe_make_runtime_dir(const char *dir, uid_t uid, char *err, size_t errlen)
 			made[i] = 1;
 		else if (errno != EEXIST) {
 			r = -errno;
-			snprintf(err, errlen, "cannot create %s: %s", p, strerror(errno));
+			snprintf(reterr, reterrlen, "cannot create %s: %s", p, strerror(errno));
 		}
 		p[i] = c;
 	}
@@ -113,11 +113,11 @@ pathsafe_make_runtime_dir(const char *dir, uid_t uid, char *err, size_t errlen)
 			continue;
 		c = p[i];
 		p[i] = '\0';
-		r = pathsafe_runtime_dir(p, uid, err, errlen);
+		r = pathsafe_runtime_dir(p, uid, reterr, reterrlen);
 		p[i] = c;
 	}
 	if (!r)
-		r = pathsafe_runtime_dir(dir, uid, err, errlen);
+		r = pathsafe_runtime_dir(dir, uid, reterr, reterrlen);
 	free(made);
 	free(p);
 	return r;
@@ -126,18 +126,20 @@ pathsafe_make_runtime_dir(const char *dir, uid_t uid, char *err, size_t errlen)
 /* One directory or file on the way: owner and write bits. strict: no
  * write bits for others at all; else a sticky directory may have them. */
 static int
-check_one(const char *path, const struct stat *st, uid_t uid, int strict, char *err, size_t errlen)
+check_one(const char *path, const struct stat *st, uid_t uid, int strict, char *reterr,
+          size_t reterrlen)
 {
 	char owner[128], self[128];
 
 	if (st->st_uid != 0 && st->st_uid != uid) {
 		pathsafe_describe_uid(st->st_uid, owner, sizeof(owner));
 		pathsafe_describe_uid(uid, self, sizeof(self));
-		snprintf(err, errlen, "%s is owned by %s, not by %s or root", path, owner, self);
+		snprintf(reterr, reterrlen, "%s is owned by %s, not by %s or root", path, owner,
+		         self);
 		return -EPERM;
 	}
 	if ((st->st_mode & 022) && (strict || !S_ISDIR(st->st_mode) || !(st->st_mode & S_ISVTX))) {
-		snprintf(err, errlen, "%s is writable by %s (mode %04o; chmod go-w %s)", path,
+		snprintf(reterr, reterrlen, "%s is writable by %s (mode %04o; chmod go-w %s)", path,
 		         (st->st_mode & 002) ? "everyone" : "its group",
 		         (unsigned)(st->st_mode & 07777), path);
 		return -EPERM;
@@ -146,7 +148,7 @@ check_one(const char *path, const struct stat *st, uid_t uid, int strict, char *
 }
 
 int
-pathsafe_trusted(const char *path, uid_t uid, char *err, size_t errlen)
+pathsafe_trusted(const char *path, uid_t uid, char *reterr, size_t reterrlen)
 {
 	char *real;
 	struct stat st;
@@ -156,15 +158,15 @@ pathsafe_trusted(const char *path, uid_t uid, char *err, size_t errlen)
 	real = realpath(path, NULL);
 	if (!real) {
 		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(reterr, reterrlen, "%s: %s", path, strerror(errno));
 		return r;
 	}
 	if (stat(real, &st) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "%s: %s", real, strerror(errno));
+		snprintf(reterr, reterrlen, "%s: %s", real, strerror(errno));
 		goto out;
 	}
-	r = check_one(real, &st, uid, 1, err, errlen);
+	r = check_one(real, &st, uid, 1, reterr, reterrlen);
 	/* then every directory above it, up to / */
 	while (r >= 0 && (slash = strrchr(real, '/'))) {
 		if (slash == real)
@@ -173,10 +175,10 @@ pathsafe_trusted(const char *path, uid_t uid, char *err, size_t errlen)
 			*slash = '\0';
 		if (stat(real, &st) < 0) {
 			r = -errno;
-			snprintf(err, errlen, "%s: %s", real, strerror(errno));
+			snprintf(reterr, reterrlen, "%s: %s", real, strerror(errno));
 			break;
 		}
-		r = check_one(real, &st, uid, 0, err, errlen);
+		r = check_one(real, &st, uid, 0, reterr, reterrlen);
 		if (slash == real)
 			break;
 	}

@@ -8,14 +8,14 @@
 /* The runtime directory (the one holding the Unix socket and the token):
  * a real directory, not a symlink, owned by uid, with no permission bits
  * for group or others. -ENOENT when it does not exist, -EPERM (reason in
- * err, naming the path and its owner) when it is not safe. */
-int pathsafe_runtime_dir(const char *dir, uid_t uid, char *err, size_t errlen);
+ * reterr, naming the path and its owner) when it is not safe. */
+int pathsafe_runtime_dir(const char *dir, uid_t uid, char *reterr, size_t reterrlen);
 
 /* Create the runtime directory dir and the missing directories above it,
  * each 0700, then check every one it created and dir itself with
  * pathsafe_runtime_dir. Directories that were there already above dir are
  * not checked here (/run/user/UID, /tmp). */
-int pathsafe_make_runtime_dir(const char *dir, uid_t uid, char *err, size_t errlen);
+int pathsafe_make_runtime_dir(const char *dir, uid_t uid, char *reterr, size_t reterrlen);
 
 /* sshd's StrictModes for what decides which code runs (the configuration,
  * the agent, hook files, directories on a worker's sys.path): path and
@@ -24,7 +24,7 @@ int pathsafe_make_runtime_dir(const char *dir, uid_t uid, char *err, size_t errl
  * be only when it is sticky (like /tmp, where nobody can rename what is
  * ours). -ENOENT when path does not exist; -EPERM with a reason naming
  * the offending path and its owner or mode. */
-int pathsafe_trusted(const char *path, uid_t uid, char *err, size_t errlen);
+int pathsafe_trusted(const char *path, uid_t uid, char *reterr, size_t reterrlen);
 
 /* "uid 1001 (alice)" or "uid 1001". */
 void pathsafe_describe_uid(uid_t uid, char *out, size_t outlen);

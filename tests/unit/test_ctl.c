@@ -45,10 +45,10 @@ START_TEST(test_check_target)
 	ck_assert_int_eq(ctl_check_target("maya"), 0);
 	ck_assert_int_eq(ctl_check_target("hython:20.5.332"), 0);
 	/* what the header would read as options, or cannot read at all */
-	ck_assert_int_lt(ctl_check_target("python:3 mode=raw"), 0);
-	ck_assert_int_lt(ctl_check_target("py thon"), 0);
-	ck_assert_int_lt(ctl_check_target(""), 0);
-	ck_assert_int_lt(ctl_check_target("a\tb"), 0);
+	ck_assert_int_eq(ctl_check_target("python:3 mode=raw"), CTL_EXIT_USAGE);
+	ck_assert_int_eq(ctl_check_target("py thon"), CTL_EXIT_USAGE);
+	ck_assert_int_eq(ctl_check_target(""), CTL_EXIT_USAGE);
+	ck_assert_int_eq(ctl_check_target("a\tb"), CTL_EXIT_USAGE);
 }
 END_TEST
 
