@@ -263,6 +263,8 @@ client_send(struct client *c, const void *data, size_t len)
 {
 	const char *p = data;
 
+	c->line = NULL; /* what is read meanwhile may move the buffer */
+	c->line_len = 0;
 	while (len) {
 		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
 		ssize_t n;

@@ -71,10 +71,10 @@ void client_set_wake_fd(struct client *c, unsigned slot, int fd);
 
 /* Wait up to timeout_ms (-1: for ever) for the next line from the daemon.
  * Returns 1 with the line (its '\n' included, except for a last line cut
- * off by EOF) in *ret_line and *ret_len, valid until the next read; 0 at
- * end of stream; -ETIMEDOUT when none came in time; -EINTR when a signal
- * arrived or a wake fd became readable (nothing is lost, call again);
- * other -errno. */
+ * off by EOF) in *ret_line and *ret_len, valid until the next read or send
+ * (a send reads what the daemon sends meanwhile); 0 at end of stream;
+ * -ETIMEDOUT when none came in time; -EINTR when a signal arrived or a
+ * wake fd became readable (nothing is lost, call again); other -errno. */
 int client_read_line(struct client *c, int timeout_ms, const char **ret_line, size_t *ret_len);
 
 /* The next event: the next line that is not empty, parsed. Returns 1 with
@@ -85,7 +85,8 @@ int client_read_event(struct client *c, int timeout_ms, json_t **ret_event, char
                       size_t reterrlen);
 
 /* The line the last client_read_event read, as it came (to show it as it
- * is), even when it was not an event; valid until the next read. */
+ * is), even when it was not an event; valid until the next read or send
+ * (then it is NULL and 0). */
 void client_last_line(const struct client *c, const char **ret_line, size_t *ret_len);
 
 /* The "event" member of an event, or NULL. */

@@ -174,6 +174,12 @@ START_TEST(test_read_event)
 	ck_assert_int_eq(client_read_event(c, 1000, &ev, why, sizeof(why)), -EBADMSG);
 	ck_assert_ptr_null(ev);
 	ck_assert_int_gt((int)strlen(why), 0);
+	/* a send may move what was read: the line is gone */
+	ck_assert_int_eq(client_send(c, "\n", 1), 0);
+	client_last_line(c, &line, &len);
+	ck_assert_ptr_null(line);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_str_eq(got(peer), "\n");
 	/* a last event without its newline, then the end */
 	put(peer, "{\"event\":\"x\"}");
 	close(peer);
