@@ -13,11 +13,11 @@
 #include "addr.h"
 #include "buf.h"
 #include "cmd.h"
-#include "ctl.h"
-#include "errfmt.h"
 #include "ctl-control.h"
 #include "ctl-spinner.h"
 #include "ctl-sys.h"
+#include "ctl.h"
+#include "errfmt.h"
 #include "proc.h"
 
 #define SERVICE_UNIT "hotloadd.service"

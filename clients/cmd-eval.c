@@ -5,8 +5,8 @@
 
 #include "buf.h"
 #include "cmd.h"
-#include "ctl.h"
 #include "ctl-request.h"
+#include "ctl.h"
 
 /* "done" of eval: print the repr of the value. */
 static int

@@ -12,9 +12,9 @@
 
 #include "buf.h"
 #include "cmd.h"
-#include "ctl.h"
 #include "ctl-request.h"
 #include "ctl-watch.h"
+#include "ctl.h"
 #include "utf8.h"
 
 /* How the code runs, as `python FILE ARGS` would run it. */

@@ -6,8 +6,8 @@
 
 #include "buf.h"
 #include "cmd.h"
-#include "ctl.h"
 #include "ctl-control.h"
+#include "ctl.h"
 #include "errfmt.h"
 
 /* interrupt TARGET... */

@@ -6,9 +6,9 @@
 
 #include "buf.h"
 #include "cmd.h"
-#include "ctl.h"
 #include "ctl-control.h"
 #include "ctl-table.h"
+#include "ctl.h"
 
 enum { LCOL_HOOK, LCOL_ALIASES, LCOL_DEFAULT, LCOL_VERSION, LCOL_PATH, LCOL_SOURCE, LCOL_N };
 

@@ -8,11 +8,10 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "cmd.h"
-#include "ctl.h"
-#include "errfmt.h"
-#include "ctl-control.h"
 #include "cmd-logs.h"
+#include "cmd.h"
+#include "ctl-control.h"
+#include "ctl.h"
 
 #define LOGS_ALL 1000000 /* entries: more than the daemon keeps */
 #define LOGS_DEFAULT_LINES 200

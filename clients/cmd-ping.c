@@ -5,8 +5,8 @@
 
 #include "buf.h"
 #include "cmd.h"
-#include "ctl.h"
 #include "ctl-request.h"
+#include "ctl.h"
 
 /* "done" of ping: say how long the round trip in the worker took. */
 static int

@@ -5,8 +5,8 @@
 #include <jansson.h>
 
 #include "cmd.h"
-#include "ctl.h"
 #include "ctl-request.h"
+#include "ctl.h"
 
 /* "done" of reload: the modules were listed already; say when none was. */
 static int

@@ -4,8 +4,8 @@
 #include <jansson.h>
 
 #include "cmd.h"
-#include "ctl.h"
 #include "ctl-control.h"
+#include "ctl.h"
 
 /* reload */
 int

@@ -3,22 +3,18 @@
  *
  * The control ops return at once; a worker becomes ready (or fails) later,
  * so waiting is polling the status, with a spinner on a terminal. */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "buf.h"
 #include "cmd.h"
-#include "ctl.h"
-#include "errfmt.h"
 #include "ctl-control.h"
 #include "ctl-spinner.h"
-#include "ctl-sys.h"
+#include "ctl.h"
+#include "errfmt.h"
 
 #define POLL_MS 100
 #define START_TIMEOUT 300.0 /* a safety net: hooks have their startup_timeout */

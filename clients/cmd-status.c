@@ -6,11 +6,11 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "cmd.h"
-#include "ctl.h"
-#include "ctl-control.h"
 #include "cmd-status.h"
+#include "cmd.h"
+#include "ctl-control.h"
 #include "ctl-table.h"
+#include "ctl.h"
 #include "version.h"
 
 enum {

@@ -8,8 +8,8 @@
 
 #include "buf.h"
 #include "cmd.h"
-#include "ctl.h"
 #include "ctl-control.h"
+#include "ctl.h"
 #include "errfmt.h"
 
 /* Have target watch (add) or stop watching dirs[0..n). */

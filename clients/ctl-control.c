@@ -7,10 +7,10 @@
 
 #include "addr.h"
 #include "buf.h"
-#include "ctl.h"
-#include "errfmt.h"
 #include "client.h"
 #include "ctl-control.h"
+#include "ctl.h"
+#include "errfmt.h"
 #include "proto.h"
 
 struct ctlcontrol {

@@ -11,10 +11,10 @@
 
 #include "addr.h"
 #include "buf.h"
-#include "ctl.h"
 #include "client.h"
 #include "ctl-request.h"
 #include "ctl-spinner.h"
+#include "ctl.h"
 #include "errfmt.h"
 
 #define WAKE_SIGINT 0  /* the connection's wake fds: Ctrl-C */

@@ -7,8 +7,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "ctl.h"
 #include "ctl-spinner.h"
+#include "ctl.h"
 
 static const char frames[] = "|/-\\";
 

@@ -17,9 +17,9 @@
 #include <dirent.h>
 
 #include "buf.h"
-#include "ctl.h"
 #include "client.h"
 #include "ctl-watch.h"
+#include "ctl.h"
 
 #define SETTLE_MS 100 /* quiet after the last event of a burst */
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM)

@@ -12,8 +12,8 @@
 
 #include "buf.h"
 #include "cmd.h"
-#include "ctl.h"
 #include "ctl-help.h"
+#include "ctl.h"
 #include "proto.h"
 
 #define BIT(id) (1u << (id))

@@ -13,8 +13,8 @@
 #include "buf.h"
 #include "cmd-logs.h"
 #include "cmd-status.h"
-#include "ctl.h"
 #include "ctl-table.h"
+#include "ctl.h"
 
 /* ctl_fmt_duration of secs. */
 static const char *
