@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "buf.h"
 #include "ctl.h"
 #include "header.h"
+#include "proto.h"
 
 /* "hotloadctl: " + the message + newline, on stderr. */
 static void
@@ -45,6 +47,25 @@ ctl_err(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* "hotloadctl: CMD: ..." and where help is; see ctl.h. */
+int
+ctl_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hotloadctl: ", stderr);
+	if (cmd)
+		fprintf(stderr, "%s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "\nTry 'hotloadctl help %s'.\n", cmd);
+	else
+		fputs("\nTry 'hotloadctl --help'.\n", stderr);
+	return CTL_EXIT_USAGE;
+}
+
 /* Format into a buffer and write it in one go, so that output and the
  * code's own output never interleave mid-line. */
 void
@@ -67,6 +88,18 @@ ctl_print(int fd, const char *fmt, ...)
 	va_end(ap);
 	ctl_write_all(fd, s, (size_t)n);
 	buf_free(&b);
+}
+
+/* Indented, reals as precise as the daemon sent them. */
+void
+ctl_print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
+
+	if (s) {
+		ctl_print(1, "%s\n", s);
+		free(s);
+	}
 }
 
 static int
@@ -127,34 +160,13 @@ ctl_str(json_t *obj, const char *key, const char *def)
 	return s ? s : def;
 }
 
-/* "Type: message", or just one of them when the other is missing. */
-void
-ctl_error_text(json_t *error, struct buf *out)
-{
-	const char *type = ctl_str(error, "type", "Error");
-	const char *message = ctl_str(error, "message", "");
-
-	if (message[0])
-		buf_printf(out, "%s: %s", type, message);
-	else
-		buf_puts(out, type);
-}
-
 /* Errors that mean "this cannot be done here", as opposed to "it was
  * tried and went wrong". */
 int
 ctl_error_exit(json_t *error)
 {
-	static const char *const refusals[] = {
-	        "UnknownTarget", "NotInstalled",     "BadHeader",         "BadRequest",
-	        "ShuttingDown",  "PermissionDenied", "TooManyConnections"};
-	const char *type = ctl_str(error, "type", "");
-	size_t i;
-
-	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
-		if (!strcmp(type, refusals[i]))
-			return CTL_EXIT_REFUSED;
-	return CTL_EXIT_FAILED;
+	return proto_error_refused(ctl_str(error, "type", NULL)) ? CTL_EXIT_REFUSED
+	                                                         : CTL_EXIT_FAILED;
 }
 
 /* Two units at most, the larger first, as people read uptimes. */
@@ -192,30 +204,25 @@ ctl_sleep_ms(int ms)
 	poll(NULL, 0, ms);
 }
 
-void
-ctl_header_token(const struct ctl_opts *o, struct buf *header)
-{
-	if (o->tcp && o->token)
-		buf_printf(header, " token=%s", o->token);
-}
-
-/* The header parser decides, so that what we accept is what the daemon
- * accepts; the round trip catches options smuggled in with spaces. */
+/* What the daemon's header parser accepts (header_check_target), said
+ * before anything is sent. */
 int
 ctl_check_target(const char *target)
 {
-	char line[HEADER_MAX + 32], err[256], back[2 * HEADER_NAME_MAX + 2];
-	struct header h;
-
-	snprintf(line, sizeof(line), "%s mode=json", target);
-	if (strlen(target) > HEADER_NAME_MAX * 2 ||
-	    header_parse(line, strlen(line), &h, err, sizeof(err)) < 0)
-		goto fail;
-	header_target(&h, back, sizeof(back));
-	if (strcmp(back, target) != 0 || h.mode != HEADER_MODE_JSON)
-		goto fail;
-	return 0;
-fail:
+	if (header_check_target(target) == 0)
+		return 0;
 	ctl_err("bad target '%s': expected DCC[:VERSION], e.g. python:3 or mayapy:2024", target);
-	return -EINVAL;
+	return CTL_EXIT_USAGE;
+}
+
+/* Every target; see ctl.h. */
+int
+ctl_check_targets(const char *const *targets, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (ctl_check_target(targets[i]))
+			return CTL_EXIT_USAGE;
+	return 0;
 }

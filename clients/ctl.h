@@ -1,11 +1,14 @@
-/* ctl.h - what the parts of hotloadctl share: exit codes, options, output */
+/* ctl.h - what the parts of hotloadctl share: exit codes, options, output
+ *
+ * Exit codes live in this layer only (clients/): libhotload returns -errno
+ * with its reasons in words. Here, a function that has said on stderr why
+ * it failed returns hotloadctl's exit status (enum ctl_exit); one that
+ * leaves that to its caller returns -errno, as the library does. */
 #ifndef HOTLOAD_CTL_H
 #define HOTLOAD_CTL_H
 
 #include <jansson.h>
 #include <stddef.h>
-
-#define CTL_VERSION "0.1.0"
 
 struct buf;
 
@@ -34,17 +37,22 @@ struct ctl_opts {
 	int *watch_hit;     /* set when it did during a request (which is then interrupted) */
 };
 
-/* Append " token=..." to a header going over TCP, when there is a token. */
-void ctl_header_token(const struct ctl_opts *o, struct buf *header);
-
 /* Print "hotloadctl: <message>\n" to stderr unless o->quiet. */
 void ctl_msg(const struct ctl_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Print a message to stderr even under -q: the reason a command failed. */
 void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A usage error: "hotloadctl: CMD: message" and where help is, on stderr
+ * (cmd NULL: an error of the command line as a whole). Returns
+ * CTL_EXIT_USAGE. */
+int ctl_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Format and write to fd (1 or 2); a reader that went away is ignored. */
 void ctl_print(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print a JSON value to stdout, indented, with a newline (--json). */
+void ctl_print_json(json_t *v);
 
 /* Write all of data to fd, waiting when it is non-blocking; -errno on failure. */
 int ctl_write_all(int fd, const void *data, size_t len);
@@ -56,9 +64,6 @@ int ctl_stdout_error(void);
 /* A string member of obj, or def when it is missing or not a string. */
 const char *ctl_str(json_t *obj, const char *key, const char *def);
 
-/* "Type: message" of a daemon error object, into out. */
-void ctl_error_text(json_t *error, struct buf *out);
-
 /* The exit status for a daemon error object: CTL_EXIT_REFUSED when the
  * daemon refused the target or request, CTL_EXIT_FAILED otherwise. */
 int ctl_error_exit(json_t *error);
@@ -66,9 +71,13 @@ int ctl_error_exit(json_t *error);
 /* A short duration: "42s", "3m5s", "2h3m", "4d7h"; "-" when negative. */
 void ctl_fmt_duration(double secs, char *out, size_t outlen);
 
-/* Whether target is a plain "dcc[:version]"; -EINVAL, said on stderr,
- * when it is not. */
+/* Whether target is a plain "dcc[:version]": 0, or CTL_EXIT_USAGE, said
+ * on stderr, when it is not. */
 int ctl_check_target(const char *target);
+
+/* ctl_check_target of each of targets[0..n): before any connection, so
+ * that a typo is a usage error with or without a daemon. */
+int ctl_check_targets(const char *const *targets, int n);
 
 /* Seconds on a monotonic clock. */
 double ctl_now(void);

@@ -11,35 +11,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cmd.h"
+#include "ctl-help.h"
 #include "ctl.h"
-#include "ctlconn.h"
-#include "ctldaemon.h"
-#include "ctlhelp.h"
-#include "ctlinfo.h"
-#include "ctlreq.h"
-#include "ctlstatus.h"
-#include "ctltargets.h"
-#include "ctlwatch.h"
-#include "utf8.h"
-
-enum opt_id {
-	OPT_SOCKET,
-	OPT_TCP,
-	OPT_QUIET,
-	OPT_HELP,
-	OPT_VERSION,
-	OPT_CODE,
-	OPT_FILE,
-	OPT_FRESH,
-	OPT_PURGE,
-	OPT_WATCH,
-	OPT_JSON,
-	OPT_NO_WAIT,
-	OPT_TIMEOUT,
-	OPT_LINES,
-	OPT_TOKEN_FILE,
-	OPT_COUNT
-};
+#include "proto.h"
 
 #define BIT(id) (1u << (id))
 #define GLOBAL_OPTS                                                                                \
@@ -50,7 +25,7 @@ struct opt_def {
 	const char *name;
 	char letter; /* 0: long form only */
 	int has_arg;
-	enum opt_id id;
+	enum cmd_opt id;
 };
 
 static const struct opt_def opt_defs[] = {
@@ -71,17 +46,9 @@ static const struct opt_def opt_defs[] = {
         {"token-file", 0, 1, OPT_TOKEN_FILE},
 };
 
-/* The command line, taken apart. */
-struct args {
-	const char *value[OPT_COUNT];   /* argument, or "" for a flag; NULL when absent */
-	const char *spelled[OPT_COUNT]; /* the argv word that gave it, for messages */
-	const char **pos;               /* positional words, the command first */
-	int npos;
-};
-
 struct command {
 	const char *name;
-	int (*run)(const struct ctl_opts *o, const struct args *a);
+	int (*run)(const struct ctl_opts *o, const struct cmd_args *a);
 	unsigned opts; /* options it takes besides the global ones */
 	const char *usage;
 	const char *help;
@@ -89,27 +56,6 @@ struct command {
 
 static const struct command *find_command(const char *name);
 static int unknown_command(const char *name);
-
-/* Print a usage error and the hint where help is; returns the exit status. */
-static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hotloadctl: ", stderr);
-	if (cmd)
-		fprintf(stderr, "%s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (cmd)
-		fprintf(stderr, "\nTry 'hotloadctl help %s'.\n", cmd);
-	else
-		fputs("\nTry 'hotloadctl --help'.\n", stderr);
-	return CTL_EXIT_USAGE;
-}
 
 /* The option named name (long) or letter (short), or NULL. */
 static const struct opt_def *
@@ -130,7 +76,7 @@ find_opt(const char *name, size_t namelen, char letter)
 /* Take argv apart: options anywhere (until "--"), the rest positional.
  * Prints the usage error itself and returns -EINVAL on a bad option. */
 static int
-parse_args(int argc, char **argv, struct args *a)
+parse_args(int argc, char **argv, struct cmd_args *a)
 {
 	int i, dashdash = 0;
 
@@ -153,7 +99,7 @@ parse_args(int argc, char **argv, struct args *a)
 
 			d = find_opt(w + 2, eq ? (size_t)(eq - w - 2) : strlen(w + 2), 0);
 			if (!d) {
-				usage_error(NULL, "unknown option '%s'", w);
+				ctl_usage(NULL, "unknown option '%s'", w);
 				return -EINVAL;
 			}
 			if (d->has_arg == 2) { /* an optional value: only as --opt=VALUE */
@@ -162,11 +108,11 @@ parse_args(int argc, char **argv, struct args *a)
 				continue;
 			}
 			if (!d->has_arg && eq) {
-				usage_error(NULL, "option '--%s' takes no value", d->name);
+				ctl_usage(NULL, "option '--%s' takes no value", d->name);
 				return -EINVAL;
 			}
 			if (d->has_arg && !eq && i + 1 >= argc) {
-				usage_error(NULL, "option '%s' needs a value", w);
+				ctl_usage(NULL, "option '%s' needs a value", w);
 				return -EINVAL;
 			}
 			a->value[d->id] = !d->has_arg ? "" : eq ? eq + 1 : argv[++i];
@@ -177,7 +123,7 @@ parse_args(int argc, char **argv, struct args *a)
 		for (const char *p = w + 1; *p; p++) {
 			d = find_opt(NULL, 0, *p);
 			if (!d) {
-				usage_error(NULL, "unknown option '-%c'", *p);
+				ctl_usage(NULL, "unknown option '-%c'", *p);
 				return -EINVAL;
 			}
 			a->spelled[d->id] = w;
@@ -190,311 +136,13 @@ parse_args(int argc, char **argv, struct args *a)
 			else if (i + 1 < argc)
 				a->value[d->id] = argv[++i];
 			else {
-				usage_error(NULL, "option '-%c' needs a value", *p);
+				ctl_usage(NULL, "option '-%c' needs a value", *p);
 				return -EINVAL;
 			}
 			break;
 		}
 	}
 	return 0;
-}
-
-/* Read all of path ("-": stdin) into b; -errno on failure. */
-static int
-read_input(const char *path, struct buf *b)
-{
-	int fd = STDIN_FILENO, r = 0;
-
-	if (strcmp(path, "-") != 0) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-	}
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-
-		buf_reserve(b, 65536);
-		n = read(fd, b->data + b->len, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			poll(&pfd, 1, -1); /* stdin left non-blocking by our parent */
-			continue;
-		}
-		if (n < 0) {
-			r = -errno;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		b->len += (size_t)n;
-		b->data[b->len] = '\0';
-	}
-fail:
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return r;
-}
-
-/* Line number (from 1) of the first byte that is not UTF-8, or 0 if all is. */
-static size_t
-bad_utf8_line(const char *s, size_t len)
-{
-	struct utf8_carry carry = {{0}, 0};
-	struct buf out = BUF_INIT;
-	size_t i, line = 1;
-
-	utf8_repair(&carry, s, len, &out);
-	utf8_finish(&carry, &out);
-	for (i = 0; i < len && i < out.len && s[i] == out.data[i]; i++)
-		if (s[i] == '\n')
-			line++;
-	if (i == len && out.len == len)
-		line = 0;
-	buf_free(&out);
-	return line;
-}
-
-/* exec TARGET (-c CODE | FILE | -): one run; the file is read afresh. */
-static int
-exec_once(const struct ctl_opts *o, void *data)
-{
-	const struct args *a = data;
-	const char *code = a->value[OPT_CODE], *file = a->value[OPT_FILE], *src = NULL;
-	struct buf in = BUF_INIT;
-	struct ctlreq_script script = {NULL, NULL, NULL, 0};
-	char *real = NULL;
-	size_t line, skip = 0;
-	int r;
-
-	/* sys.argv as python gives it: "-c" or the file, then the arguments */
-	script.argv0 = code ? "-c" : a->pos[2];
-	script.args = a->pos + (code ? 2 : 3);
-	script.nargs = a->npos - (code ? 2 : 3);
-
-	if (code) {
-		buf_puts(&in, code);
-		src = "the code given with -c";
-		if (!file)
-			file = "<string>";
-	} else {
-		src = a->pos[2];
-		r = read_input(src, &in);
-		if (r < 0) {
-			fprintf(stderr, "hotloadctl: cannot read %s: %s\n",
-			        strcmp(src, "-") ? src : "stdin", strerror(-r));
-			r = CTL_EXIT_USAGE;
-			goto fail;
-		}
-		/* a file runs as under python: __file__, its directory on
-		 * sys.path, tracebacks naming it by its full path */
-		if (strcmp(src, "-") && (real = realpath(src, NULL)))
-			script.path = real;
-		if (!file)
-			file = real ? real : strcmp(src, "-") ? src : "<stdin>";
-	}
-	line = bad_utf8_line(in.data, in.len);
-	if (line) {
-		fprintf(stderr, "hotloadctl: %s is not valid UTF-8 (line %zu)\n",
-		        strcmp(src, "-") ? src : "stdin", line);
-		r = CTL_EXIT_USAGE;
-		goto fail;
-	}
-	/* Python reads a BOM in a file as a signature; exec() of a str would
-	 * choke on it. */
-	if (in.len >= 3 && !memcmp(in.data, "\xef\xbb\xbf", 3))
-		skip = 3;
-	r = ctlreq_exec(o, a->pos[1], in.data + skip, in.len - skip, file,
-	                a->value[OPT_FRESH] != NULL, &script);
-fail:
-	buf_free(&in);
-	free(real);
-	return r;
-}
-
-/* exec TARGET (-c CODE | FILE | -) [--watch[=DIR]] */
-static int
-cmd_exec(const struct ctl_opts *o, const struct args *a)
-{
-	const char *code = a->value[OPT_CODE], *watch = a->value[OPT_WATCH];
-	struct ctl_opts wo = *o;
-	char *dir = NULL, *slash;
-	int r;
-
-	if (a->npos < 2)
-		return usage_error("exec", "missing TARGET");
-	if (!code && a->npos < 3)
-		return usage_error("exec", "missing the code: -c CODE, a FILE, or - for stdin");
-	if (!watch)
-		return exec_once(o, (void *)a);
-	/* --watch: FILE's directory, or --watch=DIR */
-	if (*watch)
-		dir = realpath(watch, NULL);
-	else if (!code && strcmp(a->pos[2], "-")) {
-		if (!(dir = realpath(a->pos[2], NULL))) {
-			ctl_err("cannot run %s: %s", a->pos[2], strerror(errno));
-			return CTL_EXIT_USAGE;
-		}
-		slash = strrchr(dir, '/');
-		if (slash)
-			*(slash == dir ? slash + 1 : slash) = '\0';
-	} else
-		return usage_error("exec", "with -c or stdin, --watch=DIR says what to watch");
-	if (!dir) {
-		ctl_err("cannot watch %s: %s", *watch ? watch : a->pos[2], strerror(errno));
-		return CTL_EXIT_USAGE;
-	}
-	if (!code && !strcmp(a->pos[2], "-")) {
-		free(dir);
-		return usage_error("exec", "--watch cannot read stdin again; give a FILE");
-	}
-	r = ctlwatch_loop(&wo, a->pos[1], dir, NULL, exec_once, (void *)a);
-	free(dir);
-	return r;
-}
-
-/* eval TARGET EXPR */
-static int
-cmd_eval(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos < 3)
-		return usage_error("eval", a->npos < 2 ? "missing TARGET" : "missing EXPR");
-	if (a->npos > 3)
-		return usage_error("eval", "unexpected argument '%s' (quote the expression)",
-		                   a->pos[3]);
-	return ctlreq_eval(o, a->pos[1], a->pos[2]);
-}
-
-/* ping TARGET */
-static int
-cmd_ping(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos < 2)
-		return usage_error("ping", "missing TARGET");
-	if (a->npos > 2)
-		return usage_error("ping", "unexpected argument '%s'", a->pos[2]);
-	return ctlreq_ping(o, a->pos[1]);
-}
-
-/* status [TARGET] */
-static int
-cmd_status(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos > 2)
-		return usage_error("status", "unexpected argument '%s'", a->pos[2]);
-	return ctlstatus_show(o, a->npos == 2 ? a->pos[1] : NULL);
-}
-
-/* start [TARGET...] */
-static int
-cmd_start(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos == 1)
-		return ctldaemon_start(o);
-	return ctltargets_start(o, "start", a->pos + 1, a->npos - 1);
-}
-
-/* stop [TARGET...] */
-static int
-cmd_stop(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos == 1)
-		return ctldaemon_stop(o);
-	return ctltargets_stop(o, a->pos + 1, a->npos - 1);
-}
-
-/* restart [TARGET...] */
-static int
-cmd_restart(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos == 1)
-		return ctldaemon_restart(o);
-	return ctltargets_start(o, "restart", a->pos + 1, a->npos - 1);
-}
-
-/* interrupt TARGET... */
-static int
-cmd_interrupt(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos < 2)
-		return usage_error("interrupt", "missing TARGET");
-	return ctltargets_interrupt(o, a->pos + 1, a->npos - 1);
-}
-
-/* reload-modules TARGET MODULE... */
-static int
-cmd_reload_modules(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos < 2)
-		return usage_error("reload-modules", "missing TARGET");
-	if (a->npos < 3)
-		return usage_error("reload-modules", "missing the modules or packages to reload");
-	return ctlreq_reload_modules(o, a->pos[1], a->pos + 2, a->npos - 2,
-	                             a->value[OPT_PURGE] != NULL);
-}
-
-/* recycle TARGET... */
-static int
-cmd_recycle(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos < 2)
-		return usage_error("recycle", "missing TARGET");
-	return ctltargets_recycle(o, a->pos + 1, a->npos - 1);
-}
-
-/* watch / unwatch TARGET DIR... */
-static int
-cmd_watch_dirs(const struct ctl_opts *o, const struct args *a, int add)
-{
-	const char *cmd = add ? "watch" : "unwatch";
-
-	if (a->npos < 2)
-		return usage_error(cmd, "missing TARGET");
-	if (a->npos < 3)
-		return usage_error(cmd, "missing the directories");
-	return ctltargets_watch(o, a->pos[1], a->pos + 2, a->npos - 2, add);
-}
-
-static int
-cmd_watch(const struct ctl_opts *o, const struct args *a)
-{
-	return cmd_watch_dirs(o, a, 1);
-}
-
-static int
-cmd_unwatch(const struct ctl_opts *o, const struct args *a)
-{
-	return cmd_watch_dirs(o, a, 0);
-}
-
-/* reload */
-static int
-cmd_reload(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos > 1)
-		return usage_error("reload", "unexpected argument '%s'", a->pos[1]);
-	return ctlinfo_reload(o);
-}
-
-/* list */
-static int
-cmd_list(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos > 1)
-		return usage_error("list", "unexpected argument '%s'", a->pos[1]);
-	return ctlinfo_list(o);
-}
-
-/* logs TARGET */
-static int
-cmd_logs(const struct ctl_opts *o, const struct args *a)
-{
-	if (a->npos < 2)
-		return usage_error("logs", "missing TARGET");
-	if (a->npos > 2)
-		return usage_error("logs", "unexpected argument '%s'", a->pos[2]);
-	return ctlinfo_logs(o, a->pos[1]);
 }
 
 /* Print the help of cmd, or the general help when it is NULL. */
@@ -515,12 +163,12 @@ print_help(FILE *f, const struct command *cmd)
 
 /* help [COMMAND] */
 static int
-cmd_help(const struct ctl_opts *o, const struct args *a)
+cmd_help(const struct ctl_opts *o, const struct cmd_args *a)
 {
 	const struct command *cmd = NULL;
 
 	if (a->npos > 2)
-		return usage_error("help", "unexpected argument '%s'", a->pos[2]);
+		return ctl_usage("help", "unexpected argument '%s'", a->pos[2]);
 	if (a->npos == 2) {
 		cmd = find_command(a->pos[1]);
 		if (!cmd)
@@ -622,24 +270,26 @@ unknown_command(const char *name)
 		}
 	}
 	if (best)
-		return usage_error(NULL, "unknown command '%s'; did you mean '%s'?", name, best);
-	return usage_error(NULL, "unknown command '%s'", name);
+		return ctl_usage(NULL, "unknown command '%s'; did you mean '%s'?", name, best);
+	return ctl_usage(NULL, "unknown command '%s'", name);
 }
 
 /* Where to connect: --socket, --tcp, $HOTLOAD_SOCKET, $HOTLOAD_TCP, or the
  * default socket (written to sockbuf). */
 static int
-pick_address(const struct args *a, struct ctl_opts *o, char *sockbuf, size_t sockbuflen)
+pick_address(const struct cmd_args *a, struct ctl_opts *o, char *sockbuf, size_t sockbuflen)
 {
 	const char *env;
+	char *path;
+	int n;
 
 	if (a->value[OPT_SOCKET] && a->value[OPT_TCP])
-		return usage_error(NULL, "give --socket or --tcp, not both");
+		return ctl_usage(NULL, "give --socket or --tcp, not both");
 	if (a->value[OPT_SOCKET] || a->value[OPT_TCP]) {
 		o->socket = a->value[OPT_SOCKET];
 		o->tcp = a->value[OPT_TCP];
 		if ((o->socket && !o->socket[0]) || (o->tcp && !o->tcp[0]))
-			return usage_error(NULL, "empty --socket or --tcp");
+			return ctl_usage(NULL, "empty --socket or --tcp");
 		return 0;
 	}
 	if ((env = getenv("HOTLOAD_SOCKET")) && env[0]) {
@@ -650,8 +300,11 @@ pick_address(const struct args *a, struct ctl_opts *o, char *sockbuf, size_t soc
 		o->tcp = env;
 		return 0;
 	}
-	if (ctlconn_default_socket(sockbuf, sockbuflen) < 0)
-		return usage_error(NULL, "the default socket path is too long; use --socket");
+	path = proto_default_socket();
+	n = snprintf(sockbuf, sockbuflen, "%s", path);
+	free(path);
+	if (n < 0 || (size_t)n >= sockbuflen)
+		return ctl_usage(NULL, "the default socket path is too long; use --socket");
 	o->socket = sockbuf;
 	return 0;
 }
@@ -660,7 +313,7 @@ pick_address(const struct args *a, struct ctl_opts *o, char *sockbuf, size_t soc
  * the daemon's token file on its own accord: whoever listens on the port
  * would get it. */
 static int
-pick_token(const struct args *a, struct ctl_opts *o, char *buf, size_t buflen)
+pick_token(const struct cmd_args *a, struct ctl_opts *o, char *buf, size_t buflen)
 {
 	const char *file = a->value[OPT_TOKEN_FILE], *env = getenv("HOTLOAD_TOKEN");
 	size_t n;
@@ -694,7 +347,7 @@ pick_token(const struct args *a, struct ctl_opts *o, char *buf, size_t buflen)
 
 /* --timeout S (seconds above 0) and -n N (0 or more) into o. */
 static int
-parse_numbers(const struct command *cmd, const struct args *a, struct ctl_opts *o)
+parse_numbers(const struct command *cmd, const struct cmd_args *a, struct ctl_opts *o)
 {
 	const char *t = a->value[OPT_TIMEOUT], *n = a->value[OPT_LINES];
 	char *end;
@@ -703,14 +356,13 @@ parse_numbers(const struct command *cmd, const struct args *a, struct ctl_opts *
 		errno = 0;
 		o->timeout = strtod(t, &end);
 		if (errno || end == t || *end || !(o->timeout > 0 && o->timeout <= 1e9))
-			return usage_error(cmd->name, "--timeout wants seconds above 0, not '%s'",
-			                   t);
+			return ctl_usage(cmd->name, "--timeout wants seconds above 0, not '%s'", t);
 	}
 	if (n) {
 		errno = 0;
 		o->lines = strtol(n, &end, 10);
 		if (errno || end == n || *end || o->lines < 0)
-			return usage_error(cmd->name, "-n wants a count of 0 or more, not '%s'", n);
+			return ctl_usage(cmd->name, "-n wants a count of 0 or more, not '%s'", n);
 	}
 	return 0;
 }
@@ -722,7 +374,7 @@ main(int argc, char **argv)
 	const struct command *cmd = NULL;
 	struct ctl_opts o;
 	char sockbuf[PATH_MAX], token[160];
-	struct args a;
+	struct cmd_args a;
 	int i, r;
 
 	/* A reader of our stdout that goes away must not kill us mid-request;
@@ -745,7 +397,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (a.value[OPT_VERSION]) {
-		printf("hotloadctl %s\n", CTL_VERSION);
+		printf("hotloadctl %s\n", HOTLOAD_VERSION);
 		r = CTL_EXIT_OK;
 		goto done;
 	}
@@ -761,8 +413,8 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < OPT_COUNT; i++)
 		if (a.value[i] && !(BIT(i) & (GLOBAL_OPTS | cmd->opts))) {
-			r = usage_error(cmd->name, "'%s' is not an option of %s", a.spelled[i],
-			                cmd->name);
+			r = ctl_usage(cmd->name, "'%s' is not an option of %s", a.spelled[i],
+			              cmd->name);
 			goto done;
 		}
 	r = pick_address(&a, &o, sockbuf, sizeof(sockbuf));

@@ -1,7 +1,5 @@
 /* config.c - hotloadd.yaml: listeners, hook directories, compat ports, limits, supervision */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +9,14 @@
 
 #include "pathsafe.h"
 
+#include "addr.h"
 #include "buf.h"
 #include "config.h"
 #include "header.h"
 #include "paths.h"
+#include "proto.h"
 #include "yamlutil.h"
 
-#define CONFIG_DEFAULT_TCP_PORT 7720
 #define CONFIG_DEFAULT_QUIET 0.25
 #define CONFIG_SECONDS_MAX 86400 /* the longest grace, backoff or crash window */
 
@@ -61,26 +60,10 @@ config_expand_home(const char *path)
 	return buf_steal(&b);
 }
 
-/* Where the Unix socket goes when the file does not say. */
-static char *
-default_unix_path(void)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	struct buf b = BUF_INIT;
-
-	if (xdg && *xdg)
-		buf_printf(&b, "%s/hotload/hotloadd.sock", xdg);
-	else if (geteuid() == 0)
-		buf_puts(&b, "/run/hotload/hotloadd.sock");
-	else
-		buf_printf(&b, "/tmp/hotload-%u/hotloadd.sock", (unsigned)geteuid());
-	return buf_steal(&b);
-}
-
 char *
 config_runtime_dir(const struct config *c)
 {
-	char *path = c->unix_path ? xstrdup(c->unix_path) : default_unix_path();
+	char *path = c->unix_path ? xstrdup(c->unix_path) : proto_default_socket();
 	char *slash = strrchr(path, '/');
 
 	if (!slash) {
@@ -118,7 +101,7 @@ shell_word(struct buf *b, const char *s)
 void
 config_client_hint(const struct config *c, struct buf *out)
 {
-	char *def = default_unix_path();
+	char *def = proto_default_socket();
 
 	buf_puts(out, "hotloadctl ");
 	if (c->unix_path && strcmp(c->unix_path, def)) {
@@ -128,8 +111,9 @@ config_client_hint(const struct config *c, struct buf *out)
 	} else if (!c->unix_path && c->tcp_host) {
 		char *runtime = config_runtime_dir(c);
 
-		buf_printf(out, strchr(c->tcp_host, ':') ? "--tcp [%s]:%d " : "--tcp %s:%d ",
-		           c->tcp_host, c->tcp_port);
+		buf_puts(out, "--tcp ");
+		addr_format_hostport(out, c->tcp_host, c->tcp_port);
+		buf_puts(out, " ");
 		if (c->token_required) {
 			struct buf tok = BUF_INIT;
 
@@ -175,9 +159,9 @@ config_new_default(const char *shipped_hooks_dir)
 	struct config *c = xcalloc(1, sizeof(*c));
 	size_t n = 0;
 
-	c->unix_path = default_unix_path();
-	c->tcp_host = xstrdup("127.0.0.1");
-	c->tcp_port = CONFIG_DEFAULT_TCP_PORT;
+	c->unix_path = proto_default_socket();
+	c->tcp_host = xstrdup(HOTLOAD_DEFAULT_HOST);
+	c->tcp_port = HOTLOAD_DEFAULT_PORT;
 	c->hooks_dirs = xcalloc(4, sizeof(char *));
 	if (shipped_hooks_dir)
 		c->hooks_dirs[n++] = xstrdup(shipped_hooks_dir);
@@ -258,82 +242,6 @@ config_copy(struct config *out, const struct config *c)
 	out->log_level = dup_or_null(c->log_level);
 }
 
-/* Whether s is a numeric IPv4 or IPv6 address. */
-static int
-numeric_host(const char *s)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
-}
-
-/* Whether numeric address s is on this machine only: 127.0.0.0/8, ::1,
- * ::ffff:127.0.0.0/104. */
-static int
-loopback_host(const char *s)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, s, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, s, &a6) != 1)
-		return 0;
-	if (IN6_IS_ADDR_LOOPBACK(&a6))
-		return 1;
-	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-}
-
-/* Split "HOST:PORT" / "[V6]:PORT"; returns 0 or -EINVAL with a reason. */
-static int
-split_hostport(const char *s, char **ret_host, int *ret_port, const char **why)
-{
-	const char *colon, *h = s, *p;
-	size_t hlen;
-	long port;
-	char *end, *host;
-
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':') {
-			*why = "an IPv6 address in brackets followed by :PORT";
-			return -EINVAL;
-		}
-		h = s + 1;
-		hlen = (size_t)(close - h);
-		p = close + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon) {
-			*why = "\"host:port\"";
-			return -EINVAL;
-		}
-		if (memchr(s, ':', (size_t)(colon - s))) {
-			*why = "\"[IPv6]:port\" (an IPv6 address goes in brackets)";
-			return -EINVAL;
-		}
-		hlen = (size_t)(colon - s);
-		p = colon + 1;
-	}
-	errno = 0;
-	port = (*p >= '0' && *p <= '9') ? strtol(p, &end, 10) : -1;
-	if (port < 1 || port > 65535 || errno || *end) {
-		*why = "a port from 1 to 65535 after the ':'";
-		return -EINVAL;
-	}
-	host = xstrndup(h, hlen);
-	if (!numeric_host(host)) {
-		free(host);
-		*why = "a numeric IPv4 or IPv6 address as host (like 127.0.0.1 or [::1])";
-		return -EINVAL;
-	}
-	*ret_host = host;
-	*ret_port = (int)port;
-	return 0;
-}
-
 /* listen: {unix, tcp}; remembers the tcp node for later checks. */
 static int
 parse_listen(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c,
@@ -341,8 +249,8 @@ parse_listen(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c,
 {
 	const yaml_node_t *v;
 	const char *why;
-	char *s = NULL, *host;
-	int r, port;
+	char *s = NULL;
+	int r;
 
 	r = yamlutil_check_map(d, n, "listen", listen_keys);
 	if (r < 0)
@@ -377,13 +285,15 @@ parse_listen(struct yamlutil_doc *d, const yaml_node_t *n, struct config *c,
 		c->tcp_host = NULL;
 		c->tcp_port = 0;
 		if (s && *s) {
-			r = split_hostport(s, &host, &port, &why);
+			struct addr_hostport hp;
+
+			r = addr_parse_hostport(s, ADDR_NUMERIC, &hp, &why);
 			free(s);
 			if (r < 0)
 				return yamlutil_fail(d, v, "listen.tcp: expected %s, got %s", why,
 				                     yamlutil_describe(v, tmp, sizeof(tmp)));
-			c->tcp_host = host;
-			c->tcp_port = port;
+			c->tcp_host = xstrdup(hp.host);
+			c->tcp_port = hp.port;
 		} else {
 			free(s);
 		}
@@ -476,21 +386,21 @@ parse_compat_entry(struct yamlutil_doc *d, const yaml_node_t *n, size_t i, struc
 		r = yamlutil_string(d, v, what, 0, &cp->host);
 		if (r < 0)
 			return r;
-		if (!numeric_host(cp->host))
+		if (!addr_is_numeric(cp->host))
 			return yamlutil_fail(d, v,
 			                     "%s: expected a numeric IPv4 or IPv6 address, "
 			                     "got %s",
 			                     what, yamlutil_describe(v, tmp, sizeof(tmp)));
 		/* The original clients send no header, so no token: only a peer
 		 * on this machine can be checked. */
-		if (!loopback_host(cp->host))
+		if (!addr_is_loopback(cp->host))
 			return yamlutil_fail(d, v,
 			                     "%s: %s is not a loopback address; a compat port "
 			                     "cannot check who connects from elsewhere, so it "
 			                     "only listens on loopback (127.0.0.1 or ::1)",
 			                     what, cp->host);
 	} else {
-		cp->host = xstrdup("127.0.0.1");
+		cp->host = xstrdup(HOTLOAD_DEFAULT_HOST);
 	}
 
 	v = yamlutil_get(d, n, "quiet");
@@ -744,7 +654,7 @@ config_apply(struct yamlutil_doc *d, const yaml_node_t *root, struct config *c)
 
 	/* Other machines' clients cannot be looked up: they need the token.
 	 * Blame the setting this file made. */
-	if (c->tcp_host && !loopback_host(c->tcp_host) && !c->token_required && (tcp || token)) {
+	if (c->tcp_host && !addr_is_loopback(c->tcp_host) && !c->token_required && (tcp || token)) {
 		r = yamlutil_fail(d, tcp ? tcp : token,
 		                  "listen.tcp: %s is not a loopback address: clients from other "
 		                  "machines cannot be checked, so they must show the token; add "

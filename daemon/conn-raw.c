@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "config.h"
 #include "conn-private.h"
+#include "errfmt.h"
 #include "log.h"
 #include "pool.h"
 #include "utf8.h"
@@ -55,22 +56,6 @@ raw_output(struct request *r, int fd, const char *data, size_t len)
 	return c->congested;
 }
 
-/* The error part of a raw reply: the traceback, or "Type: message". */
-static void
-raw_append_error(struct buf *b, json_t *error)
-{
-	const char *tb = json_string_value(json_object_get(error, "traceback"));
-	const char *type = json_string_value(json_object_get(error, "type"));
-	const char *msg = json_string_value(json_object_get(error, "message"));
-
-	if (tb && *tb)
-		buf_puts(b, tb);
-	/* The traceback says what the code raised; a daemon-made error (a
-	 * timeout, a dead worker) says its own type after it. */
-	if (!tb || !*tb || (type && !strcmp(type, "Timeout")))
-		buf_printf(b, "%s: %s\n", type ? type : "Error", msg ? msg : "");
-}
-
 static void
 raw_done(struct request *r, json_t *result)
 {
@@ -83,7 +68,7 @@ raw_done(struct request *r, json_t *result)
 		buf_printf(&c->raw_err, "\n[hotloadd: %zu more bytes of stderr dropped]\n",
 		           c->raw_err_dropped);
 	if (!json_is_true(json_object_get(result, "ok")))
-		raw_append_error(&c->raw_err, json_object_get(result, "error"));
+		errfmt_report(json_object_get(result, "error"), &c->raw_err);
 	/* What is left of the reply, in one write. */
 	buf_reserve(&reply, c->raw_out.len + c->raw_err.len + 32);
 	if (!c->raw_out_started && c->raw_out.len) {

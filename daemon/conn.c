@@ -469,7 +469,7 @@ conn_route(struct conn *c)
 	int i, r;
 
 	header_target(&c->hdr, c->target, sizeof(c->target));
-	if (!strcmp(c->hdr.dcc, CONTROL_TARGET)) {
+	if (!strcmp(c->hdr.dcc, HOTLOAD_CONTROL_TARGET)) {
 		if (!json) {
 			conn_fail(c, 0, "BadHeader", "the control target needs mode=json");
 			return;

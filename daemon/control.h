@@ -4,10 +4,9 @@
 
 #include <jansson.h>
 
-struct server;
+#include "proto.h" /* HOTLOAD_CONTROL_TARGET: the header that makes one */
 
-/* The reserved header target of control connections ("hotload mode=json"). */
-#define CONTROL_TARGET "hotload"
+struct server;
 
 /* Answer one control request (borrowed): the result object ({"ok": …, …},
  * new reference) without id and event in *ret. -EINPROGRESS when it needs

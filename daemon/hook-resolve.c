@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "hook.h"
 #include "probe.h"
+#include "version.h"
 
 #define GLOB_SPECIAL "*?[]\\"
 
@@ -58,41 +59,6 @@ hook_version_cache_clear(void)
 	n_version_cache = 0;
 }
 
-int
-hook_version_cmp(const char *a, const char *b)
-{
-	size_t na, nb, ra, rb;
-	int c;
-
-	for (;;) {
-		if (!*a || !*b)
-			return *a ? 1 : *b ? -1 : 0; /* "20.5" < "20.5.0" */
-		na = strspn(a, "0123456789");
-		nb = strspn(b, "0123456789");
-		if (!na != !nb)
-			return na ? 1 : -1;
-		while (na > 1 && *a == '0')
-			a++, na--;
-		while (nb > 1 && *b == '0')
-			b++, nb--;
-		if (na != nb)
-			return na < nb ? -1 : 1;
-		if ((c = strncmp(a, b, na)) != 0)
-			return c < 0 ? -1 : 1;
-		a += na;
-		b += nb;
-		/* A suffix ("1rc2") sorts before the plain release ("1"). */
-		ra = strcspn(a, ".");
-		rb = strcspn(b, ".");
-		if (!ra != !rb)
-			return ra ? -1 : 1;
-		if ((c = strncmp(a, b, ra < rb ? ra : rb)) != 0 || ra != rb)
-			return c ? (c < 0 ? -1 : 1) : (ra < rb ? -1 : 1);
-		a += ra + (a[ra] == '.');
-		b += rb + (b[rb] == '.');
-	}
-}
-
 /* Digits and dots, starting and ending with a digit, no empty part. */
 static int
 version_valid(const char *s, size_t n)
@@ -128,7 +94,7 @@ found_add(struct found *f, const char *version, const char *path)
 	size_t i;
 
 	for (i = 0; i < f->n; i++)
-		if (hook_version_cmp(f->v[i].version, version) == 0)
+		if (version_cmp(f->v[i].version, version) == 0)
 			return;
 	f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
 	f->v[f->n].version = xstrdup(version);
@@ -561,8 +527,8 @@ out:
 static int
 cmp_install_desc(const void *a, const void *b)
 {
-	return hook_version_cmp(((const struct hook_install *)b)->version,
-	                        ((const struct hook_install *)a)->version);
+	return version_cmp(((const struct hook_install *)b)->version,
+	                   ((const struct hook_install *)a)->version);
 }
 
 /* Every install of h, newest first; the patterns tried go to searched. */
@@ -603,7 +569,7 @@ hook_resolve(const struct hook *h, const char *version, struct probes *pr, char 
 	struct found f = {NULL, 0, pr, 0};
 	const struct hook_install *pick = NULL;
 	const char *want = version && *version ? version : h->default_version;
-	size_t i, len;
+	size_t i;
 	int r = -ENOENT;
 
 	find_installs(h, &f, &tried, want);
@@ -618,9 +584,8 @@ hook_resolve(const struct hook *h, const char *version, struct probes *pr, char 
 	for (i = 0; want && !pick && i < f.n; i++)
 		if (!strcmp(f.v[i].version, want))
 			pick = &f.v[i];
-	len = want ? strlen(want) : 0;
 	for (i = 0; want && !pick && i < f.n; i++)
-		if (!strncmp(f.v[i].version, want, len) && f.v[i].version[len] == '.')
+		if (version_match(f.v[i].version, want))
 			pick = &f.v[i]; /* newest first, so the first is the newest */
 	if (!pick) {
 		if (searched && tried.data)

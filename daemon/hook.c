@@ -10,9 +10,9 @@
 #include "config.h"
 #include "header.h"
 #include "hook-internal.h"
+#include "proto.h"
 #include "yamlutil.h"
 
-#define HOOK_RESERVED_NAME "hotload"
 #define VAR_NAME_RE "[A-Za-z_][A-Za-z0-9_]*"
 #define DOTTED_RE "[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*"
 #define HOOK_DEFAULT_VERSION_PATTERN "([0-9]+(\\.[0-9]+)*)"
@@ -146,7 +146,7 @@ check_dcc_name(struct yamlutil_doc *d, const yaml_node_t *n, const char *what, c
 		                     "%s: expected a name of letters, digits and . _ - + "
 		                     "(at most %d bytes), got '%s'",
 		                     what, HEADER_NAME_MAX - 1, s);
-	if (!strcmp(s, HOOK_RESERVED_NAME))
+	if (!strcmp(s, HOTLOAD_CONTROL_TARGET))
 		return yamlutil_fail(d, n, "%s: '%s' is reserved for the daemon itself", what, s);
 	return 0;
 }

@@ -138,8 +138,4 @@ char **hook_build_env(const struct hook *h, const char *executable, const char *
  * running gives its answer when it ends. */
 void hook_version_cache_clear(void);
 
-/* Compare dotted versions numerically ("20.5.332" > "20.5.10" > "20.5");
- * <0, 0, >0 like strcmp. */
-int hook_version_cmp(const char *a, const char *b);
-
 #endif

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "listen.h"
 
@@ -226,7 +227,8 @@ listener_open_tcp(uv_loop_t *loop, const char *host, int port, listener_connecti
 		listener_close(l);
 		return r;
 	}
-	buf_printf(&name, strchr(host, ':') ? "tcp:[%s]:%d" : "tcp:%s:%d", host, port);
+	buf_puts(&name, "tcp:");
+	addr_format_hostport(&name, host, port);
 	l->name = buf_steal(&name);
 	l->port = port;
 	*ret = l;
@@ -274,10 +276,9 @@ listener_adopt(uv_loop_t *loop, int fd, listener_connection_cb cb, void *data,
 			uv_ip6_name(in6, host, sizeof(host));
 			l->port = ntohs(in6->sin6_port);
 		}
-		buf_printf(&name,
-		           sa.ss_family == AF_INET6 ? "tcp:[%s]:%d (from systemd)"
-		                                    : "tcp:%s:%d (from systemd)",
-		           host, l->port);
+		buf_puts(&name, "tcp:");
+		addr_format_hostport(&name, host, l->port);
+		buf_puts(&name, " (from systemd)");
 	} else {
 		close(fd);
 		return -EAFNOSUPPORT;

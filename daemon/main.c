@@ -19,6 +19,7 @@
 #include "notify.h"
 #include "pathsafe.h"
 #include "paths.h"
+#include "proto.h"
 #include "server.h"
 
 #define EXIT_USAGE 2

@@ -984,31 +984,6 @@ START_TEST(test_unsafe_python_path)
 }
 END_TEST
 
-static const struct {
-	const char *a, *b;
-	int cmp;
-} versions[] = {
-        {"20.5.332", "20.5.10", 1},
-        {"20.5.10", "20.5", 1},
-        {"20.5", "20.5", 0},
-        {"2024", "2025", -1},
-        {"3.11", "3.9", 1},
-        {"3.11", "3", 1},
-        {"20.05", "20.5", 0},
-        {"1.0", "1", 1},
-        {"10", "9", 1},
-        {"3.4.1", "3.4.1rc2", 1},
-        {"3.4.1rc1", "3.4.1rc2", -1},
-        {"", "1", -1},
-};
-
-START_TEST(test_version_cmp)
-{
-	ck_assert_int_eq(hook_version_cmp(versions[_i].a, versions[_i].b), versions[_i].cmp);
-	ck_assert_int_eq(hook_version_cmp(versions[_i].b, versions[_i].a), -versions[_i].cmp);
-}
-END_TEST
-
 /* Load a shipped hook file. */
 static struct hookset *
 load_shipped(const char *file)
@@ -1463,7 +1438,6 @@ hook_suite(void)
 	tcase_add_test(tc, test_load_dir);
 	tcase_add_test(tc, test_unsafe_permissions);
 	tcase_add_test(tc, test_unsafe_python_path);
-	tcase_add_loop_test(tc, test_version_cmp, 0, (int)(sizeof(versions) / sizeof(versions[0])));
 	tcase_add_test(tc, test_resolve_maya_and_houdini);
 	tcase_add_test(tc, test_fake_dcc_fixture);
 	tcase_add_test(tc, test_resolve_version_command);

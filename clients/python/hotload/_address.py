@@ -144,7 +144,7 @@ def _describe_uid(uid):
 def check_socket_dir(path):
     """None when the socket's directory may be used, else why not.
 
-    The checks of hotloadctl (daemon/common/pathsafe.c): the directory is
+    The checks of hotloadctl (lib/pathsafe.c): the directory is
     not a symbolic link, is a directory, belongs to us, and has no
     permission for group or others. Root may use another user's directory,
     as long as it is 0700. A directory that does not exist raises
