@@ -42,27 +42,34 @@ struct reqrun {
 	int reload_report; /* reload-modules: "MODULE: STATUS" lines on stdout */
 };
 
-/* The self-pipe the SIGINT handler writes to: a handler may only do
- * async-signal-safe things, and a write() wakes the poll() in
+/* The signals caught while a request runs: Ctrl-C interrupts the code;
+ * SIGTERM and SIGHUP (an editor's "stop", a closed terminal) interrupt it
+ * too, and end hotloadctl at once, as they would have without us. */
+static const int caught_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_CAUGHT (sizeof(caught_signals) / sizeof(caught_signals[0]))
+
+/* The self-pipe the handler writes the signal's number to: a handler may
+ * only do async-signal-safe things, and a write() wakes the poll() in
  * client_read_line without a race between checking a flag and sleeping. */
 static int sigint_pipe[2] = {-1, -1};
 
 static void
-on_sigint(int sig)
+on_signal(int sig)
 {
 	int saved = errno;
-	ssize_t n = write(sigint_pipe[1], "", 1);
+	char c = (char)sig;
+	ssize_t n = write(sigint_pipe[1], &c, 1);
 
 	(void)n; /* a full pipe has enough presses in it already */
-	(void)sig;
 	errno = saved;
 }
 
-/* Catch Ctrl-C while a request runs; *old gets the previous action. */
+/* Catch the signals while a request runs; old[] gets the previous actions. */
 static int
-sigint_catch(struct sigaction *old)
+sigint_catch(struct sigaction old[N_CAUGHT])
 {
 	struct sigaction sa;
+	size_t k;
 	int i;
 
 	if (pipe(sigint_pipe) < 0)
@@ -72,21 +79,29 @@ sigint_catch(struct sigaction *old)
 		fcntl(sigint_pipe[i], F_SETFL, fcntl(sigint_pipe[i], F_GETFL) | O_NONBLOCK);
 	}
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
+	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	/* no SA_RESTART: poll() returns EINTR at once */
-	if (sigaction(SIGINT, &sa, old) < 0)
-		return -errno;
+	for (k = 0; k < N_CAUGHT; k++)
+		if (sigaction(caught_signals[k], &sa, &old[k]) < 0) {
+			int r = -errno;
+
+			while (k-- > 0)
+				sigaction(caught_signals[k], &old[k], NULL);
+			return r;
+		}
 	return 0;
 }
 
-/* Put the old SIGINT action back and close the pipe. */
+/* Put the old actions back and close the pipe. */
 static void
-sigint_release(const struct sigaction *old)
+sigint_release(const struct sigaction old[N_CAUGHT])
 {
+	size_t k;
 	int i;
 
-	sigaction(SIGINT, old, NULL);
+	for (k = 0; k < N_CAUGHT; k++)
+		sigaction(caught_signals[k], &old[k], NULL);
 	for (i = 0; i < 2; i++) {
 		if (sigint_pipe[i] >= 0)
 			close(sigint_pipe[i]);
@@ -94,16 +109,22 @@ sigint_release(const struct sigaction *old)
 	}
 }
 
-/* How many Ctrl-Cs arrived since the last call. */
+/* How many Ctrl-Cs arrived since the last call; *ret_end the SIGTERM or
+ * SIGHUP that came too, else left alone. */
 static int
-sigint_drain(void)
+sigint_drain(int *ret_end)
 {
 	char b[64];
-	ssize_t n;
+	ssize_t n, i;
 	int total = 0;
 
 	while ((n = read(sigint_pipe[0], b, sizeof(b))) > 0)
-		total += (int)n;
+		for (i = 0; i < n; i++) {
+			if (b[i] == SIGINT)
+				total++;
+			else
+				*ret_end = b[i];
+		}
 	return total;
 }
 
@@ -259,6 +280,35 @@ on_ctrl_c(struct reqrun *rr, int n)
 	return -1;
 }
 
+/* SIGTERM or SIGHUP: interrupt the code, and wait (2 s at most) for any
+ * done, which says the daemon has read the interrupt: a connection closed
+ * with answers unread can lose what it sent last (a TCP reset). */
+static void
+interrupt_before_exit(struct reqrun *rr)
+{
+	double until = ctl_now() + 2.0;
+
+	if (client_interrupt(rr->conn, rr->id) < 0)
+		return;
+	for (;;) {
+		int left = (int)((until - ctl_now()) * 1000), r, done;
+		char why[64];
+		json_t *ev;
+
+		if (left <= 0)
+			return;
+		r = client_read_event(rr->conn, left, &ev, why, sizeof(why));
+		if (r == -EINTR)
+			continue;
+		if (r != 1)
+			return;
+		done = !strcmp(ctl_str(ev, "event", ""), "done");
+		json_decref(ev);
+		if (done)
+			return;
+	}
+}
+
 /* How long to wait for the next line: the spinner and the hint need
  * wake-ups; -1 when nothing does. */
 static int
@@ -313,7 +363,7 @@ read_events(struct reqrun *rr, const char *where, int send_err)
 	for (;;) {
 		char why[256];
 		json_t *ev = NULL;
-		int r;
+		int r, end;
 
 		r = client_read_event(rr->conn, next_timeout(rr), &ev, why, sizeof(why));
 		if (r == -ETIMEDOUT) {
@@ -328,7 +378,17 @@ read_events(struct reqrun *rr, const char *where, int send_err)
 				r = client_interrupt(rr->conn, rr->id);
 				(void)r;
 			}
-			r = on_ctrl_c(rr, sigint_pipe[0] >= 0 ? sigint_drain() : 0);
+			end = 0;
+			r = on_ctrl_c(rr, sigint_pipe[0] >= 0 ? sigint_drain(&end) : 0);
+			if (end) {
+				/* the interrupt is on its way before we go: the code
+				 * stops and its worker stays warm */
+				ctlspin_clear(&rr->spin);
+				interrupt_before_exit(rr);
+				ctl_msg(o, "%s: interrupted the code in %s, exiting",
+				        strsignal(end), rr->target);
+				return 128 + end;
+			}
 			if (r >= 0)
 				return r;
 			continue;
@@ -370,7 +430,7 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
            void *userdata)
 {
 	struct reqrun rr;
-	struct sigaction old_sigint;
+	struct sigaction old_sigint[N_CAUGHT];
 	char where[1024], err[1200];
 	int r, status, caught = 0;
 
@@ -397,8 +457,9 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 		status = CTL_EXIT_UNREACHABLE;
 		goto fail;
 	}
-	/* From here a Ctrl-C interrupts the code rather than us. */
-	if (sigint_catch(&old_sigint) == 0) {
+	/* From here a Ctrl-C (or SIGTERM, SIGHUP) interrupts the code rather
+	 * than only us. */
+	if (sigint_catch(old_sigint) == 0) {
 		caught = 1;
 		client_set_wake_fd(rr.conn, WAKE_SIGINT, sigint_pipe[0]);
 	}
@@ -420,7 +481,7 @@ ctlreq_run(const struct ctl_opts *o, const char *target, json_t *req, ctlreq_don
 fail:
 	ctlspin_clear(&rr.spin);
 	if (caught)
-		sigint_release(&old_sigint);
+		sigint_release(old_sigint);
 	client_free(rr.conn);
 	return status;
 }

@@ -258,6 +258,8 @@ ctlwatch_loop(struct ctl_opts *o, const char *target, const char *dir, const cha
 			break; /* Ctrl-C during a run ends the loop */
 		if (status == CTL_EXIT_REFUSED)
 			break; /* an unknown target does not become known by a save */
+		if (status == 128 + SIGTERM || status == 128 + SIGHUP)
+			break; /* the run was interrupted, and we are asked to go */
 		if (hit) {
 			ctl_msg(o, "--- interrupted by a change after %.2f s ---", ctl_now() - t0);
 			take_events(&w, &what);

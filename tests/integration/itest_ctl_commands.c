@@ -640,6 +640,41 @@ START_TEST(exec_ctrl_c)
 }
 END_TEST
 
+/* 6b. SIGTERM or SIGHUP to hotloadctl exec (an editor's stop button, a
+ * closed terminal): the code is interrupted before hotloadctl goes, and
+ * the worker stays warm and free at once. */
+START_TEST(exec_sigterm_interrupts)
+{
+	static const int sigs[] = {SIGTERM, SIGHUP};
+	struct itest_daemon *d = itest_start(NULL);
+	struct itest_proc p;
+	struct bg b;
+	long pid1;
+	size_t i;
+
+	pid1 = exec_pid(d, "python:3");
+	for (i = 0; i < 2; i++) {
+		long long t0;
+
+		bg_start(d, &b, "term", "exec", "python:3", "-c",
+		         "import time; print(\"go\", flush=True); time.sleep(30)", "--socket",
+		         d->sock, NULL);
+		bg_wait_go(&b);
+		ck_assert_int_eq(kill(b.pid, sigs[i]), 0);
+		bg_wait(&b, 5000, &p);
+		ck_assert_msg(p.status == 128 + sigs[i], "exec after %s: exit %d, stderr \"%s\"",
+		              strsignal(sigs[i]), p.status, p.err);
+		itest_assert_contains(p.err, "interrupted the code in python:3");
+		itest_proc_free(&p);
+		/* the sleep was interrupted: the worker answers now, not in 30 s */
+		t0 = itest_now_ms();
+		ck_assert_int_eq(exec_pid(d, "python:3"), pid1);
+		ck_assert_msg(itest_now_ms() - t0 < 5000, "the worker was still busy");
+	}
+	itest_stop(d);
+}
+END_TEST
+
 /* 7. exec --timeout: the interrupted code's traceback, then a line saying
  * it was a timeout (as raw mode has it), so it is not mistaken for a
  * 'hotloadctl interrupt'; exit 1. */
@@ -1015,6 +1050,7 @@ main(void)
 	tcase_add_test(tc, restart_target);
 	tcase_add_test(tc, interrupt_target);
 	tcase_add_test(tc, exec_ctrl_c);
+	tcase_add_test(tc, exec_sigterm_interrupts);
 	tcase_add_test(tc, exec_timeout);
 	tcase_add_test(tc, reload_config);
 	tcase_add_test(tc, list_hooks);
