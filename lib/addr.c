@@ -24,11 +24,11 @@ parse_port(const char *p)
 	char *end;
 
 	if (!(*p >= '0' && *p <= '9'))
-		return -1;
+		return -EINVAL;
 	errno = 0;
 	port = strtol(p, &end, 10);
 	if (errno || *end || port < 1 || port > 65535)
-		return -1;
+		return -EINVAL;
 	return (int)port;
 }
 

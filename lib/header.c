@@ -23,10 +23,10 @@ copy_name(const char *s, size_t len, char *out, size_t outlen)
 	size_t i;
 
 	if (len == 0 || len >= outlen)
-		return -1;
+		return -EINVAL;
 	for (i = 0; i < len; i++)
 		if (!name_char(s[i]))
-			return -1;
+			return -EINVAL;
 	memcpy(out, s, len);
 	out[len] = '\0';
 	return 0;
@@ -45,7 +45,7 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		else {
 			snprintf(reterr, reterrlen, "mode must be raw or json, not '%.*s'",
 			         (int)vlen, val);
-			return -1;
+			return -EINVAL;
 		}
 	} else if (klen == 2 && !memcmp(key, "ns", 2)) {
 		if (vlen == 4 && !memcmp(val, "main", 4))
@@ -55,18 +55,18 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		else {
 			snprintf(reterr, reterrlen, "ns must be main or fresh, not '%.*s'",
 			         (int)vlen, val);
-			return -1;
+			return -EINVAL;
 		}
 	} else if (klen == 4 && !memcmp(key, "file", 4)) {
 		if (vlen == 0 || vlen >= sizeof(h->file)) {
 			snprintf(reterr, reterrlen, "file must be 1 to %zu bytes",
 			         sizeof(h->file) - 1);
-			return -1;
+			return -EINVAL;
 		}
 		/* The name travels to the worker inside JSON, which is UTF-8. */
 		if (utf8_valid_len(val, vlen) != vlen) {
 			snprintf(reterr, reterrlen, "file must be valid UTF-8");
-			return -1;
+			return -EINVAL;
 		}
 		memcpy(h->file, val, vlen);
 		h->file[vlen] = '\0';
@@ -90,7 +90,7 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		else {
 			snprintf(reterr, reterrlen, "stream must be yes or no, not '%.*s'",
 			         (int)vlen, val);
-			return -1;
+			return -EINVAL;
 		}
 	} else if (klen == 5 && !memcmp(key, "token", 5)) {
 		size_t i;
@@ -99,28 +99,28 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		if (vlen == 0 || vlen >= sizeof(h->token)) {
 			snprintf(reterr, reterrlen, "token must be 1 to %zu characters",
 			         sizeof(h->token) - 1);
-			return -1;
+			return -EINVAL;
 		}
 		for (i = 0; i < vlen; i++)
 			if (!((val[i] >= '0' && val[i] <= '9') ||
 			      (val[i] >= 'a' && val[i] <= 'f') ||
 			      (val[i] >= 'A' && val[i] <= 'F'))) {
 				snprintf(reterr, reterrlen, "token must be hexadecimal digits");
-				return -1;
+				return -EINVAL;
 			}
 		memcpy(h->token, val, vlen);
 		h->token[vlen] = '\0';
 	} else if (klen == 5 && !memcmp(key, "watch", 5)) {
 		if (h->n_watch == HEADER_WATCH_MAX) {
 			snprintf(reterr, reterrlen, "at most %d watch= options", HEADER_WATCH_MAX);
-			return -1;
+			return -EINVAL;
 		}
 		if (vlen == 0 || vlen >= HEADER_WATCH_LEN || val[0] != '/' ||
 		    memchr(val, '\0', vlen) || utf8_valid_len(val, vlen) != vlen) {
 			snprintf(reterr, reterrlen,
 			         "watch must be an absolute directory of 1 to %d bytes of UTF-8",
 			         HEADER_WATCH_LEN - 1);
-			return -1;
+			return -EINVAL;
 		}
 		memcpy(h->watch[h->n_watch], val, vlen);
 		h->watch[h->n_watch++][vlen] = '\0';
@@ -129,13 +129,13 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		         "unknown header option '%.*s' (known: mode, ns, file, timeout, stream, "
 		         "token, watch)",
 		         (int)klen, key);
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 bad_timeout:
 	snprintf(reterr, reterrlen, "timeout must be a number of seconds above 0, not '%.*s'",
 	         (int)vlen, val);
-	return -1;
+	return -EINVAL;
 }
 
 /* Parse one header line; see header.h. */
