@@ -246,3 +246,54 @@ ctlcontrol_call_ok(const struct ctl_opts *o, json_t *req, const char *what, json
 	*ret_done = done;
 	return 0;
 }
+
+/* Run a per-target op that answers with a count per target (interrupt,
+ * recycle) and report each as a line. Returns the exit status. */
+int
+ctlcontrol_count_targets(const struct ctl_opts *o, const struct ctlcontrol_count *c,
+                         const char *const *targets, int n)
+{
+	struct ctlcontrol *cc = NULL;
+	json_t *done = NULL, *res;
+	size_t i;
+	int r;
+
+	r = ctl_check_targets(targets, n);
+	if (!r)
+		r = ctlcontrol_open(o, 0, &cc);
+	if (r)
+		return r;
+	r = ctlcontrol_targets(cc, c->op, targets, n, &done);
+	if (r)
+		goto fail;
+	if (!json_is_array(json_object_get(done, "targets"))) {
+		struct buf msg = BUF_INIT;
+
+		errfmt_summary(json_object_get(done, "error"), &msg);
+		ctl_err("%s: %s", c->op, msg.data);
+		r = ctl_error_exit(json_object_get(done, "error"));
+		buf_free(&msg);
+		goto fail;
+	}
+	json_array_foreach(json_object_get(done, "targets"), i, res)
+	{
+		const char *name = ctl_str(res, "target", i < (size_t)n ? targets[i] : "?");
+		json_int_t k = json_integer_value(json_object_get(res, c->count));
+		struct buf msg = BUF_INIT;
+
+		if (!json_is_true(json_object_get(res, "ok"))) {
+			errfmt_summary(json_object_get(res, "error"), &msg);
+			ctl_err("%s: %s", name, msg.data);
+			r = ctl_error_exit(json_object_get(res, "error"));
+		} else if (k == 0)
+			ctl_msg(o, "%s: %s", name, c->none);
+		else if (!o->quiet)
+			ctl_print(1, "%s: %s %" JSON_INTEGER_FORMAT " %s%s\n", name, c->did, k,
+			          c->noun, k == 1 ? "" : "s");
+		buf_free(&msg);
+	}
+fail:
+	json_decref(done);
+	ctlcontrol_free(cc);
+	return r;
+}

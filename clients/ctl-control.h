@@ -43,4 +43,19 @@ int ctlcontrol_call_ok(const struct ctl_opts *o, json_t *req, const char *what, 
  * pid in *ret_pid when it does (0 if the status did not say). */
 int ctlcontrol_alive(const struct ctl_opts *o, long *ret_pid);
 
+/* A per-target op answered with a count per target, and how to say it:
+ * "NAME: <did> K <noun>s", or "NAME: <none>" for 0. */
+struct ctlcontrol_count {
+	const char *op;    /* "interrupt" */
+	const char *count; /* the count's key in each target's result: "interrupted" */
+	const char *none;  /* "nothing was running" */
+	const char *did;   /* "interrupted" */
+	const char *noun;  /* "request" */
+};
+
+/* Check targets[0..n), run c->op on them, say each result. Returns the
+ * exit status: 0, or the last failure's. */
+int ctlcontrol_count_targets(const struct ctl_opts *o, const struct ctlcontrol_count *c,
+                             const char *const *targets, int n);
+
 #endif
