@@ -9,6 +9,7 @@ extern const char ctlhelp_recycle[];
 extern const char ctlhelp_watch[];
 extern const char ctlhelp_unwatch[];
 extern const char ctlhelp_eval[];
+extern const char ctlhelp_debug[];
 extern const char ctlhelp_ping[];
 extern const char ctlhelp_status[];
 extern const char ctlhelp_start[];

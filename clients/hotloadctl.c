@@ -44,6 +44,7 @@ static const struct opt_def opt_defs[] = {
         {"timeout", 0, 1, OPT_TIMEOUT},
         {"lines", 'n', 1, OPT_LINES},
         {"token-file", 0, 1, OPT_TOKEN_FILE},
+        {"session", 0, 1, OPT_SESSION},
 };
 
 struct command {
@@ -183,13 +184,13 @@ cmd_help(const struct ctl_opts *o, const struct cmd_args *a)
 static const struct command commands[] = {
         {"exec", cmd_exec,
          BIT(OPT_CODE) | BIT(OPT_FILE) | BIT(OPT_FRESH) | BIT(OPT_JSON) | BIT(OPT_TIMEOUT) |
-                 BIT(OPT_WATCH),
-         "exec [--fresh] [--file NAME] [--timeout S] [--json] [--watch[=DIR]] TARGET "
-         "(-c CODE | FILE | -) "
-         "[--] [ARG...]",
+                 BIT(OPT_WATCH) | BIT(OPT_SESSION),
+         "exec [--fresh] [--file NAME] [--timeout S] [--json] [--watch[=DIR]] [--session NAME] "
+         "TARGET (-c CODE | FILE | -) [--] [ARG...]",
          ctlhelp_exec},
-        {"eval", cmd_eval, BIT(OPT_JSON) | BIT(OPT_TIMEOUT),
-         "eval [--timeout S] [--json] TARGET EXPR", ctlhelp_eval},
+        {"eval", cmd_eval, BIT(OPT_JSON) | BIT(OPT_TIMEOUT) | BIT(OPT_SESSION),
+         "eval [--timeout S] [--json] [--session NAME] TARGET EXPR", ctlhelp_eval},
+        {"debug", cmd_debug, BIT(OPT_SESSION), "debug [--session NAME] TARGET", ctlhelp_debug},
         {"ping", cmd_ping, BIT(OPT_JSON), "ping [--json] TARGET", ctlhelp_ping},
         {"status", cmd_status, BIT(OPT_JSON), "status [--json] [TARGET]", ctlhelp_status},
         {"start", cmd_start, WAIT_OPTS, "start [--no-wait] [--timeout S] [TARGET...]",
@@ -426,6 +427,7 @@ main(int argc, char **argv)
 	o.quiet = a.value[OPT_QUIET] != NULL;
 	o.json = a.value[OPT_JSON] != NULL;
 	o.no_wait = a.value[OPT_NO_WAIT] != NULL;
+	o.session = a.value[OPT_SESSION];
 	r = parse_numbers(cmd, &a, &o);
 	if (r)
 		goto done;

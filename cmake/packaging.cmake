@@ -39,6 +39,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # postinst, procps has the /bin/kill of the units' ExecReload=.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "python3, adduser, procps")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3-debugpy")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "blender, bash-completion")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 	${HOTLOAD_DEB_DIR}/conffiles

@@ -179,6 +179,8 @@ request_op_of(enum jsonreq_op op)
 		return REQUEST_PING;
 	case JSONREQ_RELOAD:
 		return REQUEST_RELOAD;
+	case JSONREQ_DEBUG:
+		return REQUEST_DEBUG;
 	default:
 		return REQUEST_EXEC;
 	}
@@ -202,6 +204,11 @@ json_build(struct conn *c, const struct jsonreq *q)
 	        .modules = q->modules,
 	        .purge = q->purge,
 	        .client_id = q->id,
+	        .session = q->session,
+	        .debug_host = q->debug_host,
+	        .debug_port = q->debug_port,
+	        .debug_token = q->debug_token,
+	        .debug_client_token = q->debug_client_token,
 	};
 
 	return request_new(&spec, &json_sink, c);
@@ -278,6 +285,9 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		goto out;
 	}
 	r = json_build(c, &q);
+	if (q.op == JSONREQ_DEBUG && !c->debug_executable)
+		/* its sessions end with the connection: remember where they are */
+		c->debug_executable = xstrdup(pool_executable(pool));
 	request_owner_append(&c->reqs, r);
 	pool_submit(pool, r);
 out:

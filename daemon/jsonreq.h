@@ -13,6 +13,7 @@ enum jsonreq_op {
 	JSONREQ_RESET,
 	JSONREQ_PING,
 	JSONREQ_RELOAD,
+	JSONREQ_DEBUG,
 	JSONREQ_INTERRUPT,
 	JSONREQ_CONTROL, /* parsed with JSONREQ_ANY_OP: the op was not looked at */
 };
@@ -39,7 +40,17 @@ struct jsonreq {
 	json_t *modules;  /* reload: "modules", a non-empty array of names */
 	int purge;        /* reload: "strategy": "purge" */
 	json_t *target;   /* interrupt: "request", the id to interrupt; NULL: every one */
+	const char *
+	        session; /* "session": the debug session to run in; NULL: none (debug: "default") */
+	const char *debug_host; /* debug: "host", a loopback address; "127.0.0.1" when absent */
+	int debug_port;         /* debug: "port" */
+	const char *debug_token,
+	        *debug_client_token; /* debug: "access_token", "client_access_token" */
 };
+
+#define JSONREQ_SESSION_MAX 64 /* bytes of a session name */
+#define JSONREQ_TOKEN_MIN 16   /* characters of a debug token */
+#define JSONREQ_TOKEN_MAX 256
 
 /* Take one request line apart: len bytes, without the newline. On success
  * returns 0 and fills ret (release with jsonreq_done()). On failure returns

@@ -30,6 +30,8 @@ struct request {
 	const char *reload_strategy; /* the hook's, for changed files: "reload", "purge" */
 	uint64_t code_hash;          /* of op and code: which requests crash workers */
 	json_t *client_id;
+	char *session;
+	json_t *debug;        /* debug: host, port and tokens for the agent */
 	char *client_id_json; /* client_id serialised, made on first use */
 	uint64_t started_ns;
 	struct worker *worker;           /* while running */
@@ -74,6 +76,11 @@ request_new(const struct request_spec *spec, const struct request_sink *sink, vo
 	r->modules = json_incref(spec->modules);
 	r->purge = spec->purge;
 	r->client_id = json_incref(spec->client_id);
+	r->session = spec->session ? xstrdup(spec->session) : NULL;
+	if (spec->op == REQUEST_DEBUG)
+		r->debug = json_pack("{s:s, s:i, s:s, s:s}", "host", spec->debug_host, "port",
+		                     spec->debug_port, "access_token", spec->debug_token,
+		                     "client_access_token", spec->debug_client_token);
 	r->code_hash = hash_code(r->op, r->code, r->code_len);
 	r->sink = sink;
 	r->sink_data = sink_data;
@@ -94,6 +101,8 @@ request_free(struct request *r)
 	json_decref(r->changed);
 	json_decref(r->poll_roots);
 	json_decref(r->client_id);
+	free(r->session);
+	json_decref(r->debug);
 	free(r->client_id_json);
 	free(r);
 }
@@ -112,6 +121,8 @@ request_op_name(enum request_op op)
 		return "ping";
 	case REQUEST_RELOAD:
 		return "reload";
+	case REQUEST_DEBUG:
+		return "debug";
 	}
 	return "?";
 }
@@ -148,6 +159,8 @@ request_to_agent(const struct request *r, uint64_t id)
 		json_object_set(m, "modules", r->modules);
 		json_object_set_new(m, "strategy", json_string(r->purge ? "purge" : "reload"));
 	}
+	if (r->op == REQUEST_DEBUG && r->debug)
+		json_object_update(m, r->debug);
 	return m;
 }
 
@@ -338,6 +351,12 @@ uint64_t
 request_code_hash(const struct request *r)
 {
 	return r->code_hash;
+}
+
+const char *
+request_session(const struct request *r)
+{
+	return r->session;
 }
 
 void
