@@ -128,8 +128,9 @@ const char ctlhelp_debug[] =
         "debugpy in the worker, say) or did not connect; 2 usage; 3 no daemon;\n"
         "4 refused (unknown target, the session name is taken).\n"
         "\n"
-        "Example: a script drives it as a DAP client would\n"
-        "  python3 my_dap_client.py -- hotloadctl debug blender:3.4\n";
+        "Editors run it as their debug adapter (docs/debugging.md has VS Code's and\n"
+        "nvim-dap's set-up); then, with a breakpoint set in tools/rig.py:\n"
+        "  hotloadctl exec --session default blender tools/rig.py\n";
 
 const char ctlhelp_ping[] =
         "Check that a worker of TARGET answers (it is started when none runs).\n"

@@ -7,7 +7,7 @@
 # names, aliases and NAME:VERSION of every install), else from the hook
 # files' names and aliases. Any failure just means fewer candidates.
 
-_hotloadctl_commands="exec eval ping status start stop restart interrupt reload reload-modules watch unwatch recycle list logs help"
+_hotloadctl_commands="exec eval ping status start stop restart interrupt reload reload-modules watch unwatch recycle debug list logs help"
 
 # Hook names, aliases and NAME:VERSION, one per line. Extra arguments
 # (--socket P / --tcp A from the command line) go to hotloadctl.
@@ -105,7 +105,7 @@ _hotloadctl()
 			((i++))
 			;;
 		--socket=* | --tcp=* | --token-file=*) conn+=("$w") ;;
-		-c | --code | --file | --timeout | -n | --lines) ((i++)) ;;
+		-c | --code | --file | --timeout | -n | --lines | --session) ((i++)) ;;
 		# --watch=DIR, which readline splits into --watch, = and DIR
 		--watch) [[ ${words[i + 1]-} == = ]] && ((i += 2)) ;;
 		-*) ;;
@@ -128,7 +128,7 @@ _hotloadctl()
 		COMPREPLY=($(compgen -W "127.0.0.1:7720 [::1]:7720" -- "$cur"))
 		return
 		;;
-	--file | -c | --code | --timeout | -n | --lines)
+	--file | -c | --code | --timeout | -n | --lines | --session)
 		return
 		;;
 	esac
@@ -162,8 +162,9 @@ _hotloadctl()
 
 	local opts=""
 	case $cmd in
-	exec) opts="-c --code --file --fresh --timeout --json --watch --watch=" ;;
-	eval) opts="--timeout --json" ;;
+	exec) opts="-c --code --file --fresh --timeout --json --watch --watch= --session" ;;
+	eval) opts="--timeout --json --session" ;;
+	debug) opts="--session" ;;
 	ping | list) opts="--json" ;;
 	status) opts="--json" ;;
 	start | stop | restart) opts="--no-wait --timeout" ;;
@@ -190,7 +191,7 @@ _hotloadctl()
 			((has_code)) || want=files
 		fi
 		;;
-	eval | ping | logs | reload-modules) ((npos == 0)) && want=targets ;;
+	eval | ping | logs | reload-modules | debug) ((npos == 0)) && want=targets ;;
 	status) ((npos == 0)) && want=targets ;;
 	start | stop | restart | interrupt | recycle) want=targets ;;
 	watch | unwatch)

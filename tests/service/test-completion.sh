@@ -78,7 +78,7 @@ expect() {
 modes=plain
 [ -r /usr/share/bash-completion/bash_completion ] && modes="plain full"
 for m in $modes; do
-	expect $m "hotloadctl " "eval exec help interrupt list logs ping recycle reload reload-modules restart start status stop unwatch watch"
+	expect $m "hotloadctl " "debug eval exec help interrupt list logs ping recycle reload reload-modules restart start status stop unwatch watch"
 	expect $m "hotloadctl st" "start status stop"
 	expect $m "hotloadctl --q" "--quiet"
 	expect $m "hotloadctl exec --f" "--file --fresh"
@@ -96,6 +96,8 @@ for m in $modes; do
 	expect $m "hotloadctl watch python $tmp/proj/s" "$tmp/proj/src $tmp/proj/srclib"
 	expect $m "hotloadctl unwatch python $tmp/proj/src $tmp/proj/srcl" "$tmp/proj/srclib"
 	expect $m "hotloadctl watch -" "--help --quiet --socket --tcp --token-file --version -h -q"
+	expect $m "hotloadctl debug -" "--help --quiet --session --socket --tcp --token-file --version -h -q"
+	expect $m "hotloadctl exec --se" "--session"
 	expect $m "hotloadctl exec --w" "--watch --watch="
 	# --watch=DIR: one word, or split at the = as readline does
 	expect $m "hotloadctl exec --watch=$tmp/proj/srcl" "--watch=$tmp/proj/srclib"
