@@ -33,6 +33,7 @@
 #include "ctl.h"
 
 #define CONNECT_MS 10000  /* for the worker's debugger to connect and prove itself */
+#define PROVE_MS 2000     /* for one connection to prove itself: a silent one must not hold us */
 #define AUTHORIZE_SEQ 1e9 /* our own request's seq, apart from the client's */
 
 /* 32 hexadecimal digits of the kernel's randomness; -errno on failure. */
@@ -145,7 +146,8 @@ accept_debugger(int lfd, const char *token, const char *client_token, struct buf
 		}
 		buf_clear(in);
 		json_array_clear(early);
-		if (authorize(fd, token, client_token, in, early, (int)left))
+		if (authorize(fd, token, client_token, in, early,
+		              left < PROVE_MS ? (int)left : PROVE_MS))
 			return fd;
 		close(fd); /* not the worker's: someone else's connection */
 	}
