@@ -26,6 +26,7 @@ cat >"$tmp/want" <<'LIST'
 /usr/bin/hotloadd
 /usr/lib/hotload/hookd/hookd.py
 /usr/lib/hotload/hookd/hotload_hook.py
+/usr/lib/hotload/hookd/hotload_debug.py
 /usr/lib/hotload/hookd/hotload_reload.py
 /usr/lib/hotload/hotload-launch
 /usr/lib/python3/dist-packages/hotload/__init__.py
