@@ -135,6 +135,10 @@ class DebugPython(unittest.TestCase):
         self.assertEqual(len(leased), 1, status)
         self.assertTrue(leased[0].get("paused"), status)
         self.assertNotEqual(int(other.stdout), leased[0]["pid"])
+        table = s.ctl("status", s.target).stdout
+        self.assertIn("pydbg:3: worker %d (pid %d) is leased to debug session 'default', "
+                      "stopped in the debugger" % (leased[0]["id"], leased[0]["pid"]), table)
+        self.assertRegex(table, r"\n\S+\s+%d\s+paused\s" % leased[0]["id"])
         s.dap.request("continue", {"threadId": stopped["body"]["threadId"]})
         events, err = events_of(run)
         self.assertEqual(run.returncode, 0, err)
