@@ -74,15 +74,6 @@ listen_loopback(int *ret_fd, int *ret_port)
 	return 0;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether the debugger on fd is the worker's: it takes our token and
  * answers with its own. Messages it sends before the answer are kept in
  * early for the client. */
@@ -93,14 +84,14 @@ authorize(int fd, const char *token, const char *client_token, struct buf *in, j
 	json_t *req = json_pack("{s:f, s:s, s:s, s:{s:s}}", "seq", AUTHORIZE_SEQ, "type", "request",
 	                        "command", "pydevdAuthorize", "arguments", "debugServerAccessToken",
 	                        token);
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = ctl_now_ms() + timeout_ms;
 	int r = ctldap_write(fd, req);
 
 	json_decref(req);
 	while (r >= 0) {
 		char err[256];
 		json_t *m = NULL;
-		long long left = deadline - now_ms();
+		long long left = deadline - ctl_now_ms();
 
 		r = left > 0 ? ctldap_read(fd, in, (int)left, &m, err, sizeof(err)) : -ETIMEDOUT;
 		if (r <= 0)
@@ -124,11 +115,11 @@ authorize(int fd, const char *token, const char *client_token, struct buf *in, j
 static int
 accept_debugger(int lfd, const char *token, const char *client_token, struct buf *in, json_t *early)
 {
-	long long deadline = now_ms() + CONNECT_MS;
+	long long deadline = ctl_now_ms() + CONNECT_MS;
 
 	for (;;) {
 		struct pollfd pfd = {.fd = lfd, .events = POLLIN};
-		long long left = deadline - now_ms();
+		long long left = deadline - ctl_now_ms();
 		int fd, r;
 
 		if (left <= 0)

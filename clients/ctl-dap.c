@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -103,19 +102,10 @@ ctldap_parse(const char *in, size_t len, json_t **ret, size_t *ret_used, char *r
 	return 1;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 ctldap_read(int fd, struct buf *in, int timeout_ms, json_t **ret, char *reterr, size_t reterrlen)
 {
-	long long deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? 0 : ctl_now_ms() + timeout_ms;
 
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -129,7 +119,7 @@ ctldap_read(int fd, struct buf *in, int timeout_ms, json_t **ret, char *reterr, 
 			return r;
 		}
 		if (timeout_ms >= 0) {
-			long long left = deadline - now_ms();
+			long long left = deadline - ctl_now_ms();
 
 			if (left <= 0)
 				return -ETIMEDOUT;

@@ -80,8 +80,9 @@ int ctl_check_target(const char *target);
  * that a typo is a usage error with or without a daemon. */
 int ctl_check_targets(const char *const *targets, int n);
 
-/* Seconds on a monotonic clock. */
+/* Seconds on a monotonic clock; the same in milliseconds. */
 double ctl_now(void);
+long long ctl_now_ms(void);
 
 /* Sleep ms milliseconds (a signal may end it early). */
 void ctl_sleep_ms(int ms);
