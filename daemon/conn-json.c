@@ -196,6 +196,7 @@ json_build(struct conn *c, const struct jsonreq *q)
 	        .code_len = q->code_len,
 	        .file = q->file,
 	        .fresh = q->fresh,
+	        .interactive = q->interactive,
 	        .timeout = q->timeout,
 	        .deadline = q->deadline,
 	        .path = q->path,

@@ -132,6 +132,7 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 	json_t *cwd = json_object_get(msg, "cwd");
 	json_t *argv = json_object_get(msg, "argv"), *arg;
 	json_t *session = json_object_get(msg, "session");
+	json_t *interactive = json_object_get(msg, "interactive");
 	size_t i;
 
 	if (!opname) {
@@ -226,6 +227,10 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 		buf_puts(err, "field 'ns' must be \"main\" or \"fresh\"");
 		return -EINVAL;
 	}
+	if (interactive && !json_is_null(interactive) && !json_is_boolean(interactive)) {
+		buf_puts(err, "field 'interactive' must be true or false");
+		return -EINVAL;
+	}
 	/* A reset or ping keeps a "code" string it was given: the request's
 	 * hash (which requests crash workers) has always included it. */
 	if (json_is_string(code)) {
@@ -234,6 +239,7 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 	}
 	q->file = json_string_value(file); /* NULL unless a string */
 	q->fresh = json_is_string(ns) && !strcmp(json_string_value(ns), "fresh");
+	q->interactive = q->op == JSONREQ_EXEC && json_is_true(interactive);
 	q->timeout = json_is_number(timeout) ? json_number_value(timeout) : 0;
 	q->deadline = json_is_number(deadline) ? json_number_value(deadline) : 0;
 	q->path = json_string_value(path);

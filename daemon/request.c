@@ -16,6 +16,7 @@ struct request {
 	size_t code_len;
 	char *file;
 	int fresh;
+	int interactive;
 	int shutdown_after;
 	double timeout;
 	uint64_t deadline_ns; /* uv_hrtime() by which it must be done; 0: none */
@@ -64,6 +65,7 @@ request_new(const struct request_spec *spec, const struct request_sink *sink, vo
 	r->code_len = spec->code ? spec->code_len : 0;
 	r->file = spec->file ? xstrdup(spec->file) : NULL;
 	r->fresh = spec->fresh;
+	r->interactive = spec->interactive;
 	r->shutdown_after = spec->shutdown_after;
 	r->timeout = spec->timeout;
 	if (spec->deadline > 0) {
@@ -136,6 +138,8 @@ request_to_agent(const struct request *r, uint64_t id)
 		json_object_set_new(m, "code", json_stringn(r->code ? r->code : "", r->code_len));
 		json_object_set_new(m, "file", r->file ? json_string(r->file) : json_null());
 		json_object_set_new(m, "ns", json_string(r->fresh ? "fresh" : "main"));
+		if (r->interactive)
+			json_object_set_new(m, "interactive", json_true());
 		if (r->path)
 			json_object_set_new(m, "path", json_string(r->path));
 		if (r->cwd)

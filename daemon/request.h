@@ -54,6 +54,7 @@ struct request_spec {
 	size_t code_len;
 	const char *file;    /* NULL: the agent's default */
 	int fresh;           /* ns=fresh */
+	int interactive;     /* exec: send back the value of a final expression */
 	int shutdown_after;  /* __SHUTDOWN__: stop the worker gracefully after it */
 	double timeout;      /* seconds it may run; 0: the hook's request_timeout */
 	double deadline;     /* seconds from now by which it must be done; 0: none */

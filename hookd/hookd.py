@@ -6,6 +6,7 @@ one "done" line. Whatever the code prints goes to fd 1 and 2, flushed before
 the "done". Standard library only; must parse as Python 3.7.
 See docs/agent-protocol.md.
 """
+import ast
 import builtins
 import json
 import linecache
@@ -150,10 +151,24 @@ def remember_source(filename, code):
         linecache.cache.pop(oldest, None)
 
 
-def compile_source(code, filename, mode):
+def compile_source(code, filename, mode, flags=0):
     """Compile code as a file of its own, its text kept for tracebacks."""
     remember_source(filename, code)
-    return compile(code, filename, mode, dont_inherit=True)
+    return compile(code, filename, mode, flags, dont_inherit=True)
+
+
+def run_interactive(code, filename, ns):
+    """Run code as the interactive interpreter runs a cell: its statements,
+    then the value of its final expression statement, if it ends with one
+    and that is not None (what sys.displayhook would show); else None."""
+    tree = compile_source(code, filename, "exec", ast.PyCF_ONLY_AST)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    exec(compile(tree, filename, "exec", dont_inherit=True), ns)
+    if last is None:
+        return None
+    return eval(compile(last, filename, "eval", dont_inherit=True), ns)
 
 
 def new_main(hook=None):
@@ -450,7 +465,13 @@ def execute(req, main_ns, control=None, hook=None):
                 if control is not None and control.interrupted(req.get("id")):
                     raise KeyboardInterrupt
             with ScriptContext(req, ns):
-                if req["op"] == "exec":
+                if req["op"] == "exec" and req.get("interactive") is True:
+                    value = run_interactive(code, filename, ns)
+                    if value is not None:
+                        reply["value"] = repr(value)
+                        if is_json(value):
+                            reply["json"] = value
+                elif req["op"] == "exec":
                     exec(compile_source(code, filename, "exec"), ns)
                 else:
                     value = eval(compile_source(code, filename, "eval"), ns)

@@ -304,6 +304,8 @@ START_TEST(test_field_errors)
 	parse_fail("{\"id\":1,\"op\":\"ping\",\"timeout\":true}", timeout_msg, 1);
 	parse_fail("{\"id\":8,\"op\":\"exec\",\"code\":\"print(1)\",\"ns\":\"weird\"}", ns_msg, 8);
 	parse_fail("{\"id\":8,\"op\":\"exec\",\"code\":\"print(1)\",\"ns\":1}", ns_msg, 8);
+	parse_fail("{\"id\":8,\"op\":\"exec\",\"code\":\"1\",\"interactive\":1}",
+	           "field 'interactive' must be true or false", 8);
 	parse_fail("{\"id\":1,\"op\":\"ping\",\"deadline\":0}",
 	           "field 'deadline' must be a number of seconds above 0 and at most 1e9", 1);
 	parse_fail("{\"id\":1,\"op\":\"exec\",\"code\":\"\",\"path\":\"f.py\"}",

@@ -125,6 +125,16 @@ def code_fields(code, file=None, path=None, cwd=None, argv=None, fresh=False):
     return fields
 
 
+def exec_fields(code, file=None, path=None, cwd=None, argv=None, fresh=False,
+                interactive=False):
+    """The fields of an exec request: interactive asks for the value of a
+    final expression statement, as the interactive interpreter shows it."""
+    fields = code_fields(code, file, path, cwd, argv, fresh)
+    if interactive:
+        fields["interactive"] = True
+    return fields
+
+
 def file_fields(path, args=(), cwd=None, fresh=False):
     """exec_file: the file's code, run as ``python FILE ARGS...`` would."""
     full = os.path.abspath(os.fspath(path))
@@ -161,8 +171,10 @@ class Result:
     ``stdout``, ``stderr``: all it printed, as text.
     ``value``: for ``eval``, the value when the daemon could send it as
     JSON (numbers, strings, lists, dicts, booleans, None), else its
-    ``repr()`` as a string; ``None`` for other requests.
-    ``repr``: for ``eval``, the ``repr()`` of the value, always.
+    ``repr()`` as a string; for ``exec(interactive=True)`` the same of the
+    code's final expression (None when it has none, or its value is None);
+    ``None`` for other requests.
+    ``repr``: the ``repr()`` of that value, always (None when none).
     ``error``: when ``ok`` is false, the exception (:class:`RemoteError`,
     :class:`WorkerDied`, :class:`Timeout`, …) that was raised, or would
     have been with ``raise_on_error=True``; else ``None``.

@@ -226,9 +226,10 @@ class Client:
                    timeout: Optional[float] = UNSET, on_stdout: TextCallback = None,
                    on_stderr: TextCallback = None, on_reloaded: ModulesCallback = None,
                    on_waiting: TextCallback = None,
-                   raise_on_error: Optional[bool] = None) -> Result:
+                   raise_on_error: Optional[bool] = None,
+                   interactive: bool = False) -> Result:
         """hotload.Client.exec()."""
-        fields = proto.code_fields(code, file, path, cwd, argv, fresh)
+        fields = proto.exec_fields(code, file, path, cwd, argv, fresh, interactive)
         result = await self._run("exec", fields, timeout,
                                  (on_stdout, on_stderr, on_reloaded, on_waiting))
         return proto.outcome(result, self._raise(raise_on_error))

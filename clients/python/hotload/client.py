@@ -262,7 +262,8 @@ class Client:
              fresh: bool = False, timeout: Optional[float] = UNSET,
              on_stdout: TextCallback = None, on_stderr: TextCallback = None,
              on_reloaded: ModulesCallback = None, on_waiting: TextCallback = None,
-             raise_on_error: Optional[bool] = None) -> Result:
+             raise_on_error: Optional[bool] = None,
+             interactive: bool = False) -> Result:
         """Run Python statements in a worker of the target; a Result.
 
         ``file``: the name tracebacks show. ``path``: the file the code
@@ -276,10 +277,15 @@ class Client:
         ``on_waiting(state)`` when the request waits for a worker
         (``"starting"``, ``"queued"``, ``"backoff"``).
 
+        ``interactive``: run it as the interactive interpreter runs what
+        is typed: when the code ends with an expression statement, the
+        Result's ``value`` and ``repr`` are that expression's (unless it is
+        None), as a notebook cell shows its last line.
+
         An error of the code or its worker raises (RemoteError,
         WorkerDied, Timeout, Interrupted, Refused), or with
         ``raise_on_error=False`` is the Result's ``error``."""
-        fields = proto.code_fields(code, file, path, cwd, argv, fresh)
+        fields = proto.exec_fields(code, file, path, cwd, argv, fresh, interactive)
         result = self._run("exec", fields, timeout, on_stdout, on_stderr, on_reloaded,
                            on_waiting)
         return proto.outcome(result, self._raise(raise_on_error))
