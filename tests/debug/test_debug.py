@@ -181,6 +181,44 @@ class DebugPython(unittest.TestCase):
         after = s.ctl("eval", s.target, "'scaled' in __import__('sys').modules")
         self.assertEqual(after.stdout.strip(), "False", after.stderr)
 
+    def test_python_client_runs_in_the_session(self):
+        sys.path.insert(0, daemon.LIBRARY_DIR)
+        import hotload
+        s = Session(self, "python:3")
+        module = s.write("scaled.py", MODULE)
+        script = s.write("script.py", SCRIPT)
+        s.dap.attach({module: [3]})
+        with self.assertRaises(ValueError):
+            hotload.Client("python:3", socket=s.d.sock, session="not a name")
+        printed = []
+        with hotload.Client("python:3", socket=s.d.sock, session="default") as c:
+            import threading
+            done = []
+            t = threading.Thread(target=lambda: done.append(
+                c.exec_file(script, on_stdout=printed.append)))
+            t.start()
+            stopped = s.dap.wait_event("stopped")
+            _, variables = s.dap.variables_of_top_frame(stopped["body"]["threadId"])
+            self.assertEqual(variables["y"], "40")
+            s.dap.request("continue", {"threadId": stopped["body"]["threadId"]})
+            t.join(30)
+            self.assertEqual(done[0].stdout, "result 41\n")
+        # the asyncio client too: its requests go to the leased worker
+        import asyncio
+        import hotload.aio
+
+        async def leased_pid():
+            async with hotload.aio.Client("python:3", socket=s.d.sock,
+                                          session="default") as ac:
+                return await ac.eval("__import__('os').getpid()")
+        leased = [w["pid"] for w in s.status_workers() if w.get("session") == "default"]
+        self.assertEqual([asyncio.run(leased_pid())], leased)
+        with hotload.Client("python:3", socket=s.d.sock, session="other") as c:
+            with self.assertRaises(hotload.Refused) as e:
+                c.eval("1")
+            self.assertIn("has no debug session 'other'", str(e.exception))
+        self.assertEqual(s.dap.close(), 0)
+
     def test_sessions_by_name(self):
         s = Session(self, "python:3")
         s.dap.attach()

@@ -105,6 +105,19 @@ def limit_fields(timeout):
     return {} if timeout is None else {"timeout": timeout, "deadline": timeout}
 
 
+SESSION_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+
+
+def check_session(session):
+    """A debug session's name as the daemon takes it, or None."""
+    if session is None:
+        return None
+    if not isinstance(session, str) or not SESSION_RE.match(session):
+        raise ValueError("session must be a debug session's name: 1 to 64 characters of "
+                         "A-Z, a-z, 0-9, '.', '-' and '_', not %r" % (session,))
+    return session
+
+
 def code_fields(code, file=None, path=None, cwd=None, argv=None, fresh=False):
     """The fields of an exec or eval request."""
     if not isinstance(code, str):
