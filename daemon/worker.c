@@ -662,17 +662,22 @@ worker_run(struct worker *w, struct request *r)
 void
 worker_hold_limit(struct worker *w, int paused)
 {
-	if (w->state != WORKER_BUSY || w->timed_out || w->escalated)
-		return;
 	if (paused) {
+		if ((w->state != WORKER_BUSY && w->state != WORKER_INTERRUPTING) || w->timed_out ||
+		    w->escalated)
+			return;
 		if (w->paused++ == 0 && uv_is_active((uv_handle_t *)&w->timer)) {
 			w->limit_held = 1;
 			w->paused_left = uv_timer_get_due_in(&w->timer);
 			uv_timer_stop(&w->timer);
 		}
 	} else if (w->paused > 0 && --w->paused == 0 && w->limit_held) {
+		/* an interrupt meanwhile does not matter; a stop or an
+		 * escalation has the timer now */
 		w->limit_held = 0;
-		uv_timer_start(&w->timer, on_timer, w->paused_left, 0);
+		if ((w->state == WORKER_BUSY || w->state == WORKER_INTERRUPTING) && !w->timed_out &&
+		    !w->escalated)
+			uv_timer_start(&w->timer, on_timer, w->paused_left, 0);
 	}
 }
 

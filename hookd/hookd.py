@@ -32,6 +32,7 @@ running = False  # user code is running: SIGINT means KeyboardInterrupt
 idle_sigint = False  # a SIGINT came while no code ran (see Control.interrupted)
 requests_run = 0  # numbers the default file names: <hotload-1>, <hotload-2>, ...
 current_id = None  # the id of the request being answered
+debugging = False  # a debugger runs in this interpreter (op debug)
 send_lock = threading.Lock()  # a debugger's threads tell of pauses too
 c_fflush = None  # C stdio's fflush once looked up; False when unreachable
 # One encoder for every line sent: json.dumps with arguments builds a new one
@@ -116,11 +117,24 @@ def exit_now(status):
     os._exit(status)
 
 
+# Frames of a debugger (op debug) that a traceback through a breakpoint
+# passes: its tracing and waiting code is not the user's.
+DEBUGGER_FILES = ("_pydevd_bundle", "_pydev_bundle", os.sep + "debugpy" + os.sep,
+                  os.sep + "pydevd.py", os.sep + "hotload_debug.py")
+
+
 def user_frames(tb):
-    """Return tb with the agent's own frames (its loop, its signal handler) left out."""
+    """Return tb with the agent's own frames (its loop, its signal handler)
+    and a debugger's left out."""
     kept = []
     while tb is not None:
-        if tb.tb_frame.f_globals is not globals():
+        if tb.tb_frame.f_globals is globals():
+            pass
+        elif not debugging:
+            kept.append(tb)
+        elif not any(part in tb.tb_frame.f_code.co_filename for part in DEBUGGER_FILES) and \
+                not (kept and kept[-1].tb_frame is tb.tb_frame):
+            # a debugger's tracing shows the frame it stopped in twice
             kept.append(tb)
         tb = tb.tb_next
     for tb, next_tb in zip(kept, kept[1:] + [None]):
@@ -536,9 +550,12 @@ def start_debugger(sock, req):
         except OSError:
             pass
 
+    global debugging
     try:
         import hotload_debug
-        return hotload_debug.start(req, notify, AGENT_DIR)
+        reply = hotload_debug.start(req, notify, AGENT_DIR)
+        debugging = True
+        return reply
     except Terminated:
         raise
     except BaseException as exc:  # no debugpy, nobody listening, a bad token

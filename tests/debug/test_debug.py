@@ -219,6 +219,29 @@ class DebugPython(unittest.TestCase):
             self.assertIn("has no debug session 'other'", str(e.exception))
         self.assertEqual(s.dap.close(), 0)
 
+    def test_interrupt_while_stopped(self):
+        s = Session(self, "python:3")
+        module = s.write("scaled.py", MODULE)
+        script = s.write("script.py", SCRIPT)
+        s.dap.attach({module: [3]})
+        run = s.exec_in_session(script, "--timeout", "20")
+        s.dap.wait_event("stopped")
+        interrupted = s.ctl("interrupt", s.target)
+        self.assertEqual(interrupted.returncode, 0, interrupted.stderr)
+        # stopped code is interrupted at once: the run ends where it stood
+        events, err = events_of(run)
+        error = events[-1]["error"]
+        self.assertEqual(error["type"], "KeyboardInterrupt", events[-1])
+        self.assertTrue(error["traceback"].endswith(
+            'scaled.py", line 3, in scale\n    return y + 1\n           ^\nKeyboardInterrupt\n'),
+            error["traceback"])
+        self.assertNotIn("pydevd", error["traceback"])
+        self.assertEqual(error["traceback"].count("scaled.py"), 1, error["traceback"])
+        # the worker stays warm and leased
+        again = s.ctl("eval", "--session", "default", s.target, "'scaled' in __import__('sys').modules")
+        self.assertEqual(again.stdout, "True\n", again.stderr)
+        self.assertEqual(s.dap.close(), 0)
+
     def test_sessions_by_name(self):
         s = Session(self, "python:3")
         s.dap.attach()
