@@ -46,9 +46,9 @@ def load_from(name, dirs):
 
 def find_debugpy():
     """Import debugpy: from the interpreter's own path, else from the
-    directories in HOTLOAD_DEBUGPY_PATH, else from Debian's."""
-    extra = os.environ.get("HOTLOAD_DEBUGPY_PATH", "")
-    dirs = [d for d in extra.split(os.pathsep) if d] + list(DEFAULT_DIRS)
+    directories in HOTLOAD_DEBUGPY_PATH when it is set, else from Debian's."""
+    extra = [d for d in os.environ.get("HOTLOAD_DEBUGPY_PATH", "").split(os.pathsep) if d]
+    dirs = extra or list(DEFAULT_DIRS)
     module = None
     for name in NEEDED:
         try:
@@ -56,7 +56,14 @@ def find_debugpy():
             continue
         except ImportError:
             pass
-        module = load_from(name, dirs)
+        try:
+            module = load_from(name, dirs)
+        except Exception as exc:
+            raise ImportError("debugpy cannot be imported in this worker (Python %d.%d): "
+                              "%s: %s (Debian's python3-debugpy supports Python 3.8 to "
+                              "3.11; HOTLOAD_DEBUGPY_PATH can name another copy)"
+                              % (sys.version_info[0], sys.version_info[1],
+                                 type(exc).__name__, exc)) from exc
         if module is None and name == "debugpy":
             raise ImportError(
                 "debugpy is not importable in this worker (Python %d.%d): install "

@@ -22,7 +22,8 @@ class DapClient:
         self.events = []  # every event seen, in order
         self.stderr = b""
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
 
     def _read(self):
         out = self.proc.stdout
@@ -128,7 +129,9 @@ class DapClient:
             except OSError:
                 pass
         try:
-            return self.proc.wait(timeout)
+            status = self.proc.wait(timeout)
+            self._stderr_reader.join(timeout)
+            return status
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()

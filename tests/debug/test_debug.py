@@ -361,6 +361,24 @@ class DebugOpSecurity(unittest.TestCase):
                       self.d.read_log())
 
 
+class DebugWithoutDebugpy(unittest.TestCase):
+    def test_adapter_answers_with_the_reason(self):
+        hook = POOL_HOOK.replace("name: pydbg", "name: nodbg") + \
+            "env:\n  HOTLOAD_DEBUGPY_PATH: /nonexistent\n"
+        d = daemon.Daemon(hooks={"nodbg.yaml": hook})
+        self.addCleanup(d.stop)
+        dap = DapClient([HOTLOADCTL, "--socket", d.sock, "debug", "nodbg:3"])
+        answer = dap.request("initialize", {"adapterID": "hotload"}, ok=False)
+        self.assertFalse(answer["success"])
+        self.assertIn("ImportError: debugpy is not importable in this worker", answer["message"])
+        self.assertEqual(dap.close(), 1)
+        self.assertIn(b"debugpy is not importable", dap.stderr)
+        # the worker with half a debugger is gone; the target serves on
+        out = subprocess.run([HOTLOADCTL, "--socket", d.sock, "eval", "nodbg:3", "6 * 7"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.stdout, "42\n", out.stderr)
+
+
 class DebugBlender(unittest.TestCase):
     def setUp(self):
         need_debugpy(self)
