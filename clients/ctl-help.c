@@ -28,6 +28,7 @@ const char ctlhelp_general[] =
         "  debug TARGET                      attach a debugger (DAP on stdin/stdout)\n"
         "  list                              the hooks and the installs they find\n"
         "  logs TARGET                       recent output of TARGET's workers\n"
+        "  kernelspec install TARGET         a Jupyter kernel that runs cells in TARGET\n"
         "  help [COMMAND]                    show help for a command\n"
         "\n"
         "TARGET is DCC[:VERSION]: python:3, mayapy:2024, hython:20.5, blender, ...\n"
@@ -278,5 +279,35 @@ const char ctlhelp_logs[] =
         "                 data}]; -n then counts its entries\n"
         "\n"
         "Exit status: 0; 3 no daemon; 4 unknown target.\n";
+
+const char ctlhelp_kernelspec[] =
+        "install: write a Jupyter kernelspec (kernels/NAME/kernel.json) whose\n"
+        "kernel runs each cell in a worker of TARGET, so JupyterLab, Notebook,\n"
+        "VS Code, jupyter console and nbconvert can use it. The kernel is\n"
+        "hotload_kernel on Debian's python3 (it needs python3-ipykernel). A TARGET\n"
+        "without a version gets the one the daemon would pick now, which is kept\n"
+        "in the spec: 'blender' is written as blender:3.4.1, \"Blender 3.4.1\n"
+        "(hotload)\". Prints the kernel.json's path.\n"
+        "list: the hotload kernelspecs there (NAME, TARGET, display name).\n"
+        "remove: delete one (only a hotload kernelspec).\n"
+        "\n"
+        "      --user              in your Jupyter data directory (the default):\n"
+        "                          $JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter,\n"
+        "                          else ~/.local/share/jupyter\n"
+        "      --prefix DIR        in DIR/share/jupyter instead (a venv, sys.prefix)\n"
+        "      --name NAME         the kernel's name (default hotload-DCC-VERSION)\n"
+        "      --display-name TEXT what notebooks show (default \"Blender 3.4.1\n"
+        "                          (hotload)\")\n"
+        "      --replace           overwrite a kernelspec of that name\n"
+        "      --json              print what was installed (or listed) as JSON\n"
+        "\n"
+        "--socket or --tcp, when given, is written into the spec for the kernel.\n"
+        "\n"
+        "Exit status: 0; 1 the spec exists (without --replace) or cannot be\n"
+        "written; 2 usage; 3 no daemon; 4 no such DCC or version installed.\n"
+        "\n"
+        "Examples:\n"
+        "  hotloadctl kernelspec install blender\n"
+        "  jupyter console --kernel hotload-blender-3.4.1\n";
 
 const char ctlhelp_help[] = "Show the help of COMMAND, or the general help.\n";

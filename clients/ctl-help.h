@@ -19,6 +19,7 @@ extern const char ctlhelp_interrupt[];
 extern const char ctlhelp_reload[];
 extern const char ctlhelp_list[];
 extern const char ctlhelp_logs[];
+extern const char ctlhelp_kernelspec[];
 extern const char ctlhelp_help[];
 
 #endif

@@ -45,6 +45,11 @@ static const struct opt_def opt_defs[] = {
         {"lines", 'n', 1, OPT_LINES},
         {"token-file", 0, 1, OPT_TOKEN_FILE},
         {"session", 0, 1, OPT_SESSION},
+        {"user", 0, 0, OPT_USER},
+        {"prefix", 0, 1, OPT_PREFIX},
+        {"name", 0, 1, OPT_NAME},
+        {"display-name", 0, 1, OPT_DISPLAY_NAME},
+        {"replace", 0, 0, OPT_REPLACE},
 };
 
 struct command {
@@ -209,6 +214,14 @@ static const struct command commands[] = {
         {"list", cmd_list, BIT(OPT_JSON), "list [--json]", ctlhelp_list},
         {"logs", cmd_logs, BIT(OPT_JSON) | BIT(OPT_LINES), "logs [-n N] [--json] TARGET",
          ctlhelp_logs},
+        {"kernelspec", cmd_kernelspec,
+         BIT(OPT_USER) | BIT(OPT_PREFIX) | BIT(OPT_NAME) | BIT(OPT_DISPLAY_NAME) |
+                 BIT(OPT_REPLACE) | BIT(OPT_JSON),
+         "kernelspec install [--user | --prefix DIR] [--name NAME] [--display-name TEXT] "
+         "[--replace] [--json] TARGET\n"
+         "       hotloadctl kernelspec list [--user | --prefix DIR] [--json]\n"
+         "       hotloadctl kernelspec remove [--user | --prefix DIR] NAME",
+         ctlhelp_kernelspec},
         {"help", cmd_help, 0, "help [COMMAND]", ctlhelp_help},
 };
 
