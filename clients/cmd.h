@@ -22,6 +22,9 @@ enum cmd_opt {
 	OPT_TIMEOUT,
 	OPT_LINES,
 	OPT_TOKEN_FILE,
+	OPT_TARGETS,
+	OPT_MAX_TIMEOUT,
+	OPT_MAX_OUTPUT,
 	OPT_COUNT
 };
 
@@ -52,6 +55,7 @@ int cmd_watch(const struct ctl_opts *o, const struct cmd_args *a);   /* cmd-watc
 int cmd_unwatch(const struct ctl_opts *o, const struct cmd_args *a); /* cmd-watch.c */
 int cmd_list(const struct ctl_opts *o, const struct cmd_args *a);    /* cmd-list.c */
 int cmd_logs(const struct ctl_opts *o, const struct cmd_args *a);    /* cmd-logs.c */
+int cmd_mcp(const struct ctl_opts *o, const struct cmd_args *a);     /* cmd-mcp.c */
 
 /* start, stop and restart without targets: hotloadd itself (cmd-daemon.c).
  * Start unless one answers already: through systemd when a user unit

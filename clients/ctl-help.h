@@ -18,6 +18,7 @@ extern const char ctlhelp_interrupt[];
 extern const char ctlhelp_reload[];
 extern const char ctlhelp_list[];
 extern const char ctlhelp_logs[];
+extern const char ctlhelp_mcp[];
 extern const char ctlhelp_help[];
 
 #endif

@@ -44,6 +44,9 @@ static const struct opt_def opt_defs[] = {
         {"timeout", 0, 1, OPT_TIMEOUT},
         {"lines", 'n', 1, OPT_LINES},
         {"token-file", 0, 1, OPT_TOKEN_FILE},
+        {"targets", 0, 1, OPT_TARGETS},
+        {"max-timeout", 0, 1, OPT_MAX_TIMEOUT},
+        {"max-output", 0, 1, OPT_MAX_OUTPUT},
 };
 
 struct command {
@@ -208,6 +211,8 @@ static const struct command commands[] = {
         {"list", cmd_list, BIT(OPT_JSON), "list [--json]", ctlhelp_list},
         {"logs", cmd_logs, BIT(OPT_JSON) | BIT(OPT_LINES), "logs [-n N] [--json] TARGET",
          ctlhelp_logs},
+        {"mcp", cmd_mcp, BIT(OPT_TARGETS) | BIT(OPT_MAX_TIMEOUT) | BIT(OPT_MAX_OUTPUT),
+         "mcp [--targets T1,T2] [--max-timeout S] [--max-output BYTES]", ctlhelp_mcp},
         {"help", cmd_help, 0, "help [COMMAND]", ctlhelp_help},
 };
 
