@@ -101,12 +101,18 @@ mcprpc_result(json_t *id, json_t *result)
 	return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "result", result);
 }
 
-/* An error answer. */
+/* An error answer. Without an id (a line that is not JSON) it has none:
+ * MCP's schema (2025-11-25) makes it optional and allows no null id,
+ * where plain JSON-RPC would say null. */
 json_t *
 mcprpc_error(json_t *id, int code, const char *message)
 {
-	return json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
-	                 "error", "code", code, "message", message);
+	json_t *m = json_pack("{s:s, s:{s:i, s:s}}", "jsonrpc", "2.0", "error", "code", code,
+	                      "message", message);
+
+	if (id)
+		json_object_set(m, "id", id);
+	return m;
 }
 
 /* A notification; takes params. */

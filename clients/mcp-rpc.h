@@ -43,7 +43,8 @@ void mcprpc_msg_done(struct mcprpc_msg *m);
 /* {"jsonrpc":"2.0","id":id,"result":result}; takes result. */
 json_t *mcprpc_result(json_t *id, json_t *result);
 
-/* {"jsonrpc":"2.0","id":id (null when NULL),"error":{code,message}}. */
+/* {"jsonrpc":"2.0","id":id,"error":{code,message}}, without "id" when
+ * it is NULL. */
 json_t *mcprpc_error(json_t *id, int code, const char *message);
 
 /* {"jsonrpc":"2.0","method":method,"params":params}; takes params. */

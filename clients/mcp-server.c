@@ -378,6 +378,7 @@ mcpserver_request(struct mcp_server *s, const char *target, json_t *req, double 
 {
 	double deadline = now() + wait_s;
 	struct client *c = NULL;
+	int seen_output = 0;
 	json_t *ev = NULL;
 	long id;
 	int r;
@@ -462,7 +463,9 @@ mcpserver_request(struct mcp_server *s, const char *target, json_t *req, double 
 			                 : "queued");
 			progress(s, msg, 1);
 		} else if (name && (!strcmp(name, "stdout") || !strcmp(name, "stderr"))) {
-			progress(s, "running; output so far", 0);
+			/* the first output at once: it says the code runs */
+			progress(s, "running; output so far", !seen_output);
+			seen_output = 1;
 		}
 		json_decref(ev);
 		ev = NULL;
