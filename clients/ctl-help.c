@@ -271,6 +271,7 @@ const char ctlhelp_mcp[] =
         "  --max-output BYTES bytes of stdout and of stderr kept per call; the rest\n"
         "                     is cut with a note saying how much (default 65536)\n"
         "\n"
-        "Exit status: 0 when stdin ends; 1 stdout failed; 2 bad options.\n";
+        "Exit status: 0 when stdin ends or a signal stops it; 1 stdout failed;\n"
+        "2 bad options.\n";
 
 const char ctlhelp_help[] = "Show the help of COMMAND, or the general help.\n";

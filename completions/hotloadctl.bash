@@ -7,7 +7,7 @@
 # names, aliases and NAME:VERSION of every install), else from the hook
 # files' names and aliases. Any failure just means fewer candidates.
 
-_hotloadctl_commands="exec eval ping status start stop restart interrupt reload reload-modules watch unwatch recycle list logs help"
+_hotloadctl_commands="exec eval ping status start stop restart interrupt reload reload-modules watch unwatch recycle list logs mcp help"
 
 # Hook names, aliases and NAME:VERSION, one per line. Extra arguments
 # (--socket P / --tcp A from the command line) go to hotloadctl.
@@ -105,7 +105,7 @@ _hotloadctl()
 			((i++))
 			;;
 		--socket=* | --tcp=* | --token-file=*) conn+=("$w") ;;
-		-c | --code | --file | --timeout | -n | --lines) ((i++)) ;;
+		-c | --code | --file | --timeout | -n | --lines | --targets | --max-timeout | --max-output) ((i++)) ;;
 		# --watch=DIR, which readline splits into --watch, = and DIR
 		--watch) [[ ${words[i + 1]-} == = ]] && ((i += 2)) ;;
 		-*) ;;
@@ -128,7 +128,15 @@ _hotloadctl()
 		COMPREPLY=($(compgen -W "127.0.0.1:7720 [::1]:7720" -- "$cur"))
 		return
 		;;
-	--file | -c | --code | --timeout | -n | --lines)
+	--file | -c | --code | --timeout | -n | --lines | --max-timeout | --max-output)
+		return
+		;;
+	--targets)
+		# a comma-separated list: complete its last item
+		local head="" item=$cur
+		[[ $cur == *,* ]] && head=${cur%,*}, item=${cur##*,}
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -P "$head" -W "$(_hotloadctl_targets "${conn[@]}")" -- "$item"))
 		return
 		;;
 	esac
@@ -168,6 +176,7 @@ _hotloadctl()
 	status) opts="--json" ;;
 	start | stop | restart) opts="--no-wait --timeout" ;;
 	logs) opts="-n --lines --json" ;;
+	mcp) opts="--targets --max-timeout --max-output" ;;
 	reload-modules) opts="--purge --timeout --json" ;;
 	esac
 	if [[ $cur == -* && $dashdash -eq 0 ]]; then
