@@ -28,6 +28,9 @@ enum cmd_opt {
 	OPT_NAME,
 	OPT_DISPLAY_NAME,
 	OPT_REPLACE,
+	OPT_TARGETS,
+	OPT_MAX_TIMEOUT,
+	OPT_MAX_OUTPUT,
 	OPT_COUNT
 };
 
@@ -59,6 +62,7 @@ int cmd_unwatch(const struct ctl_opts *o, const struct cmd_args *a);    /* cmd-w
 int cmd_list(const struct ctl_opts *o, const struct cmd_args *a);       /* cmd-list.c */
 int cmd_logs(const struct ctl_opts *o, const struct cmd_args *a);       /* cmd-logs.c */
 int cmd_debug(const struct ctl_opts *o, const struct cmd_args *a);      /* cmd-debug.c */
+int cmd_mcp(const struct ctl_opts *o, const struct cmd_args *a);        /* cmd-mcp.c */
 int cmd_kernelspec(const struct ctl_opts *o, const struct cmd_args *a); /* cmd-kernelspec.c */
 
 /* start, stop and restart without targets: hotloadd itself (cmd-daemon.c).

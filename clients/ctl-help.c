@@ -29,6 +29,7 @@ const char ctlhelp_general[] =
         "  list                              the hooks and the installs they find\n"
         "  logs TARGET                       recent output of TARGET's workers\n"
         "  kernelspec install TARGET         a Jupyter kernel that runs cells in TARGET\n"
+        "  mcp                               an MCP server on stdin/stdout, for AI agents\n"
         "  help [COMMAND]                    show help for a command\n"
         "\n"
         "TARGET is DCC[:VERSION]: python:3, mayapy:2024, hython:20.5, blender, ...\n"
@@ -309,5 +310,24 @@ const char ctlhelp_kernelspec[] =
         "Examples:\n"
         "  hotloadctl kernelspec install blender\n"
         "  jupyter console --kernel hotload-blender-3.4.1\n";
+const char ctlhelp_mcp[] =
+        "Serve the Model Context Protocol on stdin and stdout, for an AI agent\n"
+        "(Claude Desktop, Claude Code, VS Code, Cursor, ...) that starts this\n"
+        "command: newline-delimited JSON-RPC 2.0, nothing else on stdout;\n"
+        "messages of its own go to stderr. Its tools list the targets, run and\n"
+        "evaluate Python in them, interrupt, reload modules, restart workers,\n"
+        "and show status and worker logs; docs/agents.md has the set-up for\n"
+        "each client. Every call is in the daemon's log under the name the\n"
+        "MCP client gives in initialize. It listens on no network port.\n"
+        "\n"
+        "  --targets T1,T2    the only targets its tools may use (exact names, as\n"
+        "                     given: python:3,blender); default: any\n"
+        "  --max-timeout S    seconds a call's code may run: the default timeout\n"
+        "                     and its cap (default 60)\n"
+        "  --max-output BYTES bytes of stdout and of stderr kept per call; the rest\n"
+        "                     is cut with a note saying how much (default 65536)\n"
+        "\n"
+        "Exit status: 0 when stdin ends or a signal stops it; 1 stdout failed;\n"
+        "2 bad options.\n";
 
 const char ctlhelp_help[] = "Show the help of COMMAND, or the general help.\n";

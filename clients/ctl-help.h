@@ -20,6 +20,7 @@ extern const char ctlhelp_reload[];
 extern const char ctlhelp_list[];
 extern const char ctlhelp_logs[];
 extern const char ctlhelp_kernelspec[];
+extern const char ctlhelp_mcp[];
 extern const char ctlhelp_help[];
 
 #endif

@@ -50,6 +50,9 @@ static const struct opt_def opt_defs[] = {
         {"name", 0, 1, OPT_NAME},
         {"display-name", 0, 1, OPT_DISPLAY_NAME},
         {"replace", 0, 0, OPT_REPLACE},
+        {"targets", 0, 1, OPT_TARGETS},
+        {"max-timeout", 0, 1, OPT_MAX_TIMEOUT},
+        {"max-output", 0, 1, OPT_MAX_OUTPUT},
 };
 
 struct command {
@@ -222,6 +225,8 @@ static const struct command commands[] = {
          "       hotloadctl kernelspec list [--user | --prefix DIR] [--json]\n"
          "       hotloadctl kernelspec remove [--user | --prefix DIR] NAME",
          ctlhelp_kernelspec},
+        {"mcp", cmd_mcp, BIT(OPT_TARGETS) | BIT(OPT_MAX_TIMEOUT) | BIT(OPT_MAX_OUTPUT),
+         "mcp [--targets T1,T2] [--max-timeout S] [--max-output BYTES]", ctlhelp_mcp},
         {"help", cmd_help, 0, "help [COMMAND]", ctlhelp_help},
 };
 

@@ -7,7 +7,7 @@
 # names, aliases and NAME:VERSION of every install), else from the hook
 # files' names and aliases. Any failure just means fewer candidates.
 
-_hotloadctl_commands="exec eval ping status start stop restart interrupt reload reload-modules watch unwatch recycle debug list logs kernelspec help"
+_hotloadctl_commands="exec eval ping status start stop restart interrupt reload reload-modules watch unwatch recycle debug list logs kernelspec mcp help"
 
 # Hook names, aliases and NAME:VERSION, one per line. Extra arguments
 # (--socket P / --tcp A from the command line) go to hotloadctl.
@@ -105,7 +105,7 @@ _hotloadctl()
 			((i++))
 			;;
 		--socket=* | --tcp=* | --token-file=*) conn+=("$w") ;;
-		-c | --code | --file | --timeout | -n | --lines | --prefix | --name | --display-name | --session) ((i++)) ;;
+		-c | --code | --file | --timeout | -n | --lines | --prefix | --name | --display-name | --session | --targets | --max-timeout | --max-output) ((i++)) ;;
 		# --watch=DIR, which readline splits into --watch, = and DIR
 		--watch) [[ ${words[i + 1]-} == = ]] && ((i += 2)) ;;
 		-*) ;;
@@ -128,12 +128,20 @@ _hotloadctl()
 		COMPREPLY=($(compgen -W "127.0.0.1:7720 [::1]:7720" -- "$cur"))
 		return
 		;;
-	--file | -c | --code | --timeout | -n | --lines | --name | --display-name | --session)
+	--file | -c | --code | --timeout | -n | --lines | --name | --display-name | --session | --max-timeout | --max-output)
 		return
 		;;
 	--prefix)
 		local IFS=$'\n'
 		COMPREPLY=($(compgen -d -- "$cur"))
+		return
+		;;
+	--targets)
+		# a comma-separated list: complete its last item
+		local head="" item=$cur
+		[[ $cur == *,* ]] && head=${cur%,*}, item=${cur##*,}
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -P "$head" -W "$(_hotloadctl_targets "${conn[@]}")" -- "$item"))
 		return
 		;;
 	esac
@@ -174,6 +182,7 @@ _hotloadctl()
 	status) opts="--json" ;;
 	start | stop | restart) opts="--no-wait --timeout" ;;
 	logs) opts="-n --lines --json" ;;
+	mcp) opts="--targets --max-timeout --max-output" ;;
 	reload-modules) opts="--purge --timeout --json" ;;
 	kernelspec) opts="--user --prefix --name --display-name --replace --json" ;;
 	esac

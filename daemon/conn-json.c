@@ -1,11 +1,13 @@
 /* conn-json.c - JSON mode: newline-delimited requests, streamed events */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "conn-private.h"
 #include "control.h"
 #include "jsonreq.h"
+#include "log.h"
 #include "pool.h"
 #include "server.h"
 
@@ -237,6 +239,41 @@ json_interrupt(struct conn *c, json_t *which, json_t *id)
 	json_decref(m);
 }
 
+/* The op of a parsed request line, as the client named it. */
+static const char *
+json_op_name(const struct jsonreq *q)
+{
+	static const char *const names[] = {"exec", "eval", "reset", "ping", "reload", "interrupt"};
+
+	if (q->op == JSONREQ_CONTROL)
+		return json_string_value(json_object_get(q->msg, "op"));
+	return (size_t)q->op < sizeof(names) / sizeof(names[0]) ? names[q->op] : "?";
+}
+
+/* Every request of a connection whose header named its client (client=)
+ * is in the log with that name: a front end that runs code for somebody
+ * else (an AI agent over MCP) is accountable for each call. Others are
+ * logged at debug level. Never the code itself: it may hold secrets. */
+static void
+json_log_request(struct conn *c, const struct jsonreq *q)
+{
+	int level = c->hdr.client[0] ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
+	const char *op = json_op_name(q);
+	char *id;
+
+	if (!log_enabled(level))
+		return;
+	id = json_dumps(q->id, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (q->code)
+		log_msg(level, "%s: request %s: %s, %zu bytes of code, from client %s", c->target,
+		        id ? id : "?", op ? op : "?", q->code_len,
+		        c->hdr.client[0] ? c->hdr.client : "(unnamed)");
+	else
+		log_msg(level, "%s: request %s: %s, from client %s", c->target, id ? id : "?",
+		        op ? op : "?", c->hdr.client[0] ? c->hdr.client : "(unnamed)");
+	free(id);
+}
+
 /* Answer one request line of a JSON-mode or control connection. Returns
  * -EINPROGRESS, having done nothing, when the route it needs waits for a
  * version probe: the line is to be handled again then. */
@@ -266,6 +303,7 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		ret = control_handle(c->srv, q.msg, &res);
 		if (ret < 0)
 			goto out;
+		json_log_request(c, &q);
 		m = json_pack("{s:O, s:s}", "id", q.id, "event", "done");
 		json_object_update(m, res);
 		conn_write_json(c, m, NULL);
@@ -274,12 +312,14 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		goto out;
 	}
 	if (q.op == JSONREQ_INTERRUPT) {
+		json_log_request(c, &q);
 		json_interrupt(c, q.target, q.id);
 		goto out;
 	}
 	ret = conn_pool(c, &pool, &type, &message);
 	if (ret == -EINPROGRESS)
 		goto out;
+	json_log_request(c, &q); /* once: not while the route waits */
 	if (ret < 0) {
 		json_reject(c, q.id, type, message.data);
 		ret = 0;

@@ -177,6 +177,10 @@ conn_raw_submit(struct conn *c)
 	spec.shutdown_after = shutdown;
 	r = request_new(&spec, &raw_sink, c);
 	request_owner_append(&c->reqs, r);
-	log_debug("%s: raw request, %zu bytes", c->target, spec.code_len);
+	if (c->hdr.client[0]) /* as conn-json.c: a named client's requests are logged */
+		log_info("%s: raw request, %zu bytes of code, from client %s", c->target,
+		         spec.code_len, c->hdr.client);
+	else
+		log_debug("%s: raw request, %zu bytes", c->target, spec.code_len);
 	pool_submit(pool, r);
 }

@@ -32,6 +32,24 @@ copy_name(const char *s, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
+/* A client= name goes to the log as it is: 1 to HEADER_CLIENT_LEN - 1
+ * bytes of UTF-8 and none of the C1 controls (U+0080 to U+009F) either,
+ * which a terminal showing the log would obey; C0 controls and spaces
+ * never reach here. 0 or -EINVAL. */
+static int
+check_client(const char *val, size_t vlen)
+{
+	size_t i;
+
+	if (vlen == 0 || vlen >= HEADER_CLIENT_LEN || utf8_valid_len(val, vlen) != vlen)
+		return -EINVAL;
+	for (i = 0; i + 1 < vlen; i++)
+		if ((unsigned char)val[i] == 0xc2 && (unsigned char)val[i + 1] >= 0x80 &&
+		    (unsigned char)val[i + 1] <= 0x9f)
+			return -EINVAL;
+	return 0;
+}
+
 /* Apply one "key=value" option to h; -1 with a reason in reterr when bad. */
 static int
 set_option(struct header *h, const char *key, size_t klen, const char *val, size_t vlen,
@@ -124,10 +142,20 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 		}
 		memcpy(h->watch[h->n_watch], val, vlen);
 		h->watch[h->n_watch++][vlen] = '\0';
+	} else if (klen == 6 && !memcmp(key, "client", 6)) {
+		if (check_client(val, vlen) < 0) {
+			snprintf(reterr, reterrlen,
+			         "client must be 1 to %d bytes of UTF-8 without controls or "
+			         "spaces",
+			         HEADER_CLIENT_LEN - 1);
+			return -EINVAL;
+		}
+		memcpy(h->client, val, vlen);
+		h->client[vlen] = '\0';
 	} else {
 		snprintf(reterr, reterrlen,
 		         "unknown header option '%.*s' (known: mode, ns, file, timeout, stream, "
-		         "token, watch)",
+		         "token, watch, client)",
 		         (int)klen, key);
 		return -EINVAL;
 	}

@@ -9,6 +9,7 @@
 #define REQUEST_TIMEOUT_MAX 1e9 /* seconds: a request's timeout, header or JSON */
 #define HEADER_WATCH_MAX 4      /* watch= options in one header */
 #define HEADER_WATCH_LEN 512    /* bytes of one watch= directory, with its NUL */
+#define HEADER_CLIENT_LEN 65    /* bytes of client=NAME, with its NUL */
 
 enum header_mode {
 	HEADER_MODE_RAW,
@@ -29,6 +30,9 @@ struct header {
 	 * connection is open */
 	char watch[HEADER_WATCH_MAX][HEADER_WATCH_LEN];
 	int n_watch;
+	/* client=NAME: who the program on the other end says it is, for the
+	 * log ("claude-code/1.2"); "" when not given */
+	char client[HEADER_CLIENT_LEN];
 };
 
 /* Parse one header line (without or with its "\n" / "\r\n"). On failure

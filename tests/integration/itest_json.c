@@ -532,6 +532,61 @@ START_TEST(two_concurrent_clients)
 }
 END_TEST
 
+/* client=NAME in the header: each request of the connection, and each
+ * control op, is logged at info level under that name (an MCP server
+ * passes its client's name so); without it at debug; never the code. */
+START_TEST(client_name_in_log)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR " client=agent-x/1.2");
+	struct jclient *ctl = jc_open(d, ITEST_UNIX, "hotload mode=json client=agent-x/1.2");
+	struct jclient *anon = jc_open(d, ITEST_UNIX, JSON_HDR);
+	struct jclient *bad;
+	struct jreply r;
+	char *reply, *log;
+	json_t *ev;
+
+	assert_exec_out(c, 7, "secret_4711 = 1\nprint('hi')", "hi\n");
+	jc_call(ctl, 1, "status", NULL, &r);
+	jreply_free(&r);
+	assert_exec_out(anon, 3, "print(3)", "3\n");
+	reply = itest_raw(d, ITEST_UNIX, "python:3 client=raw-agent", "print(2)\n");
+	ck_assert_str_eq(reply, "OUTPUT: \n2\n");
+	free(reply);
+	ck_assert(itest_wait_file_contains(
+	        d->log,
+	        "hotloadd: python:3: request 7: exec, 27 bytes of code, from client agent-x/1.2",
+	        5000));
+	ck_assert(itest_wait_file_contains(
+	        d->log, "hotloadd: hotload: request 1: status, from client agent-x/1.2", 5000));
+	ck_assert(itest_wait_file_contains(d->log,
+	                                   "hotloadd: debug: python:3: request 3: exec, 8 bytes of "
+	                                   "code, from client (unnamed)",
+	                                   5000));
+	ck_assert(itest_wait_file_contains(
+	        d->log, "hotloadd: python:3: raw request, 9 bytes of code, from client raw-agent",
+	        5000));
+	log = itest_daemon_log(d);
+	ck_assert_msg(!strstr(log, "secret_4711"), "the code reached the log");
+	free(log);
+
+	/* a name a log should not carry is a BadHeader */
+	bad = jc_open(d, ITEST_UNIX,
+	              JSON_HDR " client=a\xc2\x85"
+	                       "b");
+	ev = jc_next(bad, 5000);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "event")), "error");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(ev, "error"), "type")),
+	                 "BadHeader");
+	json_decref(ev);
+	jc_close(bad);
+	jc_close(anon);
+	jc_close(ctl);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -549,6 +604,7 @@ main(void)
 	tcase_add_test(tc, output_order);
 	tcase_add_test(tc, one_mib_output);
 	tcase_add_test(tc, two_concurrent_clients);
+	tcase_add_test(tc, client_name_in_log);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }

@@ -78,12 +78,14 @@ expect() {
 modes=plain
 [ -r /usr/share/bash-completion/bash_completion ] && modes="plain full"
 for m in $modes; do
-	expect $m "hotloadctl " "debug eval exec help interrupt kernelspec list logs ping recycle reload reload-modules restart start status stop unwatch watch"
+	expect $m "hotloadctl " "debug eval exec help interrupt kernelspec list logs mcp ping recycle reload reload-modules restart start status stop unwatch watch"
 	expect $m "hotloadctl kernelspec " "install list remove"
 	expect $m "hotloadctl kernelspec install may" "maya maya:2023 maya:2024 mayapy mayapy:2023 mayapy:2024"
 	expect $m "hotloadctl kernelspec install --prefix $tmp/proj/s" "$tmp/proj/src $tmp/proj/srclib"
 	expect $m "hotloadctl kernelspec list " ""
 	expect $m "hotloadctl kernelspec install --r" "--replace"
+	expect $m "hotloadctl mcp --" "--help --max-output --max-timeout --quiet --socket --targets --tcp --token-file --version"
+	expect $m "hotloadctl mcp --targets python:3,may" "python:3,maya python:3,maya:2023 python:3,maya:2024 python:3,mayapy python:3,mayapy:2023 python:3,mayapy:2024"
 	expect $m "hotloadctl st" "start status stop"
 	expect $m "hotloadctl --q" "--quiet"
 	expect $m "hotloadctl exec --f" "--file --fresh"

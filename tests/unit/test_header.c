@@ -1,6 +1,7 @@
 /* test_header.c - the connection header parser */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -288,6 +289,37 @@ START_TEST(test_watch_option)
 }
 END_TEST
 
+/* client=NAME: the log names the client with it, so it must be text a
+ * log line can carry. */
+START_TEST(test_client_option)
+{
+	char name[HEADER_CLIENT_LEN + 1], line[HEADER_CLIENT_LEN + 32];
+	struct header h;
+
+	parse_ok("python:3 mode=json", &h);
+	ck_assert_str_eq(h.client, "");
+	parse_ok("python:3 mode=json client=claude-code/1.0.3", &h);
+	ck_assert_str_eq(h.client, "claude-code/1.0.3");
+	parse_ok("hotload mode=json client=caf\xc3\xa9", &h);
+	ck_assert_str_eq(h.client, "caf\xc3\xa9");
+	memset(name, 'a', sizeof(name));
+	name[HEADER_CLIENT_LEN - 1] = '\0';
+	snprintf(line, sizeof(line), "python client=%s", name);
+	parse_ok(line, &h);
+	ck_assert_uint_eq(strlen(h.client), HEADER_CLIENT_LEN - 1);
+	name[HEADER_CLIENT_LEN - 1] = 'a';
+	name[HEADER_CLIENT_LEN] = '\0';
+	snprintf(line, sizeof(line), "python client=%s", name);
+	parse_fail(line, "client must be 1 to 64 bytes");
+	parse_fail("python client=", "client must be 1 to 64 bytes");
+	parse_fail("python client=\xff", "client must be");
+	parse_fail("python client=a\xc2\x9b[31m", "client must be");
+	parse_fail("python client=a\tb", "control character");
+	parse_fail("python clint=a",
+	           "known: mode, ns, file, timeout, stream, token, watch, client");
+}
+END_TEST
+
 START_TEST(test_bad_file_utf8)
 {
 	parse_fail("python file=\xff.py", "file must be valid UTF-8");
@@ -346,6 +378,7 @@ header_suite(void)
 	tcase_add_test(tc, test_bad_options);
 	tcase_add_test(tc, test_timeout_option);
 	tcase_add_test(tc, test_watch_option);
+	tcase_add_test(tc, test_client_option);
 	tcase_add_test(tc, test_bad_file_utf8);
 	tcase_add_test(tc, test_small_err);
 	tcase_add_test(tc, test_target);
