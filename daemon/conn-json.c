@@ -243,11 +243,17 @@ json_interrupt(struct conn *c, json_t *which, json_t *id)
 static const char *
 json_op_name(const struct jsonreq *q)
 {
-	static const char *const names[] = {"exec", "eval", "reset", "ping", "reload", "interrupt"};
+	static const char *const names[] = {
+	        [JSONREQ_EXEC] = "exec",           [JSONREQ_EVAL] = "eval",
+	        [JSONREQ_RESET] = "reset",         [JSONREQ_PING] = "ping",
+	        [JSONREQ_RELOAD] = "reload",       [JSONREQ_DEBUG] = "debug",
+	        [JSONREQ_INTERRUPT] = "interrupt",
+	};
 
 	if (q->op == JSONREQ_CONTROL)
 		return json_string_value(json_object_get(q->msg, "op"));
-	return (size_t)q->op < sizeof(names) / sizeof(names[0]) ? names[q->op] : "?";
+	return (size_t)q->op < sizeof(names) / sizeof(names[0]) && names[q->op] ? names[q->op]
+	                                                                        : "?";
 }
 
 /* Every request of a connection whose header named its client (client=)
