@@ -227,6 +227,25 @@ describe("tools", () => {
     assert.match(daemon.log(), /python:3: request \d+: interrupt, from client hotload-mcp-test\/1\.0/);
   });
 
+  test("while a call runs: ping is answered at once, other calls wait their turn", async () => {
+    const started = Date.now();
+    const slow = c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "import time\ntime.sleep(1.5)\norder = ['slow']" } });
+    await new Promise((r) => setTimeout(r, 200));
+    await c.ping();
+    const pinged = Date.now() - started;
+    const queued = c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "order.append('queued')\nprint(order)" } });
+    const ac = new AbortController();
+    const dropped = c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "order.append('dropped')" } }, undefined, { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(dropped);
+    assert.equal((await slow).isError, false);
+    const q = await queued;
+    assert.equal(q.structuredContent.stdout, "['slow', 'queued']\n", "in order");
+    const after = await c.callTool({ name: "evaluate_python", arguments: { target: "python:3", expression: "order" } });
+    assert.deepEqual(after.structuredContent.value, ["slow", "queued"], "the call cancelled while it waited never ran");
+    assert.ok(pinged < 1200, `ping took ${pinged} ms while a call ran`);
+  });
+
   test("progress notifications while a request prints", async () => {
     const progress = [];
     const r = await c.callTool(
