@@ -13,9 +13,12 @@
 #include "mcp-server.h"
 #include "mcp-tools.h"
 
-/* Slack past a call's timeout before we stop waiting for hotloadd: its
- * own timeout escalates SIGINT, SIGTERM, SIGKILL with grace periods. */
-#define WAIT_SLACK_S 30.0
+/* Slack past a call's timeout before we stop waiting for hotloadd: a
+ * worker may have to start first (a cold Maya takes half a minute, and
+ * the hook's startup timeout bounds it), and the daemon's own timeout
+ * escalates SIGINT, SIGTERM, SIGKILL with grace periods. The daemon ends
+ * every request itself; this only guards against one that does not. */
+#define WAIT_SLACK_S 300.0
 #define TOOL_ERR_MAX 512
 
 /* The schemas. "TARGET" in a description is replaced by the target list
@@ -362,8 +365,9 @@ run_request(struct mcp_server *s, const char *target, json_t *req, double timeou
 	char why[TOOL_ERR_MAX];
 	int r;
 
+	/* No "deadline": the timeout is for the code, not for a worker's
+	 * start-up as well. */
 	json_object_set_new(req, "timeout", json_real(timeout));
-	json_object_set_new(req, "deadline", json_real(timeout));
 	r = mcpserver_request(s, target, req, timeout + WAIT_SLACK_S, on_event, run, ret_done, why,
 	                      sizeof(why));
 	if (r < 0) {
@@ -373,11 +377,26 @@ run_request(struct mcp_server *s, const char *target, json_t *req, double timeou
 	return 0;
 }
 
+/* s cut to max bytes with a note, as output is: a new string. */
+static json_t *
+cut_string(const char *s, size_t max, const char *name)
+{
+	struct mcprpc_out o;
+	json_t *v;
+
+	mcprpc_out_init(&o, max);
+	mcprpc_out_add(&o, s, strlen(s));
+	v = mcprpc_out_json(&o, name);
+	mcprpc_out_free(&o);
+	return v;
+}
+
 /* The fields every code-running result has: target, ok, output, error,
  * duration. */
 static json_t *
 run_result(const char *target, struct run *run, json_t *done)
 {
+	size_t max = run->out.max;
 	json_t *res = json_pack("{s:s, s:b}", "target", target, "ok",
 	                        json_is_true(json_object_get(done, "ok")));
 	json_t *error = json_object_get(done, "error");
@@ -389,17 +408,17 @@ run_result(const char *target, struct run *run, json_t *done)
 	json_object_set_new(res, "stderr_dropped_bytes",
 	                    json_integer((json_int_t)run->err.dropped));
 	if (json_is_object(error)) {
-		json_t *e = json_pack("{s:s, s:s}", "type",
+		const char *msg = json_string_value(json_object_get(error, "message"));
+		const char *tb = json_string_value(json_object_get(error, "traceback"));
+		json_t *e = json_pack("{s:s, s:o}", "type",
 		                      json_string_value(json_object_get(error, "type"))
 		                              ? json_string_value(json_object_get(error, "type"))
 		                              : "Error",
-		                      "message",
-		                      json_string_value(json_object_get(error, "message"))
-		                              ? json_string_value(json_object_get(error, "message"))
-		                              : "");
+		                      "message", cut_string(msg ? msg : "", max, "the message"));
 
-		if (json_is_string(json_object_get(error, "traceback")))
-			json_object_set(e, "traceback", json_object_get(error, "traceback"));
+		/* an exception's message can be megabytes too */
+		if (tb)
+			json_object_set_new(e, "traceback", cut_string(tb, max, "the traceback"));
 		json_object_set_new(res, "error", e);
 	}
 	if (json_is_number(json_object_get(done, "duration_ms")))

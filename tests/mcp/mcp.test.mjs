@@ -309,6 +309,11 @@ describe("limits", () => {
     assert.equal(r.isError, false);
     assert.equal(r.structuredContent.stdout_dropped_bytes, 5001 + 6001 - 1000);
     assert.match(r.structuredContent.stdout, /^x{1000}\n\[hotloadctl mcp: 10002 more bytes of stdout dropped; the limit is 1000\]\n$/);
+    const big = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "raise ValueError('v' * 5000)" } });
+    assert.equal(big.isError, true);
+    assert.match(big.structuredContent.error.message, /^v{1000}\n\[hotloadctl mcp: 4000 more bytes of the message dropped; the limit is 1000\]\n$/);
+    assert.ok(big.structuredContent.error.traceback.length < 1200);
+    assert.match(big.structuredContent.error.traceback, /more bytes of the traceback dropped/);
   });
 
   test("--targets refuses other targets with a clear tool error", async () => {
