@@ -123,6 +123,22 @@ describe("handshake", () => {
     assert.deepEqual(got.get(7).result, {});
   });
 
+  test("tools before initialize are refused; ping is not", async () => {
+    const { got } = await rawSession(
+      [
+        { jsonrpc: "2.0", id: 1, method: "tools/list" },
+        { jsonrpc: "2.0", id: 2, method: "ping" },
+        init(3, "2025-11-25"),
+        { jsonrpc: "2.0", id: 4, method: "tools/list" },
+      ],
+      [1, 2, 3, 4],
+    );
+    assert.equal(got.get(1).error.code, -32600);
+    assert.match(got.get(1).error.message, /initialize first/);
+    assert.deepEqual(got.get(2).result, {});
+    assert.equal(got.get(4).result.tools.length, 8);
+  });
+
   test("a line that is not JSON is a parse error (-32700)", async () => {
     const t = transport();
     const answers = [];
