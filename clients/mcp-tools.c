@@ -678,6 +678,19 @@ call_status(struct mcp_server *s, json_t *args, json_t **ret)
 	return 0;
 }
 
+/* obj[key] when it is there, else def: a new reference either way (def
+ * is taken). */
+static json_t *
+member(json_t *obj, const char *key, json_t *def)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return def;
+	json_decref(def);
+	return json_incref(v);
+}
+
 /* list_targets: the hooks and their installs, and the running targets. */
 static int
 call_list_targets(struct mcp_server *s, json_t *args, json_t **ret)
@@ -694,10 +707,11 @@ call_list_targets(struct mcp_server *s, json_t *args, json_t **ret)
 	json_array_foreach(json_object_get(done, "hooks"), i, h)
 	{
 		const char *name = json_string_value(json_object_get(h, "name"));
-		json_t *installs = json_array(), *hook;
+		json_t *installs, *hook;
 
 		if (!name)
 			continue;
+		installs = json_array();
 		json_array_foreach(json_object_get(h, "installs"), j, in)
 		{
 			const char *version = json_string_value(json_object_get(in, "version"));
@@ -708,29 +722,29 @@ call_list_targets(struct mcp_server *s, json_t *args, json_t **ret)
 			snprintf(target, sizeof(target), "%s:%s", name, version);
 			json_array_append_new(
 			        installs,
-			        json_pack("{s:s, s:s, s:O, s:b}", "target", target, "version",
-			                  version, "path",
-			                  json_object_get(in, "path") ?: json_string(""), "usable",
+			        json_pack("{s:s, s:s, s:o, s:b}", "target", target, "version",
+			                  version, "path", member(in, "path", json_string("")),
+			                  "usable",
 			                  mcprpc_target_allowed(cfg->targets, cfg->ntargets,
 			                                        target) ||
 			                          mcprpc_target_allowed(cfg->targets, cfg->ntargets,
 			                                                name)));
 		}
 		hook = json_pack("{s:s, s:o}", "name", name, "installs", installs);
-		json_object_set(hook, "aliases", json_object_get(h, "aliases") ?: json_array());
+		json_object_set_new(hook, "aliases", member(h, "aliases", json_array()));
 		if (json_is_string(json_object_get(h, "description")))
 			json_object_set(hook, "description", json_object_get(h, "description"));
-		json_object_set(hook, "default_version",
-		                json_object_get(h, "default_version") ?: json_null());
+		json_object_set_new(hook, "default_version",
+		                    member(h, "default_version", json_null()));
 		json_array_append_new(hooks, hook);
 	}
 	json_array_foreach(json_object_get(json_object_get(sdone, "status"), "targets"), i, t)
 	{
 		json_t *r = json_object();
 
-		json_object_set(r, "target", json_object_get(t, "target") ?: json_string("?"));
-		json_object_set(r, "state", json_object_get(t, "state") ?: json_string("?"));
-		json_object_set(r, "workers", json_object_get(t, "workers") ?: json_array());
+		json_object_set_new(r, "target", member(t, "target", json_string("?")));
+		json_object_set_new(r, "state", member(t, "state", json_string("?")));
+		json_object_set_new(r, "workers", member(t, "workers", json_array()));
 		json_array_append_new(running, r);
 	}
 	res = json_pack("{s:O, s:O}", "hooks", hooks, "running", running);
