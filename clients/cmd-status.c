@@ -93,9 +93,10 @@ add_target(struct ctltable *t, json_t *tg)
 		fmt_rss(json_object_get(w, "rss_bytes"), cells[COL_RSS], sizeof(cells[0]));
 		/* A target that is not ok says so rather than its workers. */
 		snprintf(cells[COL_STATE], sizeof(cells[0]), "%s%s",
-		         strcmp(state, "ok") ? state
-		         : w                 ? ctl_str(w, "state", "?")
-		                             : "stopped",
+		         strcmp(state, "ok")                          ? state
+		         : json_is_true(json_object_get(w, "paused")) ? "paused"
+		         : w                                          ? ctl_str(w, "state", "?")
+		                                                      : "stopped",
 		         retired ? " (retired)" : "");
 		ctltable_add(t, row);
 	}
@@ -108,6 +109,8 @@ add_notes(json_t *tg, struct buf *out)
 	const char *name = ctl_str(tg, "target", "?");
 	const char *state = ctl_str(tg, "state", "ok");
 	json_t *backoff = json_object_get(tg, "backoff_s");
+	json_t *w;
+	size_t i;
 
 	if (!strcmp(state, "failed")) {
 		const char *why =
@@ -123,6 +126,17 @@ add_notes(json_t *tg, struct buf *out)
 		buf_printf(out, "%s: backing off, next start in %.1fs (last exit: %s)\n", name,
 		           json_is_number(backoff) ? json_number_value(backoff) : 0.0,
 		           ctl_str(tg, "last_exit", "?"));
+	json_array_foreach(json_object_get(tg, "workers"), i, w)
+	{
+		if (!json_is_string(json_object_get(w, "session")))
+			continue;
+		buf_printf(out, "%s: worker %lld (pid %lld) is leased to debug session '%s'%s\n",
+		           name, (long long)json_integer_value(json_object_get(w, "id")),
+		           (long long)json_integer_value(json_object_get(w, "pid")),
+		           ctl_str(w, "session", "?"),
+		           json_is_true(json_object_get(w, "paused")) ? ", stopped in the debugger"
+		                                                      : "");
+	}
 	if (json_is_true(json_object_get(tg, "retired")))
 		buf_printf(out,
 		           "%s (retired): its hook changed at a reload; its workers stop when "

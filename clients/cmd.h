@@ -22,6 +22,12 @@ enum cmd_opt {
 	OPT_TIMEOUT,
 	OPT_LINES,
 	OPT_TOKEN_FILE,
+	OPT_SESSION,
+	OPT_USER,
+	OPT_PREFIX,
+	OPT_NAME,
+	OPT_DISPLAY_NAME,
+	OPT_REPLACE,
 	OPT_TARGETS,
 	OPT_MAX_TIMEOUT,
 	OPT_MAX_OUTPUT,
@@ -49,13 +55,15 @@ int cmd_restart(const struct ctl_opts *o, const struct cmd_args *a);   /* cmd-st
 int cmd_interrupt(const struct ctl_opts *o, const struct cmd_args *a); /* cmd-interrupt.c */
 int cmd_reload(const struct ctl_opts *o, const struct cmd_args *a);    /* cmd-reload.c */
 int cmd_reload_modules(const struct ctl_opts *o,
-                       const struct cmd_args *a);                    /* cmd-reload-modules.c */
-int cmd_recycle(const struct ctl_opts *o, const struct cmd_args *a); /* cmd-recycle.c */
-int cmd_watch(const struct ctl_opts *o, const struct cmd_args *a);   /* cmd-watch.c */
-int cmd_unwatch(const struct ctl_opts *o, const struct cmd_args *a); /* cmd-watch.c */
-int cmd_list(const struct ctl_opts *o, const struct cmd_args *a);    /* cmd-list.c */
-int cmd_logs(const struct ctl_opts *o, const struct cmd_args *a);    /* cmd-logs.c */
-int cmd_mcp(const struct ctl_opts *o, const struct cmd_args *a);     /* cmd-mcp.c */
+                       const struct cmd_args *a);                       /* cmd-reload-modules.c */
+int cmd_recycle(const struct ctl_opts *o, const struct cmd_args *a);    /* cmd-recycle.c */
+int cmd_watch(const struct ctl_opts *o, const struct cmd_args *a);      /* cmd-watch.c */
+int cmd_unwatch(const struct ctl_opts *o, const struct cmd_args *a);    /* cmd-watch.c */
+int cmd_list(const struct ctl_opts *o, const struct cmd_args *a);       /* cmd-list.c */
+int cmd_logs(const struct ctl_opts *o, const struct cmd_args *a);       /* cmd-logs.c */
+int cmd_debug(const struct ctl_opts *o, const struct cmd_args *a);      /* cmd-debug.c */
+int cmd_mcp(const struct ctl_opts *o, const struct cmd_args *a);        /* cmd-mcp.c */
+int cmd_kernelspec(const struct ctl_opts *o, const struct cmd_args *a); /* cmd-kernelspec.c */
 
 /* start, stop and restart without targets: hotloadd itself (cmd-daemon.c).
  * Start unless one answers already: through systemd when a user unit

@@ -9,6 +9,7 @@ extern const char ctlhelp_recycle[];
 extern const char ctlhelp_watch[];
 extern const char ctlhelp_unwatch[];
 extern const char ctlhelp_eval[];
+extern const char ctlhelp_debug[];
 extern const char ctlhelp_ping[];
 extern const char ctlhelp_status[];
 extern const char ctlhelp_start[];
@@ -18,6 +19,7 @@ extern const char ctlhelp_interrupt[];
 extern const char ctlhelp_reload[];
 extern const char ctlhelp_list[];
 extern const char ctlhelp_logs[];
+extern const char ctlhelp_kernelspec[];
 extern const char ctlhelp_mcp[];
 extern const char ctlhelp_help[];
 

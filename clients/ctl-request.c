@@ -524,6 +524,8 @@ ctlreq_set_limits(const struct ctl_opts *o, json_t *req)
 		json_object_set_new(req, "timeout", json_real(o->timeout));
 		json_object_set_new(req, "deadline", json_real(o->timeout));
 	}
+	if (o->session)
+		json_object_set_new(req, "session", json_string(o->session));
 }
 
 /* The client's working directory: the code runs there, as it would here. */

@@ -26,7 +26,8 @@ int ctlreq_print_failure(const struct ctl_opts *o, json_t *done);
  * UTF-8. */
 int ctlreq_set_string(json_t *req, const char *key, const char *s, size_t len);
 
-/* --timeout: how long the code may run, and how long we wait in all. */
+/* --timeout: how long the code may run, and how long we wait in all;
+ * --session: the debug session whose worker runs it. */
 void ctlreq_set_limits(const struct ctl_opts *o, json_t *req);
 
 /* The client's working directory, where the code runs as it would here. */

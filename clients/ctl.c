@@ -197,6 +197,12 @@ ctl_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+long long
+ctl_now_ms(void)
+{
+	return (long long)(ctl_now() * 1000);
+}
+
 /* Sleep; poll() with no fds is the portable millisecond sleep. */
 void
 ctl_sleep_ms(int ms)

@@ -24,17 +24,18 @@ enum ctl_exit {
 
 /* Options every command shares, and the ones some commands take. */
 struct ctl_opts {
-	const char *socket; /* Unix socket path, or NULL when tcp is used */
-	const char *tcp;    /* "host:port", or NULL */
-	const char *token;  /* the daemon's token, sent over TCP; NULL: none */
-	int quiet;          /* -q: no messages of hotloadctl's own */
-	int json;           /* --json: machine-readable output */
-	int no_wait;        /* --no-wait: start/stop/restart return at once */
-	double timeout;     /* --timeout S; 0 when not given */
-	long lines;         /* logs -n N; -1 when not given */
-	const char *argv0;  /* how we were run, to find hotloadd next to us */
-	int watch_fd;       /* exec --watch: readable when a watched file changed; -1 */
-	int *watch_hit;     /* set when it did during a request (which is then interrupted) */
+	const char *socket;  /* Unix socket path, or NULL when tcp is used */
+	const char *tcp;     /* "host:port", or NULL */
+	const char *token;   /* the daemon's token, sent over TCP; NULL: none */
+	int quiet;           /* -q: no messages of hotloadctl's own */
+	int json;            /* --json: machine-readable output */
+	int no_wait;         /* --no-wait: start/stop/restart return at once */
+	double timeout;      /* --timeout S; 0 when not given */
+	long lines;          /* logs -n N; -1 when not given */
+	const char *session; /* --session NAME: the debug session to run in; NULL: none */
+	const char *argv0;   /* how we were run, to find hotloadd next to us */
+	int watch_fd;        /* exec --watch: readable when a watched file changed; -1 */
+	int *watch_hit;      /* set when it did during a request (which is then interrupted) */
 };
 
 /* Print "hotloadctl: <message>\n" to stderr unless o->quiet. */
@@ -79,8 +80,9 @@ int ctl_check_target(const char *target);
  * that a typo is a usage error with or without a daemon. */
 int ctl_check_targets(const char *const *targets, int n);
 
-/* Seconds on a monotonic clock. */
+/* Seconds on a monotonic clock; the same in milliseconds. */
 double ctl_now(void);
+long long ctl_now_ms(void);
 
 /* Sleep ms milliseconds (a signal may end it early). */
 void ctl_sleep_ms(int ms);

@@ -44,6 +44,12 @@ static const struct opt_def opt_defs[] = {
         {"timeout", 0, 1, OPT_TIMEOUT},
         {"lines", 'n', 1, OPT_LINES},
         {"token-file", 0, 1, OPT_TOKEN_FILE},
+        {"session", 0, 1, OPT_SESSION},
+        {"user", 0, 0, OPT_USER},
+        {"prefix", 0, 1, OPT_PREFIX},
+        {"name", 0, 1, OPT_NAME},
+        {"display-name", 0, 1, OPT_DISPLAY_NAME},
+        {"replace", 0, 0, OPT_REPLACE},
         {"targets", 0, 1, OPT_TARGETS},
         {"max-timeout", 0, 1, OPT_MAX_TIMEOUT},
         {"max-output", 0, 1, OPT_MAX_OUTPUT},
@@ -186,13 +192,13 @@ cmd_help(const struct ctl_opts *o, const struct cmd_args *a)
 static const struct command commands[] = {
         {"exec", cmd_exec,
          BIT(OPT_CODE) | BIT(OPT_FILE) | BIT(OPT_FRESH) | BIT(OPT_JSON) | BIT(OPT_TIMEOUT) |
-                 BIT(OPT_WATCH),
-         "exec [--fresh] [--file NAME] [--timeout S] [--json] [--watch[=DIR]] TARGET "
-         "(-c CODE | FILE | -) "
-         "[--] [ARG...]",
+                 BIT(OPT_WATCH) | BIT(OPT_SESSION),
+         "exec [--fresh] [--file NAME] [--timeout S] [--json] [--watch[=DIR]] [--session NAME] "
+         "TARGET (-c CODE | FILE | -) [--] [ARG...]",
          ctlhelp_exec},
-        {"eval", cmd_eval, BIT(OPT_JSON) | BIT(OPT_TIMEOUT),
-         "eval [--timeout S] [--json] TARGET EXPR", ctlhelp_eval},
+        {"eval", cmd_eval, BIT(OPT_JSON) | BIT(OPT_TIMEOUT) | BIT(OPT_SESSION),
+         "eval [--timeout S] [--json] [--session NAME] TARGET EXPR", ctlhelp_eval},
+        {"debug", cmd_debug, BIT(OPT_SESSION), "debug [--session NAME] TARGET", ctlhelp_debug},
         {"ping", cmd_ping, BIT(OPT_JSON), "ping [--json] TARGET", ctlhelp_ping},
         {"status", cmd_status, BIT(OPT_JSON), "status [--json] [TARGET]", ctlhelp_status},
         {"start", cmd_start, WAIT_OPTS, "start [--no-wait] [--timeout S] [TARGET...]",
@@ -211,6 +217,14 @@ static const struct command commands[] = {
         {"list", cmd_list, BIT(OPT_JSON), "list [--json]", ctlhelp_list},
         {"logs", cmd_logs, BIT(OPT_JSON) | BIT(OPT_LINES), "logs [-n N] [--json] TARGET",
          ctlhelp_logs},
+        {"kernelspec", cmd_kernelspec,
+         BIT(OPT_USER) | BIT(OPT_PREFIX) | BIT(OPT_NAME) | BIT(OPT_DISPLAY_NAME) |
+                 BIT(OPT_REPLACE) | BIT(OPT_JSON),
+         "kernelspec install [--user | --prefix DIR] [--name NAME] [--display-name TEXT] "
+         "[--replace] [--json] TARGET\n"
+         "       hotloadctl kernelspec list [--user | --prefix DIR] [--json]\n"
+         "       hotloadctl kernelspec remove [--user | --prefix DIR] NAME",
+         ctlhelp_kernelspec},
         {"mcp", cmd_mcp, BIT(OPT_TARGETS) | BIT(OPT_MAX_TIMEOUT) | BIT(OPT_MAX_OUTPUT),
          "mcp [--targets T1,T2] [--max-timeout S] [--max-output BYTES]", ctlhelp_mcp},
         {"help", cmd_help, 0, "help [COMMAND]", ctlhelp_help},
@@ -431,6 +445,7 @@ main(int argc, char **argv)
 	o.quiet = a.value[OPT_QUIET] != NULL;
 	o.json = a.value[OPT_JSON] != NULL;
 	o.no_wait = a.value[OPT_NO_WAIT] != NULL;
+	o.session = a.value[OPT_SESSION];
 	r = parse_numbers(cmd, &a, &o);
 	if (r)
 		goto done;

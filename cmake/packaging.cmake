@@ -39,7 +39,10 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # postinst, procps has the /bin/kill of the units' ExecReload=.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "python3, adduser, procps")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "blender, bash-completion")
+# python3-debugpy: the debugger of op debug; python3-ipykernel: the Jupyter
+# kernel (hotload_kernel) runs on it. The rest does not need them.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3-debugpy, python3-ipykernel")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "blender, bash-completion, jupyter-notebook | python3-jupyter-console")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 	${HOTLOAD_DEB_DIR}/conffiles
 	${HOTLOAD_DEB_DIR}/postinst

@@ -7,7 +7,7 @@
 # names, aliases and NAME:VERSION of every install), else from the hook
 # files' names and aliases. Any failure just means fewer candidates.
 
-_hotloadctl_commands="exec eval ping status start stop restart interrupt reload reload-modules watch unwatch recycle list logs mcp help"
+_hotloadctl_commands="exec eval ping status start stop restart interrupt reload reload-modules watch unwatch recycle debug list logs kernelspec mcp help"
 
 # Hook names, aliases and NAME:VERSION, one per line. Extra arguments
 # (--socket P / --tcp A from the command line) go to hotloadctl.
@@ -105,7 +105,7 @@ _hotloadctl()
 			((i++))
 			;;
 		--socket=* | --tcp=* | --token-file=*) conn+=("$w") ;;
-		-c | --code | --file | --timeout | -n | --lines | --targets | --max-timeout | --max-output) ((i++)) ;;
+		-c | --code | --file | --timeout | -n | --lines | --prefix | --name | --display-name | --session | --targets | --max-timeout | --max-output) ((i++)) ;;
 		# --watch=DIR, which readline splits into --watch, = and DIR
 		--watch) [[ ${words[i + 1]-} == = ]] && ((i += 2)) ;;
 		-*) ;;
@@ -128,7 +128,12 @@ _hotloadctl()
 		COMPREPLY=($(compgen -W "127.0.0.1:7720 [::1]:7720" -- "$cur"))
 		return
 		;;
-	--file | -c | --code | --timeout | -n | --lines | --max-timeout | --max-output)
+	--file | -c | --code | --timeout | -n | --lines | --name | --display-name | --session | --max-timeout | --max-output)
+		return
+		;;
+	--prefix)
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -d -- "$cur"))
 		return
 		;;
 	--targets)
@@ -170,14 +175,16 @@ _hotloadctl()
 
 	local opts=""
 	case $cmd in
-	exec) opts="-c --code --file --fresh --timeout --json --watch --watch=" ;;
-	eval) opts="--timeout --json" ;;
+	exec) opts="-c --code --file --fresh --timeout --json --watch --watch= --session" ;;
+	eval) opts="--timeout --json --session" ;;
+	debug) opts="--session" ;;
 	ping | list) opts="--json" ;;
 	status) opts="--json" ;;
 	start | stop | restart) opts="--no-wait --timeout" ;;
 	logs) opts="-n --lines --json" ;;
 	mcp) opts="--targets --max-timeout --max-output" ;;
 	reload-modules) opts="--purge --timeout --json" ;;
+	kernelspec) opts="--user --prefix --name --display-name --replace --json" ;;
 	esac
 	if [[ $cur == -* && $dashdash -eq 0 ]]; then
 		COMPREPLY=($(compgen -W "$opts $global_opts" -- "$cur"))
@@ -199,9 +206,19 @@ _hotloadctl()
 			((has_code)) || want=files
 		fi
 		;;
-	eval | ping | logs | reload-modules) ((npos == 0)) && want=targets ;;
+	eval | ping | logs | reload-modules | debug) ((npos == 0)) && want=targets ;;
 	status) ((npos == 0)) && want=targets ;;
 	start | stop | restart | interrupt | recycle) want=targets ;;
+	kernelspec)
+		if ((npos == 0)); then
+			want=kernelspec
+		elif ((npos == 1)); then
+			local k
+			for ((k = 1; k < cword; k++)); do
+				[[ ${words[k]} == install ]] && want=targets
+			done
+		fi
+		;;
 	watch | unwatch)
 		if ((npos == 0)); then
 			want=targets
@@ -213,6 +230,7 @@ _hotloadctl()
 
 	case $want in
 	commands) COMPREPLY=($(compgen -W "$_hotloadctl_commands" -- "$cur")) ;;
+	kernelspec) COMPREPLY=($(compgen -W "install list remove" -- "$cur")) ;;
 	targets)
 		local IFS=$'\n'
 		COMPREPLY=($(compgen -W "$(_hotloadctl_targets "${conn[@]}")" -- "$cur"))

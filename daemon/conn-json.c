@@ -181,6 +181,8 @@ request_op_of(enum jsonreq_op op)
 		return REQUEST_PING;
 	case JSONREQ_RELOAD:
 		return REQUEST_RELOAD;
+	case JSONREQ_DEBUG:
+		return REQUEST_DEBUG;
 	default:
 		return REQUEST_EXEC;
 	}
@@ -196,6 +198,7 @@ json_build(struct conn *c, const struct jsonreq *q)
 	        .code_len = q->code_len,
 	        .file = q->file,
 	        .fresh = q->fresh,
+	        .interactive = q->interactive,
 	        .timeout = q->timeout,
 	        .deadline = q->deadline,
 	        .path = q->path,
@@ -204,6 +207,11 @@ json_build(struct conn *c, const struct jsonreq *q)
 	        .modules = q->modules,
 	        .purge = q->purge,
 	        .client_id = q->id,
+	        .session = q->session,
+	        .debug_host = q->debug_host,
+	        .debug_port = q->debug_port,
+	        .debug_token = q->debug_token,
+	        .debug_client_token = q->debug_client_token,
 	};
 
 	return request_new(&spec, &json_sink, c);
@@ -235,11 +243,17 @@ json_interrupt(struct conn *c, json_t *which, json_t *id)
 static const char *
 json_op_name(const struct jsonreq *q)
 {
-	static const char *const names[] = {"exec", "eval", "reset", "ping", "reload", "interrupt"};
+	static const char *const names[] = {
+	        [JSONREQ_EXEC] = "exec",           [JSONREQ_EVAL] = "eval",
+	        [JSONREQ_RESET] = "reset",         [JSONREQ_PING] = "ping",
+	        [JSONREQ_RELOAD] = "reload",       [JSONREQ_DEBUG] = "debug",
+	        [JSONREQ_INTERRUPT] = "interrupt",
+	};
 
 	if (q->op == JSONREQ_CONTROL)
 		return json_string_value(json_object_get(q->msg, "op"));
-	return (size_t)q->op < sizeof(names) / sizeof(names[0]) ? names[q->op] : "?";
+	return (size_t)q->op < sizeof(names) / sizeof(names[0]) && names[q->op] ? names[q->op]
+	                                                                        : "?";
 }
 
 /* Every request of a connection whose header named its client (client=)
@@ -318,6 +332,9 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		goto out;
 	}
 	r = json_build(c, &q);
+	if (q.op == JSONREQ_DEBUG && !c->debug_executable)
+		/* its sessions end with the connection: remember where they are */
+		c->debug_executable = xstrdup(pool_executable(pool));
 	request_owner_append(&c->reqs, r);
 	pool_submit(pool, r);
 out:

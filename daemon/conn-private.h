@@ -54,8 +54,9 @@ struct conn {
 	char listener[160]; /* the listener's name, for the log */
 	size_t max_payload;
 	struct header hdr;
-	int watching;     /* hdr.watch[0..watching) were added to the target's pool */
-	char *executable; /* that pool's, to find it again without searching */
+	int watching;           /* hdr.watch[0..watching) were added to the target's pool */
+	char *executable;       /* that pool's, to find it again without searching */
+	char *debug_executable; /* started debug sessions, in the pool at this */
 	char target[2 * HEADER_NAME_MAX];
 	struct buf in;
 	int eof;

@@ -51,6 +51,7 @@ on_conn_closed(uv_handle_t *h)
 	buf_free(&c->raw_out);
 	buf_free(&c->raw_err);
 	free(c->executable);
+	free(c->debug_executable);
 	free(c);
 }
 
@@ -75,6 +76,22 @@ conn_drop_requests(struct conn *c)
 
 static void conn_unwatch(struct conn *c);
 
+/* End the debug sessions the connection started; their workers are
+ * recycled. The pool is looked up as conn_unwatch does. */
+static void
+conn_end_sessions(struct conn *c)
+{
+	struct pool *p;
+
+	if (!c->debug_executable)
+		return;
+	p = server_pool_of(c->srv, c->hdr.dcc, c->debug_executable);
+	if (p)
+		pool_end_sessions(p, c);
+	free(c->debug_executable);
+	c->debug_executable = NULL;
+}
+
 void
 conn_close(struct conn *c)
 {
@@ -88,6 +105,7 @@ conn_close(struct conn *c)
 	c->wait = NULL;
 	conn_drop_requests(c);
 	conn_unwatch(c);
+	conn_end_sessions(c);
 	uv_timer_stop(&c->timer);
 	uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 	uv_close(&c->h.handle, on_conn_closed);

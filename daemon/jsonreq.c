@@ -1,4 +1,5 @@
 /* jsonreq.c - one JSON-mode request line, checked and taken apart */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -14,11 +15,8 @@ parse_op(const char *op, enum jsonreq_op *ret)
 	static const struct {
 		const char *name;
 		enum jsonreq_op op;
-	} ops[] = {{"exec", JSONREQ_EXEC},
-	           {"eval", JSONREQ_EVAL},
-	           {"reset", JSONREQ_RESET},
-	           {"ping", JSONREQ_PING},
-	           {"reload", JSONREQ_RELOAD}};
+	} ops[] = {{"exec", JSONREQ_EXEC}, {"eval", JSONREQ_EVAL},     {"reset", JSONREQ_RESET},
+	           {"ping", JSONREQ_PING}, {"reload", JSONREQ_RELOAD}, {"debug", JSONREQ_DEBUG}};
 	size_t i;
 
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -58,6 +56,67 @@ append_quoted(struct buf *err, const char *s)
 	buf_free(&text);
 }
 
+/* Whether s is 1 to max characters of [A-Za-z0-9._-] (dots: allow_dot). */
+static int
+is_name(const char *s, size_t min, size_t max, int allow_dot)
+{
+	size_t n = strlen(s), i;
+
+	if (n < min || n > max)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+		      (allow_dot && ch == '.')))
+			return 0;
+	}
+	return 1;
+}
+
+/* The fields of op debug: where the worker's debugger connects (a port on
+ * an IPv4 loopback address: the debugger runs code for whoever it talks
+ * to) and the two tokens its connection is authenticated with. */
+static int
+parse_debug(json_t *msg, struct jsonreq *q, struct buf *err)
+{
+	json_t *host = json_object_get(msg, "host");
+	json_t *port = json_object_get(msg, "port");
+	const char *names[] = {"access_token", "client_access_token"};
+	const char *tokens[2];
+	struct in_addr a;
+	size_t i;
+
+	if (host && !json_is_null(host) &&
+	    (!json_is_string(host) || inet_pton(AF_INET, json_string_value(host), &a) != 1 ||
+	     (ntohl(a.s_addr) >> 24) != 127)) {
+		buf_puts(err, "field 'host' must be an IPv4 loopback address (127.0.0.1)");
+		return -EINVAL;
+	}
+	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
+	    json_integer_value(port) > 65535) {
+		buf_puts(err, "op 'debug' needs field 'port' (the TCP port on 127.0.0.1 the "
+		              "worker's debugger connects to, 1 to 65535)");
+		return -EINVAL;
+	}
+	for (i = 0; i < 2; i++) {
+		tokens[i] = json_string_value(json_object_get(msg, names[i]));
+		if (!tokens[i] || !is_name(tokens[i], JSONREQ_TOKEN_MIN, JSONREQ_TOKEN_MAX, 0)) {
+			buf_printf(err,
+			           "op 'debug' needs field '%s' (%d to %d characters of A-Z, a-z, "
+			           "0-9, - and _)",
+			           names[i], JSONREQ_TOKEN_MIN, JSONREQ_TOKEN_MAX);
+			return -EINVAL;
+		}
+	}
+	q->debug_host = json_is_string(host) ? json_string_value(host) : "127.0.0.1";
+	q->debug_port = (int)json_integer_value(port);
+	q->debug_token = tokens[0];
+	q->debug_client_token = tokens[1];
+	return 0;
+}
+
 /* Check the fields of a request for a worker (msg is an object) and fill
  * q from them; -EINVAL with a reason in err when one is wrong. */
 static int
@@ -72,17 +131,19 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 	json_t *path = json_object_get(msg, "path");
 	json_t *cwd = json_object_get(msg, "cwd");
 	json_t *argv = json_object_get(msg, "argv"), *arg;
+	json_t *session = json_object_get(msg, "session");
+	json_t *interactive = json_object_get(msg, "interactive");
 	size_t i;
 
 	if (!opname) {
 		buf_puts(err, "missing field 'op' (a string: exec, eval, reset, ping, reload, "
-		              "interrupt)");
+		              "debug, interrupt)");
 		return -EINVAL;
 	}
 	if (parse_op(opname, &q->op) < 0) {
 		buf_puts(err, "unknown op '");
 		append_quoted(err, opname);
-		buf_puts(err, "' (known: exec, eval, reset, ping, reload, interrupt)");
+		buf_puts(err, "' (known: exec, eval, reset, ping, reload, debug, interrupt)");
 		return -EINVAL;
 	}
 	if ((q->op == JSONREQ_EXEC || q->op == JSONREQ_EVAL) && !json_is_string(code)) {
@@ -112,6 +173,17 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 		q->purge =
 		        json_is_string(strategy) && !strcmp(json_string_value(strategy), "purge");
 	}
+	if (session && !json_is_null(session) &&
+	    (!json_is_string(session) ||
+	     !is_name(json_string_value(session), 1, JSONREQ_SESSION_MAX, 1))) {
+		buf_printf(err,
+		           "field 'session' must be a debug session's name (1 to %d characters "
+		           "of A-Z, a-z, 0-9, ., - and _)",
+		           JSONREQ_SESSION_MAX);
+		return -EINVAL;
+	}
+	if (q->op == JSONREQ_DEBUG && parse_debug(msg, q, err) < 0)
+		return -EINVAL;
 	if (file && !json_is_string(file) && !json_is_null(file)) {
 		buf_puts(err, "field 'file' must be a string");
 		return -EINVAL;
@@ -155,6 +227,10 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 		buf_puts(err, "field 'ns' must be \"main\" or \"fresh\"");
 		return -EINVAL;
 	}
+	if (interactive && !json_is_null(interactive) && !json_is_boolean(interactive)) {
+		buf_puts(err, "field 'interactive' must be true or false");
+		return -EINVAL;
+	}
 	/* A reset or ping keeps a "code" string it was given: the request's
 	 * hash (which requests crash workers) has always included it. */
 	if (json_is_string(code)) {
@@ -163,11 +239,15 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 	}
 	q->file = json_string_value(file); /* NULL unless a string */
 	q->fresh = json_is_string(ns) && !strcmp(json_string_value(ns), "fresh");
+	q->interactive = q->op == JSONREQ_EXEC && json_is_true(interactive);
 	q->timeout = json_is_number(timeout) ? json_number_value(timeout) : 0;
 	q->deadline = json_is_number(deadline) ? json_number_value(deadline) : 0;
 	q->path = json_string_value(path);
 	q->cwd = json_string_value(cwd);
 	q->argv = json_is_array(argv) ? argv : NULL;
+	q->session = json_string_value(session);
+	if (q->op == JSONREQ_DEBUG && !q->session)
+		q->session = "default";
 	return 0;
 }
 

@@ -13,6 +13,7 @@ enum jsonreq_op {
 	JSONREQ_RESET,
 	JSONREQ_PING,
 	JSONREQ_RELOAD,
+	JSONREQ_DEBUG,
 	JSONREQ_INTERRUPT,
 	JSONREQ_CONTROL, /* parsed with JSONREQ_ANY_OP: the op was not looked at */
 };
@@ -31,6 +32,7 @@ struct jsonreq {
 	size_t code_len;
 	const char *file; /* "file"; NULL when absent or null: the agent's default */
 	int fresh;        /* "ns": "fresh" */
+	int interactive;  /* "interactive": true (exec): a final expression's value */
 	double timeout;   /* "timeout" in seconds, in (0, REQUEST_TIMEOUT_MAX]; 0: none */
 	double deadline;  /* "deadline": seconds from now it may wait and run in all; 0: none */
 	const char *path; /* "path": the file the code was read from; NULL: none */
@@ -39,7 +41,17 @@ struct jsonreq {
 	json_t *modules;  /* reload: "modules", a non-empty array of names */
 	int purge;        /* reload: "strategy": "purge" */
 	json_t *target;   /* interrupt: "request", the id to interrupt; NULL: every one */
+	const char *
+	        session; /* "session": the debug session to run in; NULL: none (debug: "default") */
+	const char *debug_host; /* debug: "host", a loopback address; "127.0.0.1" when absent */
+	int debug_port;         /* debug: "port" */
+	const char *debug_token,
+	        *debug_client_token; /* debug: "access_token", "client_access_token" */
 };
+
+#define JSONREQ_SESSION_MAX 64 /* bytes of a session name */
+#define JSONREQ_TOKEN_MIN 16   /* characters of a debug token */
+#define JSONREQ_TOKEN_MAX 256
 
 /* Take one request line apart: len bytes, without the newline. On success
  * returns 0 and fills ret (release with jsonreq_done()). On failure returns

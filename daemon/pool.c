@@ -73,6 +73,17 @@ struct pool {
 
 	json_t *log; /* [{"time","pid","stream","data"}] */
 	size_t log_bytes;
+
+	/* Debug sessions: each leases one worker, from its debug op's
+	 * dispatch (w set) to its end, to the requests that name it; other
+	 * requests never go to that worker. The connection that started it
+	 * (owner) ends it by closing; its worker is then recycled. */
+	struct session {
+		char *name;
+		struct worker *w; /* NULL while the debug op is queued */
+		const void *owner;
+	} * sessions;
+	size_t n_sessions;
 };
 
 static void pool_dispatch(struct pool *p);
@@ -221,6 +232,82 @@ recycle(struct pool *p, struct worker *w, const char *why)
 	worker_stop(w);
 }
 
+static struct session *
+find_session(struct pool *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_sessions; i++)
+		if (!strcmp(p->sessions[i].name, name))
+			return &p->sessions[i];
+	return NULL;
+}
+
+/* Whether session name's debug op is still in the queue. */
+static int
+debug_queued(const struct pool *p, const char *name)
+{
+	struct request *r;
+
+	for (r = TAILQ_FIRST(&p->queue); r; r = request_queue_next(r))
+		if (request_op(r) == REQUEST_DEBUG && !strcmp(request_session(r), name))
+			return 1;
+	return 0;
+}
+
+static struct session *
+session_of_worker(const struct pool *p, const struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_sessions; i++)
+		if (p->sessions[i].w == w)
+			return &p->sessions[i];
+	return NULL;
+}
+
+/* End session s: refuse the requests still waiting for it, give its worker
+ * back to be recycled (a debugger cannot be unloaded from an interpreter),
+ * and forget it. why completes "debug session 'x' ...". */
+static void
+end_session(struct pool *p, struct session *s, const char *why, int recycle_worker)
+{
+	struct request *r, *n;
+	struct buf m = BUF_INIT;
+
+	buf_printf(&m, "the debug session '%s' of %s %s", s->name, p->name, why);
+	log_info("%s", m.data);
+	for (r = TAILQ_FIRST(&p->queue); r; r = n) {
+		n = request_queue_next(r);
+		if (request_session(r) && !strcmp(request_session(r), s->name) &&
+		    request_op(r) != REQUEST_DEBUG) {
+			queue_remove(p, r);
+			request_fail(r, "DebugSession", m.data);
+		}
+	}
+	if (s->w) {
+		worker_set_leased(s->w, 0);
+		if (recycle_worker)
+			recycle(p, s->w, "its debug session ended");
+	}
+	free(s->name);
+	*s = p->sessions[--p->n_sessions];
+	buf_free(&m);
+}
+
+void
+pool_end_sessions(struct pool *p, const void *owner)
+{
+	size_t i = 0;
+
+	while (i < p->n_sessions)
+		if (p->sessions[i].owner == owner)
+			end_session(p, &p->sessions[i], "ended: its client left", 1);
+		else
+			i++;
+	pool_dispatch(p);
+}
+
 struct pool *
 pool_new(const struct pool_context *ctx, const struct hook *h, const char *executable,
          const char *version)
@@ -274,6 +361,9 @@ on_pool_closed(uv_handle_t *h)
 	json_decref(p->roots);
 	free(p->root_refs);
 	json_decref(p->log);
+	for (i = 0; i < p->n_sessions; i++)
+		free(p->sessions[i].name);
+	free(p->sessions);
 	free(p);
 }
 
@@ -404,10 +494,16 @@ on_worker_idle(struct worker *w, void *data)
 {
 	struct pool *p = data;
 	const struct hook *h = p->hook;
+	struct session *s = session_of_worker(p, w);
 	char why[128];
 	size_t rss;
 
-	if (h->recycle_after && worker_requests(w) >= h->recycle_after) {
+	if (s && !worker_debugger(w)) {
+		/* its debug op failed: what it loaded of the debugger stays */
+		end_session(p, s, "could not start", 1);
+	} else if (s) {
+		/* leased: kept as it is until the session ends */
+	} else if (h->recycle_after && worker_requests(w) >= h->recycle_after) {
 		snprintf(why, sizeof(why), "it served %u requests (recycle_after)",
 		         worker_requests(w));
 		recycle(p, w, why);
@@ -479,8 +575,11 @@ on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
 	        .busy_hash = e->busy_hash,
 	};
 	struct supervise_decision d;
+	struct session *s;
 
 	remove_worker(p, w);
+	if ((s = session_of_worker(p, w)))
+		end_session(p, s, "ended: its worker exited", 0);
 	if (!p->stopping) {
 		supervise_exit(&p->history, p->ctx.sup, &se, now_s(), (double)rand() / RAND_MAX,
 		               &d);
@@ -623,25 +722,47 @@ pool_spawn(struct pool *p)
 	return r;
 }
 
-/* Hand queued requests to idle workers; start workers for the rest (and
- * up to min_workers), within max_workers, unless in backoff or failed. */
+/* The idle worker r may go to now, or NULL: its session's worker for a
+ * request that names a session, else one that no session leases. */
+static struct worker *
+worker_for(struct pool *p, struct request *r)
+{
+	const char *name = request_session(r);
+	struct session *s;
+	size_t i;
+
+	if (name && request_op(r) != REQUEST_DEBUG) {
+		s = find_session(p, name);
+		return s && s->w && worker_state(s->w) == WORKER_IDLE ? s->w : NULL;
+	}
+	for (i = 0; i < p->n_workers; i++)
+		if (worker_state(p->workers[i]) == WORKER_IDLE &&
+		    !session_of_worker(p, p->workers[i]))
+			return p->workers[i];
+	return NULL;
+}
+
+/* Hand queued requests to idle workers, in order, each to a worker it may
+ * go to (a request for a busy session waits without holding up the rest);
+ * start workers for the rest (and up to min_workers), within max_workers,
+ * unless in backoff or failed. Leased workers serve their sessions only. */
 static void
 pool_dispatch(struct pool *p)
 {
-	size_t i, starting = 0, live;
+	size_t i, starting = 0, live, leased = 0, waiting = 0;
 	unsigned max = p->hook->max_workers ? p->hook->max_workers : 1;
 	size_t want;
+	struct request *r, *next;
 
-	while (!TAILQ_EMPTY(&p->queue)) {
-		struct worker *idle = NULL;
-		struct request *r;
+	for (r = TAILQ_FIRST(&p->queue); r; r = next) {
+		struct worker *w = worker_for(p, r);
 
-		for (i = 0; i < p->n_workers && !idle; i++)
-			if (worker_state(p->workers[i]) == WORKER_IDLE)
-				idle = p->workers[i];
-		if (!idle)
-			break;
-		r = TAILQ_FIRST(&p->queue);
+		next = request_queue_next(r);
+		if (!w) {
+			if (!request_session(r) || request_op(r) == REQUEST_DEBUG)
+				waiting++;
+			continue;
+		}
 		queue_remove(p, r);
 		/* A client that closed its connection (a raw client killed
 		 * while sending, say) would get nothing of what its code
@@ -651,20 +772,37 @@ pool_dispatch(struct pool *p)
 			         "not running it",
 			         p->name);
 			request_fail(r, "ClientGone", "the client closed its connection");
+			next = TAILQ_FIRST(&p->queue); /* failing it may change the queue */
+			waiting = 0;
 			continue;
 		}
-		attach_changes(p, idle, r);
-		worker_run(idle, r);
+		if (request_op(r) == REQUEST_DEBUG) {
+			struct session *s = find_session(p, request_session(r));
+
+			if (s) {
+				s->w = w;
+				worker_set_leased(w, 1);
+				log_info("%s: worker %d is leased to debug session '%s'", p->name,
+				         worker_pid(w), s->name);
+			}
+		}
+		attach_changes(p, w, r);
+		worker_run(w, r);
+		next = TAILQ_FIRST(&p->queue); /* running it may change the queue */
+		waiting = 0;
 	}
 	if (p->stopping || p->state != POOL_OK)
 		return;
-	for (i = 0; i < p->n_workers; i++)
+	for (i = 0; i < p->n_workers; i++) {
 		if (worker_state(p->workers[i]) == WORKER_STARTING)
 			starting++;
+		if (session_of_worker(p, p->workers[i]))
+			leased++;
+	}
 	live = live_workers(p);
-	want = p->hook->min_workers > live ? p->hook->min_workers - live : 0;
-	if (p->queued > starting && p->queued - starting > want)
-		want = p->queued - starting;
+	want = p->hook->min_workers + leased > live ? p->hook->min_workers + leased - live : 0;
+	if (waiting > starting && waiting - starting > want)
+		want = waiting - starting;
 	while (want-- && live < max) {
 		if (pool_spawn(p) < 0)
 			return;
@@ -766,6 +904,33 @@ pool_submit(struct pool *p, struct request *r)
 		buf_free(&m);
 		return;
 	}
+	if (request_session(r)) {
+		struct session *sess = find_session(p, request_session(r));
+		struct buf m = BUF_INIT;
+
+		if (sess && !sess->w && !debug_queued(p, sess->name)) {
+			/* its debug op never ran (interrupted, past its deadline) */
+			free(sess->name);
+			*sess = p->sessions[--p->n_sessions];
+			sess = NULL;
+		}
+
+		if (request_op(r) == REQUEST_DEBUG && sess)
+			buf_printf(&m,
+			           "%s has a debug session '%s' already (name another, or end "
+			           "that one first)",
+			           p->name, sess->name);
+		else if (request_op(r) != REQUEST_DEBUG && !sess)
+			buf_printf(
+			        &m,
+			        "%s has no debug session '%s' ('hotloadctl debug %s' starts one)",
+			        p->name, request_session(r), p->name);
+		if (m.len) {
+			request_fail(r, "DebugSession", m.data);
+			buf_free(&m);
+			return;
+		}
+	}
 	/* Asked here rather than in pool_dispatch, which would free r under
 	 * us when it is the one it takes. */
 	if (request_client_gone(r)) {
@@ -774,6 +939,13 @@ pool_submit(struct pool *p, struct request *r)
 		         p->name);
 		request_fail(r, "ClientGone", "the client closed its connection");
 		return;
+	}
+	if (request_op(r) == REQUEST_DEBUG) {
+		p->sessions = xrealloc(p->sessions, (p->n_sessions + 1) * sizeof(*p->sessions));
+		p->sessions[p->n_sessions].name = xstrdup(request_session(r));
+		p->sessions[p->n_sessions].w = NULL;
+		p->sessions[p->n_sessions].owner = request_sink_data(r);
+		p->n_sessions++;
 	}
 	request_queue(r, p);
 	request_queue_append(&p->queue, r);
@@ -918,8 +1090,14 @@ pool_status(const struct pool *p)
 	json_t *o;
 	size_t i;
 
-	for (i = 0; i < p->n_workers; i++)
-		json_array_append_new(workers, worker_status(p->workers[i]));
+	for (i = 0; i < p->n_workers; i++) {
+		json_t *ws = worker_status(p->workers[i]);
+		const struct session *s = session_of_worker(p, p->workers[i]);
+
+		if (s)
+			json_object_set_new(ws, "session", json_string(s->name));
+		json_array_append_new(workers, ws);
+	}
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "target", p->name, "hook",
 	              p->hook->name, "version", p->version, "executable", p->executable, "state",
 	              pool_state_name(p->state), "restarts", (json_int_t)p->restarts, "queue",

@@ -82,6 +82,10 @@ const json_t *pool_watch_roots(const struct pool *p);
  * they run and stop; none is started or restarted any more. */
 void pool_retire(struct pool *p);
 
+/* owner (a connection) is gone: end the debug sessions it started, refuse
+ * the requests still waiting for them, and recycle their workers. */
+void pool_end_sessions(struct pool *p, const void *owner);
+
 /* KeyboardInterrupt in every running request; returns how many. */
 int pool_interrupt(struct pool *p);
 

@@ -16,6 +16,7 @@ struct request {
 	size_t code_len;
 	char *file;
 	int fresh;
+	int interactive;
 	int shutdown_after;
 	double timeout;
 	uint64_t deadline_ns; /* uv_hrtime() by which it must be done; 0: none */
@@ -30,6 +31,8 @@ struct request {
 	const char *reload_strategy; /* the hook's, for changed files: "reload", "purge" */
 	uint64_t code_hash;          /* of op and code: which requests crash workers */
 	json_t *client_id;
+	char *session;
+	json_t *debug;        /* debug: host, port and tokens for the agent */
 	char *client_id_json; /* client_id serialised, made on first use */
 	uint64_t started_ns;
 	struct worker *worker;           /* while running */
@@ -62,6 +65,7 @@ request_new(const struct request_spec *spec, const struct request_sink *sink, vo
 	r->code_len = spec->code ? spec->code_len : 0;
 	r->file = spec->file ? xstrdup(spec->file) : NULL;
 	r->fresh = spec->fresh;
+	r->interactive = spec->interactive;
 	r->shutdown_after = spec->shutdown_after;
 	r->timeout = spec->timeout;
 	if (spec->deadline > 0) {
@@ -74,6 +78,11 @@ request_new(const struct request_spec *spec, const struct request_sink *sink, vo
 	r->modules = json_incref(spec->modules);
 	r->purge = spec->purge;
 	r->client_id = json_incref(spec->client_id);
+	r->session = spec->session ? xstrdup(spec->session) : NULL;
+	if (spec->op == REQUEST_DEBUG)
+		r->debug = json_pack("{s:s, s:i, s:s, s:s}", "host", spec->debug_host, "port",
+		                     spec->debug_port, "access_token", spec->debug_token,
+		                     "client_access_token", spec->debug_client_token);
 	r->code_hash = hash_code(r->op, r->code, r->code_len);
 	r->sink = sink;
 	r->sink_data = sink_data;
@@ -94,6 +103,8 @@ request_free(struct request *r)
 	json_decref(r->changed);
 	json_decref(r->poll_roots);
 	json_decref(r->client_id);
+	free(r->session);
+	json_decref(r->debug);
 	free(r->client_id_json);
 	free(r);
 }
@@ -112,6 +123,8 @@ request_op_name(enum request_op op)
 		return "ping";
 	case REQUEST_RELOAD:
 		return "reload";
+	case REQUEST_DEBUG:
+		return "debug";
 	}
 	return "?";
 }
@@ -125,6 +138,8 @@ request_to_agent(const struct request *r, uint64_t id)
 		json_object_set_new(m, "code", json_stringn(r->code ? r->code : "", r->code_len));
 		json_object_set_new(m, "file", r->file ? json_string(r->file) : json_null());
 		json_object_set_new(m, "ns", json_string(r->fresh ? "fresh" : "main"));
+		if (r->interactive)
+			json_object_set_new(m, "interactive", json_true());
 		if (r->path)
 			json_object_set_new(m, "path", json_string(r->path));
 		if (r->cwd)
@@ -148,6 +163,8 @@ request_to_agent(const struct request *r, uint64_t id)
 		json_object_set(m, "modules", r->modules);
 		json_object_set_new(m, "strategy", json_string(r->purge ? "purge" : "reload"));
 	}
+	if (r->op == REQUEST_DEBUG && r->debug)
+		json_object_update(m, r->debug);
 	return m;
 }
 
@@ -338,6 +355,12 @@ uint64_t
 request_code_hash(const struct request *r)
 {
 	return r->code_hash;
+}
+
+const char *
+request_session(const struct request *r)
+{
+	return r->session;
 }
 
 void

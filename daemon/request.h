@@ -17,6 +17,7 @@ enum request_op {
 	REQUEST_RESET,
 	REQUEST_PING,
 	REQUEST_RELOAD,
+	REQUEST_DEBUG, /* start a debugger in the worker: the worker is leased to a session */
 };
 
 enum request_state {
@@ -51,17 +52,24 @@ struct request_spec {
 	enum request_op op;
 	char *code; /* taken; NULL: none */
 	size_t code_len;
-	const char *file;   /* NULL: the agent's default */
-	int fresh;          /* ns=fresh */
-	int shutdown_after; /* __SHUTDOWN__: stop the worker gracefully after it */
-	double timeout;     /* seconds it may run; 0: the hook's request_timeout */
-	double deadline;    /* seconds from now by which it must be done; 0: none */
-	const char *path;   /* the file the code is from (__file__, sys.path[0]); or NULL */
-	const char *cwd;    /* the client's working directory for the run; or NULL */
-	json_t *argv;       /* sys.argv for the run (borrowed); or NULL */
-	json_t *modules;    /* reload: the module or package names (borrowed) */
-	int purge;          /* reload: purge rather than re-execute */
-	json_t *client_id;  /* the id the client gave (borrowed), or NULL (raw mode) */
+	const char *file;    /* NULL: the agent's default */
+	int fresh;           /* ns=fresh */
+	int interactive;     /* exec: send back the value of a final expression */
+	int shutdown_after;  /* __SHUTDOWN__: stop the worker gracefully after it */
+	double timeout;      /* seconds it may run; 0: the hook's request_timeout */
+	double deadline;     /* seconds from now by which it must be done; 0: none */
+	const char *path;    /* the file the code is from (__file__, sys.path[0]); or NULL */
+	const char *cwd;     /* the client's working directory for the run; or NULL */
+	json_t *argv;        /* sys.argv for the run (borrowed); or NULL */
+	json_t *modules;     /* reload: the module or package names (borrowed) */
+	int purge;           /* reload: purge rather than re-execute */
+	json_t *client_id;   /* the id the client gave (borrowed), or NULL (raw mode) */
+	const char *session; /* the debug session whose worker runs it; NULL: any worker */
+	/* debug: where the worker's debugger connects, and the tokens each end proves */
+	const char *debug_host;
+	int debug_port;
+	const char *debug_token;        /* what the debugging client must present */
+	const char *debug_client_token; /* what the debugger presents to the client */
 };
 
 /* A request is opaque: its state changes only through the transitions
@@ -113,6 +121,7 @@ int request_shutdown_after(const struct request *r);
 json_t *request_client_id(const struct request *r);    /* borrowed; JSON null in raw mode */
 const char *request_client_id_json(struct request *r); /* that, serialised */
 uint64_t request_code_hash(const struct request *r);   /* FNV-1a of op and code */
+const char *request_session(const struct request *r);  /* NULL: any worker */
 
 /* Tell the client r waits for its target ("starting", "backoff",
  * "queued"), if it listens for that. */

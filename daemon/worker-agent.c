@@ -179,6 +179,9 @@ on_request_done(struct worker *w, json_t *msg)
 		json_object_set_new(res, "pid", json_integer(worker_pid(w)));
 	}
 
+	if (request_op(r) == REQUEST_DEBUG && json_is_true(json_object_get(res, "ok")))
+		w->debugger = 1;
+	w->paused = w->limit_held = 0;
 	if (w->timed_out)
 		worker_timeout_error(w, res, NULL);
 	else if (w->interrupt_kill)
@@ -275,6 +278,9 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 	} else if (!strcmp(event, "reloaded") && w->current &&
 	           json_integer_value(json_object_get(msg, "id")) == (json_int_t)w->current_id) {
 		on_reloaded(w, msg);
+	} else if ((!strcmp(event, "paused") || !strcmp(event, "resumed")) && w->current &&
+	           json_integer_value(json_object_get(msg, "id")) == (json_int_t)w->current_id) {
+		worker_hold_limit(w, !strcmp(event, "paused"));
 	} else if (!strcmp(event, "done") && w->state == WORKER_STOPPING) {
 		/* the answer to "stop": the exit follows */
 	} else {

@@ -53,6 +53,11 @@ struct worker {
 	int reload_failed;     /* a module of the last request's reload failed */
 	uint64_t seen_changes; /* the pool's change count this worker has been told of */
 	int interrupt_kill;    /* so a second interrupt is stopping the worker */
+	int leased;            /* to a debug session: no idle timeout */
+	int debugger;          /* a debugger runs in it (a debug op succeeded) */
+	int paused;            /* threads of the running request stopped in the debugger */
+	int limit_held;        /* ... and its time limit's timer is stopped, with */
+	uint64_t paused_left;  /* the ms it had left */
 	int lingering;         /* exited, and an output pipe is still open ... */
 	uint64_t exited_ns;    /* ... since then */
 	int held;              /* ... and the reaper holds it (hold), to cut at the daemon's exit */
@@ -72,6 +77,9 @@ struct worker {
 };
 
 /* worker.c: the process, its output and its timers */
+/* The agent says threads of the running request stopped in the debugger
+ * (paused 1) or went on (0): the request's time limit is held meanwhile. */
+void worker_hold_limit(struct worker *w, int paused);
 void worker_log(const struct worker *w, int level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 void worker_drain_output(struct worker *w);

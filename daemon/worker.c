@@ -101,6 +101,8 @@ worker_status(const struct worker *w)
 	o = json_pack("{s:i, s:s, s:i, s:i, s:f, s:i, s:I}", "id", (int)w->id, "state",
 	              worker_state_name(w->state), "pid", worker_pid(w), "pgid", w->pid, "uptime_s",
 	              up, "requests", (int)w->requests, "rss_bytes", (json_int_t)worker_rss(w));
+	if (w->paused)
+		json_object_set_new(o, "paused", json_true());
 	return o;
 }
 
@@ -244,7 +246,7 @@ static void on_timer(uv_timer_t *t);
 void
 worker_arm_idle_timer(struct worker *w)
 {
-	if (w->idle_timeout > 0)
+	if (w->idle_timeout > 0 && !w->leased)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(w->idle_timeout * 1000), 0);
 }
 
@@ -640,6 +642,8 @@ worker_run(struct worker *w, struct request *r)
 	w->interrupt_ignored = 0;
 	w->interrupt_kill = 0;
 	w->reload_failed = 0;
+	w->paused = 0;
+	w->limit_held = 0;
 	/* The loop's clock is the time this turn began: whatever ran before
 	 * in this turn (a slow version probe) must not count as the code's. */
 	uv_update_time(w->timer.loop);
@@ -649,6 +653,32 @@ worker_run(struct worker *w, struct request *r)
 	msg = request_to_agent(r, w->current_id);
 	worker_agent_send(w, msg);
 	json_decref(msg);
+}
+
+/* A thread of the running request stopped in the debugger (at a
+ * breakpoint, a step), or went on: its time stopped does not count against
+ * its timeout or deadline. Only the limit's own timer is held; once the
+ * request is past it (escalation), a pause changes nothing. */
+void
+worker_hold_limit(struct worker *w, int paused)
+{
+	if (paused) {
+		if ((w->state != WORKER_BUSY && w->state != WORKER_INTERRUPTING) || w->timed_out ||
+		    w->escalated)
+			return;
+		if (w->paused++ == 0 && uv_is_active((uv_handle_t *)&w->timer)) {
+			w->limit_held = 1;
+			w->paused_left = uv_timer_get_due_in(&w->timer);
+			uv_timer_stop(&w->timer);
+		}
+	} else if (w->paused > 0 && --w->paused == 0 && w->limit_held) {
+		/* an interrupt meanwhile does not matter; a stop or an
+		 * escalation has the timer now */
+		w->limit_held = 0;
+		if ((w->state == WORKER_BUSY || w->state == WORKER_INTERRUPTING) && !w->timed_out &&
+		    !w->escalated)
+			uv_timer_start(&w->timer, on_timer, w->paused_left, 0);
+	}
 }
 
 void
@@ -717,6 +747,24 @@ int
 worker_reload_failed(const struct worker *w)
 {
 	return w->reload_failed;
+}
+
+void
+worker_set_leased(struct worker *w, int leased)
+{
+	w->leased = leased;
+	if (w->state != WORKER_IDLE)
+		return;
+	if (leased)
+		uv_timer_stop(&w->timer); /* the idle timer */
+	else
+		worker_arm_idle_timer(w);
+}
+
+int
+worker_debugger(const struct worker *w)
+{
+	return w->debugger;
 }
 
 unsigned

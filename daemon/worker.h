@@ -92,6 +92,12 @@ void worker_set_seen_changes(struct worker *w, uint64_t seq);
 /* Whether a module failed to reload for its last request. */
 int worker_reload_failed(const struct worker *w);
 
+/* Debugging: a leased worker (to a debug session) has no idle timeout;
+ * worker_debugger tells whether a debug op succeeded in it (a debugger,
+ * which cannot be unloaded, runs in it: it is recycled, not reused). */
+void worker_set_leased(struct worker *w, int leased);
+int worker_debugger(const struct worker *w);
+
 /* Requests it has served; its resident memory in bytes (0: unknown). */
 unsigned worker_requests(const struct worker *w);
 size_t worker_rss_bytes(const struct worker *w);
@@ -103,7 +109,8 @@ enum worker_state worker_state(const struct worker *w);
 const char *worker_state_name(enum worker_state s);
 /* The interpreter's pid once it is ready, else its process group's. */
 int worker_pid(const struct worker *w);
-/* {"id","state","pid","pgid","uptime_s","requests","rss_bytes"} (new reference). */
+/* {"id","state","pid","pgid","uptime_s","requests","rss_bytes"}, and
+ * "paused" while its request is stopped in the debugger (new reference). */
 json_t *worker_status(const struct worker *w);
 
 #endif

@@ -6,6 +6,7 @@ one "done" line. Whatever the code prints goes to fd 1 and 2, flushed before
 the "done". Standard library only; must parse as Python 3.7.
 See docs/agent-protocol.md.
 """
+import ast
 import builtins
 import json
 import linecache
@@ -13,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import traceback
 import types
 
@@ -29,6 +31,9 @@ sources = {}  # file names this agent put in linecache, oldest first
 running = False  # user code is running: SIGINT means KeyboardInterrupt
 idle_sigint = False  # a SIGINT came while no code ran (see Control.interrupted)
 requests_run = 0  # numbers the default file names: <hotload-1>, <hotload-2>, ...
+current_id = None  # the id of the request being answered
+debugging = False  # a debugger runs in this interpreter (op debug)
+send_lock = threading.Lock()  # a debugger's threads tell of pauses too
 c_fflush = None  # C stdio's fflush once looked up; False when unreachable
 # One encoder for every line sent: json.dumps with arguments builds a new one
 # per call (about 3 us, a tenth of a no-op request's time in the agent).
@@ -92,9 +97,10 @@ def flush_output():
 
 def send(sock, msg):
     """Flush all output, then write msg as one JSON line on the control socket."""
-    flush_output()
-    line = ENCODER.encode(msg) + "\n"
-    sock.sendall(line.encode("utf-8", "replace"), SEND_FLAGS)
+    line = (ENCODER.encode(msg) + "\n").encode("utf-8", "replace")
+    with send_lock:
+        flush_output()
+        sock.sendall(line, SEND_FLAGS)
 
 
 def send_done(sock, req_id, reply):
@@ -111,11 +117,24 @@ def exit_now(status):
     os._exit(status)
 
 
+# Frames of a debugger (op debug) that a traceback through a breakpoint
+# passes: its tracing and waiting code is not the user's.
+DEBUGGER_FILES = ("_pydevd_bundle", "_pydev_bundle", os.sep + "debugpy" + os.sep,
+                  os.sep + "pydevd.py", os.sep + "hotload_debug.py")
+
+
 def user_frames(tb):
-    """Return tb with the agent's own frames (its loop, its signal handler) left out."""
+    """Return tb with the agent's own frames (its loop, its signal handler)
+    and a debugger's left out."""
     kept = []
     while tb is not None:
-        if tb.tb_frame.f_globals is not globals():
+        if tb.tb_frame.f_globals is globals():
+            pass
+        elif not debugging:
+            kept.append(tb)
+        elif not any(part in tb.tb_frame.f_code.co_filename for part in DEBUGGER_FILES) and \
+                not (kept and kept[-1].tb_frame is tb.tb_frame):
+            # a debugger's tracing shows the frame it stopped in twice
             kept.append(tb)
         tb = tb.tb_next
     for tb, next_tb in zip(kept, kept[1:] + [None]):
@@ -146,10 +165,24 @@ def remember_source(filename, code):
         linecache.cache.pop(oldest, None)
 
 
-def compile_source(code, filename, mode):
+def compile_source(code, filename, mode, flags=0):
     """Compile code as a file of its own, its text kept for tracebacks."""
     remember_source(filename, code)
-    return compile(code, filename, mode, dont_inherit=True)
+    return compile(code, filename, mode, flags, dont_inherit=True)
+
+
+def run_interactive(code, filename, ns):
+    """Run code as the interactive interpreter runs a cell: its statements,
+    then the value of its final expression statement, if it ends with one
+    and that is not None (what sys.displayhook would show); else None."""
+    tree = compile_source(code, filename, "exec", ast.PyCF_ONLY_AST)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    exec(compile(tree, filename, "exec", dont_inherit=True), ns)
+    if last is None:
+        return None
+    return eval(compile(last, filename, "eval", dont_inherit=True), ns)
 
 
 def new_main(hook=None):
@@ -446,7 +479,13 @@ def execute(req, main_ns, control=None, hook=None):
                 if control is not None and control.interrupted(req.get("id")):
                     raise KeyboardInterrupt
             with ScriptContext(req, ns):
-                if req["op"] == "exec":
+                if req["op"] == "exec" and req.get("interactive") is True:
+                    value = run_interactive(code, filename, ns)
+                    if value is not None:
+                        reply["value"] = repr(value)
+                        if is_json(value):
+                            reply["json"] = value
+                elif req["op"] == "exec":
                     exec(compile_source(code, filename, "exec"), ns)
                 else:
                     value = eval(compile_source(code, filename, "eval"), ns)
@@ -502,8 +541,30 @@ def parse_request(line):
     return req
 
 
+def start_debugger(sock, req):
+    """The debug op: debugpy's server in this interpreter, connected out to
+    the client (see hotload_debug); the done carries where and what."""
+    def notify(event):
+        try:
+            send(sock, {"id": current_id, "event": event})
+        except OSError:
+            pass
+
+    global debugging
+    try:
+        import hotload_debug
+        reply = hotload_debug.start(req, notify, AGENT_DIR)
+        debugging = True
+        return reply
+    except Terminated:
+        raise
+    except BaseException as exc:  # no debugpy, nobody listening, a bad token
+        return {"ok": False, "error": error_of(exc)}
+
+
 def serve(sock, hook=None, main_ns=None, reloader=None):
     """Answer requests until EOF (return None) or a stop request (return it)."""
+    global current_id
     control = Control(sock)
     if main_ns is None:
         main_ns = new_main(hook)
@@ -516,6 +577,7 @@ def serve(sock, hook=None, main_ns=None, reloader=None):
             pending = {"id": None}
             try:
                 pending = parse_request(line)
+                current_id = pending.get("id")
                 op = pending.get("op")
                 if op == "interrupt":
                     # for a request that has ended already: nothing to do
@@ -540,6 +602,8 @@ def serve(sock, hook=None, main_ns=None, reloader=None):
                         reply = {"ok": False, "error": error_of(exc)}
                 elif op == "ping":
                     reply = {"ok": True}
+                elif op == "debug":
+                    reply = start_debugger(sock, pending)
                 else:
                     raise BadRequest("unknown op %r" % (op,))
             except BadRequest as exc:

@@ -28,8 +28,8 @@ int
 proto_error_refused(const char *type)
 {
 	static const char *const refusals[] = {
-	        "UnknownTarget", "NotInstalled",     "BadHeader",         "BadRequest",
-	        "ShuttingDown",  "PermissionDenied", "TooManyConnections"};
+	        "UnknownTarget", "NotInstalled",     "BadHeader",          "BadRequest",
+	        "ShuttingDown",  "PermissionDenied", "TooManyConnections", "DebugSession"};
 	size_t i;
 
 	for (i = 0; type && i < sizeof(refusals) / sizeof(refusals[0]); i++)

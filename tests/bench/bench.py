@@ -32,6 +32,10 @@ CASES = [
     ("raw print", "raw", "print('hello')", "hello\n"),
     ("json no-op", "json", "pass", ""),
     ("json print", "json", "print('hello')", "hello\n"),
+    # code size: a script of 8 KiB and one of 1 MiB that do nothing (comments)
+    ("raw 8 KiB", "raw", "pass\n" + ("#" * 79 + "\n") * 102, ""),
+    ("json 8 KiB", "json", "pass\n" + ("#" * 79 + "\n") * 102, ""),
+    ("json 1 MiB in", "json", "pass\n" + ("#" * 1023 + "\n") * 1024, ""),
     ("raw 1 MiB", "raw", "import sys; sys.stdout.write('x' * %d)" % MIB, "x" * MIB),
     ("json 1 MiB", "json", "import sys; sys.stdout.write('x' * %d)" % MIB, "x" * MIB),
 ]
@@ -48,6 +52,7 @@ class Client:
         self.reader = None
         self.next_id = 0
         self.pids = []  # the server's processes, for CPU accounting
+        self.pid_names = []  # what each of them is
 
     def connect(self):
         """Open a new Unix stream connection."""
@@ -205,19 +210,23 @@ def start_direct(python, path):
     return proc
 
 
-def start_relay(path, upstream):
-    """Start socat relaying path to upstream; None when socat is not installed."""
-    socat = shutil.which("socat")
-    if not socat:
-        return None
-    proc = subprocess.Popen([socat, "UNIX-LISTEN:%s,fork" % path, "UNIX-CONNECT:%s" % upstream],
-                            stdin=subprocess.DEVNULL)
+def start_relay(path, upstream, relay_bin=None):
+    """Start a relay of path to upstream: relay_bin (relay.c), else socat;
+    None when neither is there."""
+    if relay_bin:
+        argv = [relay_bin, path, upstream]
+    else:
+        socat = shutil.which("socat")
+        if not socat:
+            return None
+        argv = [socat, "UNIX-LISTEN:%s,fork" % path, "UNIX-CONNECT:%s" % upstream]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
     for _ in range(200):
         if os.path.exists(path):
             return proc
         time.sleep(0.01)
     proc.kill()
-    raise SystemExit("bench: socat did not start")
+    raise SystemExit("bench: the relay did not start")
 
 
 def print_row(name, label, s):
@@ -235,11 +244,12 @@ def run_cases(args, servers, relay):
             continue
         n = args.n_big if "MiB" in name else args.n
         clients = list(servers)
-        if relay and name == "json no-op":
+        if relay and name in ("json no-op", "json 8 KiB", "raw no-op"):
             clients.append(relay)
         lats = {c.label: [] for c in clients}
         walls = {c.label: 0.0 for c in clients}
         cpu = {c.label: [0, 0, 0] for c in clients}  # ns, switches, requests
+        parts = {c.label: {} for c in clients}  # per process: [ns, switches]
         for i in range(args.rounds):
             per_round = n // args.rounds + (1 if i < n % args.rounds else 0)
             if not per_round:
@@ -248,8 +258,15 @@ def run_cases(args, servers, relay):
             warm = (2 if i == 0 else 0) if "MiB" in name else (50 if i == 0 else 10)
             for c in clients:
                 before = cpu_sample(c.pids)
+                before_each = [cpu_sample([pid]) for pid in c.pids]
                 lat, wall = run_case(c, name, mode, code, expected, per_round, warm)
                 after = cpu_sample(c.pids)
+                for who, b0, pid in zip(c.pid_names, before_each, c.pids):
+                    a0 = cpu_sample([pid])
+                    if b0 and a0:
+                        acc = parts[c.label].setdefault(who, [0, 0])
+                        acc[0] += a0[0] - b0[0]
+                        acc[1] += a0[1] - b0[1]
                 lats[c.label].append(lat)
                 walls[c.label] += wall
                 if before and after:
@@ -263,6 +280,8 @@ def run_cases(args, servers, relay):
                 ns, switches, reqs = cpu[c.label]
                 if reqs:
                     results[(name, c.label)]["cpu"] = (ns / reqs / 1e3, switches / reqs)
+                    results[(name, c.label)]["cpu_by"] = {
+                        who: (v[0] / reqs / 1e3, v[1] / reqs) for who, v in parts[c.label].items()}
                 print_row(name, c.label, results[(name, c.label)])
     return results
 
@@ -297,7 +316,37 @@ def print_cpu(results):
     print("server-side CPU per request (all of the server's processes: hotloadd and its")
     print("worker, or the direct server; from /proc/PID/schedstat), and context switches:")
     for name, label, (us, switches) in rows:
-        print("  %-12s %-7s %8.1f us CPU %6.1f switches" % (name, label, us, switches))
+        by = results[(name, label)].get("cpu_by") or {}
+        detail = ", ".join("%s %.1f us %.1f sw" % (who, v[0], v[1]) for who, v in by.items())
+        print("  %-14s %-7s %8.1f us CPU %6.1f switches   (%s)" % (name, label, us, switches,
+                                                               detail))
+
+
+def print_targets(results):
+    """Issue 14's targets, as ratios of figures of this run."""
+    def get(case, label, key="p50"):
+        r = results.get((case, label))
+        return r and (r[key] if key != "cpu_by" else r.get("cpu_by"))
+
+    print()
+    print("targets (ratios within this run):")
+    d, r, b = get("json no-op", "daemon"), get("json no-op", "relay"), get("json no-op", "direct")
+    if d and r:
+        print("  json no-op p50 / relay floor          %5.2fx  (target <= 1.10x)" % (d / r))
+    dby, rby, bby = (get("json no-op", x, "cpu_by") for x in ("daemon", "relay", "direct"))
+    if dby and rby and "hotloadd" in dby and "relay" in rby:
+        print("  hotloadd CPU / relay CPU per no-op    %5.2fx  (target <= 1.20x)"
+              % (dby["hotloadd"][0] / rby["relay"][0]))
+    if dby and bby and "worker" in dby and "direct" in bby:
+        print("  agent CPU / direct server CPU         %5.2fx  (target <= 1.20x)"
+              % (dby["worker"][0] / bby["direct"][0]))
+    d8, b8 = get("json 8 KiB", "daemon"), get("json 8 KiB", "direct")
+    if d8 and b8 and r and b:
+        print("  json 8 KiB / (direct 8 KiB + hop)     %5.2fx  (target <= 1.20x)"
+              % (d8 / (b8 + (r - b))))
+    dn = get("json no-op", "daemon")
+    if d8 and dn:
+        print("  json 8 KiB - json no-op               %s" % fmt_time(d8 - dn))
 
 
 def run_extra(args, target, daemon):
@@ -349,6 +398,10 @@ def main():
     ap.add_argument("--daemon-pid", type=int, default=0,
                     help="hotloadd's pid: also report the CPU time the daemon and its "
                          "worker spend per request")
+    ap.add_argument("--relay-bin", default="",
+                    help="the relay program to put in front of the direct server (relay.c, "
+                         "built by run.sh); default socat")
+    ap.add_argument("--json-out", default="", help="also write the figures here, as JSON")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="hotload-bench-")
@@ -361,15 +414,18 @@ def main():
         base = Client(direct_path, args.target)
         base.label = "direct"
         base.pids = [procs[0].pid]
+        base.pid_names = ["direct"]
         relay = None
         if args.relay:
-            proc = start_relay(relay_path, direct_path)
+            proc = start_relay(relay_path, direct_path, args.relay_bin)
             if proc:
                 procs.append(proc)
                 relay = Client(relay_path, args.target)
                 relay.label = "relay"
+                relay.pids = [proc.pid, procs[0].pid]
+                relay.pid_names = ["relay", "direct"]
             else:
-                print("bench: no socat: --relay skipped")
+                print("bench: no relay (no --relay-bin, no socat): --relay skipped")
         # Make sure the worker is up before anything is timed.
         t0 = time.perf_counter()
         first = daemon.raw("import sys; print(sys.version.split()[0], sys.executable)")
@@ -377,19 +433,27 @@ def main():
         if args.daemon_pid:
             worker = daemon.raw("import os; print(os.getpid())")
             daemon.pids = [args.daemon_pid, int(raw_stdout(worker))]
+            daemon.pid_names = ["hotloadd", "worker"]
         print("hotload bench: target %s (worker: Python %s), direct: %s"
               % (args.target, raw_stdout(first).strip(), args.python))
         print("first request (worker start if it was cold): %s" % fmt_time(cold))
         print("%d rounds per case, servers alternating; client: Python %s; %d CPUs"
               % (args.rounds, sys.version.split()[0], os.cpu_count() or 0))
         if relay:
-            print("relay = socat between the client and the direct server")
+            print("relay = %s between the client and the direct server"
+                  % ("relay.c (bytes only, libuv)" if args.relay_bin else "socat"))
         print()
         print("%-12s %-7s %6s %10s %10s %10s %10s" % ("case", "server", "n", "p50", "p99",
                                                    "mean", "req/s"))
         results = run_cases(args, (daemon, base), relay)
         print_ratios(results)
         print_cpu(results)
+        print_targets(results)
+        if args.json_out:
+            with open(args.json_out, "w") as f:
+                json.dump({"%s|%s" % k: v for k, v in results.items()}, f, indent=1,
+                          default=list)
+            print("results: %s" % args.json_out)
         for target in args.extra_target:
             run_extra(args, target, daemon)
     finally:

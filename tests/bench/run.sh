@@ -2,9 +2,11 @@
 # Build a release hotloadd (no sanitizers, its own build directory), start it
 # on a temporary socket and configuration with a plain-python3 target, and run
 # bench.py against it and against the direct single-hop baseline. Also
-# measured: the JSON no-op through socat in front of the direct server (the
-# cost of an extra hop that does nothing; skipped without socat), and no-ops
-# against the built-in python:3 hook, which finds python3 on PATH.
+# measured: no-ops and an 8 KiB script through relay.c (built here: a relay
+# of bytes only, libuv) in front of the direct server (the cost of an extra
+# hop that does nothing), CPU time and context switches per request of each
+# process (hotloadd and its worker apart), and no-ops against the built-in
+# python:3 hook, which finds python3 on PATH.
 #
 # Usage: sh tests/bench/run.sh [bench.py options, e.g. -n 5000 --n-big 100]
 # Environment:
@@ -48,6 +50,14 @@ if [ -z "${HOTLOADD:-}" ]; then
 		exit 1
 	fi
 	HOTLOADD=$root/$build/bin/hotloadd
+fi
+
+# The floor of a second hop: relay.c, bytes only, in front of the direct server.
+if ! cc -O2 -o "$tmp/relay" tests/bench/relay.c $(pkg-config --cflags --libs libuv) \
+	>"$tmp/relay-build.log" 2>&1; then
+	cat "$tmp/relay-build.log" >&2
+	echo "bench: cannot build tests/bench/relay.c" >&2
+	exit 1
 fi
 
 # The worker and the direct baseline run the same interpreter.
@@ -103,7 +113,8 @@ done
 
 echo "hotloadd: $HOTLOADD (pid $pid)${AGENT:+, agent $agent}"
 "$python" tests/bench/bench.py --socket "$tmp/hotloadd.sock" --target benchpy:3 \
-	--python "$python" --daemon-pid "$pid" --relay --extra-target python:3 \
+	--python "$python" --daemon-pid "$pid" --relay --relay-bin "$tmp/relay" \
+	--extra-target python:3 \
 	--extra-target benchwatch:3 "$@"
 if [ -s "$tmp/hotloadd.log" ]; then
 	echo

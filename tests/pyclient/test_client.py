@@ -85,6 +85,22 @@ class RunCodeTest(unittest.TestCase):
         r = self.c.eval_result("'text'")
         self.assertEqual((r.value, r.repr), ("text", "'text'"))
 
+    def test_exec_interactive_gives_the_last_expression(self):
+        r = self.c.exec("x = 20\nx + 1", interactive=True)
+        self.assertEqual((r.value, r.repr), (21, "21"))
+        r = self.c.exec("s = {1}; s", interactive=True)
+        self.assertEqual((r.value, r.repr), ("{1}", "{1}"))
+        for code in ("print('p')", "x = 2", "None", "x; x = 3"):
+            r = self.c.exec(code, interactive=True)
+            self.assertEqual((r.value, r.repr), (None, None), code)
+        self.assertIsNone(self.c.exec("x").value)  # not interactive: no value
+        self.assertEqual(self.c.eval("x"), 3)
+        # the traceback shows the cell's lines, those of its functions too
+        with self.assertRaises(hotload.RemoteError) as cm:
+            self.c.exec("def f():\n    return 1 / 0\nf()", file="<cell>", interactive=True)
+        self.assertIn('File "<cell>", line 3, in <module>\n    f()\n', cm.exception.traceback)
+        self.assertIn('line 2, in f\n    return 1 / 0\n', cm.exception.traceback)
+
     def test_fresh_namespace_and_reset(self):
         self.c.exec("y = 1")
         with self.assertRaises(hotload.RemoteError) as cm:

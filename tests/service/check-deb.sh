@@ -26,6 +26,7 @@ cat >"$tmp/want" <<'LIST'
 /usr/bin/hotloadd
 /usr/lib/hotload/hookd/hookd.py
 /usr/lib/hotload/hookd/hotload_hook.py
+/usr/lib/hotload/hookd/hotload_debug.py
 /usr/lib/hotload/hookd/hotload_reload.py
 /usr/lib/hotload/hotload-launch
 /usr/lib/python3/dist-packages/hotload/__init__.py
@@ -35,6 +36,9 @@ cat >"$tmp/want" <<'LIST'
 /usr/lib/python3/dist-packages/hotload/aio.py
 /usr/lib/python3/dist-packages/hotload/client.py
 /usr/lib/python3/dist-packages/hotload/py.typed
+/usr/lib/python3/dist-packages/hotload_kernel/__init__.py
+/usr/lib/python3/dist-packages/hotload_kernel/__main__.py
+/usr/lib/python3/dist-packages/hotload_kernel/kernel.py
 /usr/lib/systemd/system/hotloadd-tcp.socket
 /usr/lib/systemd/system/hotloadd.service
 /usr/lib/systemd/system/hotloadd.socket

@@ -78,7 +78,12 @@ expect() {
 modes=plain
 [ -r /usr/share/bash-completion/bash_completion ] && modes="plain full"
 for m in $modes; do
-	expect $m "hotloadctl " "eval exec help interrupt list logs mcp ping recycle reload reload-modules restart start status stop unwatch watch"
+	expect $m "hotloadctl " "debug eval exec help interrupt kernelspec list logs mcp ping recycle reload reload-modules restart start status stop unwatch watch"
+	expect $m "hotloadctl kernelspec " "install list remove"
+	expect $m "hotloadctl kernelspec install may" "maya maya:2023 maya:2024 mayapy mayapy:2023 mayapy:2024"
+	expect $m "hotloadctl kernelspec install --prefix $tmp/proj/s" "$tmp/proj/src $tmp/proj/srclib"
+	expect $m "hotloadctl kernelspec list " ""
+	expect $m "hotloadctl kernelspec install --r" "--replace"
 	expect $m "hotloadctl mcp --" "--help --max-output --max-timeout --quiet --socket --targets --tcp --token-file --version"
 	expect $m "hotloadctl mcp --targets python:3,may" "python:3,maya python:3,maya:2023 python:3,maya:2024 python:3,mayapy python:3,mayapy:2023 python:3,mayapy:2024"
 	expect $m "hotloadctl st" "start status stop"
@@ -98,6 +103,8 @@ for m in $modes; do
 	expect $m "hotloadctl watch python $tmp/proj/s" "$tmp/proj/src $tmp/proj/srclib"
 	expect $m "hotloadctl unwatch python $tmp/proj/src $tmp/proj/srcl" "$tmp/proj/srclib"
 	expect $m "hotloadctl watch -" "--help --quiet --socket --tcp --token-file --version -h -q"
+	expect $m "hotloadctl debug -" "--help --quiet --session --socket --tcp --token-file --version -h -q"
+	expect $m "hotloadctl exec --se" "--session"
 	expect $m "hotloadctl exec --w" "--watch --watch="
 	# --watch=DIR: one word, or split at the = as readline does
 	expect $m "hotloadctl exec --watch=$tmp/proj/srcl" "--watch=$tmp/proj/srclib"

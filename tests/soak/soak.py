@@ -493,10 +493,17 @@ class Expect:
 
     def __init__(self, exact):
         self.exact = exact
+        # The client threads share linecache: one's entry for <hotload-N>
+        # must not be replaced or dropped by another's while it formats.
+        self.linecache_lock = threading.Lock()
 
     def error(self, code, run_code, fname, mode="exec"):
         """Run run_code here (code's text in linecache under fname): the
         (type, message, traceback) the worker must report for code."""
+        with self.linecache_lock:
+            return self._error(code, run_code, fname, mode)
+
+    def _error(self, code, run_code, fname, mode):
         fname = fname or DEFAULT_FILE
         linecache.cache[fname] = (len(code), None, code.splitlines(True), fname)
         try:

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "cmd-logs.h"
 #include "cmd-status.h"
+#include "ctl-dap.h"
 #include "ctl-table.h"
 #include "ctl.h"
 
@@ -197,6 +198,42 @@ START_TEST(test_log_lines)
 END_TEST
 
 /* Every test of hotloadctl's pieces. */
+/* DAP framing: whole messages out of a stream, or how it is not DAP. */
+START_TEST(test_dap_parse)
+{
+	const char two[] = "Content-Length: 11\r\n\r\n{\"seq\":1}  "
+	                   "content-length:2\nX-Other: y\n\n{}";
+	char err[256];
+	json_t *m = NULL;
+	size_t used = 0, i;
+
+	ck_assert_int_eq(ctldap_parse(two, sizeof(two) - 1, &m, &used, err, sizeof(err)), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "seq")), 1);
+	ck_assert_uint_eq(used, 22 + 11);
+	json_decref(m);
+	ck_assert_int_eq(
+	        ctldap_parse(two + used, sizeof(two) - 1 - used, &m, &used, err, sizeof(err)), 1);
+	ck_assert_uint_eq(json_object_size(m), 0);
+	json_decref(m);
+	/* a message cut anywhere is not whole yet */
+	for (i = 0; i < 33; i++)
+		ck_assert_int_eq(ctldap_parse(two, i, &m, &used, err, sizeof(err)), 0);
+	ck_assert_int_eq(ctldap_parse("Content-Type: x\r\n\r\n{}", 21, &m, &used, err, sizeof(err)),
+	                 -EBADMSG);
+	ck_assert_str_eq(err, "a DAP header without a valid Content-Length");
+	ck_assert_int_eq(
+	        ctldap_parse("Content-Length: 1x\r\n\r\n{}", 23, &m, &used, err, sizeof(err)),
+	        -EBADMSG);
+	ck_assert_int_eq(ctldap_parse("Content-Length: 99999999999\r\n\r\n", 33, &m, &used, err,
+	                              sizeof(err)),
+	                 -EBADMSG);
+	ck_assert_int_eq(
+	        ctldap_parse("Content-Length: 2\r\n\r\n[]", 23, &m, &used, err, sizeof(err)),
+	        -EBADMSG);
+	ck_assert_str_eq(err, "a DAP message that is not a JSON object: not an object");
+}
+END_TEST
+
 static Suite *
 ctl_suite(void)
 {
@@ -210,6 +247,7 @@ ctl_suite(void)
 	tcase_add_test(tc, test_status_table);
 	tcase_add_test(tc, test_status_match);
 	tcase_add_test(tc, test_log_lines);
+	tcase_add_test(tc, test_dap_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -272,19 +272,26 @@ START_TEST(test_field_errors)
 	        "field 'timeout' must be a number of seconds above 0 and at most 1e9";
 	static const char *const ns_msg = "field 'ns' must be \"main\" or \"fresh\"";
 
-	parse_fail("{\"id\":9}",
-	           "missing field 'op' (a string: exec, eval, reset, ping, reload, interrupt)", 9);
-	parse_fail("{\"id\":9,\"op\":3}",
-	           "missing field 'op' (a string: exec, eval, reset, ping, reload, interrupt)", 9);
+	parse_fail(
+	        "{\"id\":9}",
+	        "missing field 'op' (a string: exec, eval, reset, ping, reload, debug, interrupt)",
+	        9);
+	parse_fail(
+	        "{\"id\":9,\"op\":3}",
+	        "missing field 'op' (a string: exec, eval, reset, ping, reload, debug, interrupt)",
+	        9);
 	parse_fail("{\"id\":5,\"op\":\"frobnicate\"}",
-	           "unknown op 'frobnicate' (known: exec, eval, reset, ping, reload, interrupt)",
+	           "unknown op 'frobnicate' (known: exec, eval, reset, ping, reload, debug, "
+	           "interrupt)",
 	           5);
 	/* what a reason quotes of the line is one line, without escapes */
 	parse_fail("{\"id\":5,\"op\":\"a\\nb\\u001b[2J\"}",
-	           "unknown op 'a\\nb\\x1b[2J' (known: exec, eval, reset, ping, reload, interrupt)",
+	           "unknown op 'a\\nb\\x1b[2J' (known: exec, eval, reset, ping, reload, debug, "
+	           "interrupt)",
 	           5);
 	parse_fail("{\"id\":5,\"op\":\"EXEC\"}",
-	           "unknown op 'EXEC' (known: exec, eval, reset, ping, reload, interrupt)", 5);
+	           "unknown op 'EXEC' (known: exec, eval, reset, ping, reload, debug, interrupt)",
+	           5);
 	parse_fail("{\"id\":6,\"op\":\"exec\"}", "op 'exec' needs field 'code' (a string)", 6);
 	parse_fail("{\"id\":7,\"op\":\"exec\",\"code\":5}",
 	           "op 'exec' needs field 'code' (a string)", 7);
@@ -297,6 +304,8 @@ START_TEST(test_field_errors)
 	parse_fail("{\"id\":1,\"op\":\"ping\",\"timeout\":true}", timeout_msg, 1);
 	parse_fail("{\"id\":8,\"op\":\"exec\",\"code\":\"print(1)\",\"ns\":\"weird\"}", ns_msg, 8);
 	parse_fail("{\"id\":8,\"op\":\"exec\",\"code\":\"print(1)\",\"ns\":1}", ns_msg, 8);
+	parse_fail("{\"id\":8,\"op\":\"exec\",\"code\":\"1\",\"interactive\":1}",
+	           "field 'interactive' must be true or false", 8);
 	parse_fail("{\"id\":1,\"op\":\"ping\",\"deadline\":0}",
 	           "field 'deadline' must be a number of seconds above 0 and at most 1e9", 1);
 	parse_fail("{\"id\":1,\"op\":\"exec\",\"code\":\"\",\"path\":\"f.py\"}",
@@ -313,6 +322,70 @@ START_TEST(test_field_errors)
 	parse_fail("{\"id\":2,\"op\":\"ping\",\"ns\":\"x\",\"timeout\":0,\"file\":3}",
 	           "field 'file' must be a string", 2);
 	parse_fail("{\"id\":2,\"op\":\"ping\",\"ns\":\"x\",\"timeout\":0}", timeout_msg, 2);
+}
+END_TEST
+
+/* op debug: where the worker's debugger connects and its tokens; a
+ * session's name on any request. */
+START_TEST(test_debug_op)
+{
+	struct jsonreq q;
+	const char *tokens = ",\"access_token\":\"0123456789abcdef\","
+	                     "\"client_access_token\":\"ABCDEF-_0123456789\"";
+	char line[512];
+
+	snprintf(line, sizeof(line), "{\"id\":1,\"op\":\"debug\",\"port\":4321%s}", tokens);
+	parse_ok(line, &q);
+	ck_assert_int_eq(q.op, JSONREQ_DEBUG);
+	ck_assert_str_eq(q.session, "default");
+	ck_assert_str_eq(q.debug_host, "127.0.0.1");
+	ck_assert_int_eq(q.debug_port, 4321);
+	ck_assert_str_eq(q.debug_token, "0123456789abcdef");
+	ck_assert_str_eq(q.debug_client_token, "ABCDEF-_0123456789");
+	jsonreq_done(&q);
+	snprintf(line, sizeof(line),
+	         "{\"id\":1,\"op\":\"debug\",\"port\":65535,\"host\":\"127.8.9.1\","
+	         "\"session\":\"rig.v2-a_b\"%s}",
+	         tokens);
+	parse_ok(line, &q);
+	ck_assert_str_eq(q.session, "rig.v2-a_b");
+	ck_assert_str_eq(q.debug_host, "127.8.9.1");
+	jsonreq_done(&q);
+	parse_ok("{\"id\":2,\"op\":\"exec\",\"code\":\"\",\"session\":\"default\"}", &q);
+	ck_assert_str_eq(q.session, "default");
+	jsonreq_done(&q);
+	parse_ok("{\"id\":2,\"op\":\"exec\",\"code\":\"\"}", &q);
+	ck_assert_ptr_null(q.session);
+	jsonreq_done(&q);
+
+	/* the debugger runs code for whoever it talks to: loopback only */
+	snprintf(line, sizeof(line), "{\"id\":3,\"op\":\"debug\",\"port\":1,\"host\":\"%s\"%s}",
+	         "192.168.1.2", tokens);
+	parse_fail(line, "field 'host' must be an IPv4 loopback address (127.0.0.1)", 3);
+	snprintf(line, sizeof(line), "{\"id\":3,\"op\":\"debug\",\"port\":1,\"host\":\"%s\"%s}",
+	         "localhost", tokens);
+	parse_fail(line, "field 'host' must be an IPv4 loopback address (127.0.0.1)", 3);
+	snprintf(line, sizeof(line), "{\"id\":3,\"op\":\"debug\",\"port\":65536%s}", tokens);
+	parse_fail(line,
+	           "op 'debug' needs field 'port' (the TCP port on 127.0.0.1 the worker's debugger "
+	           "connects to, 1 to 65535)",
+	           3);
+	parse_fail(
+	        "{\"id\":3,\"op\":\"debug\",\"port\":9,\"access_token\":\"0123456789abcde\"}",
+	        "op 'debug' needs field 'access_token' (16 to 256 characters of A-Z, a-z, 0-9, - "
+	        "and _)",
+	        3);
+	parse_fail(
+	        "{\"id\":3,\"op\":\"debug\",\"port\":9,\"access_token\":\"0123456789abcdef\","
+	        "\"client_access_token\":\"0123456789abcdef\\n\"}",
+	        "op 'debug' needs field 'client_access_token' (16 to 256 characters of A-Z, a-z, "
+	        "0-9, - and _)",
+	        3);
+	parse_fail(
+	        "{\"id\":4,\"op\":\"eval\",\"code\":\"1\",\"session\":\"a/b\"}",
+	        "field 'session' must be a debug session's name (1 to 64 characters of A-Z, a-z, "
+	        "0-9, ., - and _)",
+	        4);
 }
 END_TEST
 
@@ -376,6 +449,7 @@ jsonreq_suite(void)
 	tcase_add_test(tc, test_envelope_errors);
 	tcase_add_test(tc, test_invalid_json_reason_is_utf8);
 	tcase_add_test(tc, test_field_errors);
+	tcase_add_test(tc, test_debug_op);
 	tcase_add_test(tc, test_timeout_bounds);
 	tcase_add_test(tc, test_bytes_and_append);
 	tcase_add_test(tc, test_done_twice);

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 REFUSALS = frozenset([
     "BadHeader", "UnknownTarget", "NotInstalled", "PayloadTooLarge", "TooManyConnections",
     "PermissionDenied", "ServerBusy", "ShuttingDown", "BadRequest", "QueueFull",
-    "WorkerStartFailed", "TargetFailed", "RequestRefused", "ConfigError",
+    "WorkerStartFailed", "TargetFailed", "RequestRefused", "ConfigError", "DebugSession",
 ])
 
 

@@ -105,6 +105,19 @@ def limit_fields(timeout):
     return {} if timeout is None else {"timeout": timeout, "deadline": timeout}
 
 
+SESSION_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+
+
+def check_session(session):
+    """A debug session's name as the daemon takes it, or None."""
+    if session is None:
+        return None
+    if not isinstance(session, str) or not SESSION_RE.match(session):
+        raise ValueError("session must be a debug session's name: 1 to 64 characters of "
+                         "A-Z, a-z, 0-9, '.', '-' and '_', not %r" % (session,))
+    return session
+
+
 def code_fields(code, file=None, path=None, cwd=None, argv=None, fresh=False):
     """The fields of an exec or eval request."""
     if not isinstance(code, str):
@@ -122,6 +135,16 @@ def code_fields(code, file=None, path=None, cwd=None, argv=None, fresh=False):
         fields["argv"] = [str(a) for a in argv]
     if fresh:
         fields["ns"] = "fresh"
+    return fields
+
+
+def exec_fields(code, file=None, path=None, cwd=None, argv=None, fresh=False,
+                interactive=False):
+    """The fields of an exec request: interactive asks for the value of a
+    final expression statement, as the interactive interpreter shows it."""
+    fields = code_fields(code, file, path, cwd, argv, fresh)
+    if interactive:
+        fields["interactive"] = True
     return fields
 
 
@@ -161,8 +184,10 @@ class Result:
     ``stdout``, ``stderr``: all it printed, as text.
     ``value``: for ``eval``, the value when the daemon could send it as
     JSON (numbers, strings, lists, dicts, booleans, None), else its
-    ``repr()`` as a string; ``None`` for other requests.
-    ``repr``: for ``eval``, the ``repr()`` of the value, always.
+    ``repr()`` as a string; for ``exec(interactive=True)`` the same of the
+    code's final expression (None when it has none, or its value is None);
+    ``None`` for other requests.
+    ``repr``: the ``repr()`` of that value, always (None when none).
     ``error``: when ``ok`` is false, the exception (:class:`RemoteError`,
     :class:`WorkerDied`, :class:`Timeout`, …) that was raised, or would
     have been with ``raise_on_error=True``; else ``None``.

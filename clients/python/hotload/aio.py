@@ -163,7 +163,8 @@ class Client:
                  token_file: Optional[PathLike] = None,
                  watch: Union[PathLike, Iterable[PathLike]] = (),
                  timeout: Optional[float] = None, connect_timeout: Optional[float] = 10.0,
-                 timeout_grace: float = 30.0, raise_on_error: bool = True) -> None:
+                 timeout_grace: float = 30.0, raise_on_error: bool = True,
+                 session: Optional[str] = None) -> None:
         if target is not None:
             proto.check_target(target)
         elif watch:
@@ -174,6 +175,7 @@ class Client:
         self.connect_timeout = connect_timeout
         self.timeout_grace = timeout_grace
         self.raise_on_error = raise_on_error
+        self.session = proto.check_session(session)
         self._header = proto.header(target, self.address, watch) if target else None
         self._conn: Optional[_Connection] = None
         self._control_conn: Optional[_Connection] = None
@@ -213,6 +215,8 @@ class Client:
             timeout = self.timeout
         limit = proto.limit_fields(timeout)
         fields.update(limit)
+        if self.session is not None:
+            fields["session"] = self.session
         wait = limit["timeout"] + self.timeout_grace if limit else None
         conn = await self._target_conn()
         return await conn.call(op, fields, proto.Collector(*callbacks), wait)
@@ -226,9 +230,10 @@ class Client:
                    timeout: Optional[float] = UNSET, on_stdout: TextCallback = None,
                    on_stderr: TextCallback = None, on_reloaded: ModulesCallback = None,
                    on_waiting: TextCallback = None,
-                   raise_on_error: Optional[bool] = None) -> Result:
+                   raise_on_error: Optional[bool] = None,
+                   interactive: bool = False) -> Result:
         """hotload.Client.exec()."""
-        fields = proto.code_fields(code, file, path, cwd, argv, fresh)
+        fields = proto.exec_fields(code, file, path, cwd, argv, fresh, interactive)
         result = await self._run("exec", fields, timeout,
                                  (on_stdout, on_stderr, on_reloaded, on_waiting))
         return proto.outcome(result, self._raise(raise_on_error))

@@ -182,7 +182,10 @@ class Client:
     ``connect_timeout`` bounds connecting. ``timeout_grace``: how much
     longer than a request's timeout the client waits for the daemon's
     answer before it gives up on the daemon. ``raise_on_error``: the
-    default of the methods that return a Result.
+    default of the methods that return a Result. ``session``: run exec,
+    eval and reload_modules in the worker of this debug session
+    (``hotloadctl debug --session NAME TARGET`` starts one; see
+    docs/debugging.md), where the debugger's breakpoints stop the code.
 
     Raises DaemonUnavailable when nothing answers; a target the daemon
     refuses (unknown, not installed) raises Refused at the first request.
@@ -193,7 +196,8 @@ class Client:
                  token_file: Optional[PathLike] = None,
                  watch: Union[PathLike, Iterable[PathLike]] = (),
                  timeout: Optional[float] = None, connect_timeout: Optional[float] = 10.0,
-                 timeout_grace: float = 30.0, raise_on_error: bool = True) -> None:
+                 timeout_grace: float = 30.0, raise_on_error: bool = True,
+                 session: Optional[str] = None) -> None:
         if target is not None:
             proto.check_target(target)
         self.target = target
@@ -202,6 +206,7 @@ class Client:
         self.connect_timeout = connect_timeout
         self.timeout_grace = timeout_grace
         self.raise_on_error = raise_on_error
+        self.session = proto.check_session(session)
         self._control_lock = threading.Lock()
         self._control_conn: Optional[_Connection] = None
         self._conn: Optional[_Connection] = None
@@ -249,6 +254,8 @@ class Client:
     def _run(self, op, fields, timeout, on_stdout, on_stderr, on_reloaded, on_waiting):
         limit_fields, wait = self._limit(timeout)
         fields.update(limit_fields)
+        if self.session is not None:
+            fields["session"] = self.session
         collector = proto.Collector(on_stdout, on_stderr, on_reloaded, on_waiting)
         return self._target_conn().call(op, fields, collector, wait)
 
@@ -262,7 +269,8 @@ class Client:
              fresh: bool = False, timeout: Optional[float] = UNSET,
              on_stdout: TextCallback = None, on_stderr: TextCallback = None,
              on_reloaded: ModulesCallback = None, on_waiting: TextCallback = None,
-             raise_on_error: Optional[bool] = None) -> Result:
+             raise_on_error: Optional[bool] = None,
+             interactive: bool = False) -> Result:
         """Run Python statements in a worker of the target; a Result.
 
         ``file``: the name tracebacks show. ``path``: the file the code
@@ -276,10 +284,15 @@ class Client:
         ``on_waiting(state)`` when the request waits for a worker
         (``"starting"``, ``"queued"``, ``"backoff"``).
 
+        ``interactive``: run it as the interactive interpreter runs what
+        is typed: when the code ends with an expression statement, the
+        Result's ``value`` and ``repr`` are that expression's (unless it is
+        None), as a notebook cell shows its last line.
+
         An error of the code or its worker raises (RemoteError,
         WorkerDied, Timeout, Interrupted, Refused), or with
         ``raise_on_error=False`` is the Result's ``error``."""
-        fields = proto.code_fields(code, file, path, cwd, argv, fresh)
+        fields = proto.exec_fields(code, file, path, cwd, argv, fresh, interactive)
         result = self._run("exec", fields, timeout, on_stdout, on_stderr, on_reloaded,
                            on_waiting)
         return proto.outcome(result, self._raise(raise_on_error))

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 
 import { cellAt, codeForRange, hasCells } from "./cells";
+import { adapterCommand, attachConfiguration, completeConfiguration, DEBUG_TYPE, HotloadDebugConfiguration } from "./debugconfig";
 import { guessModuleName, modulesOfFileExpr } from "./modules";
 import { StreamMarker } from "./output";
 import {
@@ -35,6 +36,7 @@ type Reveal = "always" | "onError" | "never";
 
 interface Settings {
   target: string;
+  hotloadctl: string;
   connect: ConnectOptions;
   timeout: number | undefined;
   reloadOnSave: boolean;
@@ -51,6 +53,7 @@ function readSettings(scope?: vscode.Uri): Settings {
   const timeout = c.get<number>("timeout", 0);
   return {
     target: c.get<string>("target", "python:3").trim() || "python:3",
+    hotloadctl: expandHome(c.get<string>("hotloadctlPath", "hotloadctl").trim()) || "hotloadctl",
     connect: {
       socket: expandHome(c.get<string>("socket", "").trim()) || undefined,
       tcp: c.get<string>("tcp", "").trim() || undefined,
@@ -89,6 +92,8 @@ class Hotload implements vscode.Disposable {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private disposed = false;
+  /** Debug sessions running, by target: runs of that target go to the session's worker. */
+  private readonly debugSessions = new Map<string, string>();
 
   constructor() {
     this.status.name = "Hotload Target";
@@ -292,9 +297,11 @@ class Hotload implements vscode.Disposable {
     let conn: Connection | undefined;
     try {
       conn = await this.connection(s);
+      const session = this.debugSessions.get(s.target);
+      if (session) ch.appendLine(`(in debug session '${session}': breakpoints stop it)`);
       const pending = conn.exec(
         code,
-        { file: this.fileName(doc), timeout: s.timeout, cwd: folder?.uri.scheme === "file" ? folder.uri.fsPath : undefined, ...extra },
+        { file: this.fileName(doc), timeout: s.timeout, cwd: folder?.uri.scheme === "file" ? folder.uri.fsPath : undefined, session, ...extra },
         {
           collect: false,
           onStdout: (d) => ch.append(marker.write("stdout", d)),
@@ -324,6 +331,46 @@ class Hotload implements vscode.Disposable {
       this.showRunning();
       this.schedulePoll(0);
     }
+  }
+
+  /** Hotload: Attach Debugger — a debug session in a warm worker of the active target. */
+  async attachDebugger(): Promise<void> {
+    const s = readSettings(this.editor()?.document.uri);
+    const folder = this.editor() ? vscode.workspace.getWorkspaceFolder(this.editor()!.document.uri) : undefined;
+    await vscode.debug.startDebugging(folder, attachConfiguration(s.target));
+  }
+
+  /** F5 and launch.json: fill in the active target and the default session. */
+  resolveDebugConfiguration(config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
+    try {
+      return completeConfiguration(config as Partial<HotloadDebugConfiguration>, readSettings(this.editor()?.document.uri).target);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Hotload: ${(e as Error).message}`);
+      return undefined; // VS Code then starts nothing
+    }
+  }
+
+  /** The adapter of a hotload debug session: hotloadctl debug, DAP on its stdin/stdout. */
+  debugAdapter(session: vscode.DebugSession): vscode.DebugAdapterDescriptor {
+    const s = readSettings(this.editor()?.document.uri);
+    const { command, args } = adapterCommand(session.configuration as HotloadDebugConfiguration, s.connect, s.hotloadctl);
+    return new vscode.DebugAdapterExecutable(command, args);
+  }
+
+  debugStarted(session: vscode.DebugSession): void {
+    const c = session.configuration as HotloadDebugConfiguration;
+    if (session.type !== DEBUG_TYPE || !c.target || !c.session) return;
+    this.debugSessions.set(c.target, c.session);
+    this.channel(c.target).appendLine(`── debug session '${c.session}' attached: runs of ${c.target} stop at breakpoints ──`);
+    this.schedulePoll(0);
+  }
+
+  debugEnded(session: vscode.DebugSession): void {
+    const c = session.configuration as HotloadDebugConfiguration;
+    if (session.type !== DEBUG_TYPE || !c.target || this.debugSessions.get(c.target) !== c.session) return;
+    this.debugSessions.delete(c.target);
+    this.channel(c.target).appendLine(`── debug session '${c.session}' ended: its worker is recycled ──`);
+    this.schedulePoll(0);
   }
 
   private editor(): vscode.TextEditor | undefined {
@@ -611,6 +658,15 @@ export function activate(context: vscode.ExtensionContext): void {
     cmd("recycle", () => h.recycle()),
     cmd("pickTarget", () => h.pickTarget()),
     cmd("showOutput", () => h.showOutput()),
+    cmd("attachDebugger", () => h.attachDebugger()),
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, {
+      resolveDebugConfiguration: (_folder, config) => h.resolveDebugConfiguration(config),
+    }),
+    vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
+      createDebugAdapterDescriptor: (session) => h.debugAdapter(session),
+    }),
+    vscode.debug.onDidStartDebugSession((session) => h.debugStarted(session)),
+    vscode.debug.onDidTerminateDebugSession((session) => h.debugEnded(session)),
     vscode.workspace.onDidSaveTextDocument((doc) => h.onSave(doc)),
     vscode.languages.registerDocumentLinkProvider({ scheme: "output" }, outputLinks),
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -149,7 +149,8 @@ describe("the extension against the real daemon", () => {
   test("Interrupt stops a running file; the worker stays warm", async () => {
     const dir = daemon.scratch("ext-int");
     const file = path.join(dir, "sleepy.py");
-    fs.writeFileSync(file, "import time, os\nprint('pid', os.getpid(), flush=True)\ntime.sleep(30)\n");
+    // short sleeps: see "interrupt stops sleeping code" in protocol.test.ts
+    fs.writeFileSync(file, "import time, os\nprint('pid', os.getpid(), flush=True)\nfor _ in range(3000): time.sleep(0.01)\n");
     openEditor(TextDocument.fromFile(file));
     const start = channel().text.length;
     await shim.commands.executeCommand("hotload.runFile");

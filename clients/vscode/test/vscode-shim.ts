@@ -169,6 +169,10 @@ export const recorded = {
   diagnostics: undefined as DiagnosticCollection | undefined,
   linkProviders: [] as { provideDocumentLinks(doc: unknown): { range: Range; target: Uri }[] }[],
   commands: new Map<string, (...a: unknown[]) => unknown>(),
+  /** Debugging: the providers and factories registered, and what startDebugging was given. */
+  debugProviders: new Map<string, { resolveDebugConfiguration(folder: unknown, config: Record<string, unknown>): unknown }>(),
+  debugFactories: new Map<string, { createDebugAdapterDescriptor(session: unknown): unknown }>(),
+  debugStarts: [] as Record<string, unknown>[],
   /** Answer the next quick pick with the item this returns. */
   pick: undefined as ((items: { label: string; target?: string; detail?: string }[]) => unknown) | undefined,
   input: undefined as string | undefined,
@@ -179,6 +183,20 @@ const config = emitter<{ affectsConfiguration(s: string): boolean }>();
 const windowState = emitter<{ focused: boolean }>();
 const editorChange = emitter<unknown>();
 const openDocuments: TextDocument[] = [];
+const debugStarted = emitter<unknown>();
+const debugEnded = emitter<unknown>();
+
+/** A debug session as VS Code hands it to the extension's listeners. */
+export function fireDebugSession(started: boolean, session: { type: string; configuration: Record<string, unknown> }): Promise<unknown> {
+  return (started ? debugStarted : debugEnded).fire(session);
+}
+
+export class DebugAdapterExecutable {
+  constructor(
+    readonly command: string,
+    readonly args: string[] = [],
+  ) {}
+}
 
 function message(kind: string) {
   return (text: string) => {
@@ -189,6 +207,7 @@ function message(kind: string) {
 
 export const shim = {
   Uri,
+  DebugAdapterExecutable,
   Position,
   Range,
   Selection,
@@ -271,6 +290,22 @@ export const shim = {
       recorded.linkProviders.push(provider);
       return { dispose() {} };
     },
+  },
+  debug: {
+    registerDebugConfigurationProvider(type: string, provider: { resolveDebugConfiguration(folder: unknown, config: Record<string, unknown>): unknown }) {
+      recorded.debugProviders.set(type, provider);
+      return { dispose: () => recorded.debugProviders.delete(type) };
+    },
+    registerDebugAdapterDescriptorFactory(type: string, factory: { createDebugAdapterDescriptor(session: unknown): unknown }) {
+      recorded.debugFactories.set(type, factory);
+      return { dispose: () => recorded.debugFactories.delete(type) };
+    },
+    startDebugging(_folder: unknown, config: Record<string, unknown>) {
+      recorded.debugStarts.push(config);
+      return Promise.resolve(true);
+    },
+    onDidStartDebugSession: debugStarted.event,
+    onDidTerminateDebugSession: debugEnded.event,
   },
   commands: {
     registerCommand(name: string, fn: (...a: unknown[]) => unknown) {

@@ -62,6 +62,8 @@ export interface RunOptions {
   /** The directory to run in. */
   cwd?: string;
   argv?: string[];
+  /** The debug session whose leased worker runs it (`hotloadctl debug`): its breakpoints stop the code. */
+  session?: string;
 }
 
 export interface RunHandlers extends RequestHandlers {
