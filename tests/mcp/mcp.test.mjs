@@ -276,7 +276,7 @@ describe("tools", () => {
 
   test("a timeout stops the code and says so", async () => {
     const started = Date.now();
-    const r = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "import time\ntime.sleep(30)", timeout: 1 } });
+    const r = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "import time\nfor _ in range(3000): time.sleep(0.01)", timeout: 1 } });
     assert.equal(r.isError, true);
     assert.ok(Date.now() - started < 15_000);
     assert.match(r.structuredContent.error.type, /Timeout|KeyboardInterrupt/);
@@ -346,7 +346,7 @@ describe("limits", () => {
   test("--max-timeout caps a longer timeout", async () => {
     const c = await connect(["--max-timeout", "1"]);
     const started = Date.now();
-    const r = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "import time\ntime.sleep(30)", timeout: 100 } });
+    const r = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "import time\nfor _ in range(3000): time.sleep(0.01)", timeout: 100 } });
     assert.equal(r.isError, true);
     assert.ok(Date.now() - started < 15_000);
   });
@@ -366,7 +366,7 @@ describe("blender", { skip: !BLENDER && !process.env.HOTLOAD_REQUIRE_BLENDER }, 
     const ac = new AbortController();
     const progress = [];
     const call = c.callTool(
-      { name: "execute_python", arguments: { target: "blender", code: "import time\nprint('busy', flush=True)\ntime.sleep(60)" } },
+      { name: "execute_python", arguments: { target: "blender", code: "import time\nprint('busy', flush=True)\nfor _ in range(6000): time.sleep(0.01)" } },
       undefined,
       { signal: ac.signal, onprogress: (p) => progress.push(p) },
     );
