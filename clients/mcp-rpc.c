@@ -30,7 +30,7 @@ mcprpc_parse(const char *line, size_t len, struct mcprpc_msg *ret)
 	json_t *v, *id, *method, *params;
 
 	memset(ret, 0, sizeof(*ret));
-	v = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	v = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!v) {
 		ret->kind = MCPRPC_INVALID;
 		ret->error_code = MCPRPC_PARSE_ERROR;

@@ -407,8 +407,12 @@ mcpserver_request(struct mcp_server *s, const char *target, json_t *req, double 
 			pump_input(s); /* lines read before the wait began */
 		if (s->in_eof)
 			client_set_wake_fd(c, 0, -1); /* it would wake us for ever */
-		r = client_read_event(c, left > 0 ? (int)(left * 1000) + 1 : 0, &ev, why,
-		                      sizeof(why));
+		/* in slices of a minute at most: an int of milliseconds */
+		r = client_read_event(c,
+		                      left <= 0   ? 0
+		                      : left > 60 ? 60000
+		                                  : (int)(left * 1000) + 1,
+		                      &ev, why, sizeof(why));
 		if (r == -EINTR) {
 			if (!s->stopping && check_stop(s)) {
 				/* stop the code, and wait for its end a moment */
@@ -420,6 +424,8 @@ mcpserver_request(struct mcp_server *s, const char *target, json_t *req, double 
 			pump_input(s);
 			continue;
 		}
+		if (r == -ETIMEDOUT && deadline - now() > 0)
+			continue;
 		if (r == -ETIMEDOUT) {
 			snprintf(reterr, reterrlen,
 			         "no answer from hotloadd within %.0f s; the request was "

@@ -13,9 +13,12 @@
 #include "mcp-server.h"
 #include "mcp-tools.h"
 
-/* Slack past a call's timeout before we stop waiting for hotloadd: its
- * own timeout escalates SIGINT, SIGTERM, SIGKILL with grace periods. */
-#define WAIT_SLACK_S 30.0
+/* Slack past a call's timeout before we stop waiting for hotloadd: a
+ * worker may have to start first (a cold Maya takes half a minute, and
+ * the hook's startup timeout bounds it), and the daemon's own timeout
+ * escalates SIGINT, SIGTERM, SIGKILL with grace periods. The daemon ends
+ * every request itself; this only guards against one that does not. */
+#define WAIT_SLACK_S 300.0
 #define TOOL_ERR_MAX 512
 
 /* The schemas. "TARGET" in a description is replaced by the target list
@@ -362,8 +365,9 @@ run_request(struct mcp_server *s, const char *target, json_t *req, double timeou
 	char why[TOOL_ERR_MAX];
 	int r;
 
+	/* No "deadline": the timeout is for the code, not for a worker's
+	 * start-up as well. */
 	json_object_set_new(req, "timeout", json_real(timeout));
-	json_object_set_new(req, "deadline", json_real(timeout));
 	r = mcpserver_request(s, target, req, timeout + WAIT_SLACK_S, on_event, run, ret_done, why,
 	                      sizeof(why));
 	if (r < 0) {
@@ -373,11 +377,26 @@ run_request(struct mcp_server *s, const char *target, json_t *req, double timeou
 	return 0;
 }
 
+/* s cut to max bytes with a note, as output is: a new string. */
+static json_t *
+cut_string(const char *s, size_t max, const char *name)
+{
+	struct mcprpc_out o;
+	json_t *v;
+
+	mcprpc_out_init(&o, max);
+	mcprpc_out_add(&o, s, strlen(s));
+	v = mcprpc_out_json(&o, name);
+	mcprpc_out_free(&o);
+	return v;
+}
+
 /* The fields every code-running result has: target, ok, output, error,
  * duration. */
 static json_t *
 run_result(const char *target, struct run *run, json_t *done)
 {
+	size_t max = run->out.max;
 	json_t *res = json_pack("{s:s, s:b}", "target", target, "ok",
 	                        json_is_true(json_object_get(done, "ok")));
 	json_t *error = json_object_get(done, "error");
@@ -389,17 +408,17 @@ run_result(const char *target, struct run *run, json_t *done)
 	json_object_set_new(res, "stderr_dropped_bytes",
 	                    json_integer((json_int_t)run->err.dropped));
 	if (json_is_object(error)) {
-		json_t *e = json_pack("{s:s, s:s}", "type",
+		const char *msg = json_string_value(json_object_get(error, "message"));
+		const char *tb = json_string_value(json_object_get(error, "traceback"));
+		json_t *e = json_pack("{s:s, s:o}", "type",
 		                      json_string_value(json_object_get(error, "type"))
 		                              ? json_string_value(json_object_get(error, "type"))
 		                              : "Error",
-		                      "message",
-		                      json_string_value(json_object_get(error, "message"))
-		                              ? json_string_value(json_object_get(error, "message"))
-		                              : "");
+		                      "message", cut_string(msg ? msg : "", max, "the message"));
 
-		if (json_is_string(json_object_get(error, "traceback")))
-			json_object_set(e, "traceback", json_object_get(error, "traceback"));
+		/* an exception's message can be megabytes too */
+		if (tb)
+			json_object_set_new(e, "traceback", cut_string(tb, max, "the traceback"));
 		json_object_set_new(res, "error", e);
 	}
 	if (json_is_number(json_object_get(done, "duration_ms")))
@@ -659,6 +678,19 @@ call_status(struct mcp_server *s, json_t *args, json_t **ret)
 	return 0;
 }
 
+/* obj[key] when it is there, else def: a new reference either way (def
+ * is taken). */
+static json_t *
+member(json_t *obj, const char *key, json_t *def)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return def;
+	json_decref(def);
+	return json_incref(v);
+}
+
 /* list_targets: the hooks and their installs, and the running targets. */
 static int
 call_list_targets(struct mcp_server *s, json_t *args, json_t **ret)
@@ -675,10 +707,11 @@ call_list_targets(struct mcp_server *s, json_t *args, json_t **ret)
 	json_array_foreach(json_object_get(done, "hooks"), i, h)
 	{
 		const char *name = json_string_value(json_object_get(h, "name"));
-		json_t *installs = json_array(), *hook;
+		json_t *installs, *hook;
 
 		if (!name)
 			continue;
+		installs = json_array();
 		json_array_foreach(json_object_get(h, "installs"), j, in)
 		{
 			const char *version = json_string_value(json_object_get(in, "version"));
@@ -689,29 +722,29 @@ call_list_targets(struct mcp_server *s, json_t *args, json_t **ret)
 			snprintf(target, sizeof(target), "%s:%s", name, version);
 			json_array_append_new(
 			        installs,
-			        json_pack("{s:s, s:s, s:O, s:b}", "target", target, "version",
-			                  version, "path",
-			                  json_object_get(in, "path") ?: json_string(""), "usable",
+			        json_pack("{s:s, s:s, s:o, s:b}", "target", target, "version",
+			                  version, "path", member(in, "path", json_string("")),
+			                  "usable",
 			                  mcprpc_target_allowed(cfg->targets, cfg->ntargets,
 			                                        target) ||
 			                          mcprpc_target_allowed(cfg->targets, cfg->ntargets,
 			                                                name)));
 		}
 		hook = json_pack("{s:s, s:o}", "name", name, "installs", installs);
-		json_object_set(hook, "aliases", json_object_get(h, "aliases") ?: json_array());
+		json_object_set_new(hook, "aliases", member(h, "aliases", json_array()));
 		if (json_is_string(json_object_get(h, "description")))
 			json_object_set(hook, "description", json_object_get(h, "description"));
-		json_object_set(hook, "default_version",
-		                json_object_get(h, "default_version") ?: json_null());
+		json_object_set_new(hook, "default_version",
+		                    member(h, "default_version", json_null()));
 		json_array_append_new(hooks, hook);
 	}
 	json_array_foreach(json_object_get(json_object_get(sdone, "status"), "targets"), i, t)
 	{
 		json_t *r = json_object();
 
-		json_object_set(r, "target", json_object_get(t, "target") ?: json_string("?"));
-		json_object_set(r, "state", json_object_get(t, "state") ?: json_string("?"));
-		json_object_set(r, "workers", json_object_get(t, "workers") ?: json_array());
+		json_object_set_new(r, "target", member(t, "target", json_string("?")));
+		json_object_set_new(r, "state", member(t, "state", json_string("?")));
+		json_object_set_new(r, "workers", member(t, "workers", json_array()));
 		json_array_append_new(running, r);
 	}
 	res = json_pack("{s:O, s:O}", "hooks", hooks, "running", running);

@@ -123,6 +123,22 @@ describe("handshake", () => {
     assert.deepEqual(got.get(7).result, {});
   });
 
+  test("tools before initialize are refused; ping is not", async () => {
+    const { got } = await rawSession(
+      [
+        { jsonrpc: "2.0", id: 1, method: "tools/list" },
+        { jsonrpc: "2.0", id: 2, method: "ping" },
+        init(3, "2025-11-25"),
+        { jsonrpc: "2.0", id: 4, method: "tools/list" },
+      ],
+      [1, 2, 3, 4],
+    );
+    assert.equal(got.get(1).error.code, -32600);
+    assert.match(got.get(1).error.message, /initialize first/);
+    assert.deepEqual(got.get(2).result, {});
+    assert.equal(got.get(4).result.tools.length, 8);
+  });
+
   test("a line that is not JSON is a parse error (-32700)", async () => {
     const t = transport();
     const answers = [];
@@ -227,6 +243,25 @@ describe("tools", () => {
     assert.match(daemon.log(), /python:3: request \d+: interrupt, from client hotload-mcp-test\/1\.0/);
   });
 
+  test("while a call runs: ping is answered at once, other calls wait their turn", async () => {
+    const started = Date.now();
+    const slow = c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "import time\ntime.sleep(1.5)\norder = ['slow']" } });
+    await new Promise((r) => setTimeout(r, 200));
+    await c.ping();
+    const pinged = Date.now() - started;
+    const queued = c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "order.append('queued')\nprint(order)" } });
+    const ac = new AbortController();
+    const dropped = c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "order.append('dropped')" } }, undefined, { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(dropped);
+    assert.equal((await slow).isError, false);
+    const q = await queued;
+    assert.equal(q.structuredContent.stdout, "['slow', 'queued']\n", "in order");
+    const after = await c.callTool({ name: "evaluate_python", arguments: { target: "python:3", expression: "order" } });
+    assert.deepEqual(after.structuredContent.value, ["slow", "queued"], "the call cancelled while it waited never ran");
+    assert.ok(pinged < 1200, `ping took ${pinged} ms while a call ran`);
+  });
+
   test("progress notifications while a request prints", async () => {
     const progress = [];
     const r = await c.callTool(
@@ -241,7 +276,7 @@ describe("tools", () => {
 
   test("a timeout stops the code and says so", async () => {
     const started = Date.now();
-    const r = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "import time\ntime.sleep(30)", timeout: 1 } });
+    const r = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "import time\nfor _ in range(3000): time.sleep(0.01)", timeout: 1 } });
     assert.equal(r.isError, true);
     assert.ok(Date.now() - started < 15_000);
     assert.match(r.structuredContent.error.type, /Timeout|KeyboardInterrupt/);
@@ -290,6 +325,11 @@ describe("limits", () => {
     assert.equal(r.isError, false);
     assert.equal(r.structuredContent.stdout_dropped_bytes, 5001 + 6001 - 1000);
     assert.match(r.structuredContent.stdout, /^x{1000}\n\[hotloadctl mcp: 10002 more bytes of stdout dropped; the limit is 1000\]\n$/);
+    const big = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "raise ValueError('v' * 5000)" } });
+    assert.equal(big.isError, true);
+    assert.match(big.structuredContent.error.message, /^v{1000}\n\[hotloadctl mcp: 4000 more bytes of the message dropped; the limit is 1000\]\n$/);
+    assert.ok(big.structuredContent.error.traceback.length < 1200);
+    assert.match(big.structuredContent.error.traceback, /more bytes of the traceback dropped/);
   });
 
   test("--targets refuses other targets with a clear tool error", async () => {
@@ -306,7 +346,7 @@ describe("limits", () => {
   test("--max-timeout caps a longer timeout", async () => {
     const c = await connect(["--max-timeout", "1"]);
     const started = Date.now();
-    const r = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "import time\ntime.sleep(30)", timeout: 100 } });
+    const r = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "import time\nfor _ in range(3000): time.sleep(0.01)", timeout: 100 } });
     assert.equal(r.isError, true);
     assert.ok(Date.now() - started < 15_000);
   });
@@ -326,7 +366,7 @@ describe("blender", { skip: !BLENDER && !process.env.HOTLOAD_REQUIRE_BLENDER }, 
     const ac = new AbortController();
     const progress = [];
     const call = c.callTool(
-      { name: "execute_python", arguments: { target: "blender", code: "import time\nprint('busy', flush=True)\ntime.sleep(60)" } },
+      { name: "execute_python", arguments: { target: "blender", code: "import time\nprint('busy', flush=True)\nfor _ in range(6000): time.sleep(0.01)" } },
       undefined,
       { signal: ac.signal, onprogress: (p) => progress.push(p) },
     );

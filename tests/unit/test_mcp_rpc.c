@@ -59,6 +59,12 @@ START_TEST(test_parse_kinds)
 	ck_assert_ptr_null(m.id);
 	mcprpc_msg_done(&m);
 
+	/* valid JSON is taken, \u0000 in a string too */
+	parse("{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"x\",\"params\":{\"s\":\"a\\u0000b\"}}",
+	      &m);
+	ck_assert_int_eq(m.kind, MCPRPC_REQUEST);
+	mcprpc_msg_done(&m);
+
 	parse("{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{}}", &m);
 	ck_assert_int_eq(m.kind, MCPRPC_RESPONSE);
 	mcprpc_msg_done(&m);
