@@ -10,6 +10,7 @@
 #include "log.h"
 #include "pool.h"
 #include "server.h"
+#include "utf8.h"
 
 static void
 json_event(struct conn *c, struct request *r, const char *event, json_t *rest, const char *tail)
@@ -280,35 +281,72 @@ json_log_request(struct conn *c, const struct jsonreq *q)
 	free(id);
 }
 
-/* Answer one request line of a JSON-mode or control connection. Returns
+/* Answer one request line of a JSON-mode or control connection; rest is
+ * what the client sent after the line's newline (rest_len bytes), where a
+ * request's code_bytes are. Returns 0 with *ret_taken set to the number of
+ * those bytes the request took; -EAGAIN when they are not all in yet, or
  * -EINPROGRESS, having done nothing, when the route it needs waits for a
- * version probe: the line is to be handled again then. */
+ * version probe: the line is to be handled again then, in both cases. On
+ * a code_bytes that cannot be right, the connection ends (CONN_CLOSING). */
 int
-conn_json_line(struct conn *c, const char *line, size_t len)
+conn_json_line(struct conn *c, const char *line, size_t len, const char *rest, size_t rest_len,
+               size_t *ret_taken)
 {
 	struct buf message = BUF_INIT;
 	struct jsonreq q;
-	json_t *bad_id;
+	json_t *bad_id = NULL;
 	struct request *r;
 	struct pool *pool = NULL;
 	const char *type = NULL;
-	int ret = 0;
+	size_t payload = 0;
+	int ret = 0, rc;
 
+	*ret_taken = 0;
 	if (conn_is_blank(line, len))
 		return 0;
 	memset(&q, 0, sizeof(q));
-	if (jsonreq_parse(line, len, c->state == CONN_CONTROL ? JSONREQ_ANY_OP : 0, &q, &bad_id,
-	                  &message) < 0) {
+	if (c->state == CONN_CONTROL)
+		rc = jsonreq_parse(line, len, JSONREQ_ANY_OP, &q, &bad_id, &message);
+	else
+		rc = jsonreq_parse_framed(line, len, 0,
+		                          c->max_payload > len ? c->max_payload - len : 0, &payload,
+		                          &q, &bad_id, &message);
+	if (rc == -EPROTO) {
+		/* where the next request starts is not known: nothing more can
+		 * be read from this connection */
+		json_reject(c, bad_id, "BadRequest", message.data);
+		json_decref(bad_id);
+		conn_end(c);
+		goto out;
+	}
+	if (payload > rest_len) {
+		ret = -EAGAIN;
+		json_decref(bad_id);
+		goto out;
+	}
+	*ret_taken = payload;
+	if (rc < 0) {
 		json_reject(c, bad_id, "BadRequest", message.data);
 		json_decref(bad_id);
 		goto out;
 	}
+	if (payload || json_object_get(q.msg, "code_bytes")) {
+		if (utf8_valid_len(rest, payload) != payload) {
+			json_reject(c, q.id, "BadRequest",
+			            "the code after the line (code_bytes) is not valid UTF-8");
+			goto out;
+		}
+		q.code = rest;
+		q.code_len = payload;
+	}
 	if (q.op == JSONREQ_CONTROL) {
 		json_t *res = NULL, *m;
 
-		ret = control_handle(c->srv, q.msg, &res);
-		if (ret < 0)
+		rc = control_handle(c->srv, q.msg, &res);
+		if (rc < 0) {
+			ret = rc;
 			goto out;
+		}
 		json_log_request(c, &q);
 		m = json_pack("{s:O, s:s}", "id", q.id, "event", "done");
 		json_object_update(m, res);
@@ -322,13 +360,14 @@ conn_json_line(struct conn *c, const char *line, size_t len)
 		json_interrupt(c, q.target, q.id);
 		goto out;
 	}
-	ret = conn_pool(c, &pool, &type, &message);
-	if (ret == -EINPROGRESS)
+	rc = conn_pool(c, &pool, &type, &message);
+	if (rc == -EINPROGRESS) {
+		ret = rc;
 		goto out;
+	}
 	json_log_request(c, &q); /* once: not while the route waits */
-	if (ret < 0) {
+	if (rc < 0) {
 		json_reject(c, q.id, type, message.data);
-		ret = 0;
 		goto out;
 	}
 	r = json_build(c, &q);

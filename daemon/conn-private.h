@@ -101,7 +101,8 @@ void conn_input(struct conn *c);
 void conn_raw_submit(struct conn *c);
 
 /* conn-json.c */
-int conn_json_line(struct conn *c, const char *line, size_t len);
+int conn_json_line(struct conn *c, const char *line, size_t len, const char *rest, size_t rest_len,
+                   size_t *ret_taken);
 void conn_json_maybe_finish(struct conn *c);
 
 #endif

@@ -582,7 +582,8 @@ conn_header(struct conn *c)
 static void
 conn_process(struct conn *c)
 {
-	size_t len;
+	size_t len, taken;
+	int rc;
 
 	if (c->wait)
 		return; /* conn_wait: its wake carries on */
@@ -612,20 +613,40 @@ conn_process(struct conn *c)
 			/* one read can bring a whole line past the limit */
 			if (len - 1 > c->max_payload)
 				break;
-			/* a line whose target waits stays, and the lines after it */
-			if (conn_json_line(c, c->in.data, len - 1) == -EINPROGRESS) {
+			/* a line whose target waits stays, and the lines after it;
+			 * so does one whose code (code_bytes) is still coming */
+			rc = conn_json_line(c, c->in.data, len - 1, c->in.data + len,
+			                    c->in.len - len, &taken);
+			if (rc == -EINPROGRESS) {
 				conn_wait(c, conn_input);
 				c->busy = 0;
 				return;
 			}
-			buf_consume(&c->in, len);
+			if (rc == -EAGAIN) {
+				if (c->eof)
+					conn_fail(
+					        c, 1, "BadRequest",
+					        "the connection ended before the request's code "
+					        "did "
+					        "(fewer bytes after the line than its code_bytes)");
+				break;
+			}
+			buf_consume(&c->in, len + taken);
 		}
 		if (c->state != CONN_CLOSING && c->in.len > c->max_payload)
 			conn_fail(c, 1, "PayloadTooLarge",
 			          "a request line is larger than limits.max_payload");
 		if (c->state != CONN_CLOSING && c->eof && c->in.len) {
 			/* the last request had no newline: take it as it is */
-			if (conn_json_line(c, c->in.data, c->in.len) == -EINPROGRESS) {
+			rc = conn_json_line(c, c->in.data, c->in.len, "", 0, &taken);
+			if (rc == -EAGAIN) {
+				c->busy = 0;
+				conn_fail(c, 1, "BadRequest",
+				          "the connection ended before the request's code did "
+				          "(a line with code_bytes, and no newline after it)");
+				return;
+			}
+			if (rc == -EINPROGRESS) {
 				conn_wait(c, conn_input);
 				c->busy = 0;
 				return;

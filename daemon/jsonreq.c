@@ -1,6 +1,8 @@
 /* jsonreq.c - one JSON-mode request line, checked and taken apart */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "buf.h"
@@ -120,7 +122,7 @@ parse_debug(json_t *msg, struct jsonreq *q, struct buf *err)
 /* Check the fields of a request for a worker (msg is an object) and fill
  * q from them; -EINVAL with a reason in err when one is wrong. */
 static int
-parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
+parse_fields(json_t *msg, int framed, struct jsonreq *q, struct buf *err)
 {
 	const char *opname = json_string_value(json_object_get(msg, "op"));
 	json_t *code = json_object_get(msg, "code");
@@ -146,8 +148,12 @@ parse_fields(json_t *msg, struct jsonreq *q, struct buf *err)
 		buf_puts(err, "' (known: exec, eval, reset, ping, reload, debug, interrupt)");
 		return -EINVAL;
 	}
-	if ((q->op == JSONREQ_EXEC || q->op == JSONREQ_EVAL) && !json_is_string(code)) {
-		buf_printf(err, "op '%s' needs field 'code' (a string)", opname);
+	if (framed && code) {
+		buf_puts(err, "a request has field 'code' or 'code_bytes', not both");
+		return -EINVAL;
+	}
+	if ((q->op == JSONREQ_EXEC || q->op == JSONREQ_EVAL) && !json_is_string(code) && !framed) {
+		buf_printf(err, "op '%s' needs field 'code' (a string, or 'code_bytes')", opname);
 		return -EINVAL;
 	}
 	if (q->op == JSONREQ_RELOAD) {
@@ -257,10 +263,22 @@ int
 jsonreq_parse(const char *line, size_t len, unsigned flags, struct jsonreq *ret, json_t **err_id,
               struct buf *err)
 {
+	return jsonreq_parse_framed(line, len, flags, 0, NULL, ret, err_id, err);
+}
+
+int
+jsonreq_parse_framed(const char *line, size_t len, unsigned flags, size_t max_bytes,
+                     size_t *ret_payload, struct jsonreq *ret, json_t **err_id, struct buf *err)
+{
 	struct jsonreq q;
 	json_error_t jerr;
-	json_t *bad_id = NULL;
+	json_t *bad_id = NULL, *code_bytes = NULL;
 	const char *opname;
+	int rc = -EINVAL;
+
+	assert(!ret_payload || !(flags & JSONREQ_ANY_OP));
+	if (ret_payload)
+		*ret_payload = 0;
 
 	memset(&q, 0, sizeof(q));
 	q.msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -277,6 +295,20 @@ jsonreq_parse(const char *line, size_t len, unsigned flags, struct jsonreq *ret,
 		buf_puts(err, "a request must be a JSON object");
 		goto fail;
 	}
+	if (ret_payload && (code_bytes = json_object_get(q.msg, "code_bytes"))) {
+		json_int_t n = json_integer_value(code_bytes);
+
+		if (!json_is_integer(code_bytes) || n < 0 || (uint64_t)n > max_bytes) {
+			buf_printf(err,
+			           "field 'code_bytes' must be the number of bytes of code after "
+			           "the line, from 0 to %zu (limits.max_payload less the line)",
+			           max_bytes);
+			bad_id = json_incref(json_object_get(q.msg, "id"));
+			rc = -EPROTO;
+			goto fail;
+		}
+		*ret_payload = (size_t)n;
+	}
 	q.id = json_object_get(q.msg, "id");
 	if (!q.id) {
 		buf_puts(err, "missing field 'id'");
@@ -289,7 +321,7 @@ jsonreq_parse(const char *line, size_t len, unsigned flags, struct jsonreq *ret,
 		/* Nothing else of an interrupt is looked at. */
 		q.op = JSONREQ_INTERRUPT;
 		q.target = json_object_get(q.msg, "request");
-	} else if (parse_fields(q.msg, &q, err) < 0) {
+	} else if (parse_fields(q.msg, code_bytes != NULL, &q, err) < 0) {
 		bad_id = json_incref(q.id);
 		goto fail;
 	}
@@ -298,7 +330,7 @@ jsonreq_parse(const char *line, size_t len, unsigned flags, struct jsonreq *ret,
 fail:
 	*err_id = bad_id;
 	json_decref(q.msg);
-	return -EINVAL;
+	return rc;
 }
 
 /* Release the request object req holds and forget its pointers. */

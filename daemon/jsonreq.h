@@ -28,7 +28,8 @@ struct jsonreq {
 	json_t *msg; /* the request object (owned) */
 	json_t *id;  /* its "id": any JSON value, null included */
 	enum jsonreq_op op;
-	const char *code; /* "code", code_len bytes; NULL unless a string (exec, eval: always) */
+	const char *code; /* "code", code_len bytes; NULL unless a string (exec, eval: always,
+	                   * unless framed) */
 	size_t code_len;
 	const char *file; /* "file"; NULL when absent or null: the agent's default */
 	int fresh;        /* "ns": "fresh" */
@@ -61,6 +62,19 @@ struct jsonreq {
  * is untouched. Nothing else is looked at: no connection, pool or server. */
 int jsonreq_parse(const char *line, size_t len, unsigned flags, struct jsonreq *ret,
                   json_t **err_id, struct buf *err);
+
+/* jsonreq_parse for a connection that takes code after the line: a
+ * request's "code_bytes": N (instead of "code") says that N bytes of code
+ * follow the line's newline. *ret_payload is set to N whenever the line is
+ * a JSON object with a valid "code_bytes" (0 without one), also when the
+ * request is refused for another reason, so that the caller can skip the
+ * bytes and find the next line; ret->code stays NULL for the caller to
+ * point at them. A "code_bytes" that is not an integer from 0 to max_bytes
+ * returns -EPROTO with the reason: where the next request starts is not
+ * known then. Not with JSONREQ_ANY_OP. */
+int jsonreq_parse_framed(const char *line, size_t len, unsigned flags, size_t max_bytes,
+                         size_t *ret_payload, struct jsonreq *ret, json_t **err_id,
+                         struct buf *err);
 
 /* Release what req holds; accepts a zeroed one and one already done. */
 void jsonreq_done(struct jsonreq *req);

@@ -130,12 +130,17 @@ request_op_name(enum request_op op)
 }
 
 json_t *
-request_to_agent(const struct request *r, uint64_t id)
+request_to_agent(const struct request *r, uint64_t id, const char **ret_code, size_t *ret_len)
 {
 	json_t *m = json_pack("{s:I, s:s}", "id", (json_int_t)id, "op", request_op_name(r->op));
 
+	*ret_code = "";
+	*ret_len = 0;
 	if (r->op == REQUEST_EXEC || r->op == REQUEST_EVAL) {
-		json_object_set_new(m, "code", json_stringn(r->code ? r->code : "", r->code_len));
+		/* valid UTF-8 already: raw mode repairs it, JSON strings are */
+		json_object_set_new(m, "code_bytes", json_integer((json_int_t)r->code_len));
+		*ret_code = r->code ? r->code : "";
+		*ret_len = r->code_len;
 		json_object_set_new(m, "file", r->file ? json_string(r->file) : json_null());
 		json_object_set_new(m, "ns", json_string(r->fresh ? "fresh" : "main"));
 		if (r->interactive)

@@ -42,7 +42,7 @@ on_write_done(uv_write_t *req, int status)
  * the signal comes. A failed write is not reported: the agent is gone, and
  * its exit says so. */
 static void
-worker_write(struct worker *w, json_t *msg, int sigint)
+worker_write(struct worker *w, json_t *msg, const char *payload, size_t payload_len, int sigint)
 {
 	uv_stream_t *ctl = (uv_stream_t *)&w->ctl;
 	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -53,8 +53,11 @@ worker_write(struct worker *w, json_t *msg, int sigint)
 	if (!s)
 		return;
 	n = strlen(s);
-	s = xrealloc(s, n + 2);
+	s = xrealloc(s, n + 1 + payload_len + 1);
 	s[n++] = '\n';
+	if (payload_len)
+		memcpy(s + n, payload, payload_len);
+	n += payload_len;
 	s[n] = '\0';
 	/* Nothing queued: write at once, which is the whole line nearly always,
 	 * and spares a write request and an epoll change per request. */
@@ -86,7 +89,13 @@ worker_write(struct worker *w, json_t *msg, int sigint)
 void
 worker_agent_send(struct worker *w, json_t *msg)
 {
-	worker_write(w, msg, 0);
+	worker_write(w, msg, NULL, 0, 0);
+}
+
+void
+worker_agent_send_payload(struct worker *w, json_t *msg, const char *payload, size_t len)
+{
+	worker_write(w, msg, payload, len, 0);
 }
 
 /* Interrupt the running request: tell the agent which one, then SIGINT.
@@ -101,7 +110,7 @@ worker_agent_sigint(struct worker *w)
 	if (w->pid <= 0 || w->state == WORKER_STOPPED)
 		return -ESRCH;
 	msg = json_pack("{s:I, s:s}", "id", (json_int_t)w->current_id, "op", "interrupt");
-	worker_write(w, msg, 1);
+	worker_write(w, msg, NULL, 0, 1);
 	json_decref(msg);
 	return 0;
 }

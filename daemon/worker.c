@@ -609,6 +609,8 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 void
 worker_run(struct worker *w, struct request *r)
 {
+	const char *code;
+	size_t code_len;
 	json_t *msg;
 
 	double timeout = request_timeout(r) > 0 ? request_timeout(r) : w->request_timeout;
@@ -650,8 +652,8 @@ worker_run(struct worker *w, struct request *r)
 	if (timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(timeout * 1000), 0);
 	request_start(r, w);
-	msg = request_to_agent(r, w->current_id);
-	worker_agent_send(w, msg);
+	msg = request_to_agent(r, w->current_id, &code, &code_len);
+	worker_agent_send_payload(w, msg, code, code_len);
 	json_decref(msg);
 }
 

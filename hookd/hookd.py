@@ -277,13 +277,32 @@ class Control:
 
     def __init__(self, sock):
         self.sock = sock
-        self.reader = sock.makefile("rb")
+        self.reader = sock.makefile("rb", 65536)
         self.ahead = []  # lines read while looking for an interrupt
 
     def readline(self):
         if self.ahead:
             return self.ahead.pop(0)
         return self.reader.readline()
+
+    def read_payload(self, n):
+        """The n bytes that follow a request line (its code_bytes): from
+        what was read ahead first, then the socket; None at EOF."""
+        parts = []
+        while self.ahead and n > 0:
+            chunk = self.ahead.pop(0)
+            if len(chunk) > n:
+                self.ahead.insert(0, chunk[n:])
+                chunk = chunk[:n]
+            parts.append(chunk)
+            n -= len(chunk)
+        while n > 0:
+            chunk = self.reader.read(n)
+            if not chunk:
+                return None
+            parts.append(chunk)
+            n -= len(chunk)
+        return b"".join(parts)
 
     def wait_ack(self, req_id):
         """Wait for the daemon's acknowledgement of request req_id's
@@ -541,6 +560,22 @@ def parse_request(line):
     return req
 
 
+def read_code(control, req):
+    """Read a request's code, the code_bytes bytes after its line, into
+    req["code"]; False at EOF, BadRequest when they are not what was said."""
+    n = req.pop("code_bytes")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise BadRequest("code_bytes must be a byte count, not %r" % (n,))
+    data = control.read_payload(n)
+    if data is None:
+        return False
+    try:
+        req["code"] = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("the code is not UTF-8: %s" % exc)
+    return True
+
+
 def start_debugger(sock, req):
     """The debug op: debugpy's server in this interpreter, connected out to
     the client (see hotload_debug); the done carries where and what."""
@@ -578,6 +613,8 @@ def serve(sock, hook=None, main_ns=None, reloader=None):
             try:
                 pending = parse_request(line)
                 current_id = pending.get("id")
+                if "code_bytes" in pending and not read_code(control, pending):
+                    return None
                 op = pending.get("op")
                 if op == "interrupt":
                     # for a request that has ended already: nothing to do

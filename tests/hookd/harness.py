@@ -90,11 +90,17 @@ class Agent:
         """Send raw bytes (one request line) to the agent."""
         self.sock.sendall(data)
 
-    def send(self, op, **fields):
-        """Send one request with a fresh id; return that id."""
+    def send(self, op, inline=False, **fields):
+        """Send one request with a fresh id; return that id. A string code
+        goes as the daemon sends it, code_bytes and the bytes after the
+        line; with inline, in the line (what the agent also takes)."""
         self.next_id += 1
         req = dict(fields, id=self.next_id, op=op)
-        self.send_line(json.dumps(req).encode("utf-8") + b"\n")
+        payload = b""
+        if isinstance(req.get("code"), str) and not inline:
+            payload = req.pop("code").encode("utf-8")
+            req["code_bytes"] = len(payload)
+        self.send_line(json.dumps(req).encode("utf-8") + b"\n" + payload)
         return self.next_id
 
     def request(self, op, **fields):

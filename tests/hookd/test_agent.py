@@ -1,6 +1,8 @@
 """The agent under the real python3: the control protocol end to end."""
+import json
 import os
 import signal
+import socket
 import sys
 import tempfile
 import textwrap
@@ -300,6 +302,46 @@ class PythonAgentTest(unittest.TestCase):
             self.assertEqual(done["error"]["type"], "BadRequest")
         self.assertEqual(agent.stdout(), "")
         self.assertTrue(agent.request("ping")["ok"])
+
+    def test_code_bytes_frame_the_code(self):
+        agent = self.start()
+        agent.ready()
+        # lines in the code that look like requests are code, and what
+        # follows the payload at once is the next request
+        code = 'print("\u00e9t\u00e9")\n# {"id":99,"op":"interrupt"}\n{"op": "ping"}\n'
+        payload = code.encode("utf-8")
+        line = json.dumps({"id": 1, "op": "exec", "code_bytes": len(payload)}).encode()
+        agent.send_line(line + b"\n" + payload + b'{"id":2,"op":"eval","code":"6*7"}\n')
+        self.assertEqual(agent.recv(), {"id": 1, "event": "done", "ok": True})
+        done = agent.recv()
+        self.assertEqual((done["id"], done["json"]), (2, 42))
+        self.assertEqual(agent.stdout(), "\u00e9t\u00e9\n")
+        # empty code, sent in pieces
+        agent.send_line(b'{"id":3,"op":"exec","code_bytes":0}\n')
+        self.assertTrue(agent.recv()["ok"])
+        agent.send_line(b'{"id":4,"op":"eval","code_bytes":3}\n1+')
+        agent.send_line(b"1")
+        self.assertEqual(agent.recv()["json"], 2)
+        self.assertEqual(agent.request("eval", code="40+2", inline=True)["json"], 42)
+
+    def test_bad_code_bytes(self):
+        agent = self.start()
+        agent.ready()
+        for n in (-1, "3", 1.5, True, None):
+            agent.send_line(json.dumps({"id": 5, "op": "exec", "code_bytes": n}).encode() + b"\n")
+            done = agent.recv()
+            self.assertEqual((done["id"], done["ok"]), (5, False), n)
+            self.assertIn("code_bytes", done["error"]["message"])
+        agent.send_line(b'{"id":6,"op":"exec","code_bytes":2}\n\xff\xfe')
+        done = agent.recv()
+        self.assertEqual((done["id"], done["error"]["type"]), (6, "BadRequest"))
+        self.assertIn("UTF-8", done["error"]["message"])
+        self.assertTrue(agent.request("ping")["ok"])
+        # the daemon gone in the middle of a payload: as at EOF, no answer
+        agent.send_line(b'{"id":7,"op":"exec","code_bytes":100}\nprint(1)')
+        agent.sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(agent.wait(), 0)
+        self.assertEqual(agent.stdout(), "")
 
     def test_stop(self):
         agent = self.start(UNINIT_HOOK)

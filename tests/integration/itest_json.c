@@ -532,6 +532,92 @@ START_TEST(two_concurrent_clients)
 }
 END_TEST
 
+/* code_bytes: the code follows the line as it is, in pieces too; lines in
+ * it are code, not requests; a request refused for another reason still
+ * takes its bytes; a count that cannot be right, or a connection that ends
+ * inside the code, is an error and the end of the connection. */
+START_TEST(framed_code)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	const char *code =
+	        "print('caf\xc3\xa9')\n# {\"id\":9,\"op\":\"ping\"}\nprint(len('x' * 3))\n";
+	char *line = itest_strf("{\"id\":1,\"op\":\"exec\",\"code_bytes\":%zu}\n", strlen(code));
+	struct jreply r;
+	json_t *ev;
+	size_t half = strlen(code) / 2;
+
+	itest_send_str(c->fd, line);
+	itest_send_all(c->fd, code, half);
+	itest_sleep_ms(100); /* the rest comes in a read of its own */
+	itest_send_all(c->fd, code + half, strlen(code) - half);
+	/* right after the code: the next request, and one refused for its ns
+	 * whose code must not be taken for lines */
+	itest_send_str(c->fd, "{\"id\":2,\"op\":\"eval\",\"code_bytes\":3}\n6*7"
+	                      "{\"id\":3,\"op\":\"exec\",\"ns\":\"x\",\"code_bytes\":5}\n{}{}\n"
+	                      "{\"id\":4,\"op\":\"exec\",\"code_bytes\":0}\n");
+	jc_collect(c, 1, 0, &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, "caf\xc3\xa9\n3\n");
+	jreply_free(&r);
+	jc_collect(c, 2, 0, &r);
+	jreply_assert_ok(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")), 42);
+	jreply_free(&r);
+	jc_collect(c, 3, 0, &r);
+	jreply_assert_error(&r, "BadRequest");
+	jreply_free(&r);
+	jc_collect(c, 4, 0, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+
+	/* not UTF-8: refused, and the connection serves on */
+	itest_send_str(c->fd, "{\"id\":5,\"op\":\"exec\",\"code_bytes\":2}\n\xff\xfe");
+	jc_collect(c, 5, 0, &r);
+	jreply_assert_error(&r, "BadRequest");
+	itest_assert_contains(jreply_error_str(&r, "message"), "not valid UTF-8");
+	jreply_free(&r);
+	/* both code and code_bytes */
+	itest_send_str(c->fd, "{\"id\":6,\"op\":\"exec\",\"code\":\"1\",\"code_bytes\":1}\n2");
+	jc_collect(c, 6, 0, &r);
+	jreply_assert_error(&r, "BadRequest");
+	jreply_free(&r);
+
+	/* a count past the limit: answered, then the connection ends */
+	itest_send_str(c->fd, "{\"id\":7,\"op\":\"exec\",\"code_bytes\":99999999999}\n");
+	ev = jc_next(c, 0);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "id")), 7);
+	itest_assert_contains(
+	        json_string_value(json_object_get(json_object_get(ev, "error"), "message")),
+	        "'code_bytes' must be");
+	json_decref(ev);
+	jc_expect_eof(c, 0);
+	jc_close(c);
+
+	/* the client goes before its code is all there */
+	c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	itest_send_str(c->fd, "{\"id\":8,\"op\":\"exec\",\"code_bytes\":100}\nprint(1)");
+	itest_half_close(c->fd);
+	ev = jc_next(c, 0);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "event")), "error");
+	itest_assert_contains(
+	        json_string_value(json_object_get(json_object_get(ev, "error"), "message")),
+	        "ended before the request's code did");
+	json_decref(ev);
+	jc_expect_eof(c, 0);
+	jc_close(c);
+
+	/* the daemon served on */
+	c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	assert_exec_out(c, 9, "print('still here')", "still here\n");
+	jc_close(c);
+	free(line);
+	itest_stop(d);
+}
+END_TEST
+
 /* client=NAME in the header: each request of the connection, and each
  * control op, is logged at info level under that name (an MCP server
  * passes its client's name so); without it at debug; never the code. */
@@ -605,6 +691,7 @@ main(void)
 	tcase_add_test(tc, one_mib_output);
 	tcase_add_test(tc, two_concurrent_clients);
 	tcase_add_test(tc, client_name_in_log);
+	tcase_add_test(tc, framed_code);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }

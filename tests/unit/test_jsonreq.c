@@ -292,10 +292,12 @@ START_TEST(test_field_errors)
 	parse_fail("{\"id\":5,\"op\":\"EXEC\"}",
 	           "unknown op 'EXEC' (known: exec, eval, reset, ping, reload, debug, interrupt)",
 	           5);
-	parse_fail("{\"id\":6,\"op\":\"exec\"}", "op 'exec' needs field 'code' (a string)", 6);
+	parse_fail("{\"id\":6,\"op\":\"exec\"}",
+	           "op 'exec' needs field 'code' (a string, or 'code_bytes')", 6);
 	parse_fail("{\"id\":7,\"op\":\"exec\",\"code\":5}",
-	           "op 'exec' needs field 'code' (a string)", 7);
-	parse_fail("{\"id\":10,\"op\":\"eval\"}", "op 'eval' needs field 'code' (a string)", 10);
+	           "op 'exec' needs field 'code' (a string, or 'code_bytes')", 7);
+	parse_fail("{\"id\":10,\"op\":\"eval\"}",
+	           "op 'eval' needs field 'code' (a string, or 'code_bytes')", 10);
 	parse_fail("{\"id\":1,\"op\":\"ping\",\"file\":3}", "field 'file' must be a string", 1);
 	parse_fail("{\"id\":1,\"op\":\"ping\",\"timeout\":0}", timeout_msg, 1);
 	parse_fail("{\"id\":1,\"op\":\"ping\",\"timeout\":-1}", timeout_msg, 1);
@@ -318,7 +320,7 @@ START_TEST(test_field_errors)
 	           "field 'argv' must be an array of strings", 1);
 	/* the first failing check is the one reported */
 	parse_fail("{\"id\":2,\"op\":\"exec\",\"file\":3,\"ns\":\"x\"}",
-	           "op 'exec' needs field 'code' (a string)", 2);
+	           "op 'exec' needs field 'code' (a string, or 'code_bytes')", 2);
 	parse_fail("{\"id\":2,\"op\":\"ping\",\"ns\":\"x\",\"timeout\":0,\"file\":3}",
 	           "field 'file' must be a string", 2);
 	parse_fail("{\"id\":2,\"op\":\"ping\",\"ns\":\"x\",\"timeout\":0}", timeout_msg, 2);
@@ -402,6 +404,62 @@ START_TEST(test_timeout_bounds)
 }
 END_TEST
 
+/* code_bytes: how many bytes of code follow the line, known even when the
+ * request is refused for another reason; a count that cannot be right is
+ * -EPROTO; without framing, code_bytes is not a field at all. */
+START_TEST(test_framed_code)
+{
+	static const struct {
+		const char *line;
+		int rc;
+		size_t payload;
+		const char *reason;
+	} cases[] = {
+	        {"{\"id\":1,\"op\":\"exec\",\"code_bytes\":12}", 0, 12, NULL},
+	        {"{\"id\":1,\"op\":\"eval\",\"code_bytes\":0}", 0, 0, NULL},
+	        {"{\"id\":1,\"op\":\"exec\",\"code_bytes\":100}", 0, 100, NULL},
+	        {"{\"id\":2,\"op\":\"exec\",\"code_bytes\":3,\"ns\":\"x\"}", -EINVAL, 3,
+	         "field 'ns' must be \"main\" or \"fresh\""},
+	        {"{\"id\":3,\"op\":\"exec\",\"code_bytes\":3,\"code\":\"abc\"}", -EINVAL, 3,
+	         "a request has field 'code' or 'code_bytes', not both"},
+	        {"{\"op\":\"exec\",\"code_bytes\":5}", -EINVAL, 5, "missing field 'id'"},
+	        {"{\"id\":4,\"op\":\"exec\",\"code_bytes\":101}", -EPROTO, 0, NULL},
+	        {"{\"id\":4,\"op\":\"exec\",\"code_bytes\":-1}", -EPROTO, 0, NULL},
+	        {"{\"id\":4,\"op\":\"exec\",\"code_bytes\":\"5\"}", -EPROTO, 0, NULL},
+	        {"{\"id\":4,\"op\":\"exec\",\"code_bytes\":2.0}", -EPROTO, 0, NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf err = BUF_INIT;
+		struct jsonreq q;
+		json_t *bad_id = NULL;
+		size_t payload = 99;
+		int rc = jsonreq_parse_framed(cases[i].line, strlen(cases[i].line), 0, 100,
+		                              &payload, &q, &bad_id, &err);
+
+		ck_assert_msg(rc == cases[i].rc, "%s: %d", cases[i].line, rc);
+		ck_assert_msg(payload == cases[i].payload, "%s: payload %zu", cases[i].line,
+		              payload);
+		if (rc == 0) {
+			ck_assert_ptr_null(q.code); /* the caller points it at the bytes */
+			jsonreq_done(&q);
+		} else if (cases[i].reason) {
+			ck_assert_str_eq(err.data, cases[i].reason);
+		} else {
+			ck_assert_msg(strstr(err.data, "'code_bytes' must be") != NULL, "%s",
+			              err.data);
+			ck_assert_int_eq(json_integer_value(bad_id), 4); /* answered, then closed */
+		}
+		json_decref(bad_id);
+		buf_free(&err);
+	}
+	/* unframed, code_bytes is nobody's: an exec without code */
+	parse_fail("{\"id\":6,\"op\":\"exec\",\"code_bytes\":3}",
+	           "op 'exec' needs field 'code' (a string, or 'code_bytes')", 6);
+}
+END_TEST
+
 /* The line is len bytes, not a C string; the reason is appended to err. */
 START_TEST(test_bytes_and_append)
 {
@@ -453,6 +511,7 @@ jsonreq_suite(void)
 	tcase_add_test(tc, test_timeout_bounds);
 	tcase_add_test(tc, test_bytes_and_append);
 	tcase_add_test(tc, test_done_twice);
+	tcase_add_test(tc, test_framed_code);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -99,6 +99,8 @@ START_TEST(copies_what_the_spec_lends)
 	};
 	struct seen s = {0};
 	struct request *r = request_new(&spec, &full_sink, &s);
+	const char *code;
+	size_t code_len;
 	json_t *m;
 
 	/* what the caller lent may go now */
@@ -115,10 +117,14 @@ START_TEST(copies_what_the_spec_lends)
 	ck_assert_uint_eq(request_deadline_ns(r), 0);
 	ck_assert_str_eq(request_client_id_json(r), "7");
 
-	m = request_to_agent(r, 41);
+	m = request_to_agent(r, 41, &code, &code_len);
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 41);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "op")), "exec");
-	ck_assert_str_eq(json_string_value(json_object_get(m, "code")), "print(1)");
+	/* the code follows the line as a payload, not in it */
+	ck_assert_ptr_null(json_object_get(m, "code"));
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "code_bytes")), 8);
+	ck_assert_uint_eq(code_len, 8);
+	ck_assert_mem_eq(code, "print(1)", 8);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "file")), "tool.py");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "ns")), "fresh");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "path")), "/tmp/tool.py");
@@ -136,12 +142,16 @@ START_TEST(raw_requests_have_null_ids_and_defaults)
 	struct request_spec spec = {.op = REQUEST_EXEC}; /* an empty raw payload */
 	struct seen s = {0};
 	struct request *r = request_new(&spec, &bare_sink, &s);
+	const char *code;
+	size_t code_len;
 	json_t *m;
 
 	ck_assert_str_eq(request_client_id_json(r), "null");
 	ck_assert(json_is_null(request_client_id(r)));
-	m = request_to_agent(r, 1);
-	ck_assert_str_eq(json_string_value(json_object_get(m, "code")), "");
+	m = request_to_agent(r, 1, &code, &code_len);
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "code_bytes")), 0);
+	ck_assert_uint_eq(code_len, 0);
+	ck_assert_str_eq(code, "");
 	ck_assert(json_is_null(json_object_get(m, "file")));
 	ck_assert_str_eq(json_string_value(json_object_get(m, "ns")), "main");
 	ck_assert_ptr_null(json_object_get(m, "path"));
@@ -156,15 +166,19 @@ START_TEST(reload_requests_name_modules_and_strategy)
 	struct request_spec spec = {.op = REQUEST_RELOAD, .modules = mods, .purge = 1};
 	struct seen s = {0};
 	struct request *r = request_new(&spec, &bare_sink, &s);
+	const char *code;
+	size_t code_len;
 	json_t *m;
 
 	json_decref(mods);
-	m = request_to_agent(r, 3);
+	m = request_to_agent(r, 3, &code, &code_len);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "op")), "reload");
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "modules"), 0)),
 	                 "studio.tools");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "strategy")), "purge");
 	ck_assert_ptr_null(json_object_get(m, "code"));
+	ck_assert_ptr_null(json_object_get(m, "code_bytes"));
+	ck_assert_uint_eq(code_len, 0);
 	json_decref(m);
 	request_free(r);
 }
@@ -174,10 +188,12 @@ START_TEST(changed_files_and_poll_roots_go_to_the_agent)
 {
 	struct seen s = {0};
 	struct request *r = exec_request("x", &s);
+	const char *code;
+	size_t code_len;
 	json_t *m;
 
 	request_set_reload(r, "purge", json_pack("[s]", "/src/a.py"), NULL);
-	m = request_to_agent(r, 1);
+	m = request_to_agent(r, 1, &code, &code_len);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "changed"), 0)),
 	                 "/src/a.py");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "reload_strategy")), "purge");
@@ -185,7 +201,7 @@ START_TEST(changed_files_and_poll_roots_go_to_the_agent)
 
 	/* set again: the first ones are replaced, not leaked */
 	request_set_reload(r, "reload", NULL, json_pack("[s]", "/src"));
-	m = request_to_agent(r, 2);
+	m = request_to_agent(r, 2, &code, &code_len);
 	ck_assert_ptr_null(json_object_get(m, "changed"));
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "poll_roots"), 0)),
 	                 "/src");
