@@ -36,6 +36,10 @@ CASES = [
     ("raw 8 KiB", "raw", "pass\n" + ("#" * 79 + "\n") * 102, ""),
     ("json 8 KiB", "json", "pass\n" + ("#" * 79 + "\n") * 102, ""),
     ("json 1 MiB in", "json", "pass\n" + ("#" * 1023 + "\n") * 1024, ""),
+    # the same scripts as bytes after the request line (code_bytes), as
+    # hotloadctl and the Python client send them
+    ("jsonb 8 KiB", "jsonb", "pass\n" + ("#" * 79 + "\n") * 102, ""),
+    ("jsonb 1 MiB in", "jsonb", "pass\n" + ("#" * 1023 + "\n") * 1024, ""),
     ("raw 1 MiB", "raw", "import sys; sys.stdout.write('x' * %d)" % MIB, "x" * MIB),
     ("json 1 MiB", "json", "import sys; sys.stdout.write('x' * %d)" % MIB, "x" * MIB),
 ]
@@ -89,12 +93,18 @@ class Client:
             self.sock.close()
             self.sock = self.reader = None
 
-    def json_exec(self, code):
-        """One JSON-mode exec round trip; returns (stdout text, done event)."""
+    def json_exec(self, code, framed=False):
+        """One JSON-mode exec round trip; returns (stdout text, done event).
+        framed: the code as bytes after the line (code_bytes)."""
         self.next_id += 1
         rid = self.next_id
-        line = json.dumps({"id": rid, "op": "exec", "code": code}) + "\n"
-        self.sock.sendall(line.encode())
+        if framed:
+            data = code.encode()
+            line = json.dumps({"id": rid, "op": "exec", "code_bytes": len(data)}) + "\n"
+            self.sock.sendall(line.encode() + data)
+        else:
+            line = json.dumps({"id": rid, "op": "exec", "code": code}) + "\n"
+            self.sock.sendall(line.encode())
         out = []
         while True:
             raw = self.reader.readline()
@@ -128,7 +138,7 @@ def check(name, server, got, expected, extra=""):
 
 def run_case(client, name, mode, code, expected, n, warmup):
     """Run one case n times after warmup runs; returns latencies in seconds and wall time."""
-    if mode == "json":
+    if mode in ("json", "jsonb"):
         client.json_open()
     try:
         def once():
@@ -138,7 +148,7 @@ def run_case(client, name, mode, code, expected, n, warmup):
                     raise SystemExit("bench: %s via %s: error reply: %.300s"
                                      % (name, client.label, reply))
                 return raw_stdout(reply)
-            out, done = client.json_exec(code)
+            out, done = client.json_exec(code, framed=mode == "jsonb")
             if not done.get("ok"):
                 raise SystemExit("bench: %s via %s: %s" % (name, client.label, done))
             return out
@@ -244,7 +254,7 @@ def run_cases(args, servers, relay):
             continue
         n = args.n_big if "MiB" in name else args.n
         clients = list(servers)
-        if relay and name in ("json no-op", "json 8 KiB", "raw no-op"):
+        if relay and name in ("json no-op", "json 8 KiB", "jsonb 8 KiB", "raw no-op"):
             clients.append(relay)
         lats = {c.label: [] for c in clients}
         walls = {c.label: 0.0 for c in clients}
@@ -347,6 +357,12 @@ def print_targets(results):
     dn = get("json no-op", "daemon")
     if d8 and dn:
         print("  json 8 KiB - json no-op               %s" % fmt_time(d8 - dn))
+    f8, fb8 = get("jsonb 8 KiB", "daemon"), get("jsonb 8 KiB", "direct")
+    if f8 and fb8 and r and b:
+        print("  jsonb 8 KiB / (direct jsonb + hop)    %5.2fx  (target <= 1.20x)"
+              % (f8 / (fb8 + (r - b))))
+    if f8 and dn:
+        print("  jsonb 8 KiB - json no-op              %s" % fmt_time(f8 - dn))
 
 
 def run_extra(args, target, daemon):

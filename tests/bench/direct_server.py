@@ -61,14 +61,23 @@ def serve_json(conn, rest):
     reader = conn.makefile("rb")
     pending = rest
     while True:
-        line = pending if pending.endswith(b"\n") else pending + reader.readline()
-        pending = b""
+        cut = pending.find(b"\n") + 1
+        if cut:
+            line, pending = pending[:cut], pending[cut:]
+        else:
+            line, pending = pending + reader.readline(), b""
         if not line:
             return
         if not line.strip():
             continue
         req = json.loads(line)
         rid = req.get("id")
+        if "code_bytes" in req:  # the code follows the line, as bytes
+            n = req["code_bytes"]
+            data, pending = pending[:n], pending[n:]
+            if len(data) < n:
+                data += reader.read(n - len(data))
+            req["code"] = data.decode("utf-8")
         out, err, error = run(req.get("code", ""), req.get("file") or "<direct>")
         msgs = []
         if out:
