@@ -378,15 +378,37 @@ client_send_request(struct client *c, json_t *req, long *ret_id)
 	size_t len;
 	int r;
 
+	json_t *code = json_object_get(req, "code");
+	const char *op = json_string_value(json_object_get(req, "op"));
+	size_t code_len = 0;
+
 	json_object_set_new(req, "id", json_integer(id));
-	body = json_dumps(req, JSON_COMPACT);
+	/* The code of an exec or eval goes as it is after the line
+	 * (code_bytes, protocol.md): no escaping here, no decoding in the
+	 * daemon. req is left as it was given. */
+	if (json_is_string(code) && op && (!strcmp(op, "exec") || !strcmp(op, "eval"))) {
+		json_incref(code);
+		code_len = json_string_length(code);
+		json_object_del(req, "code");
+		json_object_set_new(req, "code_bytes", json_integer((json_int_t)code_len));
+		body = json_dumps(req, JSON_COMPACT);
+		json_object_del(req, "code_bytes");
+		json_object_set_new(req, "code", code);
+	} else {
+		code = NULL;
+		body = json_dumps(req, JSON_COMPACT);
+	}
 	if (!body)
 		return -EINVAL;
 	len = strlen(body);
-	body = xrealloc(body, len + 2);
-	memcpy(body + len, "\n", 2);
+	body = xrealloc(body, len + 1 + code_len + 1);
+	body[len++] = '\n';
+	if (code)
+		memcpy(body + len, json_string_value(code), code_len);
+	len += code_len;
+	body[len] = '\0';
 	c->next_id++;
-	r = client_send(c, body, len + 1);
+	r = client_send(c, body, len);
 	free(body);
 	if (r >= 0 && ret_id)
 		*ret_id = id;

@@ -56,7 +56,8 @@ int client_send_header(struct client *c, const char *target, const char *options
 int client_send(struct client *c, const void *data, size_t len);
 
 /* Send req as one request line, its "id" set to the connection's next
- * one (1, 2, ...), which also goes to *ret_id when that is not NULL.
+ * one (1, 2, ...), which also goes to *ret_id when that is not NULL. The
+ * "code" of an exec or eval is sent after the line (code_bytes).
  * -EINVAL when req cannot be encoded (a string that is not UTF-8). */
 int client_send_request(struct client *c, json_t *req, long *ret_id);
 

@@ -1,4 +1,5 @@
 """hotload.Client against the real hotloadd built in the build tree."""
+import json
 import os
 import signal
 import socket
@@ -84,6 +85,24 @@ class RunCodeTest(unittest.TestCase):
         self.assertEqual(self.c.eval("2 ** 64"), "18446744073709551616")
         r = self.c.eval_result("'text'")
         self.assertEqual((r.value, r.repr), ("text", "'text'"))
+
+    def test_code_goes_after_the_line(self):
+        from hotload import _protocol
+        code = 'print("caf\u00e9")\n# {"id":1,"op":"ping"}\n'
+        wire = _protocol.encode({"id": 4, "op": "exec", "code": code})
+        line, _, rest = wire.partition(b"\n")
+        self.assertEqual(json.loads(line), {"id": 4, "op": "exec", "code_bytes": len(rest)})
+        self.assertEqual(rest.decode("utf-8"), code)
+        # other ops stay a line
+        self.assertEqual(_protocol.encode({"id": 5, "op": "ping"}), b'{"id":5,"op":"ping"}\n')
+        # through the daemon: lines in the code are code; large code too
+        r = self.c.exec(code + "x = '%s'\nprint(len(x))\n" % ("y" * 300000))
+        self.assertEqual(r.stdout, "caf\u00e9\n300000\n")
+        # text no daemon could take (a lone surrogate) is refused here
+        with self.assertRaises(ValueError) as cm:
+            self.c.exec("x = 1\n'\udce9'")
+        self.assertIn("surrogate", str(cm.exception))
+        self.assertEqual(self.c.eval("6 * 7"), 42)
 
     def test_exec_interactive_gives_the_last_expression(self):
         r = self.c.exec("x = 20\nx + 1", interactive=True)

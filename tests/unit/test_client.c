@@ -214,11 +214,14 @@ START_TEST(test_send)
 	ck_assert_str_eq(got(peer), "");
 	ck_assert_int_eq(client_send_request(c, req, &id), 0);
 	ck_assert_int_eq(id, 1);
-	ck_assert_str_eq(got(peer), "{\"op\":\"exec\",\"code\":\"print(1)\",\"id\":1}\n");
+	/* the code after the line, as it is */
+	ck_assert_str_eq(got(peer), "{\"op\":\"exec\",\"id\":1,\"code_bytes\":8}\nprint(1)");
+	ck_assert_str_eq(json_string_value(json_object_get(req, "code")), "print(1)");
+	ck_assert_ptr_null(json_object_get(req, "code_bytes"));
 	ck_assert_int_eq(client_interrupt(c, 1), 0);
 	ck_assert_str_eq(got(peer), "{\"id\":2,\"op\":\"interrupt\",\"request\":1}\n");
 	ck_assert_int_eq(client_send_request(c, req, NULL), 0);
-	ck_assert_str_eq(got(peer), "{\"op\":\"exec\",\"code\":\"print(1)\",\"id\":3}\n");
+	ck_assert_str_eq(got(peer), "{\"op\":\"exec\",\"id\":3,\"code_bytes\":8}\nprint(1)");
 	json_decref(req);
 	client_free(c);
 	close(peer);

@@ -67,7 +67,15 @@ def header(target, address, watch=()):
 
 
 def encode(request):
-    """One request as a line of JSON."""
+    """One request as a line of JSON; the code of an exec or eval after
+    it, as it is (code_bytes: no escaping here, no decoding in the
+    daemon; code_fields made sure it encodes)."""
+    code = request.get("code")
+    if request.get("op") in ("exec", "eval") and isinstance(code, str):
+        data = code.encode("utf-8")
+        request = dict(request, code_bytes=len(data))
+        del request["code"]
+        return json.dumps(request, separators=(",", ":")).encode("utf-8") + b"\n" + data
     return json.dumps(request, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
@@ -122,6 +130,10 @@ def code_fields(code, file=None, path=None, cwd=None, argv=None, fresh=False):
     """The fields of an exec or eval request."""
     if not isinstance(code, str):
         raise TypeError("code must be a str, not %s" % type(code).__name__)
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate: no daemon could take it
+        raise ValueError("code is not valid text: %s at position %d" % (e.reason, e.start))
     fields = {"code": code}
     if file is not None:
         fields["file"] = os.fspath(file)
