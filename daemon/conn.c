@@ -380,7 +380,7 @@ conn_client_gone(struct conn *c)
 
 	if (!c->eof || c->closed || uv_fileno(&c->h.handle, &fd) < 0)
 		return c->closed;
-	return peer_closed(fd);
+	return peer_closed(fd, !c->tcp);
 }
 
 /* A header not yet (or not well) read asks for JSON framing of its refusal

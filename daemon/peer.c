@@ -247,16 +247,12 @@ peer_identify(int fd, struct peer *ret)
 }
 
 int
-peer_closed(int fd)
+peer_closed(int fd, int unix_socket)
 {
-	struct sockaddr_storage sa;
-	socklen_t len = sizeof(sa);
 	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
 	uid_t uid;
 
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		return 1;
-	if (sa.ss_family == AF_UNIX) {
+	if (unix_socket) {
 		/* A peer that only shut down its writing end leaves ours
 		 * RCV_SHUTDOWN; one that closed leaves both: POLLHUP. */
 		if (poll(&pfd, 1, 0) < 0)

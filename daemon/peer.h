@@ -19,7 +19,8 @@ struct peer {
 int peer_identify(int fd, struct peer *ret);
 
 /* Whether the client of connected socket fd closed its socket, rather than
- * only shutting down its writing end (both reach us as end of file). */
-int peer_closed(int fd);
+ * only shutting down its writing end (both reach us as end of file);
+ * unix_socket: fd is a Unix socket, not TCP. */
+int peer_closed(int fd, int unix_socket);
 
 #endif

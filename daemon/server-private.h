@@ -45,7 +45,8 @@ struct server {
 		char *want;
 		char *path;
 		char *version;
-		uint64_t at_ns;
+		uint64_t at_ns;      /* resolved */
+		uint64_t checked_ns; /* the file last seen there */
 	} * routes;
 	size_t n_routes;
 

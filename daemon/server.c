@@ -48,6 +48,8 @@ server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *
 }
 
 #define ROUTE_TTL_NS (5ull * 1000000000ull) /* a newly installed version shows within 5 s */
+/* and a removed one within 1 s: not a system call per request */
+#define ROUTE_CHECK_NS (1000000000ull)
 #define SHUTDOWN_LINGER_MS 5000 /* at exit, a client that takes nothing this long is closed */
 
 void
@@ -79,7 +81,10 @@ resolve_cached(struct server *s, const struct hook *h, const char *want, char **
 		rt = &s->routes[i];
 		if (rt->hook != h || strcmp(rt->want, want))
 			continue;
-		if (now - rt->at_ns < ROUTE_TTL_NS && access(rt->path, X_OK) == 0) {
+		if (now - rt->at_ns < ROUTE_TTL_NS &&
+		    (now - rt->checked_ns < ROUTE_CHECK_NS || access(rt->path, X_OK) == 0)) {
+			if (now - rt->checked_ns >= ROUTE_CHECK_NS)
+				rt->checked_ns = now;
 			*ret_path = xstrdup(rt->path);
 			*ret_version = xstrdup(rt->version);
 			return 0;
@@ -99,7 +104,7 @@ resolve_cached(struct server *s, const struct hook *h, const char *want, char **
 	rt->want = xstrdup(want);
 	rt->path = xstrdup(*ret_path);
 	rt->version = xstrdup(*ret_version);
-	rt->at_ns = now;
+	rt->at_ns = rt->checked_ns = now;
 	return 0;
 }
 

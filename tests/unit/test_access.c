@@ -77,11 +77,11 @@ START_TEST(test_unix_peer)
 	ck_assert_int_eq(p.pid, getpid());
 	ck_assert_int_eq(access_check(a, sv[0], 0, &p, &why), ACCESS_ALLOW);
 	/* shutting down the writing end is not leaving; closing is */
-	ck_assert_int_eq(peer_closed(sv[0]), 0);
+	ck_assert_int_eq(peer_closed(sv[0], 1), 0);
 	ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
-	ck_assert_int_eq(peer_closed(sv[0]), 0);
+	ck_assert_int_eq(peer_closed(sv[0], 1), 0);
 	close(sv[1]);
-	ck_assert_int_eq(peer_closed(sv[0]), 1);
+	ck_assert_int_eq(peer_closed(sv[0], 1), 1);
 	close(sv[0]);
 	access_free(a);
 }
@@ -103,9 +103,9 @@ START_TEST(test_tcp_peer)
 	ck_assert_uint_eq(p.uid, getuid());
 	ck_assert_int_eq(access_check(a, s, 1, &p, &why), ACCESS_ALLOW);
 	ck_assert_int_eq(shutdown(c, SHUT_WR), 0);
-	ck_assert_int_eq(peer_closed(s), 0);
+	ck_assert_int_eq(peer_closed(s, 0), 0);
 	close(c);
-	ck_assert_int_eq(peer_closed(s), 1);
+	ck_assert_int_eq(peer_closed(s, 0), 1);
 	close(s);
 
 	for (i = 0; i < 50; i++) {
@@ -143,7 +143,7 @@ START_TEST(tcp6_peer)
 	ck_assert_int_eq(peer_identify(s, &p), 0);
 	ck_assert_uint_eq(p.uid, getuid());
 	close(c);
-	ck_assert_int_eq(peer_closed(s), 1);
+	ck_assert_int_eq(peer_closed(s, 0), 1);
 	close(s);
 
 	c = socket(AF_INET6, SOCK_STREAM, 0);
@@ -154,7 +154,7 @@ START_TEST(tcp6_peer)
 	ck_assert_uint_eq(p.uid, getuid());
 	ck_assert_int_eq(write(c, "x", 1), 1);
 	close(c);
-	ck_assert_int_eq(peer_closed(s), 1);
+	ck_assert_int_eq(peer_closed(s, 0), 1);
 	ck_assert_int_eq(peer_identify(s, &p), -ENOENT);
 	close(s);
 	close(l);
@@ -171,7 +171,7 @@ START_TEST(tcp6_peer)
 	ck_assert_int_eq(peer_identify(s, &p), 0);
 	ck_assert_uint_eq(p.uid, getuid());
 	close(c);
-	ck_assert_int_eq(peer_closed(s), 1);
+	ck_assert_int_eq(peer_closed(s, 0), 1);
 	close(s);
 	close(l);
 }
