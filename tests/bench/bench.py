@@ -15,6 +15,7 @@ Standard library only.
 """
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import socket
@@ -365,6 +366,63 @@ def print_targets(results):
         print("  jsonb 8 KiB - json no-op              %s" % fmt_time(f8 - dn))
 
 
+def concurrent_client(path, target, mode, n, barrier, results):
+    """One of the concurrent clients: n no-ops, in JSON mode on a connection
+    of its own or in raw mode with a connection each, once every client
+    has warmed up; puts (start, end) on results."""
+    c = Client(path, target)
+
+    def once():
+        if mode == "json":
+            c.json_exec("pass")
+        else:
+            c.raw("pass")
+
+    if mode == "json":
+        c.json_open()
+    try:
+        for _ in range(20):
+            once()
+        barrier.wait(120)
+        t0 = time.perf_counter()
+        for _ in range(n):
+            once()
+        results.put((t0, time.perf_counter()))
+    finally:
+        c.json_close()
+
+
+def run_concurrency(args, servers):
+    """--clients processes sending no-ops at once to each server in turn;
+    aggregate requests/s (all of them over the time from the first start
+    to the last end), best of --rounds. servers: (label, mode, socket
+    path, target); the direct server serves one connection at a time, so
+    it is measured in raw mode only. Returns {label: req/s}."""
+    print()
+    print("%d concurrent clients (processes), no-ops, %d each:"
+          % (args.clients, args.n_concurrent))
+    ctx = multiprocessing.get_context("fork")
+    rates = {}
+    for label, mode, path, target in servers:
+        best = 0.0
+        for _ in range(args.rounds):
+            barrier, results = ctx.Barrier(args.clients), ctx.Queue()
+            procs = [ctx.Process(target=concurrent_client,
+                                 args=(path, target, mode, args.n_concurrent, barrier,
+                                       results))
+                     for _ in range(args.clients)]
+            for p in procs:
+                p.start()
+            spans = [results.get(timeout=600) for _ in procs]
+            for p in procs:
+                p.join()
+            wall = max(e for _, e in spans) - min(s for s, _ in spans)
+            best = max(best, args.clients * args.n_concurrent / wall)
+        rates[label] = best
+        print("  %-24s %8.0f req/s" % (label, best))
+    return rates
+
+
 def run_extra(args, target, daemon):
     """No-ops against another target of the daemon, in rounds alternating
     with the main target, and the p50 ratio extra/main of the same rounds
@@ -418,6 +476,12 @@ def main():
                     help="the relay program to put in front of the direct server (relay.c, "
                          "built by run.sh); default socat")
     ap.add_argument("--json-out", default="", help="also write the figures here, as JSON")
+    ap.add_argument("--pool2-target", default="",
+                    help="a target of the same interpreter with a pool of 2 workers: run "
+                         "the concurrency case against it too")
+    ap.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    ap.add_argument("--n-concurrent", type=int, default=500,
+                    help="no-ops per concurrent client (0: no concurrency case)")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="hotload-bench-")
@@ -465,6 +529,25 @@ def main():
         print_ratios(results)
         print_cpu(results)
         print_targets(results)
+        if args.n_concurrent > 0 and not args.only:
+            servers = []
+            for mode in ("json", "raw"):
+                servers.append(("%s, pool of 1" % mode, mode, args.socket, args.target))
+                if args.pool2_target:
+                    servers.append(("%s, pool of 2" % mode, mode, args.socket,
+                                    args.pool2_target))
+            servers.append(("raw, direct", "raw", direct_path, args.target))
+            rates = run_concurrency(args, servers)
+            results[("concurrency", "rates")] = rates
+            for mode in ("json", "raw"):
+                one, two = rates.get("%s, pool of 1" % mode), rates.get("%s, pool of 2" % mode)
+                if one and two:
+                    print("  %-4s pool of 2 / pool of 1            %5.2fx  (target >= 1.60x)"
+                          % (mode, two / one))
+            best, direct = rates.get("json, pool of 2"), rates.get("raw, direct")
+            if best and direct:
+                print("  json pool of 2 / direct               %5.2fx  (target >= 1.00x)"
+                      % (best / direct))
         if args.json_out:
             with open(args.json_out, "w") as f:
                 json.dump({"%s|%s" % k: v for k, v in results.items()}, f, indent=1,

@@ -86,6 +86,9 @@ for i in range(2000):
 PY
 sed 's/^name: benchpy$/name: benchwatch/' "$tmp/hooks/benchpy.yaml" >"$tmp/hooks/benchwatch.yaml"
 echo "watch: [$tmp/watched]" >>"$tmp/hooks/benchwatch.yaml"
+# The same interpreter with a pool of 2 warm workers, for 8 clients at once.
+sed 's/^name: benchpy$/name: benchpool2/' "$tmp/hooks/benchpy.yaml" >"$tmp/hooks/benchpool2.yaml"
+printf 'max_workers: 2\nmin_workers: 2\n' >>"$tmp/hooks/benchpool2.yaml"
 cat >"$tmp/hotloadd.yaml" <<EOF
 listen:
   unix: $tmp/hotloadd.sock
@@ -114,7 +117,7 @@ done
 echo "hotloadd: $HOTLOADD (pid $pid)${AGENT:+, agent $agent}"
 "$python" tests/bench/bench.py --socket "$tmp/hotloadd.sock" --target benchpy:3 \
 	--python "$python" --daemon-pid "$pid" --relay --relay-bin "$tmp/relay" \
-	--extra-target python:3 \
+	--extra-target python:3 --pool2-target benchpool2:3 \
 	--extra-target benchwatch:3 "$@"
 if [ -s "$tmp/hotloadd.log" ]; then
 	echo
