@@ -423,6 +423,122 @@ def run_concurrency(args, servers):
     return rates
 
 
+def proc_status(pid, *keys):
+    """Values (ints, kB for sizes) of /proc/PID/status fields."""
+    got = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in keys:
+                got[k] = int(v.split()[0])
+    return [got.get(k, 0) for k in keys]
+
+
+def control(path, op, **fields):
+    """One op on the daemon's control target; its done."""
+    c = Client(path, "hotload")
+    c.json_open()
+    try:
+        c.next_id += 1
+        c.sock.sendall((json.dumps(dict(fields, id=c.next_id, op=op)) + "\n").encode())
+        while True:
+            ev = json.loads(c.reader.readline())
+            if ev.get("event") == "done":
+                return ev
+    finally:
+        c.json_close()
+
+
+def run_big_output(args, daemon_pid):
+    """--big-out-mib MiB of stdout to a JSON client and to a raw client,
+    and the same bytes through a plain pipe; MiB/s of each and how much
+    hotloadd's peak RSS grew (VmHWM, reset first through clear_refs)."""
+    mib = args.big_out_mib
+    code = ("import sys\nb = b'x' * (1 << 20)\nfor _ in range(%d):\n"
+            "    sys.stdout.buffer.write(b)\nsys.stdout.flush()\n" % mib)
+    print()
+    print("%d MiB of stdout (MiB/s; hotloadd's peak RSS growth):" % mib)
+    t0 = time.perf_counter()
+    pipe = subprocess.run([args.python, "-c", code], stdout=subprocess.PIPE, check=True)
+    plain = mib / (time.perf_counter() - t0)
+    if len(pipe.stdout) != mib << 20:
+        raise SystemExit("bench: the plain pipe got %d bytes" % len(pipe.stdout))
+    del pipe
+    print("  %-22s %8.0f MiB/s" % ("plain pipe", plain))
+    rates = {"plain pipe": plain}
+    for mode in ("raw", "json"):
+        c = Client(args.socket, args.target)
+        try:
+            with open("/proc/%d/clear_refs" % daemon_pid, "w") as f:
+                f.write("5")  # resets VmHWM to the current RSS
+        except OSError:
+            pass
+        rss0, = proc_status(daemon_pid, "VmRSS")
+        t0 = time.perf_counter()
+        if mode == "raw":
+            got = len(raw_stdout(c.raw(code)))
+        else:
+            c.json_open()
+            try:
+                got = len(c.json_exec(code)[0])
+            finally:
+                c.json_close()
+        rate = mib / (time.perf_counter() - t0)
+        hwm, = proc_status(daemon_pid, "VmHWM")
+        if got != mib << 20:
+            raise SystemExit("bench: %s client got %d bytes of %d MiB" % (mode, got, mib))
+        rates[mode] = rate
+        print("  %-22s %8.0f MiB/s  %5.2fx the pipe   RSS +%.1f MiB"
+              % (mode + " client", rate, rate / plain, (hwm - rss0) / 1024))
+    print("  target: >= 0.50x the pipe, RSS growth < 16 MiB")
+    return rates
+
+
+def run_cold_start(args):
+    """A worker's first request after a stop (the worker starts), against
+    python3 -c pass, alternating, --rounds x 5 times; medians."""
+    starts, bare = [], []
+    for _ in range(max(1, args.rounds) * 5):
+        control(args.socket, "stop", target=args.target)
+        c = Client(args.socket, args.target)
+        c.json_open()
+        try:
+            t0 = time.perf_counter()
+            c.json_exec("pass")
+            starts.append(time.perf_counter() - t0)
+        finally:
+            c.json_close()
+        t0 = time.perf_counter()
+        subprocess.run([args.python, "-c", "pass"], check=True)
+        bare.append(time.perf_counter() - t0)
+    a, b = sorted(starts)[len(starts) // 2], sorted(bare)[len(bare) // 2]
+    print()
+    print("cold start (medians of %d): first no-op after a stop %s, python3 -c pass %s:"
+          % (len(starts), fmt_time(a), fmt_time(b)))
+    print("  difference %s  (target <= 30 ms)" % fmt_time(a - b))
+    return {"first_request": a, "python_c_pass": b}
+
+
+def run_idle(args, daemon_pid, pool2_target):
+    """hotloadd with 3 warm workers (the main target's and pool2's two),
+    left alone for --idle seconds: its wake-ups and RSS."""
+    control(args.socket, "start", targets=[args.target, pool2_target])
+    time.sleep(1)
+    vol0, inv0 = proc_status(daemon_pid, "voluntary_ctxt_switches",
+                             "nonvoluntary_ctxt_switches")
+    time.sleep(args.idle)
+    vol1, inv1 = proc_status(daemon_pid, "voluntary_ctxt_switches",
+                             "nonvoluntary_ctxt_switches")
+    rss, = proc_status(daemon_pid, "VmRSS")
+    workers = sum(1 for t in control(args.socket, "status")["status"]["targets"]
+                  for _ in t.get("workers", []))
+    print()
+    print("idle %g s, %d warm workers: hotloadd woke %d times, RSS %.1f MiB"
+          % (args.idle, workers, (vol1 - vol0) + (inv1 - inv0), rss / 1024))
+    print("  target: no wake-ups without a watchdog, RSS < 4 MiB")
+    return {"wakeups": (vol1 - vol0) + (inv1 - inv0), "rss_kib": rss, "workers": workers}
+
+
 def run_extra(args, target, daemon):
     """No-ops against another target of the daemon, in rounds alternating
     with the main target, and the p50 ratio extra/main of the same rounds
@@ -480,6 +596,10 @@ def main():
                     help="a target of the same interpreter with a pool of 2 workers: run "
                          "the concurrency case against it too")
     ap.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    ap.add_argument("--big-out-mib", type=int, default=256,
+                    help="MiB of stdout for the big-output case (0: none)")
+    ap.add_argument("--idle", type=float, default=10,
+                    help="seconds the idle case leaves the daemon alone (0: none)")
     ap.add_argument("--n-concurrent", type=int, default=500,
                     help="no-ops per concurrent client (0: no concurrency case)")
     args = ap.parse_args()
@@ -548,6 +668,13 @@ def main():
             if best and direct:
                 print("  json pool of 2 / direct               %5.2fx  (target >= 1.00x)"
                       % (best / direct))
+        if not args.only and args.daemon_pid:
+            if args.big_out_mib > 0:
+                results[("big output", "MiB/s")] = run_big_output(args, args.daemon_pid)
+            results[("cold start", "s")] = run_cold_start(args)
+            if args.idle > 0 and args.pool2_target:
+                results[("idle", "daemon")] = run_idle(args, args.daemon_pid,
+                                                       args.pool2_target)
         if args.json_out:
             with open(args.json_out, "w") as f:
                 json.dump({"%s|%s" % k: v for k, v in results.items()}, f, indent=1,
