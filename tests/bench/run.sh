@@ -44,7 +44,7 @@ if [ -z "${HOTLOADD:-}" ]; then
 	build=${BUILD_DIR:-build-bench-release}
 	if ! { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
 		-DHOTLOAD_ASAN=OFF -DHOTLOAD_UBSAN=OFF &&
-		cmake --build "$build" -j"$(nproc)" --target hotloadd; } >"$tmp/build.log" 2>&1; then
+		cmake --build "$build" -j"$(nproc)" --target hotloadd agent-bytecode; } >"$tmp/build.log" 2>&1; then
 		cat "$tmp/build.log" >&2
 		echo "bench: the build failed" >&2
 		exit 1

@@ -27,6 +27,7 @@ class CoreCases:
     def assertAgentFramesLeftOut(self, tb):
         """The traceback must not show the agent's own code."""
         self.assertNotIn(AGENT, tb)
+        self.assertNotIn("hotload_agent.py", tb)
         self.assertNotIn("hookd.py", tb)
 
     def test_exec_prints(self):
@@ -233,6 +234,7 @@ class PythonAgentTest(unittest.TestCase):
         self.assertIn("    def f(:", lines)
         self.assertTrue(any(line.strip() == "^" for line in lines), tb)
         self.assertTrue(lines[-1].startswith("SyntaxError: "), tb)
+        self.assertNotIn("hotload_agent.py", tb)
         self.assertNotIn("hookd.py", tb)
         self.assertEqual(agent.stdout(), "")  # nothing ran
 
@@ -451,7 +453,7 @@ class PythonAgentTest(unittest.TestCase):
         self.assertEqual((msg["error"]["type"], msg["error"]["message"]),
                          ("RuntimeError", "no licence"))
         self.assertIn('File "<mayapy initialize>", line 2', msg["error"]["traceback"])
-        self.assertNotIn("hookd.py", msg["error"]["traceback"])
+        self.assertNotIn("hotload_agent.py", msg["error"]["traceback"])
         self.assertEqual(agent.wait(), 1)
 
     def test_hook_class_failures(self):

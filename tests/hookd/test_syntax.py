@@ -12,7 +12,7 @@ class SyntaxTest(unittest.TestCase):
 
     @unittest.skipIf(sys.version_info < (3, 8), "ast.parse(feature_version=) needs Python 3.8+")
     def test_parses_as_python_3_7(self):
-        for name in ("hookd.py", "hotload_hook.py", "hotload_reload.py"):
+        for name in ("hookd.py", "hotload_agent.py", "hotload_hook.py", "hotload_reload.py"):
             with open(os.path.join(AGENT_DIR, name), encoding="utf-8") as f:
                 src = f.read()
             with self.subTest(name=name):

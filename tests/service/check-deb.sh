@@ -25,6 +25,7 @@ cat >"$tmp/want" <<'LIST'
 /usr/bin/hotloadctl
 /usr/bin/hotloadd
 /usr/lib/hotload/hookd/hookd.py
+/usr/lib/hotload/hookd/hotload_agent.py
 /usr/lib/hotload/hookd/hotload_hook.py
 /usr/lib/hotload/hookd/hotload_debug.py
 /usr/lib/hotload/hookd/hotload_reload.py
