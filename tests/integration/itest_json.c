@@ -532,6 +532,23 @@ START_TEST(two_concurrent_clients)
 }
 END_TEST
 
+/* The next message on c is an event (done or error) whose error message
+ * contains needle, and the last one: the connection ends. Closes c. */
+static void
+expect_last_error(struct jclient *c, const char *event, const char *needle)
+{
+	json_t *ev = jc_next(c, 0);
+
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "event")), event);
+	itest_assert_contains(
+	        json_string_value(json_object_get(json_object_get(ev, "error"), "message")),
+	        needle);
+	json_decref(ev);
+	jc_expect_eof(c, 0);
+	jc_close(c);
+}
+
 /* code_bytes: the code follows the line as it is, in pieces too; lines in
  * it are code, not requests; a request refused for another reason still
  * takes its bytes; a count that cannot be right, or a connection that ends
@@ -544,7 +561,6 @@ START_TEST(framed_code)
 	        "print('caf\xc3\xa9')\n# {\"id\":9,\"op\":\"ping\"}\nprint(len('x' * 3))\n";
 	char *line = itest_strf("{\"id\":1,\"op\":\"exec\",\"code_bytes\":%zu}\n", strlen(code));
 	struct jreply r;
-	json_t *ev;
 	size_t half = strlen(code) / 2;
 
 	itest_send_str(c->fd, line);
@@ -585,29 +601,13 @@ START_TEST(framed_code)
 
 	/* a count past the limit: answered, then the connection ends */
 	itest_send_str(c->fd, "{\"id\":7,\"op\":\"exec\",\"code_bytes\":99999999999}\n");
-	ev = jc_next(c, 0);
-	ck_assert_ptr_nonnull(ev);
-	ck_assert_int_eq(json_integer_value(json_object_get(ev, "id")), 7);
-	itest_assert_contains(
-	        json_string_value(json_object_get(json_object_get(ev, "error"), "message")),
-	        "'code_bytes' must be");
-	json_decref(ev);
-	jc_expect_eof(c, 0);
-	jc_close(c);
+	expect_last_error(c, "done", "'code_bytes' must be");
 
 	/* the client goes before its code is all there */
 	c = jc_open(d, ITEST_UNIX, JSON_HDR);
 	itest_send_str(c->fd, "{\"id\":8,\"op\":\"exec\",\"code_bytes\":100}\nprint(1)");
 	itest_half_close(c->fd);
-	ev = jc_next(c, 0);
-	ck_assert_ptr_nonnull(ev);
-	ck_assert_str_eq(json_string_value(json_object_get(ev, "event")), "error");
-	itest_assert_contains(
-	        json_string_value(json_object_get(json_object_get(ev, "error"), "message")),
-	        "ended before the request's code did");
-	json_decref(ev);
-	jc_expect_eof(c, 0);
-	jc_close(c);
+	expect_last_error(c, "error", "ended before the request's code did");
 
 	/* the daemon served on */
 	c = jc_open(d, ITEST_UNIX, JSON_HDR);

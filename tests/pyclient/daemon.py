@@ -110,8 +110,13 @@ class Daemon:
             return f.read().strip()
 
     def kill(self):
+        """SIGKILL the daemon's group; safe from two threads at once (a
+        test's timer and its clean-up), whichever reaps it first."""
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:  # the other caller reaped it meanwhile
+                pass
             self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
