@@ -117,7 +117,7 @@ hook_equal(const struct hook *a, const struct hook *b)
 	       a->startup_timeout == b->startup_timeout && a->idle_timeout == b->idle_timeout &&
 	       a->request_timeout == b->request_timeout && a->max_workers == b->max_workers &&
 	       a->min_workers == b->min_workers && a->max_queue == b->max_queue &&
-	       str_equal(a->initialize, b->initialize) &&
+	       a->spawn_fork == b->spawn_fork && str_equal(a->initialize, b->initialize) &&
 	       str_equal(a->uninitialize, b->uninitialize) &&
 	       str_equal(a->namespace_code, b->namespace_code) &&
 	       str_equal(a->before_reload, b->before_reload) &&

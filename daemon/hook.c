@@ -40,6 +40,7 @@ static const char *const hook_keys[] = {
         "min_workers",
         "max_queue",
         "request_timeout",
+        "spawn",
         "initialize",
         "uninitialize",
         "namespace",
@@ -544,9 +545,10 @@ opt_unsigned(struct yamlutil_doc *d, const yaml_node_t *root, const char *key, l
 static int
 parse_scalars(struct yamlutil_doc *d, const yaml_node_t *root, struct hook *h)
 {
+	static const char *const spawns[] = {"exec", "fork", NULL};
 	const yaml_node_t *v;
 	char tmp[64];
-	int r;
+	int r, spawn = 0;
 
 	if ((r = opt_string(d, root, "description", &h->description)) < 0 ||
 	    (r = opt_string(d, root, "default_version", &h->default_version)) < 0 ||
@@ -559,8 +561,10 @@ parse_scalars(struct yamlutil_doc *d, const yaml_node_t *root, struct hook *h)
 	    (r = opt_seconds(d, root, "request_timeout", 0, &h->request_timeout)) < 0 ||
 	    (r = opt_unsigned(d, root, "max_workers", 1, 1024, &h->max_workers)) < 0 ||
 	    (r = opt_unsigned(d, root, "min_workers", 0, 1024, &h->min_workers)) < 0 ||
-	    (r = opt_unsigned(d, root, "max_queue", 1, 1000000, &h->max_queue)) < 0)
+	    (r = opt_unsigned(d, root, "max_queue", 1, 1000000, &h->max_queue)) < 0 ||
+	    (r = opt_word(d, root, "spawn", spawns, &spawn)) < 0)
 		return r;
+	h->spawn_fork = spawn == 1;
 	if (h->default_version && !valid_name(h->default_version))
 		return yamlutil_fail(d, yamlutil_get(d, root, "default_version"),
 		                     "default_version: expected a version like 2024 or 20.5, got "

@@ -41,6 +41,7 @@ struct hook {
 	unsigned min_workers;   /* started with the daemon and kept warm; default 0 */
 	unsigned max_queue;     /* requests waiting per target; 0: the default, 64 */
 	double request_timeout; /* seconds a request may run; 0 = no limit */
+	int spawn_fork;         /* spawn: fork (workers are forked from a warm template) */
 	char *initialize;       /* inline Python, or NULL */
 	char *uninitialize;     /* inline Python, or NULL */
 	char *namespace_code;   /* inline Python run in every new user namespace, or NULL */

@@ -46,6 +46,8 @@ struct pool {
 	int open_timers;
 	struct worker **workers;
 	size_t n_workers;
+	struct worker *tmpl; /* spawn: fork: the warm interpreter workers are forked from */
+	size_t n_templates;  /* templates not yet exited: tmpl, and old ones on their way out */
 	int stopping;
 
 	enum pool_state state;
@@ -87,6 +89,7 @@ struct pool {
 };
 
 static void pool_dispatch(struct pool *p);
+static void stop_template(struct pool *p, const char *why);
 
 /* Take r out of the queue. */
 static void
@@ -374,7 +377,7 @@ pool_free(struct pool *p)
 
 	if (!p)
 		return;
-	assert(p->n_workers == 0); /* pool_stop() first, and wait for on_empty */
+	assert(p->n_workers == 0 && !p->n_templates); /* pool_stop() first, and wait for on_empty */
 	while ((r = TAILQ_FIRST(&p->queue))) {
 		queue_remove(p, r);
 		request_fail(r, "ShuttingDown", "the daemon is shutting down");
@@ -400,7 +403,7 @@ pool_name(const struct pool *p)
 size_t
 pool_worker_count(const struct pool *p)
 {
-	return p->n_workers;
+	return p->n_workers + p->n_templates;
 }
 
 static const char *
@@ -513,6 +516,8 @@ on_worker_idle(struct worker *w, void *data)
 		recycle(p, w, why);
 	} else if (h->reload_recycle && worker_reload_failed(w)) {
 		recycle(p, w, "a module failed to reload (reload_fallback: recycle)");
+		/* a fork of the template would have the old module again */
+		stop_template(p, "a module failed to reload (reload_fallback: recycle)");
 	}
 	pool_dispatch(p);
 }
@@ -596,7 +601,7 @@ on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
 			enter_backoff(p, d.delay);
 		pool_dispatch(p);
 	}
-	if (!p->n_workers && p->ctx.on_empty)
+	if (!p->n_workers && !p->n_templates && p->ctx.on_empty)
 		p->ctx.on_empty(p, p->ctx.data);
 }
 
@@ -639,6 +644,56 @@ static const struct worker_events worker_events = {
         .output = on_worker_output,
 };
 
+/* The template. Its workers went with it already (worker-fork.c), each
+ * counted as a worker's exit; the next one starts a new template. */
+static void
+on_template_ready(struct worker *w, void *data)
+{
+	struct pool *p = data;
+
+	log_info("%s: template %d is ready: workers are forked from it", p->name, worker_pid(w));
+	pool_dispatch(p);
+}
+
+static void
+on_template_idle(struct worker *w, void *data)
+{
+}
+
+static void
+on_template_exited(struct worker *w, const struct worker_exit *e, void *data)
+{
+	struct pool *p = data;
+
+	if (p->tmpl == w)
+		p->tmpl = NULL;
+	p->n_templates--;
+	if (!e->requested && e->was_ready)
+		log_warn("%s: template %d %s; the next worker starts a new one", p->name,
+		         worker_pid(w), e->reason);
+	if (!p->n_workers && !p->n_templates && p->ctx.on_empty)
+		p->ctx.on_empty(p, p->ctx.data);
+}
+
+static const struct worker_events template_events = {
+        .ready = on_template_ready,
+        .idle = on_template_idle,
+        .exited = on_template_exited,
+        .output = on_worker_output,
+};
+
+/* Stop the template too: a fresh one (what is on disk now) is started for
+ * the next worker. */
+static void
+stop_template(struct pool *p, const char *why)
+{
+	if (!p->tmpl)
+		return;
+	if (why)
+		log_info("%s: stopping template %d: %s", p->name, worker_pid(p->tmpl), why);
+	worker_stop(p->tmpl);
+}
+
 /* HOTLOAD_HOOK for the agent: what to run before READY and at teardown. */
 static char *
 hook_env_json(const struct pool *p)
@@ -666,6 +721,30 @@ hook_env_json(const struct pool *p)
 	return s;
 }
 
+/* spawn: fork: start the template unless it runs; spec is the workers'.
+ * It has no idle or request timeout: it never runs a request. */
+static int
+spawn_template(struct pool *p, const struct worker_spec *spec)
+{
+	struct worker_spec ts = *spec;
+	struct worker *t;
+	int r;
+
+	if (p->tmpl && worker_state(p->tmpl) != WORKER_STOPPING)
+		return 0;
+	/* none, or the old one is on its way out (a recycle): a new one */
+	ts.template = 1;
+	ts.idle_timeout = 0;
+	ts.request_timeout = 0;
+	r = worker_spawn(p->ctx.loop, &ts, &template_events, p, &t);
+	if (r < 0)
+		return r;
+	p->tmpl = t;
+	p->n_templates++;
+	worker_set_seen_changes(t, p->change_seq);
+	return 0;
+}
+
 static int
 pool_spawn(struct pool *p)
 {
@@ -674,7 +753,7 @@ pool_spawn(struct pool *p)
 	struct worker *w;
 	struct buf hookvar = BUF_INIT, target = BUF_INIT;
 	char *hookjson = hook_env_json(p);
-	char *extra[6];
+	char *extra[7];
 	int r;
 
 	buf_printf(&hookvar, "HOTLOAD_HOOK=%s", hookjson ? hookjson : "{}");
@@ -684,7 +763,8 @@ pool_spawn(struct pool *p)
 	extra[2] = target.data;
 	extra[3] = "PYTHONUNBUFFERED=1";
 	extra[4] = "PYTHONIOENCODING=utf-8";
-	extra[5] = NULL;
+	extra[5] = p->hook->spawn_fork ? "HOTLOAD_SPAWN=template" : NULL;
+	extra[6] = NULL;
 
 	memset(&spec, 0, sizeof(spec));
 	spec.argv = hook_build_argv(p->hook, p->executable, p->version, p->ctx.agent);
@@ -699,7 +779,13 @@ pool_spawn(struct pool *p)
 	spec.interrupt_grace = sup->interrupt_grace;
 	spec.kill_grace = sup->kill_grace;
 
-	r = worker_spawn(p->ctx.loop, &spec, &worker_events, p, &w);
+	if (!p->hook->spawn_fork) {
+		r = worker_spawn(p->ctx.loop, &spec, &worker_events, p, &w);
+	} else if ((r = spawn_template(p, &spec)) == 0) {
+		r = worker_fork(p->tmpl, &spec, &worker_events, p, &w);
+		if (r == 0) /* it has the modules its template imported */
+			worker_set_seen_changes(w, worker_seen_changes(p->tmpl));
+	}
 	if (r < 0) {
 		struct buf m = BUF_INIT;
 
@@ -712,7 +798,8 @@ pool_spawn(struct pool *p)
 		p->workers = xrealloc(p->workers, (p->n_workers + 1) * sizeof(*p->workers));
 		p->workers[p->n_workers++] = w;
 		/* a new interpreter imports what is on disk now */
-		worker_set_seen_changes(w, p->change_seq);
+		if (!p->hook->spawn_fork)
+			worker_set_seen_changes(w, p->change_seq);
 	}
 	hook_strv_free(spec.argv);
 	hook_strv_free(spec.env);
@@ -1012,6 +1099,7 @@ pool_stop(struct pool *p)
 	fail_queue(p, "ShuttingDown", "the daemon is shutting down");
 	for (i = 0; i < p->n_workers; i++)
 		worker_stop(p->workers[i]);
+	stop_template(p, NULL);
 }
 
 void
@@ -1021,6 +1109,7 @@ pool_stop_workers(struct pool *p)
 
 	for (i = 0; i < p->n_workers; i++)
 		worker_stop(p->workers[i]);
+	stop_template(p, NULL);
 }
 
 int
@@ -1036,6 +1125,7 @@ pool_recycle(struct pool *p)
 		recycle(p, p->workers[i], "asked to (recycle)");
 		n++;
 	}
+	stop_template(p, "asked to (recycle)");
 	pool_dispatch(p); /* the replacements, as min_workers wants them */
 	return (int)n;
 }
@@ -1113,6 +1203,8 @@ pool_status(const struct pool *p)
 		json_object_set_new(o, "failed_reason", json_string(p->failed_reason));
 	if (p->last_error)
 		json_object_set_new(o, "last_error", json_string(p->last_error));
+	if (p->hook->spawn_fork)
+		json_object_set_new(o, "template", p->tmpl ? worker_status(p->tmpl) : json_null());
 	if (json_array_size(p->roots)) {
 		json_object_set(o, "watch", p->roots);
 		json_object_set_new(o, "watch_mode",

@@ -263,6 +263,7 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 	json_error_t jerr;
 	json_t *msg = json_loadb(line, len, 0, &jerr);
 	const char *event = json_string_value(json_object_get(msg, "event"));
+	int r;
 
 	if (!event) {
 		worker_log(w, LOG_LEVEL_ERR, "bad message from the agent: %.200s", line);
@@ -275,8 +276,10 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 		w->agent_pid = (int)json_integer_value(json_object_get(msg, "pid"));
 		w->ready_ns = uv_hrtime();
 		worker_arm_idle_timer(w);
-		worker_log(w, LOG_LEVEL_INFO, "ready in %.0f ms",
+		worker_log(w, LOG_LEVEL_INFO, "ready in %.*f ms", w->forked ? 1 : 0,
 		           (double)(uv_hrtime() - w->started_ns) / 1e6);
+		if (w->is_template)
+			worker_template_ready(w);
 		w->ev->ready(w, w->data);
 	} else if (!strcmp(event, "failed")) {
 		json_decref(w->start_error);
@@ -292,6 +295,11 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 		worker_hold_limit(w, !strcmp(event, "paused"));
 	} else if (!strcmp(event, "done") && w->state == WORKER_STOPPING) {
 		/* the answer to "stop": the exit follows */
+	} else if (w->is_template && (r = worker_template_event(w, event, msg)) != 0) {
+		if (r < 0) {
+			worker_log(w, LOG_LEVEL_ERR, "bad message from the template: %.200s", line);
+			worker_kill(w, SIGKILL);
+		}
 	} else {
 		worker_log(w, LOG_LEVEL_ERR, "unexpected '%s' from the agent, ignoring", event);
 	}

@@ -63,6 +63,21 @@ struct worker {
 	int held;              /* ... and the reaper holds it (hold), to cut at the daemon's exit */
 	struct reaper_held hold;
 
+	/* spawn: fork. A template forks the workers of its target: it keeps
+	 * them (children) until they exit, sends each the fds of its new
+	 * worker when it is ready, and reports each fork and each exit. */
+	int is_template;
+	struct worker **children;
+	size_t n_children;
+	uint64_t next_fork;
+	/* A worker forked from tmpl: there is no uv_process (its template is
+	 * its parent and tells its exit); fork_fds are its ends of fds 1, 2
+	 * and 3 until they are handed to the template (-1 after). */
+	int forked;
+	struct worker *tmpl;
+	uint64_t fork_id;
+	int fork_fds[3];
+
 	const struct worker_events *ev;
 	void *data;
 
@@ -85,6 +100,25 @@ void worker_log(const struct worker *w, int level, const char *fmt, ...)
 void worker_drain_output(struct worker *w);
 void worker_finish_carry(struct worker *w);
 void worker_arm_idle_timer(struct worker *w);
+struct worker *worker_new(uv_loop_t *loop, const struct worker_spec *spec,
+                          const struct worker_events *ev, void *data);
+void worker_start_io(struct worker *w, const struct worker_spec *spec);
+void worker_close(struct worker *w);
+/* The process ended (its status or signal): for uv's exit callback, and for
+ * a forked worker, for its template's word. */
+void worker_exited(struct worker *w, int64_t status, int sig);
+
+/* worker-fork.c: templates and the workers forked from them */
+/* The template is ready: the forks asked of it meanwhile go to it now. */
+void worker_template_ready(struct worker *tmpl);
+/* A template's "forked", "fork-failed" or "exited" (msg); 0 when event is
+ * none of these. */
+int worker_template_event(struct worker *tmpl, const char *event, json_t *msg);
+/* The template is gone (why: reason; start_error when it never was
+ * ready), and the workers forked from it with it. */
+void worker_template_exited(struct worker *tmpl, const json_t *start_error, const char *reason);
+/* A forked worker is gone: forget it in its template. */
+void worker_fork_forget(struct worker *w);
 
 /* worker-agent.c: the control socket to the agent */
 void worker_agent_send(struct worker *w, json_t *msg);

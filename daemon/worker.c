@@ -116,6 +116,7 @@ on_handle_closed(uv_handle_t *h)
 	buf_free(&w->ctl_in);
 	buf_free(&w->tail);
 	json_decref(w->start_error);
+	free(w->children);
 	free(w->name);
 	free(w);
 }
@@ -129,7 +130,7 @@ close_handle(struct worker *w, uv_handle_t *h)
 
 /* Close everything; the record is freed by the last close callback. The
  * output streams free themselves, and call nothing once closed. */
-static void
+void
 worker_close(struct worker *w)
 {
 	ostream_close(w->out);
@@ -138,7 +139,8 @@ worker_close(struct worker *w)
 	close_handle(w, (uv_handle_t *)&w->ctl);
 	close_handle(w, (uv_handle_t *)&w->timer);
 	close_handle(w, (uv_handle_t *)&w->intr_timer);
-	close_handle(w, (uv_handle_t *)&w->proc);
+	if (!w->forked)
+		close_handle(w, (uv_handle_t *)&w->proc);
 }
 
 int
@@ -356,10 +358,9 @@ linger_start(struct worker *w)
 	           w->kill_grace);
 }
 
-static void
-on_worker_exit(uv_process_t *p, int64_t status, int sig)
+void
+worker_exited(struct worker *w, int64_t status, int sig)
 {
-	struct worker *w = p->data;
 	struct buf msg = BUF_INIT;
 	json_t *start_err = NULL;
 	enum worker_state was = w->state;
@@ -433,17 +434,28 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 	/* Before exited(): that may be the daemon's last worker, and the
 	 * reaper goes with it, cutting what it holds. */
 	linger_start(w);
+	if (w->forked)
+		worker_fork_forget(w);
+	else if (w->is_template)
+		worker_template_exited(w, start_err, reason.data); /* those forked from it first */
 	/* The owner forgets the worker now; the record may outlive it. */
 	w->ev->exited(w, &e, w->data);
 	buf_free(&msg);
 	buf_free(&reason);
 	json_decref(start_err);
 	if (w->lingering) {
-		close_handle(w, (uv_handle_t *)&w->proc);
+		if (!w->forked)
+			close_handle(w, (uv_handle_t *)&w->proc);
 		close_handle(w, (uv_handle_t *)&w->ctl);
 		close_handle(w, (uv_handle_t *)&w->intr_timer);
 	} else
 		worker_close(w);
+}
+
+static void
+on_worker_exit(uv_process_t *p, int64_t status, int sig)
+{
+	worker_exited(p->data, status, sig);
 }
 
 /* The next step of escalation: SIGINT (timeouts only), SIGTERM, SIGKILL,
@@ -489,7 +501,13 @@ on_timer(uv_timer_t *t)
 		worker_log(w, LOG_LEVEL_ERR, "%s, killing", m);
 		json_decref(w->start_error);
 		w->start_error = json_pack("{s:s, s:s}", "type", "WorkerStartFailed", "message", m);
-		worker_kill(w, SIGKILL);
+		/* a fork its template has not made (or said it made) yet has
+		 * no process to kill: it ends here, and one made later is
+		 * killed when the template says so */
+		if (w->forked && w->pid <= 0)
+			worker_exited(w, 0, SIGKILL);
+		else
+			worker_kill(w, SIGKILL);
 		break;
 	}
 	case WORKER_IDLE:
@@ -520,16 +538,12 @@ on_timer(uv_timer_t *t)
 	}
 }
 
-int
-worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worker_events *ev,
-             void *data, struct worker **ret)
+/* The record and its handles, not started. */
+struct worker *
+worker_new(uv_loop_t *loop, const struct worker_spec *spec, const struct worker_events *ev,
+           void *data)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
-	uv_process_options_t opts;
-	uv_stdio_container_t stdio[4];
-	char **argv = spec->argv;
-	char daemon_pid[24];
-	int r;
 
 	w->loop = loop;
 	w->ev = ev;
@@ -552,10 +566,37 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	uv_timer_init(loop, &w->timer);
 	uv_timer_init(loop, &w->intr_timer);
 	w->ctl.data = w->timer.data = w->proc.data = w->intr_timer.data = w;
+	w->open_handles = 3;
+	w->is_template = spec->template;
+	w->fork_fds[0] = w->fork_fds[1] = w->fork_fds[2] = -1;
+	return w;
+}
+
+/* Read its output and its agent, and time its start. */
+void
+worker_start_io(struct worker *w, const struct worker_spec *spec)
+{
+	ostream_start(w->out);
+	ostream_start(w->err);
+	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, worker_agent_read);
+	if (spec->startup_timeout > 0)
+		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
+}
+
+int
+worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worker_events *ev,
+             void *data, struct worker **ret)
+{
+	struct worker *w = worker_new(loop, spec, ev, data);
+	uv_process_options_t opts;
+	uv_stdio_container_t stdio[4];
+	char **argv = spec->argv;
+	char daemon_pid[24];
+	int r;
+
 	/* uv_spawn initialises proc even when it fails, so it is always
 	 * closed, and counted, too. */
-	w->open_handles = 4;
-
+	w->open_handles++;
 	memset(&opts, 0, sizeof(opts));
 	memset(stdio, 0, sizeof(stdio));
 	stdio[0].flags = UV_IGNORE;
@@ -596,12 +637,9 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	if (w->reaper)
 		reaper_track(w->reaper, w->proc.pid);
 	w->pid = w->proc.pid;
-	ostream_start(w->out);
-	ostream_start(w->err);
-	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, worker_agent_read);
-	if (spec->startup_timeout > 0)
-		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
-	worker_log(w, LOG_LEVEL_INFO, "starting %s", spec->argv[0]);
+	worker_start_io(w, spec);
+	worker_log(w, LOG_LEVEL_INFO, "starting %s%s", spec->argv[0],
+	           spec->template ? " (the template workers are forked from)" : "");
 	*ret = w;
 	return 0;
 }

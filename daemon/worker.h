@@ -62,12 +62,22 @@ struct worker_spec {
 	double stop_grace;      /* seconds from "stop" to SIGTERM */
 	double interrupt_grace; /* seconds from a timeout's SIGINT to SIGTERM */
 	double kill_grace;      /* seconds from SIGTERM to SIGKILL */
+	int template;           /* spawn: fork: this is its target's template, never given work */
 };
 
 /* Start a worker. On failure returns -errno (the exec error included) and
  * nothing is left behind. */
 int worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worker_events *ev,
                  void *data, struct worker **ret);
+
+/* spawn: fork. A worker made by tmpl (a template, spawned with
+ * spec->template) forking itself, with new fds 1, 2 and 3 from us and its
+ * own process group; argv and env of spec are not used. It is supervised
+ * as any other; while tmpl is starting, the fork waits for it, and when
+ * tmpl exits, every worker forked from it goes too. -errno on failure,
+ * nothing left behind. */
+int worker_fork(struct worker *tmpl, const struct worker_spec *spec, const struct worker_events *ev,
+                void *data, struct worker **ret);
 
 /* Send r to the idle worker; it becomes busy. r->worker is set. */
 void worker_run(struct worker *w, struct request *r);

@@ -667,6 +667,7 @@ def main():
         exit_now(2)
     os.set_inheritable(int(fd), False)  # children of user code must not hold it
     sock = socket.socket(fileno=int(fd))
+    template = os.environ.pop("HOTLOAD_SPAWN", None) == "template"
     signal.signal(signal.SIGINT, on_sigint)
     signal.signal(signal.SIGTERM, on_sigterm)
     setup_streams()
@@ -688,10 +689,19 @@ def main():
         exit_now(1)
     status, stop = 0, None
     try:
-        version = "%d.%d.%d" % sys.version_info[:3]
-        send(sock, {"event": "ready", "pid": os.getpid(), "python": version,
-                    "executable": sys.executable})
-        stop = serve(sock, hook, main_ns, reloader)
+        ready = {"event": "ready", "pid": os.getpid(),
+                 "python": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable}
+        child = sock
+        if template:  # spawn: fork: fork workers until stop; a child goes on below
+            import hotload_template
+            send(sock, dict(ready, template=True))
+            child, stop = hotload_template.Template(sock).serve()
+            if child is not None:
+                sock = child
+                ready.update(pid=os.getpid(), forked=True)
+        if child is not None:
+            send(sock, ready)
+            stop = serve(sock, hook, main_ns, reloader)
     except Terminated:
         status = 143
     except OSError:  # the control socket broke: the daemon is gone, as at EOF
