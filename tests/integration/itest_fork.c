@@ -1,0 +1,355 @@
+/* itest_fork.c - spawn: fork with python3: workers forked from a warm
+ * template, and everything a spawned worker guarantees (crash restart,
+ * pools, interrupt, timeout, output, teardown, reloading) */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+/* Make yaml the hook forky.yaml, and load it. */
+static void
+use_hook(struct itest_daemon *d, const char *yaml)
+{
+	json_t *res;
+
+	itest_write_hook(d, "forky.yaml", yaml);
+	res = itest_control(d, "reload");
+	ck_assert_msg(json_is_true(json_object_get(res, "ok")), "reload failed");
+	json_decref(res);
+}
+
+/* Whether s holds "WORD PID\n". */
+static int
+has_line(const char *s, const char *word, long pid)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "%s %ld\n", word, pid);
+	return strstr(s, line) != NULL;
+}
+
+/* Stop the daemon (asserting a clean exit), keeping its directory. */
+static void
+stop_keep(struct itest_daemon *d)
+{
+	int st = itest_terminate(d, 0);
+
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "hotloadd exit status %d", st);
+}
+
+/* A daemon with hook "forky" (python3 as version 1, spawn: fork, two
+ * workers): initialize and uninitialize log their pid to DIR/life.log;
+ * more is appended to the hook as it is. */
+static struct itest_daemon *
+start_forky(const char *more)
+{
+	struct itest_opts o = {.empty_hooks_dir = 1, .extra_config = ITEST_SUPERVISION("2", "1")};
+	struct itest_daemon *d = itest_start(&o);
+	char *hook =
+	        itest_strf(ITEST_PY_HOOK("forky") "spawn: fork\n"
+	                                          "max_workers: 2\n"
+	                                          "initialize: |\n"
+	                                          "  import os\n"
+	                                          "  with open('%s/life.log', 'a') as f:\n"
+	                                          "      f.write('init %%d\\n' %% os.getpid())\n"
+	                                          "uninitialize: |\n"
+	                                          "  import os\n"
+	                                          "  with open('%s/life.log', 'a') as f:\n"
+	                                          "      f.write('uninit %%d\\n' %% os.getpid())\n"
+	                                          "%s",
+	                   d->dir, d->dir, more ? more : "");
+
+	use_hook(d, hook);
+	free(hook);
+	return d;
+}
+
+/* DIR/life.log ("" when missing). */
+static char *
+life(const struct itest_daemon *d)
+{
+	char *path = itest_strf("%s/life.log", d->dir);
+	char *s = itest_read_file(path, NULL);
+
+	free(path);
+	return s ? s : strdup("");
+}
+
+/* The template's pid from the target's status, or -1. */
+static long
+template_pid(const struct itest_daemon *d)
+{
+	json_t *t = itest_target_status(d, "forky:1");
+	json_t *tmpl = json_object_get(t, "template");
+	long pid =
+	        json_is_object(tmpl) ? (long)json_integer_value(json_object_get(tmpl, "pid")) : -1;
+
+	json_decref(t);
+	return pid;
+}
+
+/* eval of code, an integer */
+static long
+eval_long(struct jclient *c, json_int_t id, const char *code)
+{
+	struct jreply r;
+	json_t *v;
+	long n;
+
+	jc_call(c, id, "eval", code, &r);
+	jreply_assert_ok(&r);
+	v = json_object_get(r.done, "json");
+	ck_assert_msg(json_is_integer(v), "eval %s: not an integer", code);
+	n = (long)json_integer_value(v);
+	jreply_free(&r);
+	return n;
+}
+
+/* A worker is a child of the template, leads its own process group, and
+ * starts with what the template's initialize() left; initialize runs once
+ * for every worker of one template, a crash is restarted by a new fork, two
+ * workers are two forks, and at the stop every one of them and the
+ * template run uninitialize and are gone. */
+START_TEST(workers_are_forks_of_one_template)
+{
+	struct itest_daemon *d = start_forky(NULL);
+	struct jclient *a = jc_open(d, ITEST_UNIX, "forky mode=json");
+	struct jclient *b;
+	struct jreply r, ra, rb;
+	long pid = eval_long(a, 1, "__import__('os').getpid()"), tmpl = template_pid(d), again;
+	char *log;
+
+	ck_assert_int_gt(tmpl, 0);
+	ck_assert_int_ne(pid, tmpl);
+	ck_assert_int_eq(eval_long(a, 2, "__import__('os').getppid()"), tmpl);
+	ck_assert_int_eq(eval_long(a, 3, "__import__('os').getpgrp()"), pid);
+
+	/* a crash: WorkerDied, and the next request is a new fork */
+	jc_call(a, 4, "exec", "import os\nos._exit(3)", &r);
+	jreply_assert_error(&r, "WorkerDied");
+	jreply_free(&r);
+	again = eval_long(a, 5, "__import__('os').getpid()");
+	ck_assert_int_ne(again, pid);
+	ck_assert_int_eq(eval_long(a, 6, "__import__('os').getppid()"), tmpl);
+
+	/* two at once: two forks */
+	b = jc_open(d, ITEST_UNIX, "forky mode=json");
+	jc_send_exec(a, 7, "import os, time\ntime.sleep(0.5)\nprint(os.getpid(), os.getppid())", 0);
+	jc_send_exec(b, 1, "import os, time\ntime.sleep(0.5)\nprint(os.getpid(), os.getppid())", 0);
+	jc_collect(a, 7, 0, &ra);
+	jc_collect(b, 1, 0, &rb);
+	jreply_assert_ok(&ra);
+	jreply_assert_ok(&rb);
+	ck_assert_str_ne(ra.out, rb.out);
+	ck_assert_int_eq(atol(strchr(ra.out, ' ') + 1), tmpl);
+	ck_assert_int_eq(atol(strchr(rb.out, ' ') + 1), tmpl);
+	jreply_free(&ra);
+	jreply_free(&rb);
+
+	/* three workers so far, one initialize: the template's */
+	log = life(d);
+	ck_assert_int_eq(itest_count(log, "init "), 1);
+	ck_assert_msg(has_line(log, "init", tmpl), "life.log:\n%s", log);
+	free(log);
+
+	jc_close(a);
+	jc_close(b);
+	stop_keep(d);
+	/* each of the two workers and the template tore down, and are gone */
+	log = life(d);
+	ck_assert_msg(itest_count(log, "uninit ") == 3, "life.log:\n%s", log);
+	ck_assert_msg(has_line(log, "uninit", tmpl), "life.log:\n%s", log);
+	free(log);
+	ck_assert(itest_wait_gone((pid_t)tmpl, 5000));
+	ck_assert(itest_wait_gone((pid_t)again, 5000));
+	itest_free(d);
+}
+END_TEST
+
+/* Output, native writes included, is the request's; a timeout and an
+ * interrupt stop the code and keep the forked worker warm. */
+START_TEST(output_timeout_and_interrupt)
+{
+	struct itest_daemon *d = start_forky(NULL);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "forky mode=json");
+	struct jreply r;
+	json_t *fields, *res;
+	long pid = eval_long(c, 1, "__import__('os').getpid()");
+
+	jc_call(c, 2, "exec",
+	        "import os, sys\nprint('out')\nsys.stderr.write('err\\n')\nsys.stdout.flush()\n"
+	        "os.write(1, b'native\\n')\nos.write(2, b'native err\\n')",
+	        &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, "out\nnative\n");
+	ck_assert_str_eq(r.err, "err\nnative err\n");
+	jreply_free(&r);
+
+	jc_send_exec(c, 3, "import time\ntime.sleep(30)", 0.5);
+	jc_collect(c, 3, 0, &r);
+	jreply_assert_error(&r, "Timeout");
+	jreply_free(&r);
+	ck_assert_int_eq(eval_long(c, 4, "__import__('os').getpid()"), pid);
+
+	jc_send_exec(c, 5, "import time\nprint('started', flush=True)\ntime.sleep(30)", 0);
+	json_decref(jc_next_output(c, 0)); /* "started": the code runs */
+	fields = json_pack("{s:s}", "target", "forky:1");
+	res = itest_control_with(d, "interrupt", fields);
+	ck_assert(json_is_true(json_object_get(res, "ok")));
+	json_decref(res);
+	json_decref(fields);
+	jc_collect(c, 5, 0, &r);
+	jreply_assert_error(&r, "KeyboardInterrupt");
+	jreply_free(&r);
+	ck_assert_int_eq(eval_long(c, 6, "__import__('os').getpid()"), pid);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
+/* The template's exit takes its workers with it: the running request gets
+ * WorkerDied, and the next one is served by a fork of a new template. */
+START_TEST(template_exit_takes_its_workers)
+{
+	struct itest_daemon *d = start_forky(NULL);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "forky mode=json");
+	struct jreply r;
+	long pid = eval_long(c, 1, "__import__('os').getpid()"), tmpl = template_pid(d), fresh;
+	char *log;
+
+	jc_send_exec(c, 2, "import time\nprint('started', flush=True)\ntime.sleep(30)", 0);
+	json_decref(jc_next_output(c, 0));
+	ck_assert_int_eq(kill((pid_t)tmpl, SIGKILL), 0);
+	jc_collect(c, 2, 0, &r);
+	jreply_assert_error(&r, "WorkerDied");
+	jreply_free(&r);
+	ck_assert(itest_wait_gone((pid_t)pid, 5000));
+
+	fresh = eval_long(c, 3, "__import__('os').getppid()");
+	ck_assert_int_ne(fresh, tmpl);
+	ck_assert_int_eq(fresh, template_pid(d));
+	log = life(d);
+	ck_assert_int_eq(itest_count(log, "init "), 2);
+	free(log);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
+/* A template whose initialize() fails: the request hears why, traceback
+ * included, and no template is left running. */
+START_TEST(template_start_failure)
+{
+	struct itest_daemon *d = itest_start(&(struct itest_opts){.empty_hooks_dir = 1});
+	struct jclient *c;
+	struct jreply r;
+	long long end;
+
+	use_hook(d, ITEST_PY_HOOK("forky") "spawn: fork\n"
+	                                   "initialize: |\n"
+	                                   "  raise RuntimeError('no licence for this seat')\n");
+	c = jc_open(d, ITEST_UNIX, "forky mode=json");
+
+	jc_call(c, 1, "exec", "print(1)", &r);
+	jreply_assert_error(&r, "WorkerStartFailed");
+	ck_assert_msg(strstr(jreply_error_str(&r, "message"), "no licence for this seat"),
+	              "message: %s", jreply_error_str(&r, "message"));
+	jreply_free(&r);
+	end = itest_now_ms() + 5000;
+	while (template_pid(d) > 0 && itest_now_ms() < end)
+		itest_sleep_ms(20);
+	ck_assert_int_le(template_pid(d), 0);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
+static void
+write_text(const char *path, const char *text)
+{
+	char *tmp = itest_strf("%s.tmp~", path);
+
+	itest_write_file(tmp, text, strlen(text));
+	ck_assert_int_eq(rename(tmp, path), 0);
+	free(tmp);
+}
+
+/* The template imported a module at its start; a save reloads it in the
+ * forked worker before its next request, and a worker forked after the
+ * save (from the template that has the old code) reloads it too. A
+ * recycle replaces the template. */
+START_TEST(forked_workers_reload_what_changed)
+{
+	struct itest_daemon *d = itest_start(&(struct itest_opts){.empty_hooks_dir = 1});
+	char *src = itest_strf("%s/src", d->dir), *mod = itest_strf("%s/fmod.py", src);
+	char *hook;
+	struct jclient *c;
+	struct jreply r;
+	json_t *res, *fields;
+	long tmpl, pid;
+	long long end;
+
+	ck_assert_int_eq(mkdir(src, 0700), 0);
+	write_text(mod, "VALUE = 1\n");
+	hook = itest_strf(ITEST_PY_HOOK("forky") "spawn: fork\n"
+	                                         "python_path: [%s]\n"
+	                                         "watch: [%s]\n"
+	                                         "initialize: import fmod\n",
+	                  src, src);
+	use_hook(d, hook);
+	free(hook);
+	c = jc_open(d, ITEST_UNIX, "forky mode=json");
+	ck_assert_int_eq(eval_long(c, 1, "__import__('fmod').VALUE"), 1);
+	tmpl = template_pid(d);
+
+	write_text(mod, "VALUE = 2\n");
+	itest_sleep_ms(300); /* the watch's debounce */
+	ck_assert_int_eq(eval_long(c, 2, "__import__('fmod').VALUE"), 2);
+
+	/* a new fork of the same template: it is told of the change too */
+	jc_call(c, 3, "exec", "import os\nos._exit(1)", &r);
+	jreply_assert_error(&r, "WorkerDied");
+	jreply_free(&r);
+	ck_assert_int_eq(eval_long(c, 4, "__import__('fmod').VALUE"), 2);
+	ck_assert_int_eq(eval_long(c, 5, "__import__('os').getppid()"), tmpl);
+
+	/* recycle: a new template, which imports what is on disk now */
+	pid = eval_long(c, 6, "__import__('os').getpid()");
+	fields = json_pack("{s:[s]}", "targets", "forky:1");
+	res = itest_control_with(d, "recycle", fields);
+	ck_assert(json_is_true(json_object_get(res, "ok")));
+	json_decref(res);
+	json_decref(fields);
+	end = itest_now_ms() + 10000;
+	while ((template_pid(d) == tmpl || itest_pid_alive((pid_t)pid)) && itest_now_ms() < end)
+		itest_sleep_ms(20);
+	ck_assert(!itest_pid_alive((pid_t)pid));
+	ck_assert_int_eq(eval_long(c, 7, "__import__('fmod').VALUE"), 2);
+	ck_assert_int_ne(eval_long(c, 8, "__import__('os').getppid()"), tmpl);
+	jc_close(c);
+	itest_stop(d);
+	free(src);
+	free(mod);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("fork");
+	TCase *tc = tcase_create("fork");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, workers_are_forks_of_one_template);
+	tcase_add_test(tc, output_timeout_and_interrupt);
+	tcase_add_test(tc, template_exit_takes_its_workers);
+	tcase_add_test(tc, template_start_failure);
+	tcase_add_test(tc, forked_workers_reload_what_changed);
+	suite_add_tcase(s, tc);
+	return itest_run_suite(s);
+}
