@@ -519,6 +519,42 @@ def run_cold_start(args):
     return {"first_request": a, "python_c_pass": b}
 
 
+def run_new_worker(args, spec):
+    """spec "LABEL,EXEC_TARGET,FORK_TARGET": two hooks of one interpreter
+    with recycle_after: 1, spawn: exec and spawn: fork. Each request's
+    worker is replaced after it, so the next request waits for a new one:
+    its time, less a warm no-op's, is the new worker's start. Alternating,
+    --rounds x 3 times; medians."""
+    label, exec_target, fork_target = spec.split(",")
+    times = {exec_target: [], fork_target: []}
+    for target in (exec_target, fork_target):  # the template, the first start
+        c = Client(args.socket, target)
+        c.json_open()
+        try:
+            c.json_exec("pass")
+        finally:
+            c.json_close()
+    for _ in range(max(1, args.rounds) * 3):
+        for target in (exec_target, fork_target):
+            time.sleep(0.3)  # the last worker is gone: nothing else runs
+            c = Client(args.socket, target)
+            c.json_open()
+            try:
+                t0 = time.perf_counter()
+                c.json_exec("pass")
+                times[target].append(time.perf_counter() - t0)
+            finally:
+                c.json_close()
+    med = {t: sorted(v)[len(v) // 2] for t, v in times.items()}
+    print()
+    print("new %s worker, first no-op included (medians of %d): spawn: exec %s, "
+          "spawn: fork %s, %.1fx faster" % (label, len(times[exec_target]),
+                                          fmt_time(med[exec_target]),
+                                          fmt_time(med[fork_target]),
+                                          med[exec_target] / med[fork_target]))
+    return {"exec": med[exec_target], "fork": med[fork_target]}
+
+
 def run_idle(args, daemon_pid, pool2_target):
     """hotloadd with 3 warm workers (the main target's and pool2's two),
     left alone for --idle seconds: its wake-ups and RSS."""
@@ -596,6 +632,10 @@ def main():
                     help="a target of the same interpreter with a pool of 2 workers: run "
                          "the concurrency case against it too")
     ap.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    ap.add_argument("--new-worker", action="append", default=[],
+                    metavar="LABEL,EXEC_TARGET,FORK_TARGET",
+                    help="time a new worker of two hooks with recycle_after: 1, one "
+                         "spawn: exec, one spawn: fork")
     ap.add_argument("--big-out-mib", type=int, default=256,
                     help="MiB of stdout for the big-output case (0: none)")
     ap.add_argument("--idle", type=float, default=10,
@@ -672,6 +712,8 @@ def main():
             if args.big_out_mib > 0:
                 results[("big output", "MiB/s")] = run_big_output(args, args.daemon_pid)
             results[("cold start", "s")] = run_cold_start(args)
+            for spec in args.new_worker:
+                results[("new worker", spec.split(",")[0])] = run_new_worker(args, spec)
             if args.idle > 0 and args.pool2_target:
                 results[("idle", "daemon")] = run_idle(args, args.daemon_pid,
                                                        args.pool2_target)

@@ -89,6 +89,24 @@ echo "watch: [$tmp/watched]" >>"$tmp/hooks/benchwatch.yaml"
 # The same interpreter with a pool of 2 warm workers, for 8 clients at once.
 sed 's/^name: benchpy$/name: benchpool2/' "$tmp/hooks/benchpy.yaml" >"$tmp/hooks/benchpool2.yaml"
 printf 'max_workers: 2\nmin_workers: 2\n' >>"$tmp/hooks/benchpool2.yaml"
+# New workers: a worker replaced after every request (recycle_after: 1),
+# started (spawn: exec) or forked from a template (spawn: fork); the same
+# for Blender when it is installed (the shipped hook, renamed).
+newworker="--new-worker python,benchnew:3,benchnewfork:3"
+sed 's/^name: benchpy$/name: benchnew/' "$tmp/hooks/benchpy.yaml" >"$tmp/hooks/benchnew.yaml"
+echo "recycle_after: 1" >>"$tmp/hooks/benchnew.yaml"
+sed 's/^name: benchnew$/name: benchnewfork/' "$tmp/hooks/benchnew.yaml" >"$tmp/hooks/benchnewfork.yaml"
+echo "spawn: fork" >>"$tmp/hooks/benchnewfork.yaml"
+if [ -x /usr/bin/blender ]; then
+	sed -e 's/^name: blender$/name: benchblender/' -e '/^aliases:/d' \
+		conf/hooks.d/blender.yaml >"$tmp/hooks/benchblender.yaml"
+	echo "recycle_after: 1" >>"$tmp/hooks/benchblender.yaml"
+	sed 's/^name: benchblender$/name: benchblenderfork/' "$tmp/hooks/benchblender.yaml" \
+		>"$tmp/hooks/benchblenderfork.yaml"
+	echo "spawn: fork" >>"$tmp/hooks/benchblenderfork.yaml"
+	bv=$(blender --version 2>/dev/null | sed -n 's/^Blender \([0-9.]*\).*/\1/p' | head -1)
+	newworker="$newworker --new-worker blender,benchblender:$bv,benchblenderfork:$bv"
+fi
 cat >"$tmp/hotloadd.yaml" <<EOF
 listen:
   unix: $tmp/hotloadd.sock
@@ -118,7 +136,7 @@ echo "hotloadd: $HOTLOADD (pid $pid)${AGENT:+, agent $agent}"
 "$python" tests/bench/bench.py --socket "$tmp/hotloadd.sock" --target benchpy:3 \
 	--python "$python" --daemon-pid "$pid" --relay --relay-bin "$tmp/relay" \
 	--extra-target python:3 --pool2-target benchpool2:3 \
-	--extra-target benchwatch:3 "$@"
+	--extra-target benchwatch:3 $newworker "$@"
 if [ -s "$tmp/hotloadd.log" ]; then
 	echo
 	echo "hotloadd said:"
