@@ -64,7 +64,7 @@ fail:
  * client's working directory goes with it; script may be NULL. */
 static int
 exec_code(const struct ctl_opts *o, const char *target, const char *code, size_t len,
-          const char *file, int fresh, const struct script *script)
+          const char *file, const char *ns, const struct script *script)
 {
 	json_t *req = json_object();
 	int r = CTL_EXIT_USAGE;
@@ -73,8 +73,8 @@ exec_code(const struct ctl_opts *o, const char *target, const char *code, size_t
 	if (ctlreq_set_string(req, "code", code, len) ||
 	    ctlreq_set_string(req, "file", file, strlen(file)))
 		goto fail;
-	if (fresh)
-		json_object_set_new(req, "ns", json_string("fresh"));
+	if (ns)
+		json_object_set_new(req, "ns", json_string(ns));
 	ctlreq_set_limits(o, req);
 	if (script && set_script(req, script))
 		goto fail;
@@ -186,7 +186,10 @@ exec_once(const struct ctl_opts *o, void *data)
 	if (in.len >= 3 && !memcmp(in.data, "\xef\xbb\xbf", 3))
 		skip = 3;
 	r = exec_code(o, a->pos[1], in.data + skip, in.len - skip, file,
-	              a->value[OPT_FRESH] != NULL, &script);
+	              a->value[OPT_ISOLATED] ? "isolated"
+	              : a->value[OPT_FRESH]  ? "fresh"
+	                                     : NULL,
+	              &script);
 fail:
 	buf_free(&in);
 	free(real);
@@ -206,6 +209,10 @@ cmd_exec(const struct ctl_opts *o, const struct cmd_args *a)
 		return ctl_usage("exec", "missing TARGET");
 	if (!code && a->npos < 3)
 		return ctl_usage("exec", "missing the code: -c CODE, a FILE, or - for stdin");
+	if (a->value[OPT_FRESH] && a->value[OPT_ISOLATED])
+		return ctl_usage("exec", "--fresh and --isolated cannot go together");
+	if (a->value[OPT_ISOLATED] && a->value[OPT_SESSION])
+		return ctl_usage("exec", "--isolated runs in a worker of its own, not a session's");
 	if (!watch)
 		return exec_once(o, (void *)a);
 	/* --watch: FILE's directory, or --watch=DIR */

@@ -15,6 +15,7 @@ enum cmd_opt {
 	OPT_CODE,
 	OPT_FILE,
 	OPT_FRESH,
+	OPT_ISOLATED,
 	OPT_PURGE,
 	OPT_WATCH,
 	OPT_JSON,

@@ -71,6 +71,8 @@ const char ctlhelp_exec[] =
         "      --file NAME   the file name tracebacks show (default: FILE's full\n"
         "                    path, <stdin> or <string>)\n"
         "      --fresh       run in a fresh namespace instead of the shared __main__\n"
+        "      --isolated    run in a new worker of its own, stopped after it: with\n"
+        "                    spawn: fork, a fresh fork of the warm template\n"
         "      --timeout S   wait at most S seconds in all, a busy worker's queue\n"
         "                    included, and let it run at most that: then\n"
         "                    KeyboardInterrupt, and if that does not stop it, the\n"

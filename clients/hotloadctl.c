@@ -37,6 +37,7 @@ static const struct opt_def opt_defs[] = {
         {"code", 'c', 1, OPT_CODE},
         {"file", 0, 1, OPT_FILE},
         {"fresh", 0, 0, OPT_FRESH},
+        {"isolated", 0, 0, OPT_ISOLATED},
         {"purge", 0, 0, OPT_PURGE},
         {"watch", 0, 2, OPT_WATCH},
         {"json", 0, 0, OPT_JSON},
@@ -191,9 +192,10 @@ cmd_help(const struct ctl_opts *o, const struct cmd_args *a)
 
 static const struct command commands[] = {
         {"exec", cmd_exec,
-         BIT(OPT_CODE) | BIT(OPT_FILE) | BIT(OPT_FRESH) | BIT(OPT_JSON) | BIT(OPT_TIMEOUT) |
-                 BIT(OPT_WATCH) | BIT(OPT_SESSION),
-         "exec [--fresh] [--file NAME] [--timeout S] [--json] [--watch[=DIR]] [--session NAME] "
+         BIT(OPT_CODE) | BIT(OPT_FILE) | BIT(OPT_FRESH) | BIT(OPT_ISOLATED) | BIT(OPT_JSON) |
+                 BIT(OPT_TIMEOUT) | BIT(OPT_WATCH) | BIT(OPT_SESSION),
+         "exec [--fresh | --isolated] [--file NAME] [--timeout S] [--json] [--watch[=DIR]] "
+         "[--session NAME] "
          "TARGET (-c CODE | FILE | -) [--] [ARG...]",
          ctlhelp_exec},
         {"eval", cmd_eval, BIT(OPT_JSON) | BIT(OPT_TIMEOUT) | BIT(OPT_SESSION),

@@ -175,7 +175,7 @@ _hotloadctl()
 
 	local opts=""
 	case $cmd in
-	exec) opts="-c --code --file --fresh --timeout --json --watch --watch= --session" ;;
+	exec) opts="-c --code --file --fresh --isolated --timeout --json --watch --watch= --session" ;;
 	eval) opts="--timeout --json --session" ;;
 	debug) opts="--session" ;;
 	ping | list) opts="--json" ;;

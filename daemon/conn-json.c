@@ -199,6 +199,7 @@ json_build(struct conn *c, const struct jsonreq *q)
 	        .code_len = q->code_len,
 	        .file = q->file,
 	        .fresh = q->fresh,
+	        .isolated = q->isolated,
 	        .interactive = q->interactive,
 	        .timeout = q->timeout,
 	        .deadline = q->deadline,

@@ -173,6 +173,7 @@ conn_raw_submit(struct conn *c)
 	spec.code = buf_steal(&code);
 	spec.file = c->hdr.file[0] ? c->hdr.file : NULL;
 	spec.fresh = c->hdr.fresh;
+	spec.isolated = c->hdr.isolated;
 	spec.timeout = c->hdr.timeout;
 	spec.shutdown_after = shutdown;
 	r = request_new(&spec, &raw_sink, c);

@@ -229,8 +229,9 @@ parse_fields(json_t *msg, int framed, struct jsonreq *q, struct buf *err)
 	}
 	if (ns && !json_is_null(ns) &&
 	    (!json_is_string(ns) ||
-	     (strcmp(json_string_value(ns), "main") && strcmp(json_string_value(ns), "fresh")))) {
-		buf_puts(err, "field 'ns' must be \"main\" or \"fresh\"");
+	     (strcmp(json_string_value(ns), "main") && strcmp(json_string_value(ns), "fresh") &&
+	      strcmp(json_string_value(ns), "isolated")))) {
+		buf_puts(err, "field 'ns' must be \"main\", \"fresh\" or \"isolated\"");
 		return -EINVAL;
 	}
 	if (interactive && !json_is_null(interactive) && !json_is_boolean(interactive)) {
@@ -245,6 +246,7 @@ parse_fields(json_t *msg, int framed, struct jsonreq *q, struct buf *err)
 	}
 	q->file = json_string_value(file); /* NULL unless a string */
 	q->fresh = json_is_string(ns) && !strcmp(json_string_value(ns), "fresh");
+	q->isolated = json_is_string(ns) && !strcmp(json_string_value(ns), "isolated");
 	q->interactive = q->op == JSONREQ_EXEC && json_is_true(interactive);
 	q->timeout = json_is_number(timeout) ? json_number_value(timeout) : 0;
 	q->deadline = json_is_number(deadline) ? json_number_value(deadline) : 0;
@@ -252,6 +254,11 @@ parse_fields(json_t *msg, int framed, struct jsonreq *q, struct buf *err)
 	q->cwd = json_string_value(cwd);
 	q->argv = json_is_array(argv) ? argv : NULL;
 	q->session = json_string_value(session);
+	if (q->isolated && q->session) {
+		buf_puts(err, "field 'ns' \"isolated\" runs the code in a worker of its own, not "
+		              "a debug session's");
+		return -EINVAL;
+	}
 	if (q->op == JSONREQ_DEBUG && !q->session)
 		q->session = "default";
 	return 0;

@@ -33,6 +33,7 @@ struct jsonreq {
 	size_t code_len;
 	const char *file; /* "file"; NULL when absent or null: the agent's default */
 	int fresh;        /* "ns": "fresh" */
+	int isolated;     /* "ns": "isolated" */
 	int interactive;  /* "interactive": true (exec): a final expression's value */
 	double timeout;   /* "timeout" in seconds, in (0, REQUEST_TIMEOUT_MAX]; 0: none */
 	double deadline;  /* "deadline": seconds from now it may wait and run in all; 0: none */

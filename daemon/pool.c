@@ -501,7 +501,12 @@ on_worker_idle(struct worker *w, void *data)
 	char why[128];
 	size_t rss;
 
-	if (s && !worker_debugger(w)) {
+	if (worker_isolated(w)) {
+		/* its one request is done: the next one has a new worker */
+		log_debug("%s: stopping worker %d: its ns=isolated request is done", p->name,
+		          worker_pid(w));
+		worker_stop(w);
+	} else if (s && !worker_debugger(w)) {
 		/* its debug op failed: what it loaded of the debugger stays */
 		end_session(p, s, "could not start", 1);
 	} else if (s) {
@@ -522,18 +527,27 @@ on_worker_idle(struct worker *w, void *data)
 	pool_dispatch(p);
 }
 
+/* Workers not on their way out, of one kind: for ns=isolated requests
+ * (isolated), or the others. */
 static size_t
-live_workers(const struct pool *p)
+live_of(const struct pool *p, int isolated)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < p->n_workers; i++) {
 		enum worker_state s = worker_state(p->workers[i]);
 
-		if (s != WORKER_STOPPING && s != WORKER_STOPPED)
+		if (s != WORKER_STOPPING && s != WORKER_STOPPED &&
+		    worker_isolated(p->workers[i]) == isolated)
 			n++;
 	}
 	return n;
+}
+
+static size_t
+live_workers(const struct pool *p)
+{
+	return live_of(p, 0);
 }
 
 static int
@@ -745,8 +759,9 @@ spawn_template(struct pool *p, const struct worker_spec *spec)
 	return 0;
 }
 
+/* Start a worker (isolated: for one ns=isolated request). */
 static int
-pool_spawn(struct pool *p)
+pool_spawn(struct pool *p, int isolated)
 {
 	const struct supervision *sup = p->ctx.sup;
 	struct worker_spec spec;
@@ -797,6 +812,8 @@ pool_spawn(struct pool *p)
 	} else {
 		p->workers = xrealloc(p->workers, (p->n_workers + 1) * sizeof(*p->workers));
 		p->workers[p->n_workers++] = w;
+		if (isolated)
+			worker_set_isolated(w);
 		/* a new interpreter imports what is on disk now */
 		if (!p->hook->spawn_fork)
 			worker_set_seen_changes(w, p->change_seq);
@@ -822,10 +839,16 @@ worker_for(struct pool *p, struct request *r)
 		s = find_session(p, name);
 		return s && s->w && worker_state(s->w) == WORKER_IDLE ? s->w : NULL;
 	}
-	for (i = 0; i < p->n_workers; i++)
-		if (worker_state(p->workers[i]) == WORKER_IDLE &&
-		    !session_of_worker(p, p->workers[i]))
-			return p->workers[i];
+	/* an ns=isolated request has a new worker of its own, which serves
+	 * nothing else */
+	for (i = 0; i < p->n_workers; i++) {
+		struct worker *w = p->workers[i];
+
+		if (worker_state(w) == WORKER_IDLE && !session_of_worker(p, w) &&
+		    worker_isolated(w) == !!request_isolated(r) &&
+		    (!worker_isolated(w) || !worker_requests(w)))
+			return w;
+	}
 	return NULL;
 }
 
@@ -837,6 +860,7 @@ static void
 pool_dispatch(struct pool *p)
 {
 	size_t i, starting = 0, live, leased = 0, waiting = 0;
+	size_t iso_starting = 0, iso_waiting = 0, iso_live;
 	unsigned max = p->hook->max_workers ? p->hook->max_workers : 1;
 	size_t want;
 	struct request *r, *next;
@@ -846,7 +870,9 @@ pool_dispatch(struct pool *p)
 
 		next = request_queue_next(r);
 		if (!w) {
-			if (!request_session(r) || request_op(r) == REQUEST_DEBUG)
+			if (request_isolated(r))
+				iso_waiting++;
+			else if (!request_session(r) || request_op(r) == REQUEST_DEBUG)
 				waiting++;
 			continue;
 		}
@@ -881,8 +907,12 @@ pool_dispatch(struct pool *p)
 	if (p->stopping || p->state != POOL_OK)
 		return;
 	for (i = 0; i < p->n_workers; i++) {
-		if (worker_state(p->workers[i]) == WORKER_STARTING)
-			starting++;
+		if (worker_state(p->workers[i]) == WORKER_STARTING) {
+			if (worker_isolated(p->workers[i]))
+				iso_starting++;
+			else
+				starting++;
+		}
 		if (session_of_worker(p, p->workers[i]))
 			leased++;
 	}
@@ -891,9 +921,17 @@ pool_dispatch(struct pool *p)
 	if (waiting > starting && waiting - starting > want)
 		want = waiting - starting;
 	while (want-- && live < max) {
-		if (pool_spawn(p) < 0)
+		if (pool_spawn(p, 0) < 0)
 			return;
 		live++;
+	}
+	/* up to max_workers more, each for one ns=isolated request */
+	iso_live = live_of(p, 1);
+	want = iso_waiting > iso_starting ? iso_waiting - iso_starting : 0;
+	while (want-- && iso_live < max) {
+		if (pool_spawn(p, 1) < 0)
+			return;
+		iso_live++;
 	}
 }
 
@@ -1148,7 +1186,7 @@ pool_start(struct pool *p)
 	p->last_error = NULL;
 	live = live_workers(p);
 	if (!live && !p->hook->min_workers)
-		pool_spawn(p);
+		pool_spawn(p, 0);
 	pool_dispatch(p);
 	return 0;
 }

@@ -16,6 +16,7 @@ struct request {
 	size_t code_len;
 	char *file;
 	int fresh;
+	int isolated;
 	int interactive;
 	int shutdown_after;
 	double timeout;
@@ -65,6 +66,7 @@ request_new(const struct request_spec *spec, const struct request_sink *sink, vo
 	r->code_len = spec->code ? spec->code_len : 0;
 	r->file = spec->file ? xstrdup(spec->file) : NULL;
 	r->fresh = spec->fresh;
+	r->isolated = spec->isolated;
 	r->interactive = spec->interactive;
 	r->shutdown_after = spec->shutdown_after;
 	r->timeout = spec->timeout;
@@ -366,6 +368,12 @@ const char *
 request_session(const struct request *r)
 {
 	return r->session;
+}
+
+int
+request_isolated(const struct request *r)
+{
+	return r->isolated;
 }
 
 void

@@ -54,6 +54,7 @@ struct request_spec {
 	size_t code_len;
 	const char *file;    /* NULL: the agent's default */
 	int fresh;           /* ns=fresh */
+	int isolated;        /* ns=isolated: a new worker of its own, stopped after it */
 	int interactive;     /* exec: send back the value of a final expression */
 	int shutdown_after;  /* __SHUTDOWN__: stop the worker gracefully after it */
 	double timeout;      /* seconds it may run; 0: the hook's request_timeout */
@@ -122,6 +123,7 @@ json_t *request_client_id(const struct request *r);    /* borrowed; JSON null in
 const char *request_client_id_json(struct request *r); /* that, serialised */
 uint64_t request_code_hash(const struct request *r);   /* FNV-1a of op and code */
 const char *request_session(const struct request *r);  /* NULL: any worker */
+int request_isolated(const struct request *r);
 
 /* Tell the client r waits for its target ("starting", "backoff",
  * "queued"), if it listens for that. */

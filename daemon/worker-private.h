@@ -54,6 +54,7 @@ struct worker {
 	uint64_t seen_changes; /* the pool's change count this worker has been told of */
 	int interrupt_kill;    /* so a second interrupt is stopping the worker */
 	int leased;            /* to a debug session: no idle timeout */
+	int isolated;          /* for one ns=isolated request */
 	int debugger;          /* a debugger runs in it (a debug op succeeded) */
 	int paused;            /* threads of the running request stopped in the debugger */
 	int limit_held;        /* ... and its time limit's timer is stopped, with */

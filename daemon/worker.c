@@ -103,6 +103,10 @@ worker_status(const struct worker *w)
 	              up, "requests", (int)w->requests, "rss_bytes", (json_int_t)worker_rss(w));
 	if (w->paused)
 		json_object_set_new(o, "paused", json_true());
+	if (w->forked)
+		json_object_set_new(o, "forked", json_true());
+	if (w->isolated)
+		json_object_set_new(o, "isolated", json_true());
 	return o;
 }
 
@@ -799,6 +803,18 @@ worker_set_leased(struct worker *w, int leased)
 		uv_timer_stop(&w->timer); /* the idle timer */
 	else
 		worker_arm_idle_timer(w);
+}
+
+void
+worker_set_isolated(struct worker *w)
+{
+	w->isolated = 1;
+}
+
+int
+worker_isolated(const struct worker *w)
+{
+	return w->isolated;
 }
 
 int

@@ -108,6 +108,10 @@ int worker_reload_failed(const struct worker *w);
 void worker_set_leased(struct worker *w, int leased);
 int worker_debugger(const struct worker *w);
 
+/* ns=isolated: the worker is for one such request, and goes after it. */
+void worker_set_isolated(struct worker *w);
+int worker_isolated(const struct worker *w);
+
 /* Requests it has served; its resident memory in bytes (0: unknown). */
 unsigned worker_requests(const struct worker *w);
 size_t worker_rss_bytes(const struct worker *w);

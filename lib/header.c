@@ -66,13 +66,16 @@ set_option(struct header *h, const char *key, size_t klen, const char *val, size
 			return -EINVAL;
 		}
 	} else if (klen == 2 && !memcmp(key, "ns", 2)) {
+		h->fresh = h->isolated = 0;
 		if (vlen == 4 && !memcmp(val, "main", 4))
-			h->fresh = 0;
+			;
 		else if (vlen == 5 && !memcmp(val, "fresh", 5))
 			h->fresh = 1;
+		else if (vlen == 8 && !memcmp(val, "isolated", 8))
+			h->isolated = 1;
 		else {
-			snprintf(reterr, reterrlen, "ns must be main or fresh, not '%.*s'",
-			         (int)vlen, val);
+			snprintf(reterr, reterrlen,
+			         "ns must be main, fresh or isolated, not '%.*s'", (int)vlen, val);
 			return -EINVAL;
 		}
 	} else if (klen == 4 && !memcmp(key, "file", 4)) {

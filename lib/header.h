@@ -23,6 +23,7 @@ struct header {
 	enum header_mode mode;
 	char file[256];  /* raw mode: name shown in tracebacks, "" for default */
 	int fresh;       /* raw mode: ns=fresh */
+	int isolated;    /* raw mode: ns=isolated (a worker of its own, which goes after it) */
 	double timeout;  /* timeout=SECONDS; 0: none given */
 	int stream;      /* raw mode: stream=yes, stdout is written as it comes */
 	char token[129]; /* token=HEX, the daemon's secret; "" when none was given */

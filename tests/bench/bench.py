@@ -94,18 +94,22 @@ class Client:
             self.sock.close()
             self.sock = self.reader = None
 
-    def json_exec(self, code, framed=False):
+    def json_exec(self, code, framed=False, ns=None):
         """One JSON-mode exec round trip; returns (stdout text, done event).
-        framed: the code as bytes after the line (code_bytes)."""
+        framed: the code as bytes after the line (code_bytes); ns: the
+        request's "ns" ("isolated")."""
         self.next_id += 1
         rid = self.next_id
+        req = {"id": rid, "op": "exec"}
+        if ns:
+            req["ns"] = ns
         if framed:
             data = code.encode()
-            line = json.dumps({"id": rid, "op": "exec", "code_bytes": len(data)}) + "\n"
-            self.sock.sendall(line.encode() + data)
+            req["code_bytes"] = len(data)
+            self.sock.sendall((json.dumps(req) + "\n").encode() + data)
         else:
-            line = json.dumps({"id": rid, "op": "exec", "code": code}) + "\n"
-            self.sock.sendall(line.encode())
+            req["code"] = code
+            self.sock.sendall((json.dumps(req) + "\n").encode())
         out = []
         while True:
             raw = self.reader.readline()
@@ -545,14 +549,30 @@ def run_new_worker(args, spec):
                 times[target].append(time.perf_counter() - t0)
             finally:
                 c.json_close()
+    # ns=isolated on the fork target: a fork per request, against a warm
+    # no-op of the same connection
+    iso = []
+    c = Client(args.socket, fork_target)
+    c.json_open()
+    try:
+        for _ in range(max(1, args.rounds) * 10):
+            t0 = time.perf_counter()
+            c.json_exec("pass", ns="isolated")
+            iso.append(time.perf_counter() - t0)
+            time.sleep(0.05)
+    finally:
+        c.json_close()
     med = {t: sorted(v)[len(v) // 2] for t, v in times.items()}
+    med_iso = sorted(iso)[len(iso) // 2]
     print()
     print("new %s worker, first no-op included (medians of %d): spawn: exec %s, "
           "spawn: fork %s, %.1fx faster" % (label, len(times[exec_target]),
                                           fmt_time(med[exec_target]),
                                           fmt_time(med[fork_target]),
                                           med[exec_target] / med[fork_target]))
-    return {"exec": med[exec_target], "fork": med[fork_target]}
+    print("  ns=isolated no-op (a fork of its own per request, median of %d): %s"
+          % (len(iso), fmt_time(med_iso)))
+    return {"exec": med[exec_target], "fork": med[fork_target], "isolated": med_iso}
 
 
 def run_idle(args, daemon_pid, pool2_target):

@@ -338,6 +338,82 @@ START_TEST(forked_workers_reload_what_changed)
 }
 END_TEST
 
+/* ns=isolated: each request runs in a new fork of the template of its
+ * own, which goes after it: what one does is not in the next, nor in the
+ * main worker's namespace; raw mode has it as a header option; a target
+ * that starts its workers gives each isolated request a started one. */
+START_TEST(isolated_requests)
+{
+	struct itest_daemon *d = start_forky(NULL);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "forky mode=json");
+	struct jclient *e;
+	struct jreply r;
+	json_t *extra = json_pack("{s:s}", "ns", "isolated");
+	long main_pid, tmpl, iso[2];
+	char *out, *want;
+	int i;
+
+	jc_call(c, 1, "exec", "x = 'main'", &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	main_pid = eval_long(c, 2, "__import__('os').getpid()");
+	tmpl = template_pid(d);
+	for (i = 0; i < 2; i++) {
+		jc_call_with(c, 3 + i, "exec",
+		             "import os\nprint(os.getpid(), os.getppid(), 'x' in dir(), "
+		             "'y' in dir())\ny = 1",
+		             extra, 0, &r);
+		jreply_assert_ok(&r);
+		iso[i] = atol(r.out);
+		want = itest_strf(" %ld False False\n", tmpl);
+		ck_assert_msg(strstr(r.out, want), "got \"%s\", want \"%s\"", r.out, want);
+		free(want);
+		jreply_free(&r);
+		ck_assert_int_ne(iso[i], main_pid);
+		ck_assert_msg(itest_wait_gone((pid_t)iso[i], 5000), "isolated worker %ld stays",
+		              iso[i]);
+	}
+	ck_assert_int_ne(iso[0], iso[1]);
+	/* the main worker is as it was */
+	jc_call(c, 5, "exec", "import os\nprint(os.getpid(), x, 'y' in dir())", &r);
+	jreply_assert_ok(&r);
+	want = itest_strf("%ld main False\n", main_pid);
+	ck_assert_str_eq(r.out, want);
+	free(want);
+	jreply_free(&r);
+
+	/* raw mode */
+	out = itest_raw(d, ITEST_UNIX, "forky ns=isolated",
+	                "import os\nprint(os.getppid(), 'x' in dir())");
+	want = itest_strf("%ld False", tmpl);
+	ck_assert_msg(strstr(out, want), "raw reply: %s", out);
+	free(want);
+	free(out);
+
+	/* with a debug session: refused */
+	json_object_set_new(extra, "session", json_string("s"));
+	jc_call_with(c, 6, "exec", "print(1)", extra, 0, &r);
+	jreply_assert_error(&r, "BadRequest");
+	jreply_free(&r);
+	json_object_del(extra, "session");
+
+	/* spawn: exec: a started worker of its own */
+	e = jc_open(d, ITEST_UNIX, "python:3 mode=json");
+	main_pid = jc_worker_pid(e, 1);
+	jc_call_with(e, 2, "exec", "import os\nprint(os.getpid())", extra, 0, &r);
+	jreply_assert_ok(&r);
+	ck_assert_int_ne(atol(r.out), main_pid);
+	ck_assert(itest_wait_gone((pid_t)atol(r.out), 5000));
+	jreply_free(&r);
+	ck_assert_int_eq(jc_worker_pid(e, 3), main_pid);
+
+	json_decref(extra);
+	jc_close(c);
+	jc_close(e);
+	itest_stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -350,6 +426,7 @@ main(void)
 	tcase_add_test(tc, template_exit_takes_its_workers);
 	tcase_add_test(tc, template_start_failure);
 	tcase_add_test(tc, forked_workers_reload_what_changed);
+	tcase_add_test(tc, isolated_requests);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }

@@ -107,6 +107,12 @@ START_TEST(test_options)
 	parse_ok("python mode=json mode=raw ns=fresh ns=main", &h);
 	ck_assert_int_eq(h.mode, HEADER_MODE_RAW);
 	ck_assert_int_eq(h.fresh, 0);
+	parse_ok("python ns=fresh ns=isolated", &h);
+	ck_assert_int_eq(h.fresh, 0);
+	ck_assert_int_eq(h.isolated, 1);
+	parse_ok("python ns=isolated ns=fresh", &h);
+	ck_assert_int_eq(h.fresh, 1);
+	ck_assert_int_eq(h.isolated, 0);
 
 	/* Only the first '=' splits key from value. */
 	parse_ok("python file=a=b.py", &h);
@@ -252,8 +258,8 @@ START_TEST(test_bad_options)
 	parse_fail("maya mode=xml", "mode must be raw or json, not 'xml'");
 	parse_fail("maya mode=JSON", "mode must be raw or json");
 	parse_fail("maya mode=", "mode must be raw or json, not ''");
-	parse_fail("maya ns=other", "ns must be main or fresh, not 'other'");
-	parse_fail("maya ns=", "ns must be main or fresh");
+	parse_fail("maya ns=other", "ns must be main, fresh or isolated, not 'other'");
+	parse_fail("maya ns=", "ns must be main, fresh or isolated");
 }
 END_TEST
 

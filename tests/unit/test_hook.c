@@ -257,6 +257,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(h->min_workers, 0);
 	ck_assert_uint_eq(h->max_queue, 0);
 	ck_assert_double_eq(h->request_timeout, 0);
+	ck_assert_int_eq(h->spawn_fork, 0);
 	ck_assert_ptr_null(h->initialize);
 	ck_assert_ptr_null(h->uninitialize);
 	ck_assert_ptr_null(h->hook_class);
@@ -429,7 +430,7 @@ static const struct {
         {"name: x\nexecutable: /usr/bin/x\n",
          "2:1: unknown key 'executable' (known: name, aliases, description, default_version, "
          "hints, argv, launcher, env, startup_timeout, idle_timeout, max_workers, min_workers, "
-         "max_queue, request_timeout, initialize, uninitialize, namespace, hook_class, "
+         "max_queue, request_timeout, spawn, initialize, uninitialize, namespace, hook_class, "
          "python_path, watch, watch_mode, reload_strategy, reload_fallback, before_reload, "
          "after_reload, recycle_after, max_rss)"},
         {"name: x\nhints:\n  linux: [\"/x{version}\"]\n  solaris: []\n",
@@ -493,6 +494,7 @@ static const struct {
          "2:14: min_workers: expected at most max_workers (1), got '2'"},
         {"name: x\nmin_workers: 5\nmax_workers: 4\n",
          "2:14: min_workers: expected at most max_workers (4), got '5'"},
+        {"name: x\nspawn: clone\n", "2:8: spawn: expected exec or fork, got 'clone'"},
         {"name: x\nmax_queue: 0\n",
          "2:12: max_queue: expected an integer from 1 to 1000000, got '0'"},
         {"name: x\nmax_queue: -3\n",
@@ -561,7 +563,7 @@ START_TEST(test_load_string_error)
 	ck_assert_str_eq(err, "<built-in>:2:1: unknown key 'nope' (known: name, aliases, "
 	                      "description, default_version, hints, argv, launcher, env, "
 	                      "startup_timeout, idle_timeout, max_workers, min_workers, "
-	                      "max_queue, request_timeout, initialize, uninitialize, "
+	                      "max_queue, request_timeout, spawn, initialize, uninitialize, "
 	                      "namespace, hook_class, python_path, watch, watch_mode, "
 	                      "reload_strategy, reload_fallback, before_reload, after_reload, "
 	                      "recycle_after, max_rss)");
@@ -592,6 +594,7 @@ static const char *const eq_base[] = {
         "min_workers: 1\n",
         "max_queue: 10\n",
         "request_timeout: 5\n",
+        "spawn: exec\n",
         "initialize: import x\n",
         "uninitialize: x.stop()\n",
         "hook_class: m:C\n",
@@ -616,6 +619,8 @@ static const struct {
 } eq_variants[] = {
         {"description", "description: two\n", 1},
         {"description", "", 1},
+        {"spawn", "", 1}, /* exec is the default */
+        {"spawn", "spawn: fork\n", 0},
         {"aliases", "aliases: [z, y]\n", 1},
         {"env", "env: {A: 1, B: two}\n", 1},
         {"startup_timeout", "startup_timeout: 30.0\n", 1},

@@ -139,8 +139,19 @@ START_TEST(test_defaults)
 	jsonreq_done(&q);
 	parse_ok("{\"id\":2,\"op\":\"exec\",\"code\":\"x\",\"ns\":\"main\",\"timeout\":7}", &q);
 	ck_assert_int_eq(q.fresh, 0);
+	ck_assert_int_eq(q.isolated, 0);
 	ck_assert(q.timeout == 7);
 	jsonreq_done(&q);
+	parse_ok("{\"id\":3,\"op\":\"eval\",\"code\":\"x\",\"ns\":\"isolated\"}", &q);
+	ck_assert_int_eq(q.fresh, 0);
+	ck_assert_int_eq(q.isolated, 1);
+	jsonreq_done(&q);
+	/* a worker of its own is not a debug session's */
+	parse_fail("{\"id\":4,\"op\":\"exec\",\"code\":\"x\",\"ns\":\"isolated\","
+	           "\"session\":\"s\"}",
+	           "field 'ns' \"isolated\" runs the code in a worker of its own, not a debug "
+	           "session's",
+	           4);
 }
 END_TEST
 
@@ -270,7 +281,7 @@ START_TEST(test_field_errors)
 {
 	static const char *const timeout_msg =
 	        "field 'timeout' must be a number of seconds above 0 and at most 1e9";
-	static const char *const ns_msg = "field 'ns' must be \"main\" or \"fresh\"";
+	static const char *const ns_msg = "field 'ns' must be \"main\", \"fresh\" or \"isolated\"";
 
 	parse_fail(
 	        "{\"id\":9}",
@@ -419,7 +430,7 @@ START_TEST(test_framed_code)
 	        {"{\"id\":1,\"op\":\"eval\",\"code_bytes\":0}", 0, 0, NULL},
 	        {"{\"id\":1,\"op\":\"exec\",\"code_bytes\":100}", 0, 100, NULL},
 	        {"{\"id\":2,\"op\":\"exec\",\"code_bytes\":3,\"ns\":\"x\"}", -EINVAL, 3,
-	         "field 'ns' must be \"main\" or \"fresh\""},
+	         "field 'ns' must be \"main\", \"fresh\" or \"isolated\""},
 	        {"{\"id\":3,\"op\":\"exec\",\"code_bytes\":3,\"code\":\"abc\"}", -EINVAL, 3,
 	         "a request has field 'code' or 'code_bytes', not both"},
 	        {"{\"op\":\"exec\",\"code_bytes\":5}", -EINVAL, 5, "missing field 'id'"},
