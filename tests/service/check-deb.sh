@@ -29,6 +29,7 @@ cat >"$tmp/want" <<'LIST'
 /usr/lib/hotload/hookd/hotload_hook.py
 /usr/lib/hotload/hookd/hotload_debug.py
 /usr/lib/hotload/hookd/hotload_reload.py
+/usr/lib/hotload/hookd/hotload_template.py
 /usr/lib/hotload/hotload-launch
 /usr/lib/python3/dist-packages/hotload/__init__.py
 /usr/lib/python3/dist-packages/hotload/_address.py
