@@ -744,9 +744,11 @@ spawn_template(struct pool *p, const struct worker_spec *spec)
 	struct worker *t;
 	int r;
 
-	if (p->tmpl && worker_state(p->tmpl) != WORKER_STOPPING)
+	if (p->tmpl && worker_state(p->tmpl) != WORKER_STOPPING &&
+	    worker_state(p->tmpl) != WORKER_STOPPED)
 		return 0;
-	/* none, or the old one is on its way out (a recycle): a new one */
+	/* none, or the old one is on its way out (a recycle) or gone (its
+	 * workers' exits come before its own): a new one */
 	ts.template = 1;
 	ts.idle_timeout = 0;
 	ts.request_timeout = 0;
