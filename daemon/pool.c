@@ -735,6 +735,55 @@ hook_env_json(const struct pool *p)
 	return s;
 }
 
+/* Refuse the waiting requests: "P could not start: what: why". */
+static void
+start_refused(struct pool *p, const char *what, int r)
+{
+	struct buf m = BUF_INIT;
+
+	buf_printf(&m, "%s could not start: %s: %s", p->name, what, uv_strerror(r));
+	log_err("%s", m.data);
+	fail_queue(p, "WorkerStartFailed", m.data);
+	buf_free(&m);
+}
+
+/* Start an interpreter (a worker, or with spec->template the template)
+ * with the hook's argv and environment; ev hears of it. */
+static int
+spawn_process(struct pool *p, struct worker_spec *spec, const struct worker_events *ev,
+              struct worker **ret)
+{
+	struct buf hookvar = BUF_INIT, target = BUF_INIT, what = BUF_INIT;
+	char *hookjson = hook_env_json(p);
+	char *extra[7];
+	int r;
+
+	buf_printf(&hookvar, "HOTLOAD_HOOK=%s", hookjson ? hookjson : "{}");
+	buf_printf(&target, "HOTLOAD_TARGET=%s", p->name);
+	extra[0] = "HOTLOAD_CONTROL_FD=3";
+	extra[1] = hookvar.data;
+	extra[2] = target.data;
+	extra[3] = "PYTHONUNBUFFERED=1";
+	extra[4] = "PYTHONIOENCODING=utf-8";
+	extra[5] = spec->template ? "HOTLOAD_SPAWN=template" : NULL;
+	extra[6] = NULL;
+	spec->argv = hook_build_argv(p->hook, p->executable, p->version, p->ctx.agent);
+	spec->env = hook_build_env(p->hook, p->executable, p->version, p->ctx.agent, extra);
+	r = worker_spawn(p->ctx.loop, spec, ev, p, ret);
+	if (r < 0) {
+		buf_printf(&what, "cannot run %s", spec->argv[0]);
+		start_refused(p, what.data, r);
+	}
+	hook_strv_free(spec->argv);
+	hook_strv_free(spec->env);
+	spec->argv = spec->env = NULL;
+	free(hookjson);
+	buf_free(&hookvar);
+	buf_free(&target);
+	buf_free(&what);
+	return r;
+}
+
 /* spawn: fork: start the template unless it runs; spec is the workers'.
  * It has no idle or request timeout: it never runs a request. */
 static int
@@ -752,7 +801,7 @@ spawn_template(struct pool *p, const struct worker_spec *spec)
 	ts.template = 1;
 	ts.idle_timeout = 0;
 	ts.request_timeout = 0;
-	r = worker_spawn(p->ctx.loop, &ts, &template_events, p, &t);
+	r = spawn_process(p, &ts, &template_events, &t);
 	if (r < 0)
 		return r;
 	p->tmpl = t;
@@ -761,31 +810,18 @@ spawn_template(struct pool *p, const struct worker_spec *spec)
 	return 0;
 }
 
-/* Start a worker (isolated: for one ns=isolated request). */
+/* Start a worker (isolated: for one ns=isolated request): an interpreter,
+ * or with spawn: fork a fork of the template, which only that starts with
+ * the hook's argv and environment. */
 static int
 pool_spawn(struct pool *p, int isolated)
 {
 	const struct supervision *sup = p->ctx.sup;
 	struct worker_spec spec;
 	struct worker *w;
-	struct buf hookvar = BUF_INIT, target = BUF_INIT;
-	char *hookjson = hook_env_json(p);
-	char *extra[7];
 	int r;
 
-	buf_printf(&hookvar, "HOTLOAD_HOOK=%s", hookjson ? hookjson : "{}");
-	buf_printf(&target, "HOTLOAD_TARGET=%s", p->name);
-	extra[0] = "HOTLOAD_CONTROL_FD=3";
-	extra[1] = hookvar.data;
-	extra[2] = target.data;
-	extra[3] = "PYTHONUNBUFFERED=1";
-	extra[4] = "PYTHONIOENCODING=utf-8";
-	extra[5] = p->hook->spawn_fork ? "HOTLOAD_SPAWN=template" : NULL;
-	extra[6] = NULL;
-
 	memset(&spec, 0, sizeof(spec));
-	spec.argv = hook_build_argv(p->hook, p->executable, p->version, p->ctx.agent);
-	spec.env = hook_build_env(p->hook, p->executable, p->version, p->ctx.agent, extra);
 	spec.name = p->name;
 	spec.launcher = p->ctx.launcher;
 	spec.reaper = p->ctx.reaper;
@@ -797,35 +833,21 @@ pool_spawn(struct pool *p, int isolated)
 	spec.kill_grace = sup->kill_grace;
 
 	if (!p->hook->spawn_fork) {
-		r = worker_spawn(p->ctx.loop, &spec, &worker_events, p, &w);
-	} else if ((r = spawn_template(p, &spec)) == 0) {
-		r = worker_fork(p->tmpl, &spec, &worker_events, p, &w);
-		if (r == 0) /* it has the modules its template imported */
-			worker_set_seen_changes(w, worker_seen_changes(p->tmpl));
-	}
-	if (r < 0) {
-		struct buf m = BUF_INIT;
-
-		buf_printf(&m, "%s could not start: cannot run %s: %s", p->name, spec.argv[0],
-		           uv_strerror(r));
-		log_err("%s", m.data);
-		fail_queue(p, "WorkerStartFailed", m.data);
-		buf_free(&m);
-	} else {
-		p->workers = xrealloc(p->workers, (p->n_workers + 1) * sizeof(*p->workers));
-		p->workers[p->n_workers++] = w;
-		if (isolated)
-			worker_set_isolated(w);
-		/* a new interpreter imports what is on disk now */
-		if (!p->hook->spawn_fork)
-			worker_set_seen_changes(w, p->change_seq);
-	}
-	hook_strv_free(spec.argv);
-	hook_strv_free(spec.env);
-	free(hookjson);
-	buf_free(&hookvar);
-	buf_free(&target);
-	return r;
+		r = spawn_process(p, &spec, &worker_events, &w);
+	} else if ((r = spawn_template(p, &spec)) == 0 &&
+	           (r = worker_fork(p->tmpl, &spec, &worker_events, p, &w)) < 0)
+		start_refused(p, "cannot fork its template", r);
+	if (r < 0)
+		return r;
+	p->workers = xrealloc(p->workers, (p->n_workers + 1) * sizeof(*p->workers));
+	p->workers[p->n_workers++] = w;
+	if (isolated)
+		worker_set_isolated(w);
+	/* a new interpreter imports what is on disk now; a fork has the
+	 * modules its template imported */
+	worker_set_seen_changes(w,
+	                        p->hook->spawn_fork ? worker_seen_changes(p->tmpl) : p->change_seq);
+	return 0;
 }
 
 /* The idle worker r may go to now, or NULL: its session's worker for a

@@ -44,18 +44,6 @@ call(struct jclient *c, json_int_t id, const char *code, struct jreply *r)
 	jc_call_with(c, id, "exec", code, NULL, BLENDER_DEADLINE_MS, r);
 }
 
-static long
-template_pid(const struct itest_daemon *d, const char *target)
-{
-	json_t *t = itest_target_status(d, target);
-	json_t *tmpl = json_object_get(t, "template");
-	long pid =
-	        json_is_object(tmpl) ? (long)json_integer_value(json_object_get(tmpl, "pid")) : -1;
-
-	json_decref(t);
-	return pid;
-}
-
 /* The target name of the one Blender installed: "bfork:3.4.1". */
 static char *
 target_of(const struct itest_daemon *d)
@@ -106,7 +94,7 @@ START_TEST(forked_blender_works_on_one_thread)
 	     &r);
 	jreply_assert_ok(&r);
 	target = target_of(d);
-	tmpl = template_pid(d, target);
+	tmpl = itest_template_pid(d, target);
 	ck_assert_int_gt(tmpl, 0);
 	code = itest_strf("3.4.1 3 %ld\n", tmpl);
 	ck_assert_msg(!strncmp(r.out, "3.4", 3) && strstr(r.out, strchr(code, ' ')),

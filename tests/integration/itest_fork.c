@@ -80,34 +80,11 @@ life(const struct itest_daemon *d)
 	return s ? s : strdup("");
 }
 
-/* The template's pid from the target's status, or -1. */
+/* The template's pid of forky:1, or -1. */
 static long
 template_pid(const struct itest_daemon *d)
 {
-	json_t *t = itest_target_status(d, "forky:1");
-	json_t *tmpl = json_object_get(t, "template");
-	long pid =
-	        json_is_object(tmpl) ? (long)json_integer_value(json_object_get(tmpl, "pid")) : -1;
-
-	json_decref(t);
-	return pid;
-}
-
-/* eval of code, an integer */
-static long
-eval_long(struct jclient *c, json_int_t id, const char *code)
-{
-	struct jreply r;
-	json_t *v;
-	long n;
-
-	jc_call(c, id, "eval", code, &r);
-	jreply_assert_ok(&r);
-	v = json_object_get(r.done, "json");
-	ck_assert_msg(json_is_integer(v), "eval %s: not an integer", code);
-	n = (long)json_integer_value(v);
-	jreply_free(&r);
-	return n;
+	return itest_template_pid(d, "forky:1");
 }
 
 /* A worker is a child of the template, leads its own process group, and
@@ -121,21 +98,21 @@ START_TEST(workers_are_forks_of_one_template)
 	struct jclient *a = jc_open(d, ITEST_UNIX, "forky mode=json");
 	struct jclient *b;
 	struct jreply r, ra, rb;
-	long pid = eval_long(a, 1, "__import__('os').getpid()"), tmpl = template_pid(d), again;
+	long pid = jc_eval_long(a, 1, "__import__('os').getpid()"), tmpl = template_pid(d), again;
 	char *log;
 
 	ck_assert_int_gt(tmpl, 0);
 	ck_assert_int_ne(pid, tmpl);
-	ck_assert_int_eq(eval_long(a, 2, "__import__('os').getppid()"), tmpl);
-	ck_assert_int_eq(eval_long(a, 3, "__import__('os').getpgrp()"), pid);
+	ck_assert_int_eq(jc_eval_long(a, 2, "__import__('os').getppid()"), tmpl);
+	ck_assert_int_eq(jc_eval_long(a, 3, "__import__('os').getpgrp()"), pid);
 
 	/* a crash: WorkerDied, and the next request is a new fork */
 	jc_call(a, 4, "exec", "import os\nos._exit(3)", &r);
 	jreply_assert_error(&r, "WorkerDied");
 	jreply_free(&r);
-	again = eval_long(a, 5, "__import__('os').getpid()");
+	again = jc_eval_long(a, 5, "__import__('os').getpid()");
 	ck_assert_int_ne(again, pid);
-	ck_assert_int_eq(eval_long(a, 6, "__import__('os').getppid()"), tmpl);
+	ck_assert_int_eq(jc_eval_long(a, 6, "__import__('os').getppid()"), tmpl);
 
 	/* two at once: two forks */
 	b = jc_open(d, ITEST_UNIX, "forky mode=json");
@@ -179,7 +156,7 @@ START_TEST(output_timeout_and_interrupt)
 	struct jclient *c = jc_open(d, ITEST_UNIX, "forky mode=json");
 	struct jreply r;
 	json_t *fields, *res;
-	long pid = eval_long(c, 1, "__import__('os').getpid()");
+	long pid = jc_eval_long(c, 1, "__import__('os').getpid()");
 
 	jc_call(c, 2, "exec",
 	        "import os, sys\nprint('out')\nsys.stderr.write('err\\n')\nsys.stdout.flush()\n"
@@ -194,7 +171,7 @@ START_TEST(output_timeout_and_interrupt)
 	jc_collect(c, 3, 0, &r);
 	jreply_assert_error(&r, "Timeout");
 	jreply_free(&r);
-	ck_assert_int_eq(eval_long(c, 4, "__import__('os').getpid()"), pid);
+	ck_assert_int_eq(jc_eval_long(c, 4, "__import__('os').getpid()"), pid);
 
 	jc_send_exec(c, 5, "import time\nprint('started', flush=True)\ntime.sleep(30)", 0);
 	json_decref(jc_next_output(c, 0)); /* "started": the code runs */
@@ -206,7 +183,7 @@ START_TEST(output_timeout_and_interrupt)
 	jc_collect(c, 5, 0, &r);
 	jreply_assert_error(&r, "KeyboardInterrupt");
 	jreply_free(&r);
-	ck_assert_int_eq(eval_long(c, 6, "__import__('os').getpid()"), pid);
+	ck_assert_int_eq(jc_eval_long(c, 6, "__import__('os').getpid()"), pid);
 	jc_close(c);
 	itest_stop(d);
 }
@@ -219,7 +196,7 @@ START_TEST(template_exit_takes_its_workers)
 	struct itest_daemon *d = start_forky(NULL);
 	struct jclient *c = jc_open(d, ITEST_UNIX, "forky mode=json");
 	struct jreply r;
-	long pid = eval_long(c, 1, "__import__('os').getpid()"), tmpl = template_pid(d), fresh;
+	long pid = jc_eval_long(c, 1, "__import__('os').getpid()"), tmpl = template_pid(d), fresh;
 	char *log;
 
 	jc_send_exec(c, 2, "import time\nprint('started', flush=True)\ntime.sleep(30)", 0);
@@ -230,7 +207,7 @@ START_TEST(template_exit_takes_its_workers)
 	jreply_free(&r);
 	ck_assert(itest_wait_gone((pid_t)pid, 5000));
 
-	fresh = eval_long(c, 3, "__import__('os').getppid()");
+	fresh = jc_eval_long(c, 3, "__import__('os').getppid()");
 	ck_assert_int_ne(fresh, tmpl);
 	ck_assert_int_eq(fresh, template_pid(d));
 	log = life(d);
@@ -304,22 +281,22 @@ START_TEST(forked_workers_reload_what_changed)
 	use_hook(d, hook);
 	free(hook);
 	c = jc_open(d, ITEST_UNIX, "forky mode=json");
-	ck_assert_int_eq(eval_long(c, 1, "__import__('fmod').VALUE"), 1);
+	ck_assert_int_eq(jc_eval_long(c, 1, "__import__('fmod').VALUE"), 1);
 	tmpl = template_pid(d);
 
 	write_text(mod, "VALUE = 2\n");
 	itest_sleep_ms(300); /* the watch's debounce */
-	ck_assert_int_eq(eval_long(c, 2, "__import__('fmod').VALUE"), 2);
+	ck_assert_int_eq(jc_eval_long(c, 2, "__import__('fmod').VALUE"), 2);
 
 	/* a new fork of the same template: it is told of the change too */
 	jc_call(c, 3, "exec", "import os\nos._exit(1)", &r);
 	jreply_assert_error(&r, "WorkerDied");
 	jreply_free(&r);
-	ck_assert_int_eq(eval_long(c, 4, "__import__('fmod').VALUE"), 2);
-	ck_assert_int_eq(eval_long(c, 5, "__import__('os').getppid()"), tmpl);
+	ck_assert_int_eq(jc_eval_long(c, 4, "__import__('fmod').VALUE"), 2);
+	ck_assert_int_eq(jc_eval_long(c, 5, "__import__('os').getppid()"), tmpl);
 
 	/* recycle: a new template, which imports what is on disk now */
-	pid = eval_long(c, 6, "__import__('os').getpid()");
+	pid = jc_eval_long(c, 6, "__import__('os').getpid()");
 	fields = json_pack("{s:[s]}", "targets", "forky:1");
 	res = itest_control_with(d, "recycle", fields);
 	ck_assert(json_is_true(json_object_get(res, "ok")));
@@ -329,8 +306,8 @@ START_TEST(forked_workers_reload_what_changed)
 	while ((template_pid(d) == tmpl || itest_pid_alive((pid_t)pid)) && itest_now_ms() < end)
 		itest_sleep_ms(20);
 	ck_assert(!itest_pid_alive((pid_t)pid));
-	ck_assert_int_eq(eval_long(c, 7, "__import__('fmod').VALUE"), 2);
-	ck_assert_int_ne(eval_long(c, 8, "__import__('os').getppid()"), tmpl);
+	ck_assert_int_eq(jc_eval_long(c, 7, "__import__('fmod').VALUE"), 2);
+	ck_assert_int_ne(jc_eval_long(c, 8, "__import__('os').getppid()"), tmpl);
 	jc_close(c);
 	itest_stop(d);
 	free(src);
@@ -356,7 +333,7 @@ START_TEST(isolated_requests)
 	jc_call(c, 1, "exec", "x = 'main'", &r);
 	jreply_assert_ok(&r);
 	jreply_free(&r);
-	main_pid = eval_long(c, 2, "__import__('os').getpid()");
+	main_pid = jc_eval_long(c, 2, "__import__('os').getpid()");
 	tmpl = template_pid(d);
 	for (i = 0; i < 2; i++) {
 		jc_call_with(c, 3 + i, "exec",

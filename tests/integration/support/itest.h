@@ -261,6 +261,8 @@ void jreply_assert_error(const struct jreply *r, const char *type);
 /* A string member of done.error ("" when missing). */
 const char *jreply_error_str(const struct jreply *r, const char *key);
 
+/* eval of expr on the connection, asserted ok and an integer. */
+long jc_eval_long(struct jclient *c, json_int_t id, const char *expr);
 /* eval "__import__('os').getpid()" on the connection. */
 long jc_worker_pid(struct jclient *c, json_int_t id);
 
@@ -285,6 +287,10 @@ char *itest_target_str(const struct itest_daemon *d, const char *target, const c
  * 0 at the deadline. */
 int itest_wait_target_state(const struct itest_daemon *d, const char *target, const char *state,
                             int deadline_ms);
+
+/* The pid of target's template (spawn: fork) from its status; -1 when it
+ * has none. */
+long itest_template_pid(const struct itest_daemon *d, const char *target);
 
 /* Wait until pid is gone (or a zombie); 1, or 0 at the deadline. */
 int itest_wait_gone(pid_t pid, int deadline_ms);

@@ -328,19 +328,25 @@ jreply_error_str(const struct jreply *r, const char *key)
 }
 
 long
-jc_worker_pid(struct jclient *c, json_int_t id)
+jc_eval_long(struct jclient *c, json_int_t id, const char *expr)
 {
 	struct jreply r;
 	json_t *v;
-	long pid;
+	long n;
 
-	jc_call(c, id, "eval", "__import__('os').getpid()", &r);
+	jc_call(c, id, "eval", expr, &r);
 	jreply_assert_ok(&r);
 	v = json_object_get(r.done, "json");
-	ck_assert_msg(json_is_integer(v), "eval of getpid() gave no integer \"json\"");
-	pid = (long)json_integer_value(v);
+	ck_assert_msg(json_is_integer(v), "eval of %s gave no integer \"json\"", expr);
+	n = (long)json_integer_value(v);
 	jreply_free(&r);
-	return pid;
+	return n;
+}
+
+long
+jc_worker_pid(struct jclient *c, json_int_t id)
+{
+	return jc_eval_long(c, id, "__import__('os').getpid()");
 }
 
 json_t *

@@ -81,6 +81,18 @@ itest_wait_target_state(const struct itest_daemon *d, const char *target, const 
 	}
 }
 
+long
+itest_template_pid(const struct itest_daemon *d, const char *target)
+{
+	json_t *t = itest_target_status(d, target);
+	json_t *tmpl = json_object_get(t, "template");
+	long pid =
+	        json_is_object(tmpl) ? (long)json_integer_value(json_object_get(tmpl, "pid")) : -1;
+
+	json_decref(t);
+	return pid;
+}
+
 int
 itest_wait_gone(pid_t pid, int deadline_ms)
 {
