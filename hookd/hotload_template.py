@@ -12,6 +12,7 @@ only it can. See docs/agent-protocol.md, "Templates".
 Standard library only; must parse as Python 3.7.
 """
 import array
+import json
 import os
 import select
 import signal
@@ -141,7 +142,6 @@ class Template:
         return None
 
     def handle(self, line):
-        import json
         try:
             req = json.loads(line.decode("utf-8"))
             op = req.get("op")
