@@ -17,6 +17,7 @@
 #include "config.h"
 #include "hook.h"
 #include "log.h"
+#include "logring.h"
 #include "pool.h"
 #include "request.h"
 #include "supervise.h"
@@ -24,7 +25,7 @@
 #include "worker.h"
 
 #define DEFAULT_QUEUE 64    /* max_queue when the hook says nothing */
-#define LOG_MAX (64u << 10) /* bytes of recent output kept per target */
+#define LOG_MAX (64u << 10) /* bytes of recent output (and its records) per target */
 
 enum pool_state {
 	POOL_OK,
@@ -73,8 +74,7 @@ struct pool {
 	size_t n_changes;
 	uint64_t change_seq;
 
-	json_t *log; /* [{"time","pid","stream","data"}] */
-	size_t log_bytes;
+	struct logring log; /* recent output, for hotloadctl logs */
 
 	/* Debug sessions: each leases one worker, from its debug op's
 	 * dispatch (w set) to its end, to the requests that name it; other
@@ -325,7 +325,7 @@ pool_new(const struct pool_context *ctx, const struct hook *h, const char *execu
 	p->name = buf_steal(&name);
 	p->executable = xstrdup(executable);
 	p->version = xstrdup(version);
-	p->log = json_array();
+	logring_init(&p->log, LOG_MAX);
 	TAILQ_INIT(&p->queue);
 	uv_timer_init(ctx->loop, &p->backoff);
 	uv_timer_init(ctx->loop, &p->deadlines);
@@ -363,7 +363,7 @@ on_pool_closed(uv_handle_t *h)
 	free(p->changes);
 	json_decref(p->roots);
 	free(p->root_refs);
-	json_decref(p->log);
+	logring_free(&p->log);
 	for (i = 0; i < p->n_sessions; i++)
 		free(p->sessions[i].name);
 	free(p->sessions);
@@ -619,35 +619,13 @@ on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
 		p->ctx.on_empty(p, p->ctx.data);
 }
 
-/* Keep a copy of what workers print, for hotloadctl logs: the last LOG_MAX
- * bytes. The text is valid UTF-8 already, so jansson need not check it. */
+/* Keep a copy of what workers print, for hotloadctl logs. */
 static void
 on_worker_output(struct worker *w, int fd, const char *text, size_t len, void *data)
 {
 	struct pool *p = data;
-	json_t *entry;
 
-	if (len > LOG_MAX) {
-		text += len - LOG_MAX;
-		len = LOG_MAX;
-		while (len && ((unsigned char)*text & 0xc0) == 0x80) {
-			text++;
-			len--;
-		}
-	}
-	entry = json_pack("{s:f, s:i, s:s, s:o}", "time", (double)time(NULL), "pid", worker_pid(w),
-	                  "stream", fd == 1 ? "stdout" : "stderr", "data",
-	                  json_stringn_nocheck(text, len));
-	if (!entry)
-		return;
-	json_array_append_new(p->log, entry);
-	p->log_bytes += len;
-	while (p->log_bytes > LOG_MAX && json_array_size(p->log) > 1) {
-		json_t *old = json_array_get(p->log, 0);
-
-		p->log_bytes -= json_string_length(json_object_get(old, "data"));
-		json_array_remove(p->log, 0);
-	}
+	logring_add(&p->log, (double)time(NULL), worker_pid(w), fd, text, len);
 }
 
 static const struct worker_events worker_events = {
@@ -1227,12 +1205,7 @@ pool_retire(struct pool *p)
 json_t *
 pool_logs(const struct pool *p, size_t max_entries)
 {
-	size_t n = json_array_size(p->log), i;
-	json_t *out = json_array();
-
-	for (i = n > max_entries ? n - max_entries : 0; i < n; i++)
-		json_array_append(out, json_array_get(p->log, i));
-	return out;
+	return logring_json(&p->log, max_entries);
 }
 
 json_t *
