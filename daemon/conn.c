@@ -29,6 +29,8 @@
 #include "utf8.h"
 #include "conn-private.h"
 
+#define IN_KEEP (256u << 10) /* capacity of the input buffer kept between requests */
+
 struct write_req {
 	uv_write_t req;
 	struct conn *conn;
@@ -44,6 +46,7 @@ static void
 on_conn_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
+	struct server *s = c->srv;
 
 	if (--c->open_handles > 0)
 		return;
@@ -53,6 +56,7 @@ on_conn_closed(uv_handle_t *h)
 	free(c->executable);
 	free(c->debug_executable);
 	free(c);
+	server_conn_freed(s);
 }
 
 /* The client is going: its queued requests are dropped, running ones
@@ -656,6 +660,9 @@ conn_process(struct conn *c)
 		c->busy = 0;
 		if (c->state == CONN_CLOSING)
 			return;
+		/* A large request is not kept for the life of the connection. */
+		if (!c->in.len && c->in.cap > IN_KEEP)
+			buf_free(&c->in);
 		if (c->eof)
 			conn_json_maybe_finish(c);
 		break;

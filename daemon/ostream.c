@@ -12,9 +12,8 @@
 
 #include "buf.h"
 #include "ostream.h"
+#include "readbuf.h"
 #include "utf8.h"
-
-#define READ_CHUNK (256u << 10) /* a whole socket buffer in one read */
 
 struct ostream {
 	uv_pipe_t pipe;
@@ -27,7 +26,6 @@ struct ostream {
 	ostream_output_cb output;
 	ostream_eof_cb on_eof;
 	void *data;
-	char readbuf[READ_CHUNK];
 };
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
@@ -85,14 +83,6 @@ ostream_paused(const struct ostream *os)
 	return os->paused;
 }
 
-static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-	struct ostream *os = h->data;
-
-	*b = uv_buf_init(os->readbuf, sizeof(os->readbuf));
-}
-
 /* Valid UTF-8 of data[0..len) to the owner. */
 static void
 deliver(struct ostream *os, const char *data, size_t len)
@@ -143,7 +133,7 @@ ostream_start(struct ostream *os)
 	os->started = 1;
 	if (os->paused || os->eof || os->closing)
 		return 0;
-	return uv_read_start((uv_stream_t *)&os->pipe, on_alloc, on_read);
+	return uv_read_start((uv_stream_t *)&os->pipe, readbuf_alloc, on_read);
 }
 
 void
@@ -163,7 +153,7 @@ ostream_resume(struct ostream *os)
 		return;
 	os->paused = 0;
 	if (os->started && !os->eof && !os->closing)
-		uv_read_start((uv_stream_t *)&os->pipe, on_alloc, on_read);
+		uv_read_start((uv_stream_t *)&os->pipe, readbuf_alloc, on_read);
 }
 
 void
@@ -171,14 +161,16 @@ ostream_drain(struct ostream *os)
 {
 	uv_os_fd_t fd;
 	ssize_t n;
+	char *rb;
 
 	if (!os->started || os->eof || os->closing || uv_fileno((uv_handle_t *)&os->pipe, &fd) < 0)
 		return;
+	rb = readbuf_borrow();
 	/* libuv made the pipe non-blocking: this ends when it is empty. */
 	while (!os->closing) {
-		n = read(fd, os->readbuf, sizeof(os->readbuf));
+		n = read(fd, rb, READBUF_SIZE);
 		if (n > 0) {
-			deliver(os, os->readbuf, (size_t)n);
+			deliver(os, rb, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -187,6 +179,7 @@ ostream_drain(struct ostream *os)
 			reach_eof(os);
 		break;
 	}
+	readbuf_return(rb);
 }
 
 static void
@@ -194,8 +187,10 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct ostream *os = s->data;
 
-	if (n > 0)
+	if (n > 0) {
+		readbuf_lock();
 		deliver(os, b->base, (size_t)n);
-	else if (n < 0)
+		readbuf_unlock();
+	} else if (n < 0)
 		reach_eof(os);
 }

@@ -24,6 +24,8 @@ struct server {
 	size_t n_pools;
 	struct conn **conns;
 	size_t n_conns;
+	uv_timer_t *trim_timer; /* server_conn_freed's, once the daemon is quiet */
+	uint64_t trimmed_ms;    /* uv_now of the last trim */
 	struct access *access;
 	size_t buffered;             /* bytes in every connection's input buffer */
 	size_t queued_bytes;         /* code of every queued request */

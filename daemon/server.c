@@ -1,5 +1,8 @@
 /* server.c - the daemon's state: hooks, pools, connections, routing, status */
 #include <errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,11 +18,48 @@
 #include "paths.h"
 #include "pool.h"
 #include "probe.h"
+#include "readbuf.h"
 #include "reaper.h"
 #include "request.h"
 #include "server.h"
 #include "server-private.h"
 #include "worker.h"
+
+#define HEAP_SLACK (256u << 10) /* free heap that trim_heap leaves at the top */
+#define TRIM_EVERY_MS 1000      /* and how often it may run */
+
+/* A large script, a burst of output or many clients at once leave freed
+ * memory in the heap that glibc keeps (its trim threshold grows with what
+ * was used), and the daemon then sits idle for hours holding it. So once the
+ * last client is gone, what is free goes back to the system, but a little at
+ * the top of the heap (what the next connection takes): at most once a
+ * second, as the pages given back are faulted in again by the next request
+ * (a new connection per request is a common way to use the raw protocol);
+ * within the second, a timer does it if the daemon is still quiet then. */
+static void
+trim_heap(struct server *s)
+{
+#if defined(__GLIBC__)
+	malloc_trim(HEAP_SLACK);
+#endif
+	readbuf_release_memory();
+	s->trimmed_ms = uv_now(s->loop);
+}
+
+static void
+on_trim_timer(uv_timer_t *t)
+{
+	struct server *s = t->data;
+
+	if (!s->n_conns)
+		trim_heap(s);
+}
+
+static void
+on_trim_timer_closed(uv_handle_t *h)
+{
+	free(h);
+}
 
 struct server *
 server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *agent,
@@ -36,6 +76,10 @@ server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *
 	s->probes = probes_new(loop, s->reaper, PROBE_TIMEOUT_MS);
 	probes_set_empty_cb(s->probes, server_probes_empty, s);
 	s->started_ns = uv_hrtime();
+	s->trim_timer = xmalloc(sizeof(*s->trim_timer));
+	uv_timer_init(loop, s->trim_timer);
+	uv_unref((uv_handle_t *)s->trim_timer);
+	s->trim_timer->data = s;
 	s->pool_ctx.loop = loop;
 	s->pool_ctx.agent = s->agent;
 	s->pool_ctx.launcher = s->launcher;
@@ -131,6 +175,7 @@ server_free(struct server *s)
 	free(s->listeners);
 	free(s->conns);
 	reaper_free(s->reaper);
+	uv_close((uv_handle_t *)s->trim_timer, on_trim_timer_closed);
 	access_free(s->access);
 	hookset_free(s->hooks);
 	config_free(s->cfg);
@@ -185,6 +230,20 @@ server_conn_gone(struct server *s, struct conn *c)
 			s->conns[i] = s->conns[--s->n_conns];
 			return;
 		}
+}
+
+void
+server_conn_freed(struct server *s)
+{
+	uint64_t now = uv_now(s->loop);
+
+	if (s->n_conns || uv_is_active((uv_handle_t *)s->trim_timer))
+		return;
+	if (now - s->trimmed_ms >= TRIM_EVERY_MS)
+		trim_heap(s);
+	else
+		uv_timer_start(s->trim_timer, on_trim_timer, s->trimmed_ms + TRIM_EVERY_MS - now,
+		               0);
 }
 
 /* "blender, hython (houdini), mayapy (maya), python" */

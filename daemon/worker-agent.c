@@ -15,6 +15,7 @@
 #include "worker-private.h"
 #include "worker.h"
 
+#define CTL_KEEP (64u << 10)      /* capacity of ctl_in kept between messages */
 #define CTL_LINE_MAX (256u << 20) /* an agent reply larger than this is a broken agent */
 
 /* A line for the agent that could not be written at once. */
@@ -331,4 +332,7 @@ worker_agent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		buf_clear(&w->ctl_in);
 		worker_kill(w, SIGKILL);
 	}
+	/* A large answer (a long repr) is not kept for the life of the worker. */
+	if (!w->ctl_in.len && w->ctl_in.cap > CTL_KEEP)
+		buf_free(&w->ctl_in);
 }

@@ -10,8 +10,7 @@
 #include "reaper.h"
 #include "worker.h"
 
-#define TAIL_MAX 4096           /* bytes of stderr kept for error messages */
-#define READ_CHUNK (256u << 10) /* a whole socket buffer in one read */
+#define TAIL_MAX 4096 /* bytes of stderr kept for error messages */
 
 struct ostream;
 
@@ -87,9 +86,8 @@ struct worker {
 	uint64_t next_id;
 
 	struct buf ctl_in;
-	struct buf tail;          /* last TAIL_MAX bytes of stderr */
-	json_t *start_error;      /* why it never became ready */
-	char readbuf[READ_CHUNK]; /* for the control socket */
+	struct buf tail;     /* last TAIL_MAX bytes of stderr */
+	json_t *start_error; /* why it never became ready */
 };
 
 /* worker.c: the process, its output and its timers */

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "log.h"
 #include "ostream.h"
+#include "readbuf.h"
 #include "reaper.h"
 #include "request.h"
 #include "worker.h"
@@ -158,14 +159,6 @@ worker_kill(struct worker *w, int sig)
 	if (kill(-w->pid, sig) < 0)
 		return -errno;
 	return 0;
-}
-
-static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-	struct worker *w = h->data;
-
-	*b = uv_buf_init(w->readbuf, sizeof(w->readbuf));
 }
 
 static void
@@ -582,7 +575,7 @@ worker_start_io(struct worker *w, const struct worker_spec *spec)
 {
 	ostream_start(w->out);
 	ostream_start(w->err);
-	uv_read_start((uv_stream_t *)&w->ctl, on_alloc, worker_agent_read);
+	uv_read_start((uv_stream_t *)&w->ctl, readbuf_alloc, worker_agent_read);
 	if (spec->startup_timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
 }
