@@ -66,7 +66,30 @@ fmt_rss(json_t *v, char *out, size_t outlen)
 		snprintf(out, outlen, "-");
 }
 
-/* The rows of one target: one per worker, or one without a worker. */
+/* spawn: fork: the row of the interpreter the workers are forked from, if
+ * it runs; its state is "template", or "template (starting)" and so on. */
+static void
+add_template(struct ctltable *t, json_t *tg, char cells[NCOL][256], const char **row)
+{
+	json_t *w = json_object_get(tg, "template");
+	const char *state = ctl_str(w, "state", "?");
+
+	if (!json_is_object(w))
+		return;
+	fmt_value(json_object_get(w, "id"), cells[COL_WORKER], 256);
+	fmt_value(json_object_get(w, "pid"), cells[COL_PID], 256);
+	snprintf(cells[COL_REQUESTS], 256, "-");
+	fmt_secs(json_object_get(w, "uptime_s"), cells[COL_UPTIME], 256);
+	fmt_rss(json_object_get(w, "rss_bytes"), cells[COL_RSS], 256);
+	if (!strcmp(state, "idle"))
+		snprintf(cells[COL_STATE], 256, "template");
+	else
+		snprintf(cells[COL_STATE], 256, "template (%s)", state);
+	ctltable_add(t, row);
+}
+
+/* The rows of one target: one per worker, or one without a worker, and its
+ * template. */
 static void
 add_target(struct ctltable *t, json_t *tg)
 {
@@ -100,6 +123,7 @@ add_target(struct ctltable *t, json_t *tg)
 		         retired ? " (retired)" : "");
 		ctltable_add(t, row);
 	}
+	add_template(t, tg, cells, row);
 }
 
 /* What the table cannot show: why a target is failed or backing off. */

@@ -150,6 +150,45 @@ assert_match(json_t *st, const char *what, const char *expect)
 	json_decref(targets);
 }
 
+/* A spawn: fork target: its template has a row of its own. */
+START_TEST(test_status_table_template)
+{
+	json_t *st = json_loads(
+	        "{\"daemon\":{\"pid\":1,\"version\":\"0.1.0\",\"uptime_s\":5,\"connections\":1},"
+	        "\"targets\":[{\"target\":\"pyfork:3\",\"state\":\"ok\",\"restarts\":0,"
+	        "\"queue\":0,\"last_exit\":null,\"workers\":[{\"id\":5,\"state\":\"idle\","
+	        "\"pid\":18213,\"uptime_s\":2.2,\"requests\":1,\"rss_bytes\":11350016,"
+	        "\"forked\":true}],\"template\":{\"id\":4,\"state\":\"idle\",\"pid\":18212,"
+	        "\"uptime_s\":2.3,\"requests\":0,\"rss_bytes\":12574720}},"
+	        "{\"target\":\"bfork:4\",\"state\":\"ok\",\"restarts\":0,\"queue\":1,"
+	        "\"last_exit\":null,\"workers\":[],\"template\":{\"id\":9,"
+	        "\"state\":\"starting\",\"pid\":300,\"uptime_s\":1,\"requests\":0}},"
+	        "{\"target\":\"cfork:1\",\"state\":\"ok\",\"restarts\":0,\"queue\":0,"
+	        "\"last_exit\":null,\"workers\":[],\"template\":null}]}",
+	        0, NULL);
+	struct buf out = BUF_INIT;
+
+	ck_assert_ptr_nonnull(st);
+	cmd_status_table(st, json_object_get(st, "targets"), NULL, &out);
+	ck_assert_str_eq(out.data,
+	                 "hotloadd 0.1.0, pid 1, up 5s, 1 connection\n"
+	                 "TARGET    WORKER  STATE                PID    UPTIME  REQUESTS  RSS    "
+	                 "QUEUE  RESTARTS  LAST EXIT\n"
+	                 "pyfork:3  5       idle                 18213  2s      1         10.8M  "
+	                 "0      0         -\n"
+	                 "pyfork:3  4       template             18212  2s      -         12.0M  "
+	                 "0      0         -\n"
+	                 "bfork:4   -       stopped              -      -       -         -      "
+	                 "1      0         -\n"
+	                 "bfork:4   9       template (starting)  300    1s      -         -      "
+	                 "1      0         -\n"
+	                 "cfork:1   -       stopped              -      -       -         -      "
+	                 "0      0         -\n");
+	buf_free(&out);
+	json_decref(st);
+}
+END_TEST
+
 START_TEST(test_status_match)
 {
 	json_t *st = json_loads(sample_status, 0, NULL);
@@ -245,6 +284,7 @@ ctl_suite(void)
 	tcase_add_test(tc, test_error_exit);
 	tcase_add_test(tc, test_table);
 	tcase_add_test(tc, test_status_table);
+	tcase_add_test(tc, test_status_table_template);
 	tcase_add_test(tc, test_status_match);
 	tcase_add_test(tc, test_log_lines);
 	tcase_add_test(tc, test_dap_parse);
