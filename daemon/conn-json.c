@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "conn-private.h"
 #include "control.h"
+#include "jsonesc.h"
 #include "jsonreq.h"
 #include "log.h"
 #include "pool.h"
@@ -23,55 +24,6 @@ json_event(struct conn *c, struct request *r, const char *event, json_t *rest, c
 		json_object_update(m, rest);
 	conn_write_json(c, m, tail);
 	json_decref(m);
-}
-
-/* Append s as the body of a JSON string. s is valid UTF-8 already (the
- * worker's output is repaired as it is read), so only quotes, backslashes
- * and control characters need escaping: much cheaper than jansson checking
- * and escaping megabytes of output a character at a time. */
-static void
-json_escape(struct buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
-
-	buf_reserve(b, len + 16);
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		char esc[7];
-		size_t elen = 2;
-
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		buf_append(b, s + run, i - run);
-		run = i + 1;
-		esc[0] = '\\';
-		switch (ch) {
-		case '"':
-			esc[1] = '"';
-			break;
-		case '\\':
-			esc[1] = '\\';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		default:
-			esc[1] = 'u';
-			esc[2] = esc[3] = '0';
-			esc[4] = hex[ch >> 4];
-			esc[5] = hex[ch & 15];
-			elen = 6;
-		}
-		buf_append(b, esc, elen);
-	}
-	buf_append(b, s + run, len - run);
 }
 
 static int

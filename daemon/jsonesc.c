@@ -1,0 +1,98 @@
+/* jsonesc.c - the body of a JSON string, for output that is UTF-8 already */
+#include "jsonesc.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* The bytes of x that are below 0x20, a quote or a backslash have their
+ * high bit set (and maybe others above the first of them): the usual
+ * word-at-a-time tests, exact as to whether there is one. */
+static uint64_t
+escape_bits(uint64_t x)
+{
+	uint64_t q = x ^ (ONES * '"'), bs = x ^ (ONES * '\\');
+
+	return (((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) | ((bs - ONES) & ~bs)) & HIGHS;
+}
+
+static int
+needs_escape(unsigned char ch)
+{
+	return ch < 0x20 || ch == '"' || ch == '\\';
+}
+
+/* The length of s's longest prefix that needs no escaping. Output is
+ * mostly plain text: 32 bytes a test, several times faster than a byte
+ * loop at hundreds of MiB a second. */
+static size_t
+plain_run(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 32 <= len; i += 32) {
+		uint64_t w[4];
+
+		memcpy(w, s + i, sizeof(w));
+		if (escape_bits(w[0]) | escape_bits(w[1]) | escape_bits(w[2]) | escape_bits(w[3]))
+			break;
+	}
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		if (escape_bits(x))
+			break;
+	}
+	while (i < len && !needs_escape((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+void
+json_escape(struct buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0;
+
+	buf_reserve(b, len + 16);
+	while (i < len) {
+		size_t run = plain_run(s + i, len - i);
+		unsigned char ch;
+		char esc[7];
+		size_t elen = 2;
+
+		buf_append(b, s + i, run);
+		i += run;
+		if (i == len)
+			break;
+		ch = (unsigned char)s[i++];
+		esc[0] = '\\';
+		switch (ch) {
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[1] = 'u';
+			esc[2] = esc[3] = '0';
+			esc[4] = hex[ch >> 4];
+			esc[5] = hex[ch & 15];
+			elen = 6;
+		}
+		buf_append(b, esc, elen);
+	}
+}
