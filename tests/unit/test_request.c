@@ -308,6 +308,24 @@ START_TEST(code_hash_is_of_op_and_code)
 	ck_assert_uint_eq(request_code_hash(a), request_code_hash(b));
 	ck_assert_uint_ne(request_code_hash(a), request_code_hash(c));
 	ck_assert_uint_ne(request_code_hash(a), request_code_hash(d));
+	/* A byte changed anywhere in longer code, across and within words. */
+	{
+		char base[] = "import os; os.abort()  # a crash, 41 bytes";
+		struct request *orig = exec_request(base, &s);
+		size_t i;
+
+		for (i = 0; i < sizeof(base) - 1; i++) {
+			char other[sizeof(base)];
+			struct request *x;
+
+			memcpy(other, base, sizeof(base));
+			other[i] ^= 1;
+			x = exec_request(other, &s);
+			ck_assert_uint_ne(request_code_hash(orig), request_code_hash(x));
+			request_free(x);
+		}
+		request_free(orig);
+	}
 	request_free(a);
 	request_free(b);
 	request_free(c);
