@@ -660,9 +660,7 @@ conn_process(struct conn *c)
 		c->busy = 0;
 		if (c->state == CONN_CLOSING)
 			return;
-		/* A large request is not kept for the life of the connection. */
-		if (!c->in.len && c->in.cap > IN_KEEP)
-			buf_free(&c->in);
+		buf_shrink(&c->in, IN_KEEP);
 		if (c->eof)
 			conn_json_maybe_finish(c);
 		break;

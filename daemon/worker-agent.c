@@ -332,7 +332,5 @@ worker_agent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		buf_clear(&w->ctl_in);
 		worker_kill(w, SIGKILL);
 	}
-	/* A large answer (a long repr) is not kept for the life of the worker. */
-	if (!w->ctl_in.len && w->ctl_in.cap > CTL_KEEP)
-		buf_free(&w->ctl_in);
+	buf_shrink(&w->ctl_in, CTL_KEEP); /* after a large answer (a long repr) */
 }

@@ -137,6 +137,13 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+void
+buf_shrink(struct buf *b, size_t keep)
+{
+	if (!b->len && b->cap > keep)
+		buf_free(b);
+}
+
 /* Hand the bytes to the caller (NUL-terminated, never NULL) and reset b. */
 char *
 buf_steal(struct buf *b)

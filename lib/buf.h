@@ -24,6 +24,9 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 void buf_consume(struct buf *b, size_t n);
 void buf_clear(struct buf *b);
 void buf_free(struct buf *b);
+/* Free an empty buffer whose capacity grew past keep (a large request went
+ * through), so a long-lived buffer does not hold its largest size. */
+void buf_shrink(struct buf *b, size_t keep);
 char *buf_steal(struct buf *b);
 
 /* Length of the first line in b including its '\n', or 0 when b holds no

@@ -54,6 +54,26 @@ START_TEST(test_append_empty)
 }
 END_TEST
 
+START_TEST(test_shrink)
+{
+	struct buf b = BUF_INIT;
+
+	buf_reserve(&b, 1000);
+	buf_append(&b, "x", 1);
+	buf_shrink(&b, 100); /* not while it holds something */
+	ck_assert_ptr_nonnull(b.data);
+	buf_clear(&b);
+	buf_shrink(&b, 4096); /* nor when it is small */
+	ck_assert_ptr_nonnull(b.data);
+	buf_shrink(&b, 100);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.cap, 0);
+	buf_append(&b, "y", 1); /* and it grows again */
+	ck_assert_str_eq(b.data, "y");
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_growth)
 {
 	struct buf b = BUF_INIT;
@@ -263,6 +283,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_append);
 	tcase_add_test(tc, test_append_empty);
 	tcase_add_test(tc, test_growth);
+	tcase_add_test(tc, test_shrink);
 	tcase_add_test(tc, test_reserve);
 	tcase_add_test(tc, test_puts_printf);
 	tcase_add_test(tc, test_printf_long);
