@@ -13,6 +13,7 @@ import builtins
 import json
 import linecache
 import os
+import select
 import signal
 import socket
 import sys
@@ -29,6 +30,8 @@ except ImportError:  # not CPython
 
 AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
 SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)  # a dead daemon is EPIPE, not SIGPIPE
+MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+CONTROL_READ = 65536  # bytes asked of the control socket per read
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 SOURCES_KEPT = 256  # newest request sources kept in linecache for tracebacks
 STREAM_SETTINGS = (
@@ -282,43 +285,112 @@ class Control:
     cannot interrupt it, and cannot tell by itself whether it was meant for
     this request or for the one before, which may have ended just before it
     came. The line says: it is in the socket before the signal is sent.
+
+    Waiting for the next request is a poll() for input, then a read. A task
+    blocked in a read of a Unix socket is woken each time the peer reads
+    what it sent (the kernel tells a socket's sleepers that there is room to
+    write); one blocked in poll() for input is not. Without it, every
+    request cost the worker a second wake-up and the daemon the work of
+    waking it: 6 us of each, a tenth of a no-op request.
     """
 
     def __init__(self, sock):
         self.sock = sock
-        self.reader = sock.makefile("rb", 65536)
+        self.buf = bytearray()  # received, not taken yet
+        self.scanned = 0  # buf[:scanned] holds no newline
+        self.chunk = bytearray(CONTROL_READ)
+        self.view = memoryview(self.chunk)
         self.ahead = []  # lines read while looking for an interrupt
+        self.poller = None
+        if hasattr(select, "poll"):
+            self.poller = select.poll()
+            self.poller.register(sock.fileno(), select.POLLIN)
+
+    def receive(self, wait=True):
+        """Add what the socket has to buf: the byte count, 0 at EOF, None
+        when not waiting and nothing is there."""
+        if wait and self.poller is not None:
+            self.poller.poll()
+        if not wait and not MSG_DONTWAIT:
+            self.sock.setblocking(False)
+        try:
+            n = self.sock.recv_into(self.chunk, 0, 0 if wait else MSG_DONTWAIT)
+        except BlockingIOError:
+            return None
+        finally:
+            if not wait and not MSG_DONTWAIT:
+                self.sock.setblocking(True)
+        self.buf += self.view[:n]
+        return n
+
+    def take_line(self):
+        """The first whole line in buf, taken out of it; None if there is none."""
+        i = self.buf.find(b"\n", self.scanned)
+        if i < 0:
+            self.scanned = len(self.buf)
+            return None
+        self.scanned = 0
+        if i + 1 == len(self.buf):
+            line = bytes(self.buf)
+            self.buf.clear()
+        else:
+            line = bytes(self.buf[: i + 1])
+            del self.buf[: i + 1]
+        return line
+
+    def next_line(self):
+        """The next line from the socket, without what was read ahead: a
+        last line without a newline or b"" at EOF."""
+        while True:
+            line = self.take_line()
+            if line is not None:
+                return line
+            if not self.receive():
+                line = bytes(self.buf)
+                self.buf.clear()
+                self.scanned = 0
+                return line
 
     def readline(self):
         if self.ahead:
             return self.ahead.pop(0)
-        return self.reader.readline()
+        return self.next_line()
 
     def read_payload(self, n):
-        """The n bytes that follow a request line (its code_bytes): from
-        what was read ahead first, then the socket; None at EOF."""
-        parts = []
-        while self.ahead and n > 0:
+        """The n bytes that follow a request line (its code_bytes), as a
+        bytearray: from what was read ahead first, then the socket; None at
+        EOF."""
+        data = bytearray(n)
+        view = memoryview(data)
+        got = 0
+        while self.ahead and got < n:
             chunk = self.ahead.pop(0)
-            if len(chunk) > n:
-                self.ahead.insert(0, chunk[n:])
-                chunk = chunk[:n]
-            parts.append(chunk)
-            n -= len(chunk)
-        while n > 0:
-            chunk = self.reader.read(n)
-            if not chunk:
+            if len(chunk) > n - got:
+                self.ahead.insert(0, chunk[n - got :])
+                chunk = chunk[: n - got]
+            view[got : got + len(chunk)] = chunk
+            got += len(chunk)
+        if got < n and self.buf:
+            k = min(n - got, len(self.buf))
+            view[got : got + k] = self.buf[:k]
+            del self.buf[:k]
+            self.scanned = 0
+            got += k
+        while got < n:
+            k = self.sock.recv_into(view[got:])
+            if not k:
                 return None
-            parts.append(chunk)
-            n -= len(chunk)
-        return b"".join(parts)
+            got += k
+        return data
 
     def wait_ack(self, req_id):
         """Wait for the daemon's acknowledgement of request req_id's
         reloaded event, keeping other lines for later; False at EOF."""
         while True:
-            line = self.reader.readline()
-            if not line:
+            line = self.next_line()
+            if not line.endswith(b"\n"):
+                if line:
+                    self.ahead.append(line)
                 return False
             if is_op_of(line, "reloaded-ack", req_id):
                 return True
@@ -331,21 +403,16 @@ class Control:
             if is_op_of(line, "interrupt", req_id):
                 self.ahead.remove(line)
                 found = True
-        self.sock.setblocking(False)
-        try:
-            while True:
-                data = self.reader.peek()  # what is buffered, or one read that does not wait
-                if b"\n" not in data:
-                    break
-                line = self.reader.readline()
-                if is_op_of(line, "interrupt", req_id):
-                    found = True
-                else:
-                    self.ahead.append(line)
-        except OSError:
+        while self.receive(wait=False):
             pass
-        finally:
-            self.sock.setblocking(True)
+        while True:
+            line = self.take_line()
+            if line is None:
+                break
+            if is_op_of(line, "interrupt", req_id):
+                found = True
+            else:
+                self.ahead.append(line)
         return found
 
 
