@@ -611,7 +611,28 @@ def run_idle(args, daemon_pid, pool2_target):
     """hotloadd with 3 warm workers (the main target's and pool2's two),
     left alone for --idle seconds: its wake-ups and RSS."""
     control(args.socket, "start", targets=[args.target, pool2_target])
-    time.sleep(1)
+    # Left alone means with nothing under way: a worker recycled by an
+    # earlier case (a Blender one takes a second or more to exit) or one
+    # still starting would be counted as wake-ups of an idle daemon.
+    start = time.monotonic()
+    seen = set()
+    while time.monotonic() < start + 60:
+        busy = ["%s %s" % (t["target"], w.get("state"))
+                for t in control(args.socket, "status")["status"]["targets"]
+                for w in t.get("workers", []) + [t.get("template") or {"state": "idle"}]
+                if w.get("state") != "idle"]
+        if not busy:
+            break
+        seen.update(busy)
+        time.sleep(0.2)
+    if seen:
+        print()
+        print("idle: waited %.1f s for workers to settle (%s)"
+              % (time.monotonic() - start, ", ".join(sorted(seen))))
+    # hotloadd gives memory back when its last client has gone, at most
+    # once a second (a timer for the rest of the second): past 2 s of the
+    # status call above, that is done too.
+    time.sleep(2)
     vol0, inv0 = proc_status(daemon_pid, "voluntary_ctxt_switches",
                              "nonvoluntary_ctxt_switches")
     time.sleep(args.idle)
