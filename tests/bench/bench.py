@@ -14,6 +14,7 @@ Usage: python3 bench.py --socket PATH --target DCC:VERSION [--python EXE]
 Standard library only.
 """
 import argparse
+import io
 import json
 import multiprocessing
 import os
@@ -103,11 +104,11 @@ class Client:
             raise SystemExit("bench: the raw reply starts %r" % head)
         return got - len(prefix)
 
-    def json_open(self):
+    def json_open(self, read_buffer=io.DEFAULT_BUFFER_SIZE):
         """Open the persistent JSON-mode connection."""
         self.sock = self.connect()
         self.sock.sendall(("%s mode=json\n" % self.target).encode())
-        self.reader = self.sock.makefile("rb")
+        self.reader = self.sock.makefile("rb", read_buffer)
 
     def json_close(self):
         """Half-close and drop the JSON-mode connection."""
@@ -145,6 +146,24 @@ class Client:
                 out.append(ev["data"])
             elif kind == "done":
                 return "".join(out), ev
+
+    def json_count(self, code):
+        """A JSON-mode exec whose stdout is decoded, event by event, and
+        counted, not kept; returns the characters of stdout."""
+        self.next_id += 1
+        rid = self.next_id
+        self.sock.sendall((json.dumps({"id": rid, "op": "exec", "code": code}) + "\n").encode())
+        got = 0
+        for raw in self.reader:
+            ev = json.loads(raw)
+            kind = ev.get("event")
+            if kind == "stdout":
+                got += len(ev["data"])
+            elif kind == "done":
+                if not ev.get("ok"):
+                    raise SystemExit("bench: %r" % ev)
+                return got
+        raise ConnectionError("connection closed before done")
 
 
 def raw_stdout(reply):
@@ -390,6 +409,11 @@ def print_targets(results):
               % (f8 / (fb8 + (r - b))))
     if f8 and dn:
         print("  jsonb 8 KiB - json no-op              %s" % fmt_time(f8 - dn))
+    rd, rb = get("raw no-op", "daemon"), get("raw no-op", "direct")
+    if rd and rb:
+        # a connection per request, against the original project's design
+        # (accept, read to EOF, exec, reply, close): the direct server
+        print("  raw no-op p50 / direct (original)     %5.2fx  (target <= 1.20x)" % (rd / rb))
 
 
 def concurrent_client(path, target, mode, n, barrier, results):
@@ -449,6 +473,73 @@ def run_concurrency(args, servers):
     return rates
 
 
+class Pinning:
+    """Where the processes run: the client (this process and what it
+    starts to stand for a client) on one CPU, every server process (hotloadd,
+    its workers, the direct server, the relay) on another, as the issue's
+    reference figures were measured; None: wherever the kernel likes."""
+
+    def __init__(self, spec, socket_path):
+        self.client = self.server = None
+        self.socket = socket_path
+        self.extra = []  # server processes that are not the daemon's
+        if spec:
+            client, server = (int(x) for x in spec.split(","))
+            self.client, self.server = {client}, {server}
+            os.sched_setaffinity(0, self.client)
+
+    def describe(self):
+        if self.client is None:
+            return "processes not pinned"
+        return "client on CPU %d, servers on CPU %d" % (min(self.client), min(self.server))
+
+    def server_pids(self, daemon_pid):
+        """hotloadd, every worker and template it has, and the other servers."""
+        pids = [daemon_pid] if daemon_pid else []
+        if daemon_pid:
+            for t in control(self.socket, "status")["status"]["targets"]:
+                for w in t.get("workers", []) + [t.get("template") or {}]:
+                    if w.get("pid"):
+                        pids.append(w["pid"])
+        return pids + self.extra
+
+    def apply(self, daemon_pid, cpus=None):
+        """Pin every thread of every server process (to cpus if given)."""
+        if self.server is None:
+            return
+        for pid in self.server_pids(daemon_pid):
+            try:
+                tids = [int(t) for t in os.listdir("/proc/%d/task" % pid)]
+            except OSError:
+                continue  # gone meanwhile
+            for tid in tids:
+                try:
+                    os.sched_setaffinity(tid, cpus or self.server)
+                except OSError:
+                    pass
+
+    def everywhere(self, daemon_pid):
+        """Unpin all: clients and servers may use every CPU (concurrency)."""
+        if self.server is None:
+            return
+        every = set(range(os.cpu_count() or 1))
+        os.sched_setaffinity(0, every)
+        self.apply(daemon_pid, every)
+
+    def again(self, daemon_pid):
+        """Pin as at the start, the processes started meanwhile included."""
+        if self.server is None:
+            return
+        os.sched_setaffinity(0, self.client)
+        self.apply(daemon_pid)
+
+    def as_server(self):
+        """A preexec_fn: the child runs where the servers do."""
+        if self.server is None:
+            return None
+        return lambda: os.sched_setaffinity(0, self.server)
+
+
 def proc_status(pid, *keys):
     """Values (ints, kB for sizes) of /proc/PID/status fields."""
     got = {}
@@ -487,17 +578,21 @@ def run_big_output(args, daemon_pid):
     # The pipe and the raw client are read the same way: into one 1 MiB
     # buffer, bytes counted, nothing decoded or kept (what a client does
     # with the bytes is its own cost, the same whichever way they came).
+    # The pipe is timed from its first byte: the daemon's worker is warm,
+    # the pipe's interpreter has to start.
     chunk = bytearray(1 << 20)
+    proc = subprocess.Popen([args.python, "-c", code], stdout=subprocess.PIPE,
+                            preexec_fn=args.pinning.as_server())
+    got = first = proc.stdout.readinto(chunk)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([args.python, "-c", code], stdout=subprocess.PIPE)
-    got = 0
     while True:
         n = proc.stdout.readinto(chunk)
         if not n:
             break
         got += n
+    t1 = time.perf_counter()
     proc.wait()
-    plain = mib / (time.perf_counter() - t0)
+    plain = ((got - first) / MIB) / (t1 - t0)
     if got != mib << 20 or proc.returncode:
         raise SystemExit("bench: the plain pipe got %d bytes" % got)
     print("  %-22s %8.0f MiB/s" % ("plain pipe", plain))
@@ -514,9 +609,10 @@ def run_big_output(args, daemon_pid):
         if mode == "raw":
             got = c.raw_count(code, chunk, b"OUTPUT: \n")
         else:
-            c.json_open()
+            # read as the Python client library reads: 256 KiB at a time
+            c.json_open(256 << 10)
             try:
-                got = len(c.json_exec(code)[0])
+                got = c.json_count(code)
             finally:
                 c.json_close()
         rate = mib / (time.perf_counter() - t0)
@@ -545,7 +641,8 @@ def run_cold_start(args):
         finally:
             c.json_close()
         t0 = time.perf_counter()
-        subprocess.run([args.python, "-c", "pass"], check=True)
+        subprocess.run([args.python, "-c", "pass"], check=True,
+                       preexec_fn=args.pinning.as_server())
         bare.append(time.perf_counter() - t0)
     a, b = sorted(starts)[len(starts) // 2], sorted(bare)[len(bare) // 2]
     print()
@@ -715,7 +812,13 @@ def main():
                     help="seconds the idle case leaves the daemon alone (0: none)")
     ap.add_argument("--n-concurrent", type=int, default=500,
                     help="no-ops per concurrent client (0: no concurrency case)")
+    ap.add_argument("--pin", default="0,1" if (os.cpu_count() or 1) >= 2 else "",
+                    metavar="CLIENT_CPU,SERVER_CPU",
+                    help="run the client on one CPU and every server process on another "
+                         "(default 0,1 where there are 2 CPUs; '' for no pinning); the "
+                         "concurrency case runs unpinned")
     args = ap.parse_args()
+    args.pinning = Pinning(args.pin, args.socket)
 
     tmp = tempfile.mkdtemp(prefix="hotload-bench-")
     direct_path = os.path.join(tmp, "direct.sock")
@@ -726,6 +829,7 @@ def main():
         daemon.label = "daemon"
         base = Client(direct_path, args.target)
         base.label = "direct"
+        args.pinning.extra.append(procs[0].pid)
         base.pids = [procs[0].pid]
         base.pid_names = ["direct"]
         relay = None
@@ -733,6 +837,7 @@ def main():
             proc = start_relay(relay_path, direct_path, args.relay_bin)
             if proc:
                 procs.append(proc)
+                args.pinning.extra.append(proc.pid)
                 relay = Client(relay_path, args.target)
                 relay.label = "relay"
                 relay.pids = [proc.pid, procs[0].pid]
@@ -747,11 +852,13 @@ def main():
             worker = daemon.raw("import os; print(os.getpid())")
             daemon.pids = [args.daemon_pid, int(raw_stdout(worker))]
             daemon.pid_names = ["hotloadd", "worker"]
+        args.pinning.apply(args.daemon_pid)
         print("hotload bench: target %s (worker: Python %s), direct: %s"
               % (args.target, raw_stdout(first).strip(), args.python))
         print("first request (worker start if it was cold): %s" % fmt_time(cold))
-        print("%d rounds per case, servers alternating; client: Python %s; %d CPUs"
-              % (args.rounds, sys.version.split()[0], os.cpu_count() or 0))
+        print("%d rounds per case, servers alternating; client: Python %s; %d CPUs, %s"
+              % (args.rounds, sys.version.split()[0], os.cpu_count() or 0,
+                 args.pinning.describe()))
         if relay:
             print("relay = %s between the client and the direct server"
                   % ("relay.c (bytes only, libuv)" if args.relay_bin else "socat"))
@@ -770,7 +877,11 @@ def main():
                     servers.append(("%s, pool of 2" % mode, mode, args.socket,
                                     args.pool2_target))
             servers.append(("raw, direct", "raw", direct_path, args.target))
-            rates = run_concurrency(args, servers)
+            args.pinning.everywhere(args.daemon_pid)
+            try:
+                rates = run_concurrency(args, servers)
+            finally:
+                args.pinning.again(args.daemon_pid)
             results[("concurrency", "rates")] = rates
             for mode in ("json", "raw"):
                 one, two = rates.get("%s, pool of 1" % mode), rates.get("%s, pool of 2" % mode)

@@ -6,7 +6,9 @@
 # of bytes only, libuv) in front of the direct server (the cost of an extra
 # hop that does nothing), CPU time and context switches per request of each
 # process (hotloadd and its worker apart), and no-ops against the built-in
-# python:3 hook, which finds python3 on PATH.
+# python:3 hook, which finds python3 on PATH. Where there are 2 CPUs the
+# client runs on CPU 0 and every server process on CPU 1 (bench.py --pin;
+# the concurrency case runs unpinned).
 #
 # Usage: sh tests/bench/run.sh [bench.py options, e.g. -n 5000 --n-big 100]
 # Environment:
