@@ -21,6 +21,7 @@ void buf_reserve(struct buf *b, size_t extra);
 void buf_append(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_put_int(struct buf *b, long long v); /* its decimal digits, without printf */
 void buf_consume(struct buf *b, size_t n);
 void buf_clear(struct buf *b);
 void buf_free(struct buf *b);

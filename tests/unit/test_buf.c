@@ -1,5 +1,6 @@
 /* test_buf.c - the growable byte buffer and allocation helpers */
 #include <check.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,49 @@ START_TEST(test_printf_long)
 }
 END_TEST
 
+/* Whatever room is left, a printf fits in it or grows the buffer. */
+START_TEST(test_printf_at_every_fill)
+{
+	char want[600];
+	size_t fill, n;
+
+	for (fill = 0; fill < 300; fill++) {
+		for (n = 0; n < 140; n += 7) {
+			struct buf b = BUF_INIT;
+
+			memset(want, 'a', fill);
+			memset(want + fill, 'z', n);
+			want[fill + n] = '\0';
+			buf_append(&b, want, fill);
+			buf_printf(&b, "%.*s", (int)n, want + fill);
+			ck_assert_uint_eq(b.len, fill + n);
+			ck_assert_str_eq(b.data, want);
+			ck_assert_uint_lt(b.len, b.cap);
+			buf_free(&b);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_put_int)
+{
+	struct buf b = BUF_INIT;
+
+	buf_put_int(&b, 0);
+	buf_puts(&b, " ");
+	buf_put_int(&b, -1);
+	buf_puts(&b, " ");
+	buf_put_int(&b, 1234567);
+	buf_puts(&b, " ");
+	buf_put_int(&b, LLONG_MAX);
+	buf_puts(&b, " ");
+	buf_put_int(&b, LLONG_MIN);
+	ck_assert_str_eq(b.data, "0 -1 1234567 9223372036854775807 -9223372036854775808");
+	ck_assert_uint_eq(b.len, strlen(b.data));
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_consume)
 {
 	struct buf b = BUF_INIT;
@@ -292,6 +336,8 @@ buf_suite(void)
 	tcase_add_test(tc, test_line_len);
 	tcase_add_test(tc, test_steal);
 	tcase_add_test(tc, test_xalloc);
+	tcase_add_test(tc, test_printf_at_every_fill);
+	tcase_add_test(tc, test_put_int);
 	suite_add_tcase(s, tc);
 	return s;
 }
