@@ -13,17 +13,31 @@
 #include "server.h"
 #include "utf8.h"
 
+/* {"id":…,"event":EVENT, rest's members…, tail…}: written as it goes, not
+ * built as an object to dump (rest's own "id" and "event", if any, are not
+ * the event's and are left out). */
 static void
 json_event(struct conn *c, struct request *r, const char *event, json_t *rest, const char *tail)
 {
-	json_t *m = json_object();
+	struct buf b = BUF_INIT;
+	const char *key;
+	json_t *v;
 
-	json_object_set(m, "id", request_client_id(r));
-	json_object_set_new(m, "event", json_string(event));
-	if (rest)
-		json_object_update(m, rest);
-	conn_write_json(c, m, tail);
-	json_decref(m);
+	buf_reserve(&b, 256);
+	buf_puts(&b, "{\"id\":");
+	buf_puts(&b, request_client_id_json(r));
+	buf_puts(&b, ",\"event\":");
+	json_write_string(&b, event, 0);
+	json_object_foreach(rest, key, v)
+	{
+		if (strcmp(key, "id") && strcmp(key, "event"))
+			json_write_member(&b, key, v, 0);
+	}
+	if (tail)
+		buf_puts(&b, tail);
+	buf_puts(&b, "}\n");
+	conn_write(c, b.data, b.len);
+	buf_free(&b);
 }
 
 static int
@@ -56,16 +70,18 @@ json_done(struct request *r, json_t *result)
 {
 	struct conn *c = request_sink_data(r);
 	json_t *d = json_object_get(result, "duration_ms");
-	char tail[64];
+	struct buf tail = BUF_INIT;
 	int timed = json_is_number(d);
 
 	/* duration_ms with three decimals; the rest at full precision, so an
 	 * eval's "json" value round-trips exactly. */
 	if (timed) {
-		snprintf(tail, sizeof(tail), ",\"duration_ms\":%.3f", json_number_value(d));
+		buf_puts(&tail, ",\"duration_ms\":");
+		json_write_millis(&tail, json_number_value(d));
 		json_object_del(result, "duration_ms"); /* d is gone now */
 	}
-	json_event(c, r, "done", result, timed ? tail : NULL);
+	json_event(c, r, "done", result, timed ? tail.data : NULL);
+	buf_free(&tail);
 	request_owner_remove(&c->reqs, r);
 	request_free(r);
 	conn_json_maybe_finish(c);

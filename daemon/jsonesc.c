@@ -1,4 +1,4 @@
-/* jsonesc.c - the body of a JSON string, for output that is UTF-8 already */
+/* jsonesc.c - JSON text written straight into a buffer */
 #include "jsonesc.h"
 
 #include <stdint.h>
@@ -95,4 +95,104 @@ json_escape(struct buf *b, const char *s, size_t len)
 		}
 		buf_append(b, esc, elen);
 	}
+}
+
+static int
+append_dump(const char *s, size_t n, void *data)
+{
+	buf_append(data, s, n);
+	return 0;
+}
+
+static int
+is_ascii(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
+void
+json_write_string(struct buf *b, const char *s, size_t flags)
+{
+	size_t len = strlen(s);
+
+	if ((flags & JSON_ENSURE_ASCII) && !is_ascii(s, len)) {
+		json_t *v = json_string(s);
+
+		json_dump_callback(v, append_dump, b, JSON_COMPACT | JSON_ENCODE_ANY | flags);
+		json_decref(v);
+		return;
+	}
+	buf_puts(b, "\"");
+	json_escape(b, s, len);
+	buf_puts(b, "\"");
+}
+
+void
+json_write_value(struct buf *b, const json_t *v, size_t flags)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		if (!(flags & JSON_ENSURE_ASCII) ||
+		    is_ascii(json_string_value(v), json_string_length(v))) {
+			buf_puts(b, "\"");
+			json_escape(b, json_string_value(v), json_string_length(v));
+			buf_puts(b, "\"");
+			return;
+		}
+		break;
+	case JSON_INTEGER:
+		buf_put_int(b, (long long)json_integer_value(v));
+		return;
+	case JSON_TRUE:
+		buf_puts(b, "true");
+		return;
+	case JSON_FALSE:
+		buf_puts(b, "false");
+		return;
+	case JSON_NULL:
+		buf_puts(b, "null");
+		return;
+	default:
+		break;
+	}
+	json_dump_callback(v, append_dump, b, JSON_COMPACT | JSON_ENCODE_ANY | flags);
+}
+
+void
+json_write_member(struct buf *b, const char *key, const json_t *v, size_t flags)
+{
+	if (!b->len || b->data[b->len - 1] != '{')
+		buf_puts(b, ",");
+	json_write_string(b, key, flags);
+	buf_puts(b, ":");
+	json_write_value(b, v, flags);
+}
+
+void
+json_write_millis(struct buf *b, double ms)
+{
+	long long us;
+	char frac[4];
+
+	if (!(ms > -9e12 && ms < 9e12)) { /* not a duration: as it is */
+		buf_printf(b, "%.3f", ms);
+		return;
+	}
+	if (ms < 0) {
+		buf_puts(b, "-");
+		ms = -ms;
+	}
+	us = (long long)(ms * 1000.0 + 0.5);
+	buf_put_int(b, us / 1000);
+	frac[0] = (char)('0' + us / 100 % 10);
+	frac[1] = (char)('0' + us / 10 % 10);
+	frac[2] = (char)('0' + us % 10);
+	frac[3] = '\0';
+	buf_puts(b, ".");
+	buf_puts(b, frac);
 }

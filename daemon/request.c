@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "jsonesc.h"
 #include "request.h"
 #include "worker.h"
 
@@ -148,48 +149,67 @@ request_op_name(enum request_op op)
 	return "?";
 }
 
-json_t *
-request_to_agent(const struct request *r, uint64_t id, const char **ret_code, size_t *ret_len)
+void
+request_agent_line(const struct request *r, uint64_t id, struct buf *line, const char **ret_code,
+                   size_t *ret_len)
 {
-	json_t *m = json_pack("{s:I, s:s}", "id", (json_int_t)id, "op", request_op_name(r->op));
+	const char *strategy = r->reload_strategy ? r->reload_strategy : "reload";
+	const size_t flags = JSON_ENSURE_ASCII;
+	const char *key;
+	json_t *v;
 
+	buf_puts(line, "{\"id\":");
+	buf_put_int(line, (long long)id);
+	buf_puts(line, ",\"op\":\"");
+	buf_puts(line, request_op_name(r->op));
+	buf_puts(line, "\"");
 	*ret_code = "";
 	*ret_len = 0;
 	if (r->op == REQUEST_EXEC || r->op == REQUEST_EVAL) {
 		/* valid UTF-8 already: raw mode repairs it, JSON strings are */
-		json_object_set_new(m, "code_bytes", json_integer((json_int_t)r->code_len));
+		buf_puts(line, ",\"code_bytes\":");
+		buf_put_int(line, (long long)r->code_len);
+		buf_puts(line, ",\"file\":");
 		*ret_code = r->code ? r->code : "";
 		*ret_len = r->code_len;
-		json_object_set_new(m, "file", r->file ? json_string(r->file) : json_null());
-		json_object_set_new(m, "ns", json_string(r->fresh ? "fresh" : "main"));
+		if (r->file)
+			json_write_string(line, r->file, flags);
+		else
+			buf_puts(line, "null");
+		buf_puts(line, r->fresh ? ",\"ns\":\"fresh\"" : ",\"ns\":\"main\"");
 		if (r->interactive)
-			json_object_set_new(m, "interactive", json_true());
-		if (r->path)
-			json_object_set_new(m, "path", json_string(r->path));
-		if (r->cwd)
-			json_object_set_new(m, "cwd", json_string(r->cwd));
-		if (r->argv)
-			json_object_set(m, "argv", r->argv);
-		if (r->changed) {
-			json_object_set(m, "changed", r->changed);
-			json_object_set_new(
-			        m, "reload_strategy",
-			        json_string(r->reload_strategy ? r->reload_strategy : "reload"));
+			buf_puts(line, ",\"interactive\":true");
+		if (r->path) {
+			buf_puts(line, ",\"path\":");
+			json_write_string(line, r->path, flags);
 		}
-		if (r->poll_roots) {
-			json_object_set(m, "poll_roots", r->poll_roots);
-			json_object_set_new(
-			        m, "reload_strategy",
-			        json_string(r->reload_strategy ? r->reload_strategy : "reload"));
+		if (r->cwd) {
+			buf_puts(line, ",\"cwd\":");
+			json_write_string(line, r->cwd, flags);
+		}
+		if (r->argv)
+			json_write_member(line, "argv", r->argv, flags);
+		if (r->changed)
+			json_write_member(line, "changed", r->changed, flags);
+		if (r->poll_roots)
+			json_write_member(line, "poll_roots", r->poll_roots, flags);
+		if (r->changed || r->poll_roots) {
+			buf_puts(line, ",\"reload_strategy\":");
+			json_write_string(line, strategy, flags);
 		}
 	}
 	if (r->op == REQUEST_RELOAD) {
-		json_object_set(m, "modules", r->modules);
-		json_object_set_new(m, "strategy", json_string(r->purge ? "purge" : "reload"));
+		json_write_member(line, "modules", r->modules, flags);
+		buf_puts(line, r->purge ? ",\"strategy\":\"purge\"" : ",\"strategy\":\"reload\"");
 	}
-	if (r->op == REQUEST_DEBUG && r->debug)
-		json_object_update(m, r->debug);
-	return m;
+	if (r->op == REQUEST_DEBUG && r->debug) {
+		json_object_foreach(r->debug, key, v)
+		{
+			if (strcmp(key, "id") && strcmp(key, "op"))
+				json_write_member(line, key, v, flags);
+		}
+	}
+	buf_puts(line, "}");
 }
 
 int
@@ -369,9 +389,12 @@ request_client_id(const struct request *r)
 const char *
 request_client_id_json(struct request *r)
 {
-	if (!r->client_id_json)
-		r->client_id_json =
-		        json_dumps(request_client_id(r), JSON_ENCODE_ANY | JSON_COMPACT);
+	if (!r->client_id_json) {
+		struct buf b = BUF_INIT;
+
+		json_write_value(&b, request_client_id(r), 0);
+		r->client_id_json = buf_steal(&b);
+	}
 	return r->client_id_json;
 }
 

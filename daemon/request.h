@@ -141,13 +141,13 @@ struct request *request_queue_next(const struct request *r);
 
 const char *request_op_name(enum request_op op);
 
-/* The message for the agent: {"id": id, "op": …, "code_bytes": N, …}.
- * The code is not in it: its N bytes follow the line as they are (the
- * agent protocol's payload), so that a script costs its bytes, not a JSON
- * encoding and decoding of them; *ret_code points at them (r's own) and
- * *ret_len is N, 0 for an op without code. */
-json_t *request_to_agent(const struct request *r, uint64_t id, const char **ret_code,
-                         size_t *ret_len);
+/* The line for the agent, appended to line (no newline): {"id": id, "op":
+ * …, "code_bytes": N, …}. The code is not in it: its N bytes follow the
+ * line as they are (the agent protocol's payload), so that a script costs
+ * its bytes, not a JSON encoding and decoding of them; *ret_code points at
+ * them (r's own) and *ret_len is N, 0 for an op without code. */
+void request_agent_line(const struct request *r, uint64_t id, struct buf *line,
+                        const char **ret_code, size_t *ret_len);
 
 /* Hand output to the client, if it is still there. Returns 1 when the
  * client is congested. */

@@ -38,65 +38,78 @@ on_write_done(uv_write_t *req, int status)
 	free(cw);
 }
 
-/* Send one JSON message to the agent; with sigint, SIGINT the worker once
- * the whole line is in the socket, so that the agent finds the line when
- * the signal comes. A failed write is not reported: the agent is gone, and
- * its exit says so. */
+/* Send one line to the agent (line[0..n) without its newline) and the
+ * payload bytes after it; with sigint, SIGINT the worker once it is all in
+ * the socket, so that the agent finds the line when the signal comes. A
+ * failed write is not reported: the agent is gone, and its exit says so. */
 static void
-worker_write(struct worker *w, json_t *msg, const char *payload, size_t payload_len, int sigint)
+worker_write_line(struct worker *w, const char *line, size_t n, const char *payload,
+                  size_t payload_len, int sigint)
 {
 	uv_stream_t *ctl = (uv_stream_t *)&w->ctl;
-	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
-	size_t n, off = 0;
+	uv_buf_t bufs[3] = {uv_buf_init((char *)line, (unsigned)n), uv_buf_init("\n", 1),
+	                    uv_buf_init((char *)payload, (unsigned)payload_len)};
+	size_t total = n + 1 + payload_len, off = 0, i, skip;
 	struct ctl_write *cw;
 	uv_buf_t b;
+	char *p;
 
-	if (!s)
-		return;
-	n = strlen(s);
-	s = xrealloc(s, n + 1 + payload_len + 1);
-	s[n++] = '\n';
-	if (payload_len)
-		memcpy(s + n, payload, payload_len);
-	n += payload_len;
-	s[n] = '\0';
 	/* Nothing queued: write at once, which is the whole line nearly always,
-	 * and spares a write request and an epoll change per request. */
+	 * and spares a copy, a write request and an epoll change per request. */
 	if (uv_stream_get_write_queue_size(ctl) == 0) {
-		int r;
+		int r = uv_try_write(ctl, bufs, payload_len ? 3 : 2);
 
-		b = uv_buf_init(s, (unsigned)n);
-		r = uv_try_write(ctl, &b, 1);
 		if (r > 0)
 			off = (size_t)r;
-		if ((r < 0 && r != UV_EAGAIN) || off == n) {
-			free(s);
-			if (sigint && off == n)
+		if ((r < 0 && r != UV_EAGAIN) || off == total) {
+			if (sigint && off == total)
 				worker_kill(w, SIGINT);
 			return;
 		}
 	}
-	cw = xmalloc(sizeof(*cw) + n - off);
+	cw = xmalloc(sizeof(*cw) + total - off);
 	cw->w = w;
 	cw->sigint = sigint;
 	cw->request_id = w->current_id;
-	memcpy(cw->data, s + off, n - off);
-	free(s);
-	b = uv_buf_init(cw->data, (unsigned)(n - off));
+	p = cw->data;
+	for (i = 0, skip = off; i < 3; i++) {
+		size_t len = bufs[i].len;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		memcpy(p, bufs[i].base + skip, len - skip);
+		p += len - skip;
+		skip = 0;
+	}
+	b = uv_buf_init(cw->data, (unsigned)(total - off));
 	if (uv_write(&cw->req, ctl, &b, 1, on_write_done) < 0)
 		free(cw);
+}
+
+static void
+worker_write(struct worker *w, json_t *msg, int sigint)
+{
+	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	if (!s)
+		return;
+	worker_write_line(w, s, strlen(s), NULL, 0, sigint);
+	free(s);
 }
 
 void
 worker_agent_send(struct worker *w, json_t *msg)
 {
-	worker_write(w, msg, NULL, 0, 0);
+	worker_write(w, msg, 0);
 }
 
 void
-worker_agent_send_payload(struct worker *w, json_t *msg, const char *payload, size_t len)
+worker_agent_send_line(struct worker *w, const char *line, size_t n, const char *payload,
+                       size_t len)
 {
-	worker_write(w, msg, payload, len, 0);
+	worker_write_line(w, line, n, payload, len, 0);
 }
 
 /* Interrupt the running request: tell the agent which one, then SIGINT.
@@ -111,7 +124,7 @@ worker_agent_sigint(struct worker *w)
 	if (w->pid <= 0 || w->state == WORKER_STOPPED)
 		return -ESRCH;
 	msg = json_pack("{s:I, s:s}", "id", (json_int_t)w->current_id, "op", "interrupt");
-	worker_write(w, msg, NULL, 0, 1);
+	worker_write(w, msg, 1);
 	json_decref(msg);
 	return 0;
 }

@@ -121,8 +121,10 @@ void worker_fork_forget(struct worker *w);
 
 /* worker-agent.c: the control socket to the agent */
 void worker_agent_send(struct worker *w, json_t *msg);
-/* msg's line, then len bytes of payload (a request's code) */
-void worker_agent_send_payload(struct worker *w, json_t *msg, const char *payload, size_t len);
+/* A line (line[0..n), no newline), then len bytes of payload (a request's
+ * code) */
+void worker_agent_send_line(struct worker *w, const char *line, size_t n, const char *payload,
+                            size_t len);
 int worker_agent_sigint(struct worker *w);
 void worker_agent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 void worker_timeout_error(struct worker *w, json_t *res, const char *how);

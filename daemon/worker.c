@@ -644,9 +644,9 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 void
 worker_run(struct worker *w, struct request *r)
 {
+	struct buf line = BUF_INIT;
 	const char *code;
 	size_t code_len;
-	json_t *msg;
 
 	double timeout = request_timeout(r) > 0 ? request_timeout(r) : w->request_timeout;
 	double asked = timeout;
@@ -687,9 +687,9 @@ worker_run(struct worker *w, struct request *r)
 	if (timeout > 0)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(timeout * 1000), 0);
 	request_start(r, w);
-	msg = request_to_agent(r, w->current_id, &code, &code_len);
-	worker_agent_send_payload(w, msg, code, code_len);
-	json_decref(msg);
+	request_agent_line(r, w->current_id, &line, &code, &code_len);
+	worker_agent_send_line(w, line.data, line.len, code, code_len);
+	buf_free(&line);
 }
 
 /* A thread of the running request stopped in the debugger (at a

@@ -1,6 +1,8 @@
 /* test_jsonesc.c - escaping output as the body of a JSON string */
 #include <check.h>
 #include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +90,135 @@ START_TEST(test_random)
 }
 END_TEST
 
+/* json_write_value(v) parses back to v, ASCII only when asked. */
+static void
+assert_written(const json_t *v, size_t flags)
+{
+	struct buf b = BUF_INIT;
+	json_error_t err;
+	json_t *back;
+	size_t i;
+
+	json_write_value(&b, v, flags);
+	back = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+	ck_assert_msg(back != NULL, "not JSON (%s): %s", err.text, b.data);
+	ck_assert_msg(json_equal(back, v), "written as %s", b.data);
+	if (flags & JSON_ENSURE_ASCII)
+		for (i = 0; i < b.len; i++)
+			ck_assert_msg((unsigned char)b.data[i] < 0x80, "not ASCII: %s", b.data);
+	ck_assert_ptr_null(memchr(b.data, '\n', b.len)); /* one line */
+	json_decref(back);
+	buf_free(&b);
+}
+
+START_TEST(test_values)
+{
+	json_t *values[] = {
+	        json_string(""),
+	        json_string("plain"),
+	        json_string("q\"b\\n\nr\rt\t\x01\x1f\x7f"),
+	        json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xa8"),
+	        json_stringn("nul\0inside \xc3\xa9", 13),
+	        json_integer(0),
+	        json_integer(-1),
+	        json_integer(INT64_MAX),
+	        json_integer(INT64_MIN),
+	        json_real(0.1),
+	        json_real(-2.5e-300),
+	        json_real(1e300),
+	        json_true(),
+	        json_false(),
+	        json_null(),
+	        json_pack("[]"),
+	        json_pack("{}"),
+	        json_pack("[s, i, f, b, n, [s], {s:s}]", "\xe2\x82\xac", 1, 2.5, 0, "x", "k\n",
+	                  "v\xc3\xa9"),
+	        json_pack("{s:{s:[i, i]}, s:s}", "a", "b", 1, 2, "\xc3\xa9\"", "\n"),
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		ck_assert_ptr_nonnull(values[i]);
+		assert_written(values[i], 0);
+		assert_written(values[i], JSON_ENSURE_ASCII);
+		json_decref(values[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_members)
+{
+	struct buf b = BUF_INIT;
+	json_t *v = json_pack("[i]", 1), *obj;
+	json_error_t err;
+
+	buf_puts(&b, "{");
+	json_write_member(&b, "first", v, 0);
+	json_write_member(&b, "s\xc3\xa9\"cond", json_true(), 0);
+	json_write_member(&b, "third", json_null(), JSON_ENSURE_ASCII);
+	buf_puts(&b, "}");
+	obj = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &err);
+	ck_assert_msg(obj != NULL, "not JSON (%s): %s", err.text, b.data);
+	ck_assert_uint_eq(json_object_size(obj), 3);
+	ck_assert(json_equal(json_object_get(obj, "first"), v));
+	ck_assert(json_is_true(json_object_get(obj, "s\xc3\xa9\"cond")));
+	ck_assert(json_is_null(json_object_get(obj, "third")));
+	json_decref(obj);
+	json_decref(v);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_millis)
+{
+	double values[] = {0,       0.0004,   0.0006, 0.123,       0.1234, 1.5,
+	                   12.3456, 999.9996, 1000,   86400000.25, -0.25,  -3.0006};
+	struct buf b = BUF_INIT;
+	char want[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		buf_clear(&b);
+		json_write_millis(&b, values[i]);
+		snprintf(want, sizeof(want), "%.3f", values[i]);
+		ck_assert_str_eq(b.data, want);
+	}
+	srand(7);
+	for (i = 0; i < 100000; i++) {
+		double ms = (double)rand() / RAND_MAX * 1e6;
+
+		buf_clear(&b);
+		json_write_millis(&b, ms);
+		snprintf(want, sizeof(want), "%.3f", ms);
+		if (strcmp(b.data, want)) {
+			/* only an exact half may round the other way */
+			double us = ms * 1000.0;
+
+			ck_assert_msg(us - (double)(long long)us > 0.4999 &&
+			                      us - (double)(long long)us < 0.5001,
+			              "%.17g: %s, printf %s", ms, b.data, want);
+		}
+	}
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_string_ascii)
+{
+	struct buf b = BUF_INIT;
+
+	json_write_string(&b, "ab\"c", JSON_ENSURE_ASCII);
+	ck_assert_str_eq(b.data, "\"ab\\\"c\"");
+	buf_clear(&b);
+	json_write_string(&b, "\xe2\x82\xac", 0);
+	ck_assert_str_eq(b.data, "\"\xe2\x82\xac\"");
+	buf_clear(&b);
+	json_write_string(&b, "\xe2\x82\xac", JSON_ENSURE_ASCII);
+	ck_assert_str_eq(b.data, "\"\\u20AC\"");
+	buf_free(&b);
+}
+END_TEST
+
 static Suite *
 jsonesc_suite(void)
 {
@@ -97,6 +228,10 @@ jsonesc_suite(void)
 	tcase_add_test(tc, test_escapes);
 	tcase_add_test(tc, test_every_position);
 	tcase_add_test(tc, test_random);
+	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_members);
+	tcase_add_test(tc, test_string_ascii);
+	tcase_add_test(tc, test_millis);
 	suite_add_tcase(s, tc);
 	return s;
 }

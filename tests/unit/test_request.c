@@ -80,6 +80,30 @@ exec_request(const char *code, struct seen *s)
 	return request_new(&spec, &full_sink, s);
 }
 
+/* The agent's line for r, parsed: one line of ASCII JSON (the code is
+ * not in it). */
+static json_t *
+agent_line(const struct request *r, uint64_t id, const char **code, size_t *code_len)
+{
+	struct buf line = BUF_INIT;
+	json_error_t err;
+	json_t *m;
+	size_t i;
+
+	request_agent_line(r, id, &line, code, code_len);
+	ck_assert_uint_gt(line.len, 0);
+	for (i = 0; i < line.len; i++)
+		ck_assert_msg((unsigned char)line.data[i] >= 0x20 &&
+		                      (unsigned char)line.data[i] < 0x80,
+		              "byte %zu of the line is %#x: %s", i, (unsigned char)line.data[i],
+		              line.data);
+	m = json_loadb(line.data, line.len, JSON_REJECT_DUPLICATES, &err);
+	ck_assert_msg(m != NULL, "not JSON (%s): %s", err.text, line.data);
+	ck_assert(json_is_object(m));
+	buf_free(&line);
+	return m;
+}
+
 START_TEST(copies_what_the_spec_lends)
 {
 	char file[] = "tool.py", path[] = "/tmp/tool.py", cwd[] = "/tmp";
@@ -117,7 +141,7 @@ START_TEST(copies_what_the_spec_lends)
 	ck_assert_uint_eq(request_deadline_ns(r), 0);
 	ck_assert_str_eq(request_client_id_json(r), "7");
 
-	m = request_to_agent(r, 41, &code, &code_len);
+	m = agent_line(r, 41, &code, &code_len);
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 41);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "op")), "exec");
 	/* the code follows the line as a payload, not in it */
@@ -148,7 +172,7 @@ START_TEST(raw_requests_have_null_ids_and_defaults)
 
 	ck_assert_str_eq(request_client_id_json(r), "null");
 	ck_assert(json_is_null(request_client_id(r)));
-	m = request_to_agent(r, 1, &code, &code_len);
+	m = agent_line(r, 1, &code, &code_len);
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "code_bytes")), 0);
 	ck_assert_uint_eq(code_len, 0);
 	ck_assert_str_eq(code, "");
@@ -171,7 +195,7 @@ START_TEST(reload_requests_name_modules_and_strategy)
 	json_t *m;
 
 	json_decref(mods);
-	m = request_to_agent(r, 3, &code, &code_len);
+	m = agent_line(r, 3, &code, &code_len);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "op")), "reload");
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "modules"), 0)),
 	                 "studio.tools");
@@ -193,7 +217,7 @@ START_TEST(changed_files_and_poll_roots_go_to_the_agent)
 	json_t *m;
 
 	request_set_reload(r, "purge", json_pack("[s]", "/src/a.py"), NULL);
-	m = request_to_agent(r, 1, &code, &code_len);
+	m = agent_line(r, 1, &code, &code_len);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "changed"), 0)),
 	                 "/src/a.py");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "reload_strategy")), "purge");
@@ -201,11 +225,83 @@ START_TEST(changed_files_and_poll_roots_go_to_the_agent)
 
 	/* set again: the first ones are replaced, not leaked */
 	request_set_reload(r, "reload", NULL, json_pack("[s]", "/src"));
-	m = request_to_agent(r, 2, &code, &code_len);
+	m = agent_line(r, 2, &code, &code_len);
 	ck_assert_ptr_null(json_object_get(m, "changed"));
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "poll_roots"), 0)),
 	                 "/src");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "reload_strategy")), "reload");
+	json_decref(m);
+	request_free(r);
+}
+END_TEST
+
+START_TEST(agent_line_strings_are_escaped_ascii)
+{
+	const char *file = "na\xc3\xafve \"q\"\\\n\t\x01.py";
+	const char *path = "/proj/\xe2\x82\xac/\xf0\x9f\x8e\xa8.py";
+	json_t *argv = json_pack("[s, s, i, b, n, f]", "\xe2\x82\xac\x7f", "a\"b", 3, 1, 0.5);
+	struct request_spec spec = {
+	        .op = REQUEST_EVAL,
+	        .code = xstrdup("1"),
+	        .code_len = 1,
+	        .file = file,
+	        .path = path,
+	        .cwd = "/",
+	        .argv = argv,
+	};
+	struct seen s = {0};
+	struct request *r = request_new(&spec, &full_sink, &s);
+	const char *code;
+	size_t code_len;
+	json_t *m;
+
+	json_decref(argv);
+	request_set_reload(r, NULL, json_pack("[s]", "/proj/\xe2\x82\xac.py"),
+	                   json_pack("[s]", "/x"));
+	m = agent_line(r, 1ull << 40, &code, &code_len);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "op")), "eval");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "file")), file);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "path")), path);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "cwd")), "/");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "argv"), 0)),
+	                 "\xe2\x82\xac\x7f");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "argv"), 1)), "a\"b");
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(m, "argv"), 2)), 3);
+	ck_assert(json_is_true(json_array_get(json_object_get(m, "argv"), 3)));
+	ck_assert(json_is_null(json_array_get(json_object_get(m, "argv"), 4)));
+	ck_assert_double_eq(json_real_value(json_array_get(json_object_get(m, "argv"), 5)), 0.5);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "changed"), 0)),
+	                 "/proj/\xe2\x82\xac.py");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "poll_roots"), 0)),
+	                 "/x");
+	/* once, though both ask for it (the parse rejects duplicates) */
+	ck_assert_str_eq(json_string_value(json_object_get(m, "reload_strategy")), "reload");
+	json_decref(m);
+	request_free(r);
+}
+END_TEST
+
+START_TEST(debug_requests_carry_their_fields)
+{
+	struct request_spec spec = {
+	        .op = REQUEST_DEBUG,
+	        .debug_host = "127.0.0.1",
+	        .debug_port = 5678,
+	        .debug_token = "t1",
+	        .debug_client_token = "t2",
+	};
+	struct seen s = {0};
+	struct request *r = request_new(&spec, &full_sink, &s);
+	const char *code;
+	size_t code_len;
+	json_t *m;
+
+	m = agent_line(r, 9, &code, &code_len);
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 9);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "op")), "debug");
+	ck_assert_uint_eq(code_len, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "host")), "127.0.0.1");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "port")), 5678);
 	json_decref(m);
 	request_free(r);
 }
@@ -388,6 +484,8 @@ main(void)
 	tcase_add_test(tc, raw_requests_have_null_ids_and_defaults);
 	tcase_add_test(tc, reload_requests_name_modules_and_strategy);
 	tcase_add_test(tc, changed_files_and_poll_roots_go_to_the_agent);
+	tcase_add_test(tc, agent_line_strings_are_escaped_ascii);
+	tcase_add_test(tc, debug_requests_carry_their_fields);
 	tcase_add_test(tc, queued_running_done);
 	tcase_add_test(tc, unqueued_requests_can_be_queued_again);
 	tcase_add_test(tc, an_orphan_is_told_nothing_and_freed_when_done);
