@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "itest.h"
 
 #define MiB (1024 * 1024)
@@ -549,6 +550,45 @@ expect_last_error(struct jclient *c, const char *event, const char *needle)
 	jc_close(c);
 }
 
+/* A script far larger than the agent's socket takes at once (the rest is
+ * queued and written as the agent reads it) arrives whole and in order;
+ * the next request on the connection runs after it. */
+START_TEST(large_code_reaches_the_agent_whole)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	const size_t lines = 3 * MiB / 8;
+	struct buf code = BUF_INIT;
+	char *line, *want;
+	struct jreply r;
+	size_t i;
+
+	buf_puts(&code, "x = '''\\\n");
+	for (i = 0; i < lines; i++)
+		buf_printf(&code, "%07zu\n", i);
+	buf_puts(&code, "'''\nprint(len(x), all(x[i * 8:i * 8 + 8] == '%07d\\n' % i\n"
+	                "                   for i in range(len(x) // 8)))\n");
+	line = itest_strf("{\"id\":1,\"op\":\"exec\",\"code_bytes\":%zu}\n", code.len);
+	want = itest_strf("%zu True\n", lines * 8);
+	itest_send_str(c->fd, line);
+	itest_send_all(c->fd, code.data, code.len);
+	itest_send_str(c->fd, "{\"id\":2,\"op\":\"eval\",\"code\":\"6*7\"}\n");
+	jc_collect(c, 1, 0, &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, want);
+	jreply_free(&r);
+	jc_collect(c, 2, 0, &r);
+	jreply_assert_ok(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")), 42);
+	jreply_free(&r);
+	free(want);
+	free(line);
+	buf_free(&code);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
 /* code_bytes: the code follows the line as it is, in pieces too; lines in
  * it are code, not requests; a request refused for another reason still
  * takes its bytes; a count that cannot be right, or a connection that ends
@@ -692,6 +732,7 @@ main(void)
 	tcase_add_test(tc, two_concurrent_clients);
 	tcase_add_test(tc, client_name_in_log);
 	tcase_add_test(tc, framed_code);
+	tcase_add_test(tc, large_code_reaches_the_agent_whole);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }
