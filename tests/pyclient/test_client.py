@@ -524,5 +524,83 @@ class ConnectionTest(unittest.TestCase):
             d.stop()
 
 
+
+class ReaderTest(unittest.TestCase):
+    """The reader thread's lines (_Connection._lines), on a socket pair."""
+
+    def setUp(self):
+        from hotload import client as client_module
+        self.ours, self.theirs = socket.socketpair()
+        self.addCleanup(self.ours.close)
+        self.addCleanup(self.theirs.close)
+        conn = client_module._Connection.__new__(client_module._Connection)
+        conn.sock = self.ours
+        self.lines = conn._lines()
+
+    def later(self, data, delay=0.05):
+        thread = threading.Thread(target=lambda: (time.sleep(delay), self.theirs.sendall(data)))
+        thread.start()
+        self.addCleanup(thread.join)
+
+    def test_lines_in_pieces_and_together(self):
+        self.theirs.sendall(b'{"id":1}\n{"id":2}\n{"id"')
+        self.later(b':3}\n')
+        self.assertEqual(next(self.lines), b'{"id":1}\n')
+        self.assertEqual(next(self.lines), b'{"id":2}\n')
+        self.assertEqual(next(self.lines), b'{"id":3}\n')
+
+    def test_a_line_longer_than_a_read(self):
+        line = b'{"data":"%s"}\n' % (b"x" * (3 * (256 << 10) + 7))
+        self.later(line + b'{"id":2}\n', 0)
+        self.assertEqual(next(self.lines), line)
+        self.assertEqual(next(self.lines), b'{"id":2}\n')
+
+    def test_end_of_connection(self):
+        self.theirs.sendall(b'{"id":1}\n{"cut')
+        self.theirs.shutdown(socket.SHUT_WR)
+        self.assertEqual(list(self.lines), [b'{"id":1}\n', b'{"cut'])
+
+    @unittest.skipUnless(os.path.exists("/proc/self/task"), "counts context switches in /proc")
+    def test_waiting_is_not_woken_when_the_daemon_reads(self):
+        # A reader blocked in recv() on a Unix socket is woken whenever its
+        # peer reads what this side wrote: once a request, for nothing.
+        tids, got = [], []
+
+        def wait_for_a_line():
+            tids.append(threading.get_native_id() if hasattr(threading, "get_native_id")
+                        else None)
+            got.append(next(self.lines))
+
+        self.ours.sendall(b'{"id":1,"op":"exec","code":"pass"}\n' * 64)
+        thread = threading.Thread(target=wait_for_a_line)
+        thread.start()
+        self.addCleanup(thread.join)
+        while not tids:
+            time.sleep(0.01)
+        if tids[0] is None:
+            self.skipTest("no threading.get_native_id (Python < 3.8)")
+
+        def field(name, what):
+            with open("/proc/self/task/%d/%s" % (tids[0], name)) as f:
+                text = f.read()
+            return what(text)
+
+        deadline = time.monotonic() + 10
+        while (field("stat", lambda t: t.rsplit(")", 1)[1].split()[0]) != "S"
+               and time.monotonic() < deadline):
+            time.sleep(0.01)
+        time.sleep(0.1)
+        switches = lambda t: int(t.split("voluntary_ctxt_switches:")[1].split()[0])  # noqa: E731
+        before = field("status", switches)
+        for _ in range(64):  # the daemon reads the requests one by one
+            self.assertEqual(len(self.theirs.recv(35)), 35)
+            time.sleep(0.001)
+        time.sleep(0.05)
+        woken = field("status", switches) - before
+        self.theirs.sendall(b'{"id":1,"event":"done","ok":true}\n')
+        thread.join()
+        self.assertEqual(got, [b'{"id":1,"event":"done","ok":true}\n'])
+        self.assertEqual(woken, 0, "woken %d times while waiting for the answer" % woken)
+
 if __name__ == "__main__":
     unittest.main()

@@ -13,8 +13,8 @@ PACKAGE_DIR = os.path.join(daemon.LIBRARY_DIR, "hotload")
 MODULES = sorted(f for f in os.listdir(PACKAGE_DIR) if f.endswith(".py"))
 
 # What the library may import: the standard library of Python 3.7.
-STDLIB = {"asyncio", "copy", "errno", "json", "os", "pwd", "queue", "re", "socket", "stat",
-          "sys", "threading", "time", "typing"}
+STDLIB = {"asyncio", "copy", "errno", "json", "os", "pwd", "queue", "re", "select", "socket",
+          "stat", "sys", "threading", "time", "typing"}
 
 
 def read(path):

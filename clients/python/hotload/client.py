@@ -6,6 +6,7 @@ callbacks. So requests may come from several threads at once, and
 interrupt() from another thread reaches a request that blocks in exec().
 """
 import queue
+import select
 import socket as _socket
 import threading
 import time
@@ -42,12 +43,48 @@ class _Connection:
             pass  # refused at once: the reason waits to be read
         self._reader.start()
 
+    def _lines(self):
+        """The daemon's lines as they come, each with its newline; at the
+        end of the connection a last one without it, if any.
+
+        Waits in poll() for input, then reads what is there: a thread
+        blocked in a read of a Unix socket is woken each time the daemon
+        reads what it sent (the kernel tells the socket's sleepers there is
+        room to write), a wake-up per request for nothing, and the daemon's
+        work of waking it. The events of a lot of output are lines of
+        256 KiB and more: read in large pieces (20% faster on 256 MiB than
+        8 KiB ones).
+        """
+        poller = None
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(self.sock.fileno(), select.POLLIN)
+        chunk = bytearray(_READ_BUFFER)
+        view = memoryview(chunk)
+        buf = bytearray()
+        scanned = 0  # buf[:scanned] holds no newline
+        while True:
+            nl = buf.find(b"\n", scanned)
+            if nl >= 0:
+                line = bytes(buf[:nl + 1])
+                del buf[:nl + 1]
+                scanned = 0
+                yield line
+                continue
+            scanned = len(buf)
+            if poller is not None:
+                poller.poll()
+            n = self.sock.recv_into(chunk)
+            if not n:
+                if buf:
+                    yield bytes(buf)
+                return
+            buf += view[:n]
+
     def _read_loop(self):
         """Hand every event to its request until the connection ends."""
         reason = None
-        # The events of a lot of output are lines of 256 KiB and more: read
-        # them in large pieces, not 8 KiB ones (20% faster on 256 MiB here).
-        lines = self.sock.makefile("rb", _READ_BUFFER)
+        lines = self._lines()
         try:
             for line in lines:
                 if not line.strip():
