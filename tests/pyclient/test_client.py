@@ -561,14 +561,14 @@ class ReaderTest(unittest.TestCase):
         self.assertEqual(list(self.lines), [b'{"id":1}\n', b'{"cut'])
 
     @unittest.skipUnless(os.path.exists("/proc/self/task"), "counts context switches in /proc")
+    @unittest.skipUnless(hasattr(threading, "get_native_id"), "Python < 3.8: no thread ids")
     def test_waiting_is_not_woken_when_the_daemon_reads(self):
         # A reader blocked in recv() on a Unix socket is woken whenever its
         # peer reads what this side wrote: once a request, for nothing.
         tids, got = [], []
 
         def wait_for_a_line():
-            tids.append(threading.get_native_id() if hasattr(threading, "get_native_id")
-                        else None)
+            tids.append(threading.get_native_id())
             got.append(next(self.lines))
 
         self.ours.sendall(b'{"id":1,"op":"exec","code":"pass"}\n' * 64)
@@ -577,8 +577,6 @@ class ReaderTest(unittest.TestCase):
         self.addCleanup(thread.join)
         while not tids:
             time.sleep(0.01)
-        if tids[0] is None:
-            self.skipTest("no threading.get_native_id (Python < 3.8)")
 
         def field(name, what):
             with open("/proc/self/task/%d/%s" % (tids[0], name)) as f:
