@@ -13,11 +13,14 @@
 #include "server.h"
 #include "utf8.h"
 
-/* {"id":…,"event":EVENT, rest's members…, tail…}: written as it goes, not
- * built as an object to dump (rest's own "id" and "event", if any, are not
- * the event's and are left out). */
+/* {"id":…,"event":EVENT, rest's members…[,"duration_ms":…]}: written as
+ * it goes, not built as an object to dump (rest's own "id" and "event", if
+ * any, are not the event's and are left out). duration_ms, when given, has
+ * three decimals; the rest is at full precision, so an eval's "json" value
+ * round-trips exactly. */
 static void
-json_event(struct conn *c, struct request *r, const char *event, json_t *rest, const char *tail)
+json_event(struct conn *c, struct request *r, const char *event, json_t *rest,
+           const double *duration_ms)
 {
 	struct buf b = BUF_INIT;
 	const char *key;
@@ -33,8 +36,10 @@ json_event(struct conn *c, struct request *r, const char *event, json_t *rest, c
 		if (strcmp(key, "id") && strcmp(key, "event"))
 			json_write_member(&b, key, v, 0);
 	}
-	if (tail)
-		buf_puts(&b, tail);
+	if (duration_ms) {
+		buf_puts(&b, ",\"duration_ms\":");
+		json_write_millis(&b, *duration_ms);
+	}
 	buf_puts(&b, "}\n");
 	conn_write(c, b.data, b.len);
 	buf_free(&b);
@@ -70,18 +75,12 @@ json_done(struct request *r, json_t *result)
 {
 	struct conn *c = request_sink_data(r);
 	json_t *d = json_object_get(result, "duration_ms");
-	struct buf tail = BUF_INIT;
 	int timed = json_is_number(d);
+	double ms = timed ? json_number_value(d) : 0;
 
-	/* duration_ms with three decimals; the rest at full precision, so an
-	 * eval's "json" value round-trips exactly. */
-	if (timed) {
-		buf_puts(&tail, ",\"duration_ms\":");
-		json_write_millis(&tail, json_number_value(d));
+	if (timed)
 		json_object_del(result, "duration_ms"); /* d is gone now */
-	}
-	json_event(c, r, "done", result, timed ? tail.data : NULL);
-	buf_free(&tail);
+	json_event(c, r, "done", result, timed ? &ms : NULL);
 	request_owner_remove(&c->reqs, r);
 	request_free(r);
 	conn_json_maybe_finish(c);
@@ -133,7 +132,7 @@ json_reject(struct conn *c, json_t *id, const char *type, const char *message)
 	json_t *m = json_pack("{s:O, s:s, s:b, s:{s:s, s:s}}", "id", id ? id : json_null(), "event",
 	                      "done", "ok", 0, "error", "type", type, "message", message);
 
-	conn_write_json(c, m, NULL);
+	conn_write_json(c, m);
 	json_decref(m);
 }
 
@@ -205,7 +204,7 @@ json_interrupt(struct conn *c, json_t *which, json_t *id)
 			n += pool_interrupt_request(request_pool(r), r);
 	}
 	m = json_pack("{s:O, s:s, s:b, s:i}", "id", id, "event", "done", "ok", 1, "interrupted", n);
-	conn_write_json(c, m, NULL);
+	conn_write_json(c, m);
 	json_decref(m);
 }
 
@@ -319,7 +318,7 @@ conn_json_line(struct conn *c, const char *line, size_t len, const char *rest, s
 		json_log_request(c, &q);
 		m = json_pack("{s:O, s:s}", "id", q.id, "event", "done");
 		json_object_update(m, res);
-		conn_write_json(c, m, NULL);
+		conn_write_json(c, m);
 		json_decref(m);
 		json_decref(res);
 		goto out;

@@ -88,7 +88,7 @@ struct conn {
 
 void conn_write(struct conn *c, const char *data, size_t len);
 void conn_puts(struct conn *c, const char *s);
-void conn_write_json(struct conn *c, json_t *msg, const char *tail);
+void conn_write_json(struct conn *c, json_t *msg);
 void conn_fail(struct conn *c, int json, const char *type, const char *message);
 int conn_is_blank(const char *s, size_t len);
 int conn_client_gone(struct conn *c);

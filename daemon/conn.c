@@ -26,6 +26,7 @@
 #include "request.h"
 #include "server.h"
 #include "sniff.h"
+#include "jsonesc.h"
 #include "utf8.h"
 #include "conn-private.h"
 
@@ -261,28 +262,18 @@ conn_puts(struct conn *c, const char *s)
 	conn_write(c, s, strlen(s));
 }
 
-/* One JSON message and its newline; tail, when given, is more members
- * (",\"k\":v") put before its closing brace. */
+/* One JSON message and its newline. */
 void
-conn_write_json(struct conn *c, json_t *msg, const char *tail)
+conn_write_json(struct conn *c, json_t *msg)
 {
-	char *s = json_dumps(msg, JSON_COMPACT);
 	struct buf b = BUF_INIT;
-	size_t n;
 
-	if (!s)
+	if (!msg) /* a json_pack that failed */
 		return;
-	n = strlen(s);
-	buf_reserve(&b, n + (tail ? strlen(tail) : 0) + 2);
-	buf_append(&b, s, n - (tail && n ? 1 : 0));
-	if (tail) {
-		buf_puts(&b, tail);
-		buf_puts(&b, "}");
-	}
+	json_write_value(&b, msg, 0);
 	buf_puts(&b, "\n");
 	conn_write(c, b.data, b.len);
 	buf_free(&b);
-	free(s);
 }
 
 /* The connection cannot go on: say why in the client's framing, close.
@@ -302,7 +293,7 @@ conn_fail(struct conn *c, int json, const char *type, const char *message)
 		json_t *m = json_pack("{s:s, s:{s:s, s:s%}}", "event", "error", "error", "type",
 		                      type, "message", text.data, text.len);
 
-		conn_write_json(c, m, NULL);
+		conn_write_json(c, m);
 		json_decref(m);
 	} else {
 		struct buf b = BUF_INIT;

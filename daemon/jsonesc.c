@@ -115,13 +115,12 @@ is_ascii(const char *s, size_t len)
 	return 1;
 }
 
-void
-json_write_string(struct buf *b, const char *s, size_t flags)
+/* s[0..len) as a JSON string, quotes included (see json_write_string). */
+static void
+write_string(struct buf *b, const char *s, size_t len, size_t flags)
 {
-	size_t len = strlen(s);
-
 	if ((flags & JSON_ENSURE_ASCII) && !is_ascii(s, len)) {
-		json_t *v = json_string(s);
+		json_t *v = json_stringn_nocheck(s, len);
 
 		json_dump_callback(v, append_dump, b, JSON_COMPACT | JSON_ENCODE_ANY | flags);
 		json_decref(v);
@@ -133,18 +132,18 @@ json_write_string(struct buf *b, const char *s, size_t flags)
 }
 
 void
+json_write_string(struct buf *b, const char *s, size_t flags)
+{
+	write_string(b, s, strlen(s), flags);
+}
+
+void
 json_write_value(struct buf *b, const json_t *v, size_t flags)
 {
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		if (!(flags & JSON_ENSURE_ASCII) ||
-		    is_ascii(json_string_value(v), json_string_length(v))) {
-			buf_puts(b, "\"");
-			json_escape(b, json_string_value(v), json_string_length(v));
-			buf_puts(b, "\"");
-			return;
-		}
-		break;
+		write_string(b, json_string_value(v), json_string_length(v), flags);
+		return;
 	case JSON_INTEGER:
 		buf_put_int(b, (long long)json_integer_value(v));
 		return;
