@@ -30,7 +30,6 @@ except ImportError:  # not CPython
 
 AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
 SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)  # a dead daemon is EPIPE, not SIGPIPE
-MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 CONTROL_READ = 65536  # bytes asked of the control socket per read
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 SOURCES_KEPT = 256  # newest request sources kept in linecache for tracebacks
@@ -311,15 +310,10 @@ class Control:
         when not waiting and nothing is there."""
         if wait and self.poller is not None:
             self.poller.poll()
-        if not wait and not MSG_DONTWAIT:
-            self.sock.setblocking(False)
         try:
-            n = self.sock.recv_into(self.chunk, 0, 0 if wait else MSG_DONTWAIT)
+            n = self.sock.recv_into(self.chunk, 0, 0 if wait else socket.MSG_DONTWAIT)
         except BlockingIOError:
             return None
-        finally:
-            if not wait and not MSG_DONTWAIT:
-                self.sock.setblocking(True)
         self.buf += self.view[:n]
         return n
 
