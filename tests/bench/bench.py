@@ -117,10 +117,11 @@ class Client:
             self.sock.close()
             self.sock = self.reader = None
 
-    def json_exec(self, code, framed=False, ns=None):
+    def json_exec(self, code, framed=False, ns=None, on_stdout=None):
         """One JSON-mode exec round trip; returns (stdout text, done event).
         framed: the code as bytes after the line (code_bytes); ns: the
-        request's "ns" ("isolated")."""
+        request's "ns" ("isolated"); on_stdout: given each piece of stdout
+        instead of keeping it (the text returned is then "")."""
         self.next_id += 1
         rid = self.next_id
         req = {"id": rid, "op": "exec"}
@@ -134,6 +135,7 @@ class Client:
             req["code"] = code
             self.sock.sendall((json.dumps(req) + "\n").encode())
         out = []
+        keep = on_stdout or out.append
         while True:
             raw = self.reader.readline()
             if not raw:
@@ -143,28 +145,22 @@ class Client:
                 raise RuntimeError("unexpected event %r" % ev)
             kind = ev.get("event")
             if kind == "stdout":
-                out.append(ev["data"])
+                keep(ev["data"])
             elif kind == "done":
                 return "".join(out), ev
 
     def json_count(self, code):
         """A JSON-mode exec whose stdout is decoded, event by event, and
         counted, not kept; returns the characters of stdout."""
-        self.next_id += 1
-        rid = self.next_id
-        self.sock.sendall((json.dumps({"id": rid, "op": "exec", "code": code}) + "\n").encode())
-        got = 0
-        for raw in self.reader:
-            ev = json.loads(raw)
-            kind = ev.get("event")
-            if kind == "stdout":
-                got += len(ev["data"])
-            elif kind == "done":
-                if not ev.get("ok"):
-                    raise SystemExit("bench: %r" % ev)
-                return got
-        raise ConnectionError("connection closed before done")
+        got = [0]
 
+        def count(data):
+            got[0] += len(data)
+
+        ev = self.json_exec(code, on_stdout=count)[1]
+        if not ev.get("ok"):
+            raise SystemExit("bench: %r" % ev)
+        return got[0]
 
 def raw_stdout(reply):
     """The stdout part of a raw reply ("" when there is none)."""
@@ -497,10 +493,7 @@ class Pinning:
         """hotloadd, every worker and template it has, and the other servers."""
         pids = [daemon_pid] if daemon_pid else []
         if daemon_pid:
-            for t in control(self.socket, "status")["status"]["targets"]:
-                for w in t.get("workers", []) + [t.get("template") or {}]:
-                    if w.get("pid"):
-                        pids.append(w["pid"])
+            pids += [w["pid"] for _, w in workers_and_templates(self.socket) if w.get("pid")]
         return pids + self.extra
 
     def apply(self, daemon_pid, cpus=None):
@@ -538,6 +531,13 @@ class Pinning:
         if self.server is None:
             return None
         return lambda: os.sched_setaffinity(0, self.server)
+
+
+def workers_and_templates(path):
+    """(target name, worker or template status) of everything the daemon runs."""
+    for t in control(path, "status")["status"]["targets"]:
+        for w in t.get("workers", []) + ([t["template"]] if t.get("template") else []):
+            yield t["target"], w
 
 
 def proc_status(pid, *keys):
@@ -714,9 +714,8 @@ def run_idle(args, daemon_pid, pool2_target):
     start = time.monotonic()
     seen = set()
     while time.monotonic() < start + 60:
-        busy = ["%s %s" % (t["target"], w.get("state"))
-                for t in control(args.socket, "status")["status"]["targets"]
-                for w in t.get("workers", []) + [t.get("template") or {"state": "idle"}]
+        busy = ["%s %s" % (target, w.get("state"))
+                for target, w in workers_and_templates(args.socket)
                 if w.get("state") != "idle"]
         if not busy:
             break
