@@ -471,6 +471,84 @@ START_TEST(output_order)
 }
 END_TEST
 
+/* The done goes to the client after all the request wrote, native writes
+ * of every size, one request after the other: hotloadd reads output as it
+ * comes, so the agent says "drained" for most of these dones and hotloadd
+ * reads nothing more before it hands them on. "drained" itself stays
+ * between hotloadd and the agent. */
+START_TEST(output_precedes_done_every_time)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	char code[160], out[32], err[32];
+	struct jreply r;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(code, sizeof(code),
+		         "import os\nos.write(1, b'o%d\\n' + b'.' * %d)\n"
+		         "os.write(2, b'e%d\\n')",
+		         i, (i * 37) % 3000, i);
+		jc_call(c, i + 1, "exec", code, &r);
+		jreply_assert_ok(&r);
+		snprintf(out, sizeof(out), "o%d\n", i);
+		snprintf(err, sizeof(err), "e%d\n", i);
+		ck_assert_msg(!strncmp(r.out, out, strlen(out)) &&
+		                      strlen(r.out) == strlen(out) + (size_t)((i * 37) % 3000),
+		              "request %d: stdout before its done was %zu bytes", i, strlen(r.out));
+		ck_assert_str_eq(r.err, err);
+		ck_assert_ptr_null(json_object_get(r.done, "drained"));
+		jreply_free(&r);
+	}
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
+/* The same for a client that reads slowly: hotloadd stops reading the
+ * worker's output while the client's queue is full, so when the done comes
+ * output may still wait in the pipe. All of it goes first. */
+START_TEST(output_precedes_done_for_a_slow_reader)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	size_t got = 0;
+	json_t *m;
+	int round;
+
+	for (round = 0; round < 3; round++) {
+		got = 0;
+		jc_send_exec(c, round + 1,
+		             "import os, sys\nfor i in range(12):\n"
+		             "    os.write(1, b'n' * 1048576)\n"
+		             "    sys.stdout.write('p' * 65536)\n",
+		             0);
+		for (;;) {
+			const char *event;
+
+			m = jc_next_output(c, 60000);
+			ck_assert_ptr_nonnull(m);
+			event = json_string_value(json_object_get(m, "event"));
+			ck_assert_ptr_nonnull(event);
+			if (!strcmp(event, "done")) {
+				ck_assert(json_is_true(json_object_get(m, "ok")));
+				json_decref(m);
+				break;
+			}
+			ck_assert_str_eq(event, "stdout");
+			got += strlen(json_string_value(json_object_get(m, "data")));
+			json_decref(m);
+			itest_sleep_ms(1); /* a slow reader: hotloadd's queue fills */
+		}
+		ck_assert_msg(got == 12 * (1048576 + 65536),
+		              "round %d: %zu bytes of stdout before the done, not %d", round, got,
+		              12 * (1048576 + 65536));
+	}
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
 START_TEST(one_mib_output)
 {
 	struct itest_daemon *d = itest_start(NULL);
@@ -728,6 +806,8 @@ main(void)
 	tcase_add_test(tc, errors_and_file_names);
 	tcase_add_test(tc, output_encoding);
 	tcase_add_test(tc, output_order);
+	tcase_add_test(tc, output_precedes_done_every_time);
+	tcase_add_test(tc, output_precedes_done_for_a_slow_reader);
 	tcase_add_test(tc, one_mib_output);
 	tcase_add_test(tc, two_concurrent_clients);
 	tcase_add_test(tc, client_name_in_log);
