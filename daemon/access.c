@@ -187,7 +187,7 @@ enum access_verdict
 access_check(struct access *a, int fd, int tcp, struct peer *ret_peer, const char **reterr_why)
 {
 	struct peer p = {0, (uid_t)-1, 0, 0};
-	int r = peer_identify(fd, &p);
+	int r = peer_identify(fd, !tcp, &p);
 
 	*ret_peer = p;
 	if (tcp && a->token_required)

@@ -218,19 +218,15 @@ out:
 }
 
 int
-peer_identify(int fd, struct peer *ret)
+peer_identify(int fd, int unix_socket, struct peer *ret)
 {
-	struct sockaddr_storage sa;
-	socklen_t len = sizeof(sa);
 	struct peer p = {1, 0, 0, 0};
 	int r;
 
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		return -errno;
-	if (sa.ss_family == AF_UNIX) {
+	if (unix_socket) {
 		struct ucred cred;
+		socklen_t len = sizeof(cred);
 
-		len = sizeof(cred);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 			return -errno;
 		p.uid = cred.uid;

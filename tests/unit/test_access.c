@@ -71,7 +71,7 @@ START_TEST(test_unix_peer)
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(peer_identify(sv[0], &p), 0);
+	ck_assert_int_eq(peer_identify(sv[0], 1, &p), 0);
 	ck_assert_int_eq(p.known, 1);
 	ck_assert_uint_eq(p.uid, getuid());
 	ck_assert_int_eq(p.pid, getpid());
@@ -99,7 +99,7 @@ START_TEST(test_tcp_peer)
 
 	c = tcp_connect(port);
 	s = accept(l, NULL, NULL);
-	ck_assert_int_eq(peer_identify(s, &p), 0);
+	ck_assert_int_eq(peer_identify(s, 0, &p), 0);
 	ck_assert_uint_eq(p.uid, getuid());
 	ck_assert_int_eq(access_check(a, s, 1, &p, &why), ACCESS_ALLOW);
 	ck_assert_int_eq(shutdown(c, SHUT_WR), 0);
@@ -113,7 +113,7 @@ START_TEST(test_tcp_peer)
 		ck_assert_int_eq(write(c, "python:3\nprint(1)\n", 18), 18);
 		close(c);
 		s = accept(l, NULL, NULL);
-		ck_assert_int_eq(peer_identify(s, &p), -ENOENT);
+		ck_assert_int_eq(peer_identify(s, 0, &p), -ENOENT);
 		ck_assert_int_eq(access_check(a, s, 1, &p, &why), ACCESS_REFUSE);
 		ck_assert_ptr_nonnull(strstr(why, "already closed"));
 		close(s);
@@ -140,7 +140,7 @@ START_TEST(tcp6_peer)
 
 	c = tcp_connect(port); /* IPv4 */
 	s = accept(l, NULL, NULL);
-	ck_assert_int_eq(peer_identify(s, &p), 0);
+	ck_assert_int_eq(peer_identify(s, 0, &p), 0);
 	ck_assert_uint_eq(p.uid, getuid());
 	close(c);
 	ck_assert_int_eq(peer_closed(s, 0), 1);
@@ -150,12 +150,12 @@ START_TEST(tcp6_peer)
 	sa.sin6_addr = in6addr_loopback;
 	ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	s = accept(l, NULL, NULL);
-	ck_assert_int_eq(peer_identify(s, &p), 0);
+	ck_assert_int_eq(peer_identify(s, 0, &p), 0);
 	ck_assert_uint_eq(p.uid, getuid());
 	ck_assert_int_eq(write(c, "x", 1), 1);
 	close(c);
 	ck_assert_int_eq(peer_closed(s, 0), 1);
-	ck_assert_int_eq(peer_identify(s, &p), -ENOENT);
+	ck_assert_int_eq(peer_identify(s, 0, &p), -ENOENT);
 	close(s);
 	close(l);
 
@@ -168,7 +168,7 @@ START_TEST(tcp6_peer)
 	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:127.0.0.1", &sa.sin6_addr), 1);
 	ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	s = accept(l, NULL, NULL);
-	ck_assert_int_eq(peer_identify(s, &p), 0);
+	ck_assert_int_eq(peer_identify(s, 0, &p), 0);
 	ck_assert_uint_eq(p.uid, getuid());
 	close(c);
 	ck_assert_int_eq(peer_closed(s, 0), 1);
@@ -205,7 +205,7 @@ START_TEST(test_tcp_other_user)
 		_exit(0);
 	}
 	s = accept(l, NULL, NULL);
-	ck_assert_int_eq(peer_identify(s, &p), 0);
+	ck_assert_int_eq(peer_identify(s, 0, &p), 0);
 	ck_assert_uint_eq(p.uid, NOBODY);
 	ck_assert_int_eq(access_check(a, s, 1, &p, &why), ACCESS_REFUSE);
 	ck_assert_ptr_nonnull(strstr(why, "only the user running hotloadd"));
