@@ -3,8 +3,7 @@
  *
  * The agent speaks newline-delimited JSON on fd 3 (agent-protocol.md). An
  * interrupt is the line first and SIGINT once the line is in the socket;
- * a done drains fd 1 and 2 before the result is handed on, unless the
- * agent saw that we had read them to the end already ("drained"). */
+ * a done drains fd 1 and 2 before the result is handed on. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -188,15 +187,11 @@ on_request_done(struct worker *w, json_t *msg)
 	json_t *res;
 	int stop_after;
 
-	/* "drained": the agent saw that we had read all it wrote to fd 1 and 2
-	 * by the time it sent this, so there is nothing left to read first. */
-	if (!json_is_true(json_object_get(msg, "drained")))
-		worker_drain_output(w);
+	worker_drain_output(w);
 	worker_finish_carry(w);
 	res = json_incref(msg); /* ours: parsed for this call alone */
 	json_object_del(res, "id");
 	json_object_del(res, "event");
-	json_object_del(res, "drained");
 	if (!json_is_boolean(json_object_get(res, "ok")))
 		json_object_set_new(res, "ok", json_false());
 	json_object_set_new(res, "duration_ms",

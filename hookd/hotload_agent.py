@@ -16,7 +16,6 @@ import os
 import select
 import signal
 import socket
-import stat
 import sys
 import threading
 import traceback
@@ -47,7 +46,6 @@ current_id = None  # the id of the request being answered
 debugging = False  # a debugger runs in this interpreter (op debug)
 send_lock = threading.Lock()  # a debugger's threads tell of pauses too
 c_fflush = None  # C stdio's fflush once looked up; False when unreachable
-unread = None  # an UnreadOutput for this worker's fd 1 and 2, once serving
 # One encoder for every line sent: json.dumps with arguments builds a new one
 # per call (about 3 us, a tenth of a no-op request's time in the agent).
 ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -108,68 +106,11 @@ def flush_output():
         c_fflush(None)
 
 
-class UnreadOutput:
-    """Whether the daemon has read every byte written to fd 1 and 2 so far.
-
-    A done tells the daemon so ("drained"), and the daemon then hands the
-    result on without first reading both pipes until they are empty: two
-    system calls of the one process all workers share, for two here. Linux
-    only: the bytes a socket's reader has not taken yet (SIOCOUTQ), or a
-    pipe's (FIONREAD). It asks duplicates taken when serving starts, so
-    that code which points fd 1 or 2 elsewhere cannot make it answer for
-    another file; on anything else it never answers yes."""
-
-    def __init__(self, fds=(1, 2)):
-        self.probes = []
-        if not sys.platform.startswith("linux"):
-            return
-        try:
-            import array
-            import fcntl
-            import termios
-            self.ioctl = fcntl.ioctl
-            self.count = array.array("i", [0])
-            for fd in fds:
-                mode = os.fstat(fd).st_mode
-                if stat.S_ISSOCK(mode):
-                    request = termios.TIOCOUTQ  # SIOCOUTQ
-                elif stat.S_ISFIFO(mode):
-                    request = termios.FIONREAD
-                else:
-                    raise OSError("fd %d is neither a socket nor a pipe" % fd)
-                self.probes.append((os.dup(fd), request))
-        except (ImportError, AttributeError, OSError):
-            self.close()
-
-    def close(self):
-        for fd, _ in self.probes:
-            os.close(fd)
-        self.probes = []
-
-    def all_read(self):
-        """True when the daemon has read everything written to fd 1 and 2."""
-        if not self.probes:
-            return False
-        try:
-            for fd, request in self.probes:
-                self.ioctl(fd, request, self.count, True)
-                if self.count[0]:
-                    return False
-        except OSError:
-            return False
-        return True
-
-
-def send(sock, msg, drained=False):
-    """Flush all output, then write msg as one JSON line on the control socket.
-
-    With drained, msg says "drained": true when the daemon has read all of
-    that output already (see UnreadOutput)."""
+def send(sock, msg):
+    """Flush all output, then write msg as one JSON line on the control socket."""
+    line = (ENCODER.encode(msg) + "\n").encode("utf-8", "replace")
     with send_lock:
         flush_output()
-        if drained and unread is not None and unread.all_read():
-            msg["drained"] = True
-        line = (ENCODER.encode(msg) + "\n").encode("utf-8", "replace")
         sock.sendall(line, SEND_FLAGS)
 
 
@@ -177,7 +118,7 @@ def send_done(sock, req_id, reply):
     """Send the done line of one request."""
     msg = {"id": req_id, "event": "done"}
     msg.update(reply)
-    send(sock, msg, drained=True)
+    send(sock, msg)
 
 
 def exit_now(status):
@@ -729,10 +670,8 @@ def start_debugger(sock, req):
 
 def serve(sock, hook=None, main_ns=None, reloader=None):
     """Answer requests until EOF (return None) or a stop request (return it)."""
-    global current_id, unread
+    global current_id
     control = Control(sock)
-    if unread is None:
-        unread = UnreadOutput()
     if main_ns is None:
         main_ns = new_main(hook)
     pending = None  # the request whose done is still owed
