@@ -1011,7 +1011,8 @@ pool_submit(struct pool *p, struct request *r)
 		request_fail(r, "TargetFailed", p->failed_reason);
 		return;
 	}
-	if (supervise_poisoned(&p->history, request_code_hash(r))) {
+	if (supervise_poisoned_any(&p->history) &&
+	    supervise_poisoned(&p->history, request_code_hash(r))) {
 		struct buf m = BUF_INIT;
 
 		buf_printf(&m,

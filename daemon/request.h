@@ -121,7 +121,7 @@ uint64_t request_started_ns(const struct request *r);  /* when it started runnin
 int request_shutdown_after(const struct request *r);
 json_t *request_client_id(const struct request *r);    /* borrowed; JSON null in raw mode */
 const char *request_client_id_json(struct request *r); /* that, serialised */
-uint64_t request_code_hash(const struct request *r);   /* a hash of op and code */
+uint64_t request_code_hash(struct request *r);         /* of op and code, made on first use */
 const char *request_session(const struct request *r);  /* NULL: any worker */
 int request_isolated(const struct request *r);
 

@@ -112,6 +112,17 @@ supervise_poisoned(const struct supervise_history *h, uint64_t hash)
 	return 0;
 }
 
+int
+supervise_poisoned_any(const struct supervise_history *h)
+{
+	size_t i;
+
+	for (i = 0; i < SUPERVISE_POISON_SLOTS; i++)
+		if (h->poison[i].count >= SUPERVISE_POISON_LIMIT)
+			return 1;
+	return 0;
+}
+
 void
 supervise_reset(struct supervise_history *h)
 {

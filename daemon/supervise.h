@@ -66,6 +66,8 @@ void supervise_exit(struct supervise_history *h, const struct supervision *cfg,
 
 /* Whether code of this hash crashed SUPERVISE_POISON_LIMIT workers. */
 int supervise_poisoned(const struct supervise_history *h, uint64_t hash);
+/* Whether any code did: when none did, no request's code needs hashing. */
+int supervise_poisoned_any(const struct supervise_history *h);
 
 /* Forget everything: hotloadctl start or restart clears "failed". */
 void supervise_reset(struct supervise_history *h);

@@ -404,6 +404,14 @@ START_TEST(code_hash_is_of_op_and_code)
 	ck_assert_uint_eq(request_code_hash(a), request_code_hash(b));
 	ck_assert_uint_ne(request_code_hash(a), request_code_hash(c));
 	ck_assert_uint_ne(request_code_hash(a), request_code_hash(d));
+	/* made once and kept: the same when asked again, and as another's */
+	{
+		struct request *e = exec_request("boom()", &s);
+
+		ck_assert_uint_eq(request_code_hash(a), request_code_hash(e));
+		ck_assert_uint_eq(request_code_hash(e), request_code_hash(b));
+		request_free(e);
+	}
 	/* A byte changed anywhere in longer code, across and within words. */
 	{
 		char base[] = "import os; os.abort()  # a crash, 41 bytes";

@@ -126,15 +126,19 @@ START_TEST(busy_crash_poisons_code)
 	struct supervise_history h = {0};
 	struct supervise_decision d;
 
+	ck_assert_int_eq(supervise_poisoned_any(&h), 0);
 	d = decide(&h, &busy_crash, 0, 0.5);
 	ck_assert_int_eq(d.action, SUPERVISE_RESTART);
 	ck_assert_int_eq(supervise_poisoned(&h, 42), 0);
+	ck_assert_int_eq(supervise_poisoned_any(&h), 0);
 	d = decide(&h, &busy_crash, 1, 0.5);
 	ck_assert_int_eq(supervise_poisoned(&h, 42), 1);
 	ck_assert_int_eq(supervise_poisoned(&h, 43), 0);
+	ck_assert_int_eq(supervise_poisoned_any(&h), 1);
 	ck_assert_uint_eq(h.n_crashes, 2);
 	supervise_reset(&h);
 	ck_assert_int_eq(supervise_poisoned(&h, 42), 0);
+	ck_assert_int_eq(supervise_poisoned_any(&h), 0);
 	supervise_history_free(&h);
 }
 END_TEST
