@@ -15,9 +15,10 @@
 
 /* {"id":…,"event":EVENT, rest's members…[,"duration_ms":…]}: written as
  * it goes, not built as an object to dump (rest's own "id" and "event", if
- * any, are not the event's and are left out). duration_ms, when given, has
- * three decimals; the rest is at full precision, so an eval's "json" value
- * round-trips exactly. */
+ * any, are not the event's and are left out, and so is its "duration_ms"
+ * when there is ours). duration_ms, when given, has three decimals; the
+ * rest is at full precision, so an eval's "json" value round-trips
+ * exactly. */
 static void
 json_event(struct conn *c, struct request *r, const char *event, json_t *rest,
            const double *duration_ms)
@@ -33,7 +34,8 @@ json_event(struct conn *c, struct request *r, const char *event, json_t *rest,
 	json_write_string(&b, event, 0);
 	json_object_foreach(rest, key, v)
 	{
-		if (strcmp(key, "id") && strcmp(key, "event"))
+		if (strcmp(key, "id") && strcmp(key, "event") &&
+		    (!duration_ms || strcmp(key, "duration_ms")))
 			json_write_member(&b, key, v, 0);
 	}
 	if (duration_ms) {
@@ -74,12 +76,9 @@ static void
 json_done(struct request *r, json_t *result)
 {
 	struct conn *c = request_sink_data(r);
-	json_t *d = json_object_get(result, "duration_ms");
-	int timed = json_is_number(d);
-	double ms = timed ? json_number_value(d) : 0;
+	double ms;
+	int timed = request_duration_ms(r, &ms);
 
-	if (timed)
-		json_object_del(result, "duration_ms"); /* d is gone now */
 	json_event(c, r, "done", result, timed ? &ms : NULL);
 	request_owner_remove(&c->reqs, r);
 	request_free(r);

@@ -39,6 +39,8 @@ struct request {
 	json_t *debug;        /* debug: host, port and tokens for the agent */
 	char *client_id_json; /* client_id serialised, made on first use */
 	uint64_t started_ns;
+	uint64_t ran_ns; /* how long its worker ran it, once request_ran said */
+	int ran;
 	struct worker *worker;           /* while running */
 	struct pool *pool;               /* while queued or running */
 	const struct request_sink *sink; /* NULL once the client is gone */
@@ -372,6 +374,22 @@ uint64_t
 request_started_ns(const struct request *r)
 {
 	return r->started_ns;
+}
+
+void
+request_ran(struct request *r)
+{
+	r->ran_ns = uv_hrtime() - r->started_ns;
+	r->ran = 1;
+}
+
+int
+request_duration_ms(const struct request *r, double *ret_ms)
+{
+	if (!r->ran)
+		return 0;
+	*ret_ms = (double)r->ran_ns / 1e6;
+	return 1;
 }
 
 int

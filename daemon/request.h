@@ -118,6 +118,11 @@ double request_timeout(const struct request *r);
 double request_deadline(const struct request *r);      /* seconds; 0: none */
 uint64_t request_deadline_ns(const struct request *r); /* uv_hrtime(); 0: none */
 uint64_t request_started_ns(const struct request *r);  /* when it started running */
+/* Its worker answered it (the agent's done) now: how long that took is
+ * the done's duration_ms, which request_duration_ms gives (1; 0 for a
+ * request that ended without its worker's answer). */
+void request_ran(struct request *r);
+int request_duration_ms(const struct request *r, double *ret_ms);
 int request_shutdown_after(const struct request *r);
 json_t *request_client_id(const struct request *r);    /* borrowed; JSON null in raw mode */
 const char *request_client_id_json(struct request *r); /* that, serialised */

@@ -194,8 +194,7 @@ on_request_done(struct worker *w, json_t *msg)
 	json_object_del(res, "event");
 	if (!json_is_boolean(json_object_get(res, "ok")))
 		json_object_set_new(res, "ok", json_false());
-	json_object_set_new(res, "duration_ms",
-	                    json_real((double)(uv_hrtime() - request_started_ns(r)) / 1e6));
+	request_ran(r);
 	/* a ping says who answered: the target's name, as status has it */
 	if (request_op(r) == REQUEST_PING) {
 		json_object_set_new(res, "target", json_string(w->name));
