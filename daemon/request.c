@@ -76,6 +76,23 @@ hash_code(enum request_op op, const char *code, size_t len)
 	return mix(mix(h, w), (uint64_t)len);
 }
 
+static size_t live;
+static void (*last_freed)(void *data);
+static void *last_freed_data;
+
+size_t
+request_live(void)
+{
+	return live;
+}
+
+void
+request_on_last_freed(void (*fn)(void *data), void *data)
+{
+	last_freed = fn;
+	last_freed_data = data;
+}
+
 struct request *
 request_new(const struct request_spec *spec, const struct request_sink *sink, void *sink_data)
 {
@@ -108,6 +125,7 @@ request_new(const struct request_spec *spec, const struct request_sink *sink, vo
 		                     "client_access_token", spec->debug_client_token);
 	r->sink = sink;
 	r->sink_data = sink_data;
+	live++;
 	return r;
 }
 
@@ -129,6 +147,9 @@ request_free(struct request *r)
 	json_decref(r->debug);
 	free(r->client_id_json);
 	free(r);
+	assert(live > 0);
+	if (--live == 0 && last_freed)
+		last_freed(last_freed_data);
 }
 
 const char *

@@ -89,6 +89,12 @@ struct request *request_new(const struct request_spec *spec, const struct reques
                             void *sink_data);
 void request_free(struct request *r);
 
+/* How many requests exist (made and not yet freed), and a function that
+ * request_free calls when it frees the last of them: the daemon has nothing
+ * to do then. One hook for the process, as there is one loop; NULL: none. */
+size_t request_live(void);
+void request_on_last_freed(void (*fn)(void *data), void *data);
+
 /* The pool took r into its queue. */
 void request_queue(struct request *r, struct pool *p);
 

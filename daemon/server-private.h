@@ -24,7 +24,7 @@ struct server {
 	size_t n_pools;
 	struct conn **conns;
 	size_t n_conns;
-	uv_timer_t *trim_timer; /* server_conn_freed's, once the daemon is quiet */
+	uv_timer_t *trim_timer; /* server_quiet's, for the rest of the second */
 	uint64_t trimmed_ms;    /* uv_now of the last trim */
 	struct access *access;
 	size_t buffered;             /* bytes in every connection's input buffer */

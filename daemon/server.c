@@ -30,12 +30,14 @@
 
 /* A large script, a burst of output or many clients at once leave freed
  * memory in the heap that glibc keeps (its trim threshold grows with what
- * was used), and the daemon then sits idle for hours holding it. So once the
- * last client is gone, what is free goes back to the system, but a little at
- * the top of the heap (what the next connection takes): at most once a
- * second, as the pages given back are faulted in again by the next request
- * (a new connection per request is a common way to use the raw protocol);
- * within the second, a timer does it if the daemon is still quiet then. */
+ * was used), and the daemon then sits idle for hours holding it. So once no
+ * request is left, what is free goes back to the system, but a little at the
+ * top of the heap (what the next request takes). That is whether clients
+ * are still connected or not: an editor, a notebook or an MCP server keeps
+ * its connection open all day. At most once a second, as the pages given
+ * back are faulted in again by the next request (one after another from a
+ * client is a common way to use the daemon); within the second, a timer
+ * does it if the daemon is still quiet then. */
 static void
 trim_heap(struct server *s)
 {
@@ -51,8 +53,28 @@ on_trim_timer(uv_timer_t *t)
 {
 	struct server *s = t->data;
 
-	if (!s->n_conns)
+	if (!request_live())
 		trim_heap(s);
+}
+
+static void
+server_quiet(struct server *s)
+{
+	uint64_t now = uv_now(s->loop);
+
+	if (request_live() || uv_is_active((uv_handle_t *)s->trim_timer))
+		return;
+	if (now - s->trimmed_ms >= TRIM_EVERY_MS)
+		trim_heap(s);
+	else
+		uv_timer_start(s->trim_timer, on_trim_timer, s->trimmed_ms + TRIM_EVERY_MS - now,
+		               0);
+}
+
+static void
+on_last_request_freed(void *data)
+{
+	server_quiet(data);
 }
 
 static void
@@ -80,6 +102,7 @@ server_new(uv_loop_t *loop, struct config *cfg, struct hookset *hs, const char *
 	uv_timer_init(loop, s->trim_timer);
 	uv_unref((uv_handle_t *)s->trim_timer);
 	s->trim_timer->data = s;
+	request_on_last_freed(on_last_request_freed, s);
 	s->pool_ctx.loop = loop;
 	s->pool_ctx.agent = s->agent;
 	s->pool_ctx.launcher = s->launcher;
@@ -159,6 +182,7 @@ server_free(struct server *s)
 
 	if (!s)
 		return;
+	request_on_last_freed(NULL, NULL); /* what is freed below is not a quiet daemon */
 	for (i = 0; i < s->n_pools; i++)
 		pool_free(s->pools[i]);
 	for (i = 0; i < s->n_retired; i++)
@@ -235,15 +259,7 @@ server_conn_gone(struct server *s, struct conn *c)
 void
 server_conn_freed(struct server *s)
 {
-	uint64_t now = uv_now(s->loop);
-
-	if (s->n_conns || uv_is_active((uv_handle_t *)s->trim_timer))
-		return;
-	if (now - s->trimmed_ms >= TRIM_EVERY_MS)
-		trim_heap(s);
-	else
-		uv_timer_start(s->trim_timer, on_trim_timer, s->trimmed_ms + TRIM_EVERY_MS - now,
-		               0);
+	server_quiet(s);
 }
 
 /* "blender, hython (houdini), mayapy (maya), python" */

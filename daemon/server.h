@@ -69,8 +69,9 @@ int server_list(const struct server *s, json_t **ret);
 /* Connection bookkeeping, for limits and status. */
 void server_conn_add(struct server *s, struct conn *c);
 void server_conn_gone(struct server *s, struct conn *c);
-/* A connection's memory is freed: when it was the last one, the daemon is
- * quiet, and gives the heap it no longer uses back to the system. */
+/* A connection's memory is freed: when no request is left, the daemon is
+ * quiet, and gives the heap it no longer uses back to the system (as it
+ * does when the last request is freed). */
 void server_conn_freed(struct server *s);
 
 uv_loop_t *server_loop(const struct server *s);

@@ -380,6 +380,41 @@ START_TEST(an_orphan_is_told_nothing_and_freed_when_done)
 }
 END_TEST
 
+static void
+count_quiet(void *data)
+{
+	++*(int *)data;
+}
+
+/* The daemon gives memory back when it has nothing to do: request_free
+ * tells it when the last request is gone, an orphan's included. */
+START_TEST(the_last_request_freed_is_told)
+{
+	struct seen s = {0};
+	int quiet = 0;
+	struct request *a, *b, *c;
+
+	ck_assert_uint_eq(request_live(), 0); /* every other test frees its requests */
+	request_on_last_freed(count_quiet, &quiet);
+	a = exec_request("a", &s);
+	b = exec_request("b", &s);
+	ck_assert_uint_eq(request_live(), 2);
+	request_free(a);
+	ck_assert_int_eq(quiet, 0);
+	request_start(b, (struct worker *)&s);
+	request_orphan(b);
+	request_fail(b, "WorkerDied", "gone"); /* request_finish frees it */
+	ck_assert_uint_eq(request_live(), 0);
+	ck_assert_int_eq(quiet, 1);
+	request_free(NULL);
+	ck_assert_int_eq(quiet, 1);
+	request_on_last_freed(NULL, NULL);
+	c = exec_request("c", &s);
+	request_free(c);
+	ck_assert_int_eq(quiet, 1);
+}
+END_TEST
+
 START_TEST(a_sink_without_waiting_is_not_told)
 {
 	struct seen s = {0};
@@ -498,6 +533,7 @@ main(void)
 	tcase_add_test(tc, unqueued_requests_can_be_queued_again);
 	tcase_add_test(tc, an_orphan_is_told_nothing_and_freed_when_done);
 	tcase_add_test(tc, a_sink_without_waiting_is_not_told);
+	tcase_add_test(tc, the_last_request_freed_is_told);
 	tcase_add_test(tc, code_hash_is_of_op_and_code);
 	tcase_add_test(tc, a_deadline_is_counted_from_now);
 	tcase_add_test(tc, owner_list_and_queue_are_apart);
