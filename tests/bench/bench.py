@@ -725,23 +725,45 @@ def run_idle(args, daemon_pid, pool2_target):
         print()
         print("idle: waited %.1f s for workers to settle (%s)"
               % (time.monotonic() - start, ", ".join(sorted(seen))))
-    # hotloadd gives memory back when its last client has gone, at most
-    # once a second (a timer for the rest of the second): past 2 s of the
-    # status call above, that is done too.
+    # hotloadd gives memory back once no request is left, at most once a
+    # second (a timer for the rest of the second): past 2 s of the status
+    # call above, that is done too.
     time.sleep(2)
+    wakeups, rss = idle_sample(args, daemon_pid)
+    workers = sum(1 for t in control(args.socket, "status")["status"]["targets"]
+                  for _ in t.get("workers", []))
+    print()
+    print("idle %g s, %d warm workers: hotloadd woke %d times, RSS %.1f MiB"
+          % (args.idle, workers, wakeups, rss / 1024))
+    # An editor, a notebook or an MCP server stays connected: the same,
+    # after a request of 8 MiB of output and one of a 1 MiB script on a
+    # connection that stays open.
+    client = Client(args.socket, args.target)
+    client.json_open()
+    try:
+        if client.json_count("import sys; sys.stdout.write('x' * (8 << 20))") != 8 << 20:
+            raise SystemExit("bench: the idle case's output came back short")
+        client.json_exec("pass\n" + "#" * (1 << 20), framed=True)
+        time.sleep(2)
+        conn_wakeups, conn_rss = idle_sample(args, daemon_pid)
+    finally:
+        client.json_close()
+    print("  the same with a client connected (after 8 MiB out, 1 MiB in): woke %d times,"
+          " RSS %.1f MiB" % (conn_wakeups, conn_rss / 1024))
+    print("  target: no wake-ups without a watchdog, RSS < 4 MiB")
+    return {"wakeups": wakeups, "rss_kib": rss, "workers": workers,
+            "connected_wakeups": conn_wakeups, "connected_rss_kib": conn_rss}
+
+
+def idle_sample(args, daemon_pid):
+    """hotloadd's wake-ups in --idle seconds, and its RSS (KiB) after them."""
     vol0, inv0 = proc_status(daemon_pid, "voluntary_ctxt_switches",
                              "nonvoluntary_ctxt_switches")
     time.sleep(args.idle)
     vol1, inv1 = proc_status(daemon_pid, "voluntary_ctxt_switches",
                              "nonvoluntary_ctxt_switches")
     rss, = proc_status(daemon_pid, "VmRSS")
-    workers = sum(1 for t in control(args.socket, "status")["status"]["targets"]
-                  for _ in t.get("workers", []))
-    print()
-    print("idle %g s, %d warm workers: hotloadd woke %d times, RSS %.1f MiB"
-          % (args.idle, workers, (vol1 - vol0) + (inv1 - inv0), rss / 1024))
-    print("  target: no wake-ups without a watchdog, RSS < 4 MiB")
-    return {"wakeups": (vol1 - vol0) + (inv1 - inv0), "rss_kib": rss, "workers": workers}
+    return (vol1 - vol0) + (inv1 - inv0), rss
 
 
 def run_extra(args, target, daemon):
