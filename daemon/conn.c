@@ -117,6 +117,13 @@ conn_close(struct conn *c)
 	server_conn_gone(c->srv, c);
 }
 
+void
+conn_release_memory(struct conn *c)
+{
+	if (!c->busy && !c->in.len)
+		buf_free(&c->in);
+}
+
 static void
 on_abort(uv_timer_t *t)
 {

@@ -16,6 +16,11 @@ struct conn *conn_accept(struct server *srv, struct listener *l, size_t max_payl
 /* Close now: queued requests are dropped, running ones finish unheard. */
 void conn_close(struct conn *c);
 
+/* The daemon is quiet: an input buffer that holds nothing is freed (the
+ * next read allocates one again), so a client that stays connected after
+ * a large request does not keep its pages resident. */
+void conn_release_memory(struct conn *c);
+
 /* Close once what was written to the client has reached it, however long
  * the client takes. */
 void conn_end(struct conn *c);

@@ -25,24 +25,29 @@
 #include "server-private.h"
 #include "worker.h"
 
-#define HEAP_SLACK (256u << 10) /* free heap that trim_heap leaves at the top */
-#define TRIM_EVERY_MS 1000      /* and how often it may run */
+#define TRIM_EVERY_MS 1000 /* how often the daemon gives memory back, at most */
 
 /* A large script, a burst of output or many clients at once leave freed
  * memory in the heap that glibc keeps (its trim threshold grows with what
  * was used), and the daemon then sits idle for hours holding it. So once no
- * request is left, what is free goes back to the system, but a little at the
- * top of the heap (what the next request takes). That is whether clients
- * are still connected or not: an editor, a notebook or an MCP server keeps
- * its connection open all day. At most once a second, as the pages given
- * back are faulted in again by the next request (one after another from a
- * client is a common way to use the daemon); within the second, a timer
- * does it if the daemon is still quiet then. */
+ * request is left, what is free goes back to the system, all of it: free
+ * pages left at the top of the heap stay resident when they were written.
+ * That is whether clients are still connected or not: an editor, a notebook
+ * or an MCP server keeps its connection open all day, and the connections
+ * that stay give back their empty input buffers too. At most once a
+ * second, as the pages given back are faulted in again by the next request
+ * (one after another from a client is a common way to use the daemon): a
+ * timer does it, at once or at the end of the second, if the daemon is
+ * still quiet then. */
 static void
 trim_heap(struct server *s)
 {
+	size_t i;
+
+	for (i = 0; i < s->n_conns; i++)
+		conn_release_memory(s->conns[i]);
 #if defined(__GLIBC__)
-	malloc_trim(HEAP_SLACK);
+	malloc_trim(0);
 #endif
 	readbuf_release_memory();
 	s->trimmed_ms = uv_now(s->loop);
@@ -57,18 +62,18 @@ on_trim_timer(uv_timer_t *t)
 		trim_heap(s);
 }
 
+/* From the loop, not from the request_free or the connection's close that
+ * made the daemon quiet: their callers may still be using a buffer. */
 static void
 server_quiet(struct server *s)
 {
-	uint64_t now = uv_now(s->loop);
+	uint64_t now = uv_now(s->loop), wait = 0;
 
 	if (request_live() || uv_is_active((uv_handle_t *)s->trim_timer))
 		return;
-	if (now - s->trimmed_ms >= TRIM_EVERY_MS)
-		trim_heap(s);
-	else
-		uv_timer_start(s->trim_timer, on_trim_timer, s->trimmed_ms + TRIM_EVERY_MS - now,
-		               0);
+	if (now - s->trimmed_ms < TRIM_EVERY_MS)
+		wait = s->trimmed_ms + TRIM_EVERY_MS - now;
+	uv_timer_start(s->trim_timer, on_trim_timer, wait, 0);
 }
 
 static void

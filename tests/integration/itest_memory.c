@@ -100,6 +100,7 @@ START_TEST(given_back_with_the_connection_open)
 	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
 	struct jreply r;
 	long busy, quiet;
+	char *big;
 
 	jc_call(c, 1, "exec", "pass", &r); /* the worker is up */
 	jreply_assert_ok(&r);
@@ -120,8 +121,19 @@ START_TEST(given_back_with_the_connection_open)
 	              "holds %ld KiB (%ld KiB while the request ran)",
 	              quiet, busy);
 
-	/* the pages given back come back zeroed: output is whole */
-	jc_call(c, 3, "exec", "print('y' * 300000)", &r);
+	/* the pages given back come back zeroed: output is whole; and the
+	 * connection's input buffer, freed while it was empty, grows again */
+	big = malloc(300032);
+	ck_assert_ptr_nonnull(big);
+	memcpy(big, "x = '", 5);
+	memset(big + 5, 'z', 300000);
+	strcpy(big + 300005, "'\nprint(x.count('z'))");
+	jc_call(c, 3, "exec", big, &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(r.out, "300000\n");
+	jreply_free(&r);
+	free(big);
+	jc_call(c, 4, "exec", "print('y' * 300000)", &r);
 	jreply_assert_ok(&r);
 	ck_assert_uint_eq(strlen(r.out), 300001);
 	ck_assert_uint_eq(strspn(r.out, "y"), 300000);
