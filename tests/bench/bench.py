@@ -736,7 +736,8 @@ def run_idle(args, daemon_pid, pool2_target):
     print("idle %g s, %d warm workers: hotloadd woke %d times, RSS %.1f MiB"
           % (args.idle, workers, wakeups, rss / 1024))
     # An editor, a notebook or an MCP server stays connected: the same,
-    # after a request of 8 MiB of output and one of a 1 MiB script on a
+    # after a request of 8 MiB of output, one of a 1 MiB script and one of
+    # a 200 KiB script (less than the input buffer a connection keeps) on a
     # connection that stays open.
     client = Client(args.socket, args.target)
     client.json_open()
@@ -744,12 +745,13 @@ def run_idle(args, daemon_pid, pool2_target):
         if client.json_count("import sys; sys.stdout.write('x' * (8 << 20))") != 8 << 20:
             raise SystemExit("bench: the idle case's output came back short")
         client.json_exec("pass\n" + "#" * (1 << 20), framed=True)
+        client.json_exec("pass\n" + "#" * (200 << 10), framed=True)
         time.sleep(2)
         conn_wakeups, conn_rss = idle_sample(args, daemon_pid)
     finally:
         client.json_close()
-    print("  the same with a client connected (after 8 MiB out, 1 MiB in): woke %d times,"
-          " RSS %.1f MiB" % (conn_wakeups, conn_rss / 1024))
+    print("  the same with a client connected (after 8 MiB out, 1 MiB and 200 KiB in):"
+          " woke %d times, RSS %.1f MiB" % (conn_wakeups, conn_rss / 1024))
     print("  target: no wake-ups without a watchdog, RSS < 4 MiB")
     return {"wakeups": wakeups, "rss_kib": rss, "workers": workers,
             "connected_wakeups": conn_wakeups, "connected_rss_kib": conn_rss}
