@@ -1298,6 +1298,17 @@ pool_prewarm(struct pool *p)
 }
 
 void
+pool_release_memory(struct pool *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_workers; i++)
+		worker_release_memory(p->workers[i]);
+	if (p->tmpl)
+		worker_release_memory(p->tmpl);
+}
+
+void
 pool_count_states(const struct pool *p, unsigned *counts)
 {
 	size_t i;

@@ -106,6 +106,10 @@ const struct hook *pool_hook(const struct pool *p);
 const char *pool_version(const struct pool *p);
 const char *pool_executable(const struct pool *p);
 
+/* The daemon is quiet: its workers and template give back what their
+ * buffers hold no more (worker_release_memory). */
+void pool_release_memory(struct pool *p);
+
 /* Add the pool's workers to counts, indexed by enum worker_state. */
 void pool_count_states(const struct pool *p, unsigned *counts);
 

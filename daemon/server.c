@@ -33,12 +33,12 @@
  * request is left, what is free goes back to the system, all of it: free
  * pages left at the top of the heap stay resident when they were written.
  * That is whether clients are still connected or not: an editor, a notebook
- * or an MCP server keeps its connection open all day, and the connections
- * that stay give back their empty input buffers too. At most once a
- * second, as the pages given back are faulted in again by the next request
- * (one after another from a client is a common way to use the daemon): a
- * timer does it, at once or at the end of the second, if the daemon is
- * still quiet then. */
+ * or an MCP server keeps its connection open all day. The connections that
+ * stay and the workers give back their empty input buffers too. At most
+ * once a second, as the pages given back are faulted in again by the next
+ * request (one after another from a client is a common way to use the
+ * daemon): a timer does it, at once or at the end of the second, if the
+ * daemon is still quiet then. */
 static void
 trim_heap(struct server *s)
 {
@@ -46,6 +46,10 @@ trim_heap(struct server *s)
 
 	for (i = 0; i < s->n_conns; i++)
 		conn_release_memory(s->conns[i]);
+	for (i = 0; i < s->n_pools; i++)
+		pool_release_memory(s->pools[i]);
+	for (i = 0; i < s->n_retired; i++)
+		pool_release_memory(s->retired[i]);
 #if defined(__GLIBC__)
 	malloc_trim(0);
 #endif

@@ -346,3 +346,10 @@ worker_agent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 	buf_shrink(&w->ctl_in, CTL_KEEP); /* after a large answer (a long repr) */
 }
+
+void
+worker_release_memory(struct worker *w)
+{
+	if (!w->ctl_in.len)
+		buf_free(&w->ctl_in);
+}

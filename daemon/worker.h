@@ -95,6 +95,10 @@ int worker_interrupt(struct worker *w);
 
 void worker_resume_output(struct worker *w);
 
+/* The daemon is quiet: the buffer of the agent's messages is freed when it
+ * holds nothing (it is kept at up to 64 KiB after a large answer). */
+void worker_release_memory(struct worker *w);
+
 /* The pool's count of file changes this worker was told about. */
 uint64_t worker_seen_changes(const struct worker *w);
 void worker_set_seen_changes(struct worker *w, uint64_t seq);

@@ -1,5 +1,6 @@
 /* itest_memory.c - the daemon gives back the memory a request used once no
- * request is left, whether clients are still connected or not
+ * request is left, whether clients are still connected or not, and the
+ * buffers it frees then grow again for the next request
  *
  * Every worker socket is read into one static 256 KiB buffer (readbuf.c);
  * a burst of output makes its pages resident, and the daemon gives them
@@ -9,6 +10,7 @@
  * of giving memory back, does nothing under AddressSanitizer, whose
  * allocator is not glibc's: tests/bench shows it on a release build.) */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,7 @@
 #include "itest.h"
 
 #define JSON_HDR "python:3 mode=json"
-#define TOUCHED_KIB 64    /* the buffer's pages are in use: at least this much */
+#define TOUCHED_KIB 128   /* the buffer's pages are in use: at least this much */
 #define QUIET_KIB 32      /* given back: the rest of the .bss is a few pages */
 #define TRIM_WAIT_MS 1500 /* at most once a second, so within 1.5 s of the last request */
 
@@ -89,7 +91,9 @@ wait_output(struct jclient *c, json_int_t id, const char *marker)
 
 /* 4 MiB of output, a marker, then a pause in which the test looks. */
 #define BURST "import sys, time\nsys.stdout.write('x' * (4 << 20)); sys.stdout.flush()\n"
-#define BURST_THEN_PAUSE BURST "print('written', flush=True)\ntime.sleep(1)\n"
+#define BURST_THEN_PAUSE                                                                           \
+	"print('go', flush=True)\nimport time; time.sleep(0.3)\n" BURST                            \
+	"print('written', flush=True)\ntime.sleep(1)\n"
 
 /* An editor, a notebook or an MCP server keeps one connection open all day:
  * the memory its last request used goes back while it stays open. Before,
@@ -106,6 +110,13 @@ START_TEST(given_back_with_the_connection_open)
 	jreply_assert_ok(&r);
 	jreply_free(&r);
 	jc_send_exec(c, 2, BURST_THEN_PAUSE, 0);
+	wait_output(c, 2, "go");
+	/* A daemon that keeps up reads a little at a time; stopped while the
+	 * burst fills the socket (some 200 KiB), its first read then fills
+	 * most of the buffer. */
+	ck_assert_int_eq(kill(d->pid, SIGSTOP), 0);
+	itest_sleep_ms(800);
+	ck_assert_int_eq(kill(d->pid, SIGCONT), 0);
 	wait_output(c, 2, "written");
 	busy = bss_rss_kib(d->pid);
 	ck_assert_msg(busy >= TOUCHED_KIB,
@@ -172,6 +183,35 @@ START_TEST(given_back_after_a_request_outlives_its_client)
 }
 END_TEST
 
+/* A worker keeps the buffer of its agent's messages after a large answer
+ * (up to 64 KiB) until the daemon is quiet, and then frees it: the next
+ * large answer on the same worker is whole. */
+START_TEST(a_workers_buffer_is_freed_and_grows_again)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	struct jreply r;
+	long pid = jc_worker_pid(c, 1);
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const char *value;
+
+		/* a done of some 50 KB: the value's repr and its JSON */
+		jc_call(c, 2 + i, "eval", "'q' * 25000", &r);
+		jreply_assert_ok(&r);
+		value = json_string_value(json_object_get(r.done, "json"));
+		ck_assert_msg(value && strlen(value) == 25000 && strspn(value, "q") == 25000,
+		              "eval %d: the value did not come back whole", i + 1);
+		jreply_free(&r);
+		itest_sleep_ms(TRIM_WAIT_MS);
+	}
+	ck_assert_int_eq(jc_worker_pid(c, 4), pid); /* the same worker both times */
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -181,6 +221,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, given_back_with_the_connection_open);
 	tcase_add_test(tc, given_back_after_a_request_outlives_its_client);
+	tcase_add_test(tc, a_workers_buffer_is_freed_and_grows_again);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }
