@@ -120,8 +120,8 @@ conn_close(struct conn *c)
 void
 conn_release_memory(struct conn *c)
 {
-	if (!c->busy && !c->in.len)
-		buf_free(&c->in);
+	if (!c->busy)
+		buf_shrink(&c->in, 0);
 }
 
 static void

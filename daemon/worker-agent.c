@@ -350,6 +350,5 @@ worker_agent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 void
 worker_release_memory(struct worker *w)
 {
-	if (!w->ctl_in.len)
-		buf_free(&w->ctl_in);
+	buf_shrink(&w->ctl_in, 0);
 }
