@@ -34,7 +34,7 @@ on_write_done(uv_write_t *req, int status)
 	struct worker *w = cw->w;
 
 	if (cw->sigint && status == 0 && w->current && w->current_id == cw->request_id)
-		worker_kill(w, SIGINT);
+		worker_sigint(w);
 	free(cw);
 }
 
@@ -63,7 +63,7 @@ worker_write_line(struct worker *w, const char *line, size_t n, const char *payl
 			off = (size_t)r;
 		if ((r < 0 && r != UV_EAGAIN) || off == total) {
 			if (sigint && off == total)
-				worker_kill(w, SIGINT);
+				worker_sigint(w);
 			return;
 		}
 	}
@@ -209,6 +209,7 @@ on_request_done(struct worker *w, json_t *msg)
 	else if (w->interrupt_kill)
 		worker_interrupt_kill_error(res, "stopped with SIGTERM");
 	uv_timer_stop(&w->intr_timer);
+	uv_timer_stop(&w->wake_timer);
 	w->current = NULL;
 	w->requests++;
 	stop_after = request_shutdown_after(r);

@@ -22,6 +22,7 @@ struct worker {
 	uv_pipe_t ctl;
 	uv_timer_t timer;      /* start-up, idle, request, escalation; after the exit, the linger */
 	uv_timer_t intr_timer; /* a user's interrupt: has the code stopped? */
+	uv_timer_t wake_timer; /* after a SIGINT: wake the agent's main thread */
 	int open_handles;      /* of the uv handles above */
 
 	enum worker_state state;
@@ -52,6 +53,8 @@ struct worker {
 	int reload_failed;     /* a module of the last request's reload failed */
 	uint64_t seen_changes; /* the pool's change count this worker has been told of */
 	int interrupt_kill;    /* so a second interrupt is stopping the worker */
+	unsigned wakes;        /* of the agent's main thread since the last SIGINT ... */
+	uint64_t wake_id;      /* ... which interrupted this request */
 	int leased;            /* to a debug session: no idle timeout */
 	int isolated;          /* for one ns=isolated request */
 	int debugger;          /* a debugger runs in it (a debug op succeeded) */
@@ -126,6 +129,10 @@ void worker_agent_send(struct worker *w, json_t *msg);
 void worker_agent_send_line(struct worker *w, const char *line, size_t n, const char *payload,
                             size_t len);
 int worker_agent_sigint(struct worker *w);
+/* SIGINT to the group for the running request, now that the agent has the
+ * line that says which request it is for; the agent's main thread is then
+ * woken while the request runs on (worker.c). */
+void worker_sigint(struct worker *w);
 void worker_agent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 void worker_timeout_error(struct worker *w, json_t *res, const char *how);
 void worker_interrupt_kill_error(json_t *res, const char *how);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -144,6 +145,7 @@ worker_close(struct worker *w)
 	close_handle(w, (uv_handle_t *)&w->ctl);
 	close_handle(w, (uv_handle_t *)&w->timer);
 	close_handle(w, (uv_handle_t *)&w->intr_timer);
+	close_handle(w, (uv_handle_t *)&w->wake_timer);
 	if (!w->forked)
 		close_handle(w, (uv_handle_t *)&w->proc);
 }
@@ -159,6 +161,53 @@ worker_kill(struct worker *w, int sig)
 	if (kill(-w->pid, sig) < 0)
 		return -errno;
 	return 0;
+}
+
+/* After a SIGINT, the agent's main thread is woken (SIGURG, which the agent
+ * handles and does nothing with) wake_at_ms after it, while the request
+ * runs on. Python runs signal handlers in its main thread only, when it
+ * next checks for them: a SIGINT that lands just before a blocking call,
+ * or that the kernel gives to another thread, is seen only when the call
+ * returns. A signal that interrupts the call makes it check, and the
+ * interrupt lands. */
+static const uint64_t wake_at_ms[] = {10, 100, 1000};
+
+static void
+on_wake_timer(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	int pid = worker_pid(w), r;
+
+	/* ended, went on after the interrupt, or being stopped */
+	if (!w->current || w->current_id != w->wake_id || w->state == WORKER_BUSY ||
+	    w->state == WORKER_STOPPED || w->escalated > SIGINT || w->pid <= 0)
+		return;
+	/* the agent's pid is its own word: only a process of the worker's group */
+	if (getpgid(pid) != w->pid)
+		return;
+#ifdef __linux__
+	/* the main thread's id is the process's */
+	r = (int)syscall(SYS_tgkill, pid, pid, SIGURG);
+#else
+	r = kill(pid, SIGURG);
+#endif
+	if (r < 0)
+		return;
+	worker_log(w, LOG_LEVEL_DEBUG,
+	           "the code runs on after SIGINT: woke the agent's main thread");
+	if (++w->wakes < sizeof(wake_at_ms) / sizeof(wake_at_ms[0]))
+		uv_timer_start(t, on_wake_timer, wake_at_ms[w->wakes] - wake_at_ms[w->wakes - 1],
+		               0);
+}
+
+void
+worker_sigint(struct worker *w)
+{
+	if (worker_kill(w, SIGINT) < 0)
+		return;
+	w->wakes = 0;
+	w->wake_id = w->current_id;
+	uv_timer_start(&w->wake_timer, on_wake_timer, wake_at_ms[0], 0);
 }
 
 static void
@@ -445,6 +494,7 @@ worker_exited(struct worker *w, int64_t status, int sig)
 			close_handle(w, (uv_handle_t *)&w->proc);
 		close_handle(w, (uv_handle_t *)&w->ctl);
 		close_handle(w, (uv_handle_t *)&w->intr_timer);
+		close_handle(w, (uv_handle_t *)&w->wake_timer);
 	} else
 		worker_close(w);
 }
@@ -562,8 +612,9 @@ worker_new(uv_loop_t *loop, const struct worker_spec *spec, const struct worker_
 	uv_pipe_init(loop, &w->ctl, 0);
 	uv_timer_init(loop, &w->timer);
 	uv_timer_init(loop, &w->intr_timer);
-	w->ctl.data = w->timer.data = w->proc.data = w->intr_timer.data = w;
-	w->open_handles = 3;
+	uv_timer_init(loop, &w->wake_timer);
+	w->ctl.data = w->timer.data = w->proc.data = w->intr_timer.data = w->wake_timer.data = w;
+	w->open_handles = 4;
 	w->is_template = spec->template;
 	w->fork_fds[0] = w->fork_fds[1] = w->fork_fds[2] = -1;
 	return w;

@@ -67,6 +67,14 @@ def on_sigint(signum, frame):
     idle_sigint = True
 
 
+def on_wake(signum, frame):
+    """Nothing: the daemon's SIGURG after a SIGINT, while the code runs on,
+    is there to interrupt a blocking call, so that Python runs the SIGINT
+    handler it has not run yet (it runs handlers in the main thread only,
+    when it checks for them; a SIGINT that lands just before a blocking call
+    starts, or on another thread, is otherwise seen when the call returns)."""
+
+
 def on_sigterm(signum, frame):
     """Interrupt whatever runs, user code or the loop, with Terminated."""
     raise Terminated("SIGTERM")
@@ -739,6 +747,8 @@ def main():
     template = os.environ.pop("HOTLOAD_SPAWN", None) == "template"
     signal.signal(signal.SIGINT, on_sigint)
     signal.signal(signal.SIGTERM, on_sigterm)
+    if hasattr(signal, "SIGURG"):
+        signal.signal(signal.SIGURG, on_wake)
     setup_streams()
     if AGENT_DIR not in sys.path:
         sys.path.insert(0, AGENT_DIR)

@@ -124,6 +124,46 @@ START_TEST(blender_interrupt_keeps_pid)
 }
 END_TEST
 
+/* Blender's Python runs signal handlers in the main thread only: a SIGINT
+ * that another thread takes (here the main thread blocks it) is seen once
+ * the daemon's wake-up cuts the main thread's sleep short. */
+START_TEST(blender_interrupt_reaches_a_main_thread_that_did_not_take_it)
+{
+	struct itest_daemon *d = start_blender();
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	long pid = blender_pid(c, 1);
+	struct jreply r;
+	long long t0;
+
+	jc_send_exec(c, 2,
+	             "import signal, threading, time\n"
+	             "threading.Thread(target=time.sleep, args=(20,), daemon=True).start()\n"
+	             "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
+	             "try:\n"
+	             "    print('sleeping', flush=True)\n"
+	             "    time.sleep(30)\n"
+	             "finally:\n"
+	             "    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n",
+	             0);
+	wait_running(c, 2);
+	t0 = itest_now_ms();
+	jc_send_line(c, "{\"id\":3,\"op\":\"interrupt\",\"request\":2}");
+	jc_collect(c, 2, 10000, &r);
+	jreply_assert_error(&r, "KeyboardInterrupt");
+	itest_assert_contains(jreply_error_str(&r, "traceback"), "time.sleep(30)");
+	/* interrupt_grace is 2 s here */
+	ck_assert_msg(itest_now_ms() - t0 < 1500, "interrupting Blender took %lld ms",
+	              itest_now_ms() - t0);
+	jreply_free(&r);
+	jc_collect(c, 3, 5000, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	ck_assert_int_eq(blender_pid(c, 4), pid);
+	jc_close(c);
+	itest_stop_within(d, 30000);
+}
+END_TEST
+
 /* Code that ignores SIGINT in Blender: SIGTERM after interrupt_grace, a
  * Timeout, a new Blender. */
 START_TEST(blender_timeout_escalates)
@@ -213,6 +253,7 @@ main(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, blender_interrupt_keeps_pid);
+	tcase_add_test(tc, blender_interrupt_reaches_a_main_thread_that_did_not_take_it);
 	tcase_add_test(tc, blender_timeout_escalates);
 	tcase_add_test(tc, blender_crash_restarts);
 	suite_add_tcase(s, tc);

@@ -110,6 +110,58 @@ START_TEST(interrupt_right_after_request)
 }
 END_TEST
 
+/* The kernel gives a SIGINT sent to a process to any of its threads that
+ * does not block it, and Python runs its handler in the main thread only,
+ * when it next checks: here the main thread blocks SIGINT, a thread of the
+ * code's takes it, and the main thread sleeps on. So does a SIGINT that
+ * lands between Python's last check and the start of a blocking call (one
+ * interrupt in about 1,500 was late so). The daemon wakes the main thread
+ * after the SIGINT, the sleep is cut short, and the interrupt lands. */
+START_TEST(interrupt_reaches_a_main_thread_that_did_not_take_it)
+{
+	struct itest_daemon *d = start_daemon();
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	long pid = jc_worker_pid(c, 1);
+	struct jreply r;
+	long long t0;
+
+	jc_send_exec(c, 2,
+	             "import signal, threading, time\n"
+	             "threading.Thread(target=time.sleep, args=(20,), daemon=True).start()\n"
+	             "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
+	             "try:\n"
+	             "    print('sleeping', flush=True)\n"
+	             "    time.sleep(30)\n"
+	             "finally:\n"
+	             "    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n",
+	             0);
+	expect_output(c, 2, "sleeping\n");
+	t0 = itest_now_ms();
+	jc_send_line(c, "{\"id\":3,\"op\":\"interrupt\"}");
+	jc_collect(c, 3, 5000, &r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "interrupted")), 1);
+	jreply_free(&r);
+	/* interrupt_grace is 0.5 s here: well before it, not at the sleep's end */
+	jc_collect(c, 2, 10000, &r);
+	jreply_assert_error(&r, "KeyboardInterrupt");
+	itest_assert_contains(jreply_error_str(&r, "traceback"), "time.sleep(30)");
+	ck_assert_msg(itest_now_ms() - t0 < 400, "the interrupt took %lld ms", itest_now_ms() - t0);
+	jreply_free(&r);
+	/* the same worker, and an interrupt of the next request is as usual */
+	ck_assert_int_eq(jc_worker_pid(c, 4), pid);
+	jc_send_exec(c, 5, "import time\nprint('again', flush=True)\ntime.sleep(30)", 0);
+	expect_output(c, 5, "again\n");
+	jc_send_line(c, "{\"id\":6,\"op\":\"interrupt\"}");
+	jc_collect(c, 5, 5000, &r);
+	jreply_assert_error(&r, "KeyboardInterrupt");
+	jreply_free(&r);
+	jc_collect(c, 6, 5000, &r);
+	jreply_free(&r);
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
 /* The state of the (one) worker of target, from status. */
 static char *
 worker_state_of(const struct itest_daemon *d, const char *target)
@@ -506,6 +558,7 @@ main(void)
 	tcase_add_test(tc, interrupt_right_after_request);
 	tcase_add_test(tc, timeout_counts_from_start);
 	tcase_add_test(tc, swallowed_interrupt);
+	tcase_add_test(tc, interrupt_reaches_a_main_thread_that_did_not_take_it);
 	tcase_add_test(tc, control_interrupt_keeps_pid);
 	tcase_add_test(tc, timeout_sigint_is_enough);
 	tcase_add_test(tc, timeout_escalates_to_sigterm);
