@@ -269,16 +269,46 @@ on_reloaded(struct worker *w, json_t *msg)
 	}
 }
 
+/* The agent's done for nearly every exec, in the one spelling its encoder
+ * gives: {"id":N,"event":"done","ok":true}. Known by its bytes, it needs
+ * no JSON parse, which was over a quarter of the instructions the daemon
+ * ran per no-op (tests/hookd/test_agent.py holds the agent to it). */
+static const char plain_done_head[] = "{\"id\":";
+static const char plain_done_tail[] = ",\"event\":\"done\",\"ok\":true}";
+
+static int
+is_plain_done(const char *line, size_t len, uint64_t id)
+{
+	size_t head = sizeof(plain_done_head) - 1, tail = sizeof(plain_done_tail) - 1, n = 0;
+	char digits[20];
+
+	do
+		digits[sizeof(digits) - ++n] = (char)('0' + id % 10);
+	while ((id /= 10) > 0);
+	return len == head + n + tail && !memcmp(line, plain_done_head, head) &&
+	       !memcmp(line + head, digits + sizeof(digits) - n, n) &&
+	       !memcmp(line + head + n, plain_done_tail, tail);
+}
+
 /* One message from the agent. A message that makes no sense means the agent
  * is broken: kill the worker rather than guess. */
 static void
 on_agent_message(struct worker *w, const char *line, size_t len)
 {
 	json_error_t jerr;
-	json_t *msg = json_loadb(line, len, 0, &jerr);
-	const char *event = json_string_value(json_object_get(msg, "event"));
+	json_t *msg;
+	const char *event;
 	int r;
 
+	if (w->current && is_plain_done(line, len, w->current_id)) {
+		msg = json_object();
+		json_object_set_new(msg, "ok", json_true());
+		on_request_done(w, msg);
+		json_decref(msg);
+		return;
+	}
+	msg = json_loadb(line, len, 0, &jerr);
+	event = json_string_value(json_object_get(msg, "event"));
 	if (!event) {
 		worker_log(w, LOG_LEVEL_ERR, "bad message from the agent: %.200s", line);
 		worker_kill(w, SIGKILL);

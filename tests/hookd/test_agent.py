@@ -136,6 +136,16 @@ class PythonAgentTest(unittest.TestCase):
         self.assertEqual(ready["python"], "%d.%d.%d" % sys.version_info[:3])
         self.assertEqual(ready["executable"], sys.executable)
 
+    def test_plain_done_has_the_spelling_the_daemon_knows(self):
+        # The daemon takes this exact line without a JSON parse
+        # (is_plain_done in daemon/worker-agent.c); any other spelling
+        # costs it the parse, so a change here is a change there.
+        agent = self.start()
+        agent.ready()
+        req_id = agent.send("exec", code="pass")
+        self.assertEqual(agent.reader.readline(),
+                         b'{"id":%d,"event":"done","ok":true}\n' % req_id)
+
     def test_control_fd_is_not_inherited(self):
         agent = self.start()
         agent.ready()
