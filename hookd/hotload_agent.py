@@ -114,16 +114,26 @@ def flush_output():
         c_fflush(None)
 
 
-def send(sock, msg):
-    """Flush all output, then write msg as one JSON line on the control socket."""
-    line = (ENCODER.encode(msg) + "\n").encode("utf-8", "replace")
+def send_line(sock, line):
+    """Flush all output, then write line (bytes, one JSON line) on the control socket."""
     with send_lock:
         flush_output()
         sock.sendall(line, SEND_FLAGS)
 
 
+def send(sock, msg):
+    """Flush all output, then write msg as one JSON line on the control socket."""
+    send_line(sock, (ENCODER.encode(msg) + "\n").encode("utf-8", "replace"))
+
+
 def send_done(sock, req_id, reply):
     """Send the done line of one request."""
+    if type(req_id) is int and len(reply) == 1 and reply.get("ok") is True:
+        # the done of nearly every request, in the spelling ENCODER gives
+        # it, which the daemon knows by its bytes; formatted here, it costs
+        # a tenth of what the encoder does
+        send_line(sock, b'{"id":%d,"event":"done","ok":true}\n' % req_id)
+        return
     msg = {"id": req_id, "event": "done"}
     msg.update(reply)
     send(sock, msg)

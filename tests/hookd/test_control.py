@@ -165,5 +165,36 @@ class ControlTest(unittest.TestCase):
         self.assertEqual(woken, 0, "woken %d times while waiting for a request" % woken)
 
 
+
+class SendDoneTest(unittest.TestCase):
+    """send_done's formatted line for a plain done is the encoder's."""
+
+    def setUp(self):
+        self.ours, self.theirs = socket.socketpair()
+        self.addCleanup(self.ours.close)
+        self.addCleanup(self.theirs.close)
+        self.reader = self.theirs.makefile("rb")
+        self.addCleanup(self.reader.close)
+
+    def sent(self, req_id, reply):
+        hotload_agent.send_done(self.ours, req_id, reply)
+        return self.reader.readline()
+
+    def encoded(self, req_id, reply):
+        msg = dict({"id": req_id, "event": "done"}, **reply)
+        return (hotload_agent.ENCODER.encode(msg) + "\n").encode("utf-8")
+
+    def test_plain_done_is_what_the_encoder_gives(self):
+        for req_id in (0, 7, 2**63 - 1):
+            self.assertEqual(self.sent(req_id, {"ok": True}),
+                             self.encoded(req_id, {"ok": True}))
+
+    def test_other_replies_go_through_the_encoder(self):
+        for req_id, reply in ((True, {"ok": True}), (None, {"ok": True}), (3, {"ok": 1}),
+                              (3, {"ok": False}), (3, {"ok": True, "value": "'\u00e9'"})):
+            self.assertEqual(self.sent(req_id, reply), self.encoded(req_id, reply))
+        self.assertEqual(self.sent(True, {"ok": True}), b'{"id":true,"event":"done","ok":true}\n')
+        self.assertEqual(self.sent(3, {"ok": 1}), b'{"id":3,"event":"done","ok":1}\n')
+
 if __name__ == "__main__":
     unittest.main()
