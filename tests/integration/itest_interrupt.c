@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -134,6 +135,9 @@ START_TEST(interrupt_reaches_a_main_thread_that_did_not_take_it)
 	             "    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n",
 	             0);
 	expect_output(c, 2, "sleeping\n");
+	/* in the sleep, not still in the print, which a SIGINT then ends */
+	ck_assert_msg(itest_wait_in_syscall((pid_t)pid, SYS_clock_nanosleep, 5000),
+	              "the code's main thread did not go to sleep");
 	t0 = itest_now_ms();
 	jc_send_line(c, "{\"id\":3,\"op\":\"interrupt\"}");
 	jc_collect(c, 3, 5000, &r);

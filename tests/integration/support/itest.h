@@ -295,6 +295,10 @@ long itest_template_pid(const struct itest_daemon *d, const char *target);
 /* Wait until pid is gone (or a zombie); 1, or 0 at the deadline. */
 int itest_wait_gone(pid_t pid, int deadline_ms);
 
+/* Wait until pid's main thread is in system call nr (as
+ * /proc/PID/syscall has it); 1, or 0 at the deadline. */
+int itest_wait_in_syscall(pid_t pid, long nr, int deadline_ms);
+
 /* Live (not zombie) processes whose environment holds the entry "K=V";
  * up to max pids into ret (may be NULL); returns how many there are. */
 size_t itest_procs_with_env(const char *entry, pid_t *ret, size_t max);

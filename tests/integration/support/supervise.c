@@ -106,6 +106,27 @@ itest_wait_gone(pid_t pid, int deadline_ms)
 	return 1;
 }
 
+int
+itest_wait_in_syscall(pid_t pid, long nr, int deadline_ms)
+{
+	long long end = itest_now_ms() + deadline_ms;
+	char *path = itest_strf("/proc/%ld/syscall", (long)pid);
+	int found = 0;
+
+	for (;;) {
+		char *text = itest_read_file(path, NULL);
+
+		/* the number, then its arguments; "running" or -1 outside one */
+		found = text && text[0] >= '0' && text[0] <= '9' && strtol(text, NULL, 10) == nr;
+		free(text);
+		if (found || itest_now_ms() >= end)
+			break;
+		itest_sleep_ms(5);
+	}
+	free(path);
+	return found;
+}
+
 /* Does /proc/PID/environ hold entry as one of its NUL-separated strings? */
 static int
 environ_has(const char *pid, const char *entry)
