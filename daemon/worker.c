@@ -692,6 +692,16 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	return 0;
 }
 
+/* seconds in whole milliseconds, rounded up */
+static uint64_t
+ms_at_least(double seconds)
+{
+	double ms = seconds * 1000;
+	uint64_t n = (uint64_t)ms;
+
+	return (double)n < ms ? n + 1 : n;
+}
+
 void
 worker_run(struct worker *w, struct request *r)
 {
@@ -733,10 +743,12 @@ worker_run(struct worker *w, struct request *r)
 	w->paused = 0;
 	w->limit_held = 0;
 	/* The loop's clock is the time this turn began: whatever ran before
-	 * in this turn (a slow version probe) must not count as the code's. */
+	 * in this turn (a slow version probe) must not count as the code's.
+	 * It counts whole milliseconds, so now is up to 1 ms past it: one
+	 * more keeps the timeout from ending the code before its time. */
 	uv_update_time(w->timer.loop);
 	if (timeout > 0)
-		uv_timer_start(&w->timer, on_timer, (uint64_t)(timeout * 1000), 0);
+		uv_timer_start(&w->timer, on_timer, ms_at_least(timeout) + 1, 0);
 	request_start(r, w);
 	request_agent_line(r, w->current_id, &line, &code, &code_len);
 	worker_agent_send_line(w, line.data, line.len, code, code_len);

@@ -275,6 +275,31 @@ START_TEST(timeout_counts_from_start)
 }
 END_TEST
 
+/* A timeout is never cut short: the loop's clock has whole milliseconds,
+ * and a timer started on it fired up to 1 ms before the time asked for
+ * (19.4 ms of a 20 ms timeout, the first time this test ran). */
+START_TEST(timeout_is_never_early)
+{
+	struct itest_daemon *d = start_daemon();
+	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	struct jreply r;
+	json_int_t id;
+
+	for (id = 1; id <= 40; id++) {
+		double ms;
+
+		jc_send_exec(c, id, "while True:\n    pass", 0.02);
+		jc_collect(c, id, 5000, &r);
+		jreply_assert_error(&r, "Timeout");
+		ms = json_number_value(json_object_get(r.done, "duration_ms"));
+		ck_assert_msg(ms >= 20, "a 20 ms timeout ended the code after %.3f ms", ms);
+		jreply_free(&r);
+	}
+	jc_close(c);
+	itest_stop(d);
+}
+END_TEST
+
 /* JSON op interrupt: KeyboardInterrupt in the running request, on the
  * same, still warm process; a queued request is answered at once. */
 START_TEST(json_interrupt_keeps_pid)
@@ -559,6 +584,7 @@ main(void)
 	tcase_add_test(tc, json_interrupt_keeps_pid);
 	tcase_add_test(tc, interrupt_right_after_request);
 	tcase_add_test(tc, timeout_counts_from_start);
+	tcase_add_test(tc, timeout_is_never_early);
 	tcase_add_test(tc, swallowed_interrupt);
 	tcase_add_test(tc, interrupt_reaches_a_main_thread_that_did_not_take_it);
 	tcase_add_test(tc, control_interrupt_keeps_pid);
