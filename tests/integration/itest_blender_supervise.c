@@ -136,16 +136,7 @@ START_TEST(blender_interrupt_reaches_a_main_thread_that_did_not_take_it)
 	struct jreply r;
 	long long t0;
 
-	jc_send_exec(c, 2,
-	             "import signal, threading, time\n"
-	             "threading.Thread(target=time.sleep, args=(20,), daemon=True).start()\n"
-	             "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
-	             "try:\n"
-	             "    print('sleeping', flush=True)\n"
-	             "    time.sleep(30)\n"
-	             "finally:\n"
-	             "    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n",
-	             0);
+	jc_send_exec(c, 2, ITEST_SIGINT_TAKEN_ELSEWHERE, 0);
 	wait_running(c, 2);
 	/* in the sleep, not still in the print, which a SIGINT then ends */
 	ck_assert_msg(itest_wait_in_syscall((pid_t)pid, SYS_clock_nanosleep, 5000),

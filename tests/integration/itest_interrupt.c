@@ -68,6 +68,26 @@ expect_output(struct jclient *c, json_int_t id, const char *data)
 	ck_assert_str_eq(got, data);
 }
 
+/* Run a sleep as request id and interrupt it with an interrupt (id + 1)
+ * that names no request: a KeyboardInterrupt, and the interrupt's ok. */
+static void
+interrupt_a_sleep(struct jclient *c, json_int_t id)
+{
+	struct jreply r;
+	char *line = itest_strf("{\"id\":%lld,\"op\":\"interrupt\"}", (long long)id + 1);
+
+	jc_send_exec(c, id, "import time\nprint('again', flush=True)\ntime.sleep(30)", 0);
+	expect_output(c, id, "again\n");
+	jc_send_line(c, line);
+	free(line);
+	jc_collect(c, id, 5000, &r);
+	jreply_assert_error(&r, "KeyboardInterrupt");
+	jreply_free(&r);
+	jc_collect(c, id + 1, 5000, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+}
+
 /* An interrupt sent right behind its request, in the same write, lands
  * before the agent has started the code: it must interrupt all the same,
  * every time it is acknowledged (it once did in only a quarter of tries). */
@@ -124,16 +144,7 @@ START_TEST(interrupt_reaches_a_main_thread_that_did_not_take_it)
 	struct jreply r;
 	long long t0;
 
-	jc_send_exec(c, 2,
-	             "import signal, threading, time\n"
-	             "threading.Thread(target=time.sleep, args=(20,), daemon=True).start()\n"
-	             "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
-	             "try:\n"
-	             "    print('sleeping', flush=True)\n"
-	             "    time.sleep(30)\n"
-	             "finally:\n"
-	             "    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n",
-	             0);
+	jc_send_exec(c, 2, ITEST_SIGINT_TAKEN_ELSEWHERE, 0);
 	expect_output(c, 2, "sleeping\n");
 	/* in the sleep, not still in the print, which a SIGINT then ends */
 	ck_assert_msg(itest_wait_in_syscall((pid_t)pid, SYS_clock_nanosleep, 5000),
@@ -151,14 +162,7 @@ START_TEST(interrupt_reaches_a_main_thread_that_did_not_take_it)
 	jreply_free(&r);
 	/* the same worker, and an interrupt of the next request is as usual */
 	ck_assert_int_eq(jc_worker_pid(c, 4), pid);
-	jc_send_exec(c, 5, "import time\nprint('again', flush=True)\ntime.sleep(30)", 0);
-	expect_output(c, 5, "again\n");
-	jc_send_line(c, "{\"id\":6,\"op\":\"interrupt\"}");
-	jc_collect(c, 5, 5000, &r);
-	jreply_assert_error(&r, "KeyboardInterrupt");
-	jreply_free(&r);
-	jc_collect(c, 6, 5000, &r);
-	jreply_free(&r);
+	interrupt_a_sleep(c, 5);
 	jc_close(c);
 	itest_stop(d);
 }
@@ -345,15 +349,7 @@ START_TEST(json_interrupt_keeps_pid)
 	ck_assert_int_eq(jc_worker_pid(c, 6), pid);
 
 	/* without "request": every request of this connection */
-	jc_send_exec(c, 7, "import time\nprint('again', flush=True)\ntime.sleep(30)", 0);
-	expect_output(c, 7, "again\n");
-	jc_send_line(c, "{\"id\":8,\"op\":\"interrupt\"}");
-	jc_collect(c, 7, 5000, &r);
-	jreply_assert_error(&r, "KeyboardInterrupt");
-	jreply_free(&r);
-	jc_collect(c, 8, 5000, &r);
-	jreply_assert_ok(&r);
-	jreply_free(&r);
+	interrupt_a_sleep(c, 7);
 	ck_assert_int_eq(jc_worker_pid(c, 9), pid);
 	jc_close(c);
 	itest_stop(d);

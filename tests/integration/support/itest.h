@@ -295,6 +295,18 @@ long itest_template_pid(const struct itest_daemon *d, const char *target);
 /* Wait until pid is gone (or a zombie); 1, or 0 at the deadline. */
 int itest_wait_gone(pid_t pid, int deadline_ms);
 
+/* Code whose main thread blocks SIGINT while a thread of its own takes
+ * it; it prints "sleeping" and sleeps in time.sleep(30). */
+#define ITEST_SIGINT_TAKEN_ELSEWHERE                                                               \
+	"import signal, threading, time\n"                                                         \
+	"threading.Thread(target=time.sleep, args=(20,), daemon=True).start()\n"                   \
+	"signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"                              \
+	"try:\n"                                                                                   \
+	"    print('sleeping', flush=True)\n"                                                      \
+	"    time.sleep(30)\n"                                                                     \
+	"finally:\n"                                                                               \
+	"    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n"
+
 /* Wait until pid's main thread is in system call nr (as
  * /proc/PID/syscall has it); 1, or 0 at the deadline. */
 int itest_wait_in_syscall(pid_t pid, long nr, int deadline_ms);
