@@ -777,7 +777,8 @@ worker_hold_limit(struct worker *w, int paused)
 		w->limit_held = 0;
 		if ((w->state == WORKER_BUSY || w->state == WORKER_INTERRUPTING) && !w->timed_out &&
 		    !w->escalated)
-			uv_timer_start(&w->timer, on_timer, w->paused_left, 0);
+			/* the 1 ms the loop's clock may be behind, as in worker_run */
+			uv_timer_start(&w->timer, on_timer, w->paused_left + 1, 0);
 	}
 }
 
