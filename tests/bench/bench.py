@@ -441,17 +441,18 @@ def concurrent_client(path, target, mode, n, barrier, results):
 def run_concurrency(args, servers):
     """--clients processes sending no-ops at once to each server in turn;
     aggregate requests/s (all of them over the time from the first start
-    to the last end), best of --rounds. servers: (label, mode, socket
-    path, target); the direct server serves one connection at a time, so
-    it is measured in raw mode only. Returns {label: req/s}."""
+    to the last end), best of --rounds, the servers alternating from round
+    to round as the other cases do, so that a slow spell of the machine
+    does not fall on one server's rounds alone. servers: (label, mode,
+    socket path, target); the direct server serves one connection at a
+    time, so it is measured in raw mode only. Returns {label: req/s}."""
     print()
-    print("%d concurrent clients (processes), no-ops, %d each:"
-          % (args.clients, args.n_concurrent))
+    print("%d concurrent clients (processes), no-ops, %d each, best of %d rounds:"
+          % (args.clients, args.n_concurrent, args.rounds))
     ctx = multiprocessing.get_context("fork")
-    rates = {}
-    for label, mode, path, target in servers:
-        best = 0.0
-        for _ in range(args.rounds):
+    rates = {label: 0.0 for label, _, _, _ in servers}
+    for _ in range(args.rounds):
+        for label, mode, path, target in servers:
             barrier, results = ctx.Barrier(args.clients), ctx.Queue()
             procs = [ctx.Process(target=concurrent_client,
                                  args=(path, target, mode, args.n_concurrent, barrier,
@@ -463,9 +464,9 @@ def run_concurrency(args, servers):
             for p in procs:
                 p.join()
             wall = max(e for _, e in spans) - min(s for s, _ in spans)
-            best = max(best, args.clients * args.n_concurrent / wall)
-        rates[label] = best
-        print("  %-24s %8.0f req/s" % (label, best))
+            rates[label] = max(rates[label], args.clients * args.n_concurrent / wall)
+    for label, _, _, _ in servers:
+        print("  %-24s %8.0f req/s" % (label, rates[label]))
     return rates
 
 
