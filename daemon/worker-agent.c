@@ -318,6 +318,7 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 		uv_timer_stop(&w->timer);
 		w->state = WORKER_IDLE;
 		w->agent_pid = (int)json_integer_value(json_object_get(msg, "pid"));
+		w->agent_tid = (int)json_integer_value(json_object_get(msg, "tid"));
 		w->ready_ns = uv_hrtime();
 		worker_arm_idle_timer(w);
 		worker_log(w, LOG_LEVEL_INFO, "ready in %.*f ms", w->forked ? 1 : 0,

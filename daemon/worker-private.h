@@ -30,6 +30,7 @@ struct worker {
 	unsigned id;
 	int pid;       /* the process we started: the group leader */
 	int agent_pid; /* the interpreter, from its ready message */
+	int agent_tid; /* its main thread, from the same; 0 if not said */
 	struct reaper *reaper;
 	uint64_t started_ns;
 	unsigned requests;

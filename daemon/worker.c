@@ -186,8 +186,9 @@ on_wake_timer(uv_timer_t *t)
 	if (getpgid(pid) != w->pid)
 		return;
 #ifdef __linux__
-	/* the main thread's id is the process's */
-	r = (int)syscall(SYS_tgkill, pid, pid, SIGURG);
+	/* Python's main thread, which the agent names: a thread of that
+	 * process or nothing (tgkill checks); else the process's first */
+	r = (int)syscall(SYS_tgkill, pid, w->agent_tid > 0 ? w->agent_tid : pid, SIGURG);
 #else
 	r = kill(pid, SIGURG);
 #endif

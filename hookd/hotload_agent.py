@@ -75,6 +75,15 @@ def on_wake(signum, frame):
     starts, or on another thread, is otherwise seen when the call returns)."""
 
 
+def main_thread_id():
+    """The OS thread id of the calling thread, the interpreter's main one,
+    which runs signal handlers: the one the daemon wakes after an
+    interrupt. A DCC may run Python off its process's first thread; 0
+    where Python cannot tell (before 3.8)."""
+    get = getattr(threading, "get_native_id", None)
+    return get() if get else 0
+
+
 def on_sigterm(signum, frame):
     """Interrupt whatever runs, user code or the loop, with Terminated."""
     raise Terminated("SIGTERM")
@@ -778,7 +787,7 @@ def main():
         exit_now(1)
     status, stop = 0, None
     try:
-        ready = {"event": "ready", "pid": os.getpid(),
+        ready = {"event": "ready", "pid": os.getpid(), "tid": main_thread_id(),
                  "python": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable}
         child = sock
         if template:  # spawn: fork: fork workers until stop; a child goes on below
@@ -787,7 +796,7 @@ def main():
             child, stop = hotload_template.Template(sock).serve()
             if child is not None:
                 sock = child
-                ready.update(pid=os.getpid(), forked=True)
+                ready.update(pid=os.getpid(), tid=main_thread_id(), forked=True)
         if child is not None:
             send(sock, ready)
             stop = serve(sock, hook, main_ns, reloader)

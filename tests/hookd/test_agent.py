@@ -133,6 +133,7 @@ class PythonAgentTest(unittest.TestCase):
         agent = self.start()
         ready = agent.ready()
         self.assertEqual(ready["pid"], agent.proc.pid)
+        self.assertEqual(ready["tid"], agent.proc.pid)  # python3's main thread is the first
         self.assertEqual(ready["python"], "%d.%d.%d" % sys.version_info[:3])
         self.assertEqual(ready["executable"], sys.executable)
 

@@ -279,6 +279,50 @@ START_TEST(timeout_counts_from_start)
 }
 END_TEST
 
+/* Some DCCs run Python off their process's first thread: a SIGINT to the
+ * process lands on the first thread, which is not Python's, and Python's
+ * main thread sleeps on. The agent names its main thread in ready, and
+ * that is the thread the daemon wakes. */
+START_TEST(interrupt_reaches_python_off_the_first_thread)
+{
+	char *bin = itest_bin("offthread-python");
+	char *yaml = itest_strf("name: offthread\n"
+	                        "hints:\n"
+	                        "  linux:\n"
+	                        "    - path: %s\n"
+	                        "      version: \"3\"\n",
+	                        bin);
+	const char *hooks[] = {"offthread.yaml", yaml, NULL};
+	struct itest_opts o = {.hooks = hooks, .extra_config = SUPERVISION};
+	struct itest_daemon *d = itest_start(&o);
+	struct jclient *c = jc_open(d, ITEST_UNIX, "offthread:3 mode=json");
+	long pid = jc_worker_pid(c, 1);
+	long tid = jc_eval_long(c, 2, "__import__('threading').get_native_id()");
+	struct jreply r;
+	long long t0;
+
+	ck_assert_msg(tid != pid, "Python runs on the process's first thread (%ld)", tid);
+	jc_send_exec(c, 3, "import time\nprint('sleeping', flush=True)\ntime.sleep(30)", 0);
+	expect_output(c, 3, "sleeping\n");
+	t0 = itest_now_ms();
+	jc_send_line(c, "{\"id\":4,\"op\":\"interrupt\"}");
+	jc_collect(c, 3, 10000, &r);
+	jreply_assert_error(&r, "KeyboardInterrupt");
+	itest_assert_contains(jreply_error_str(&r, "traceback"), "time.sleep(30)");
+	/* interrupt_grace is 0.5 s here: well before it, not at its end */
+	ck_assert_msg(itest_now_ms() - t0 < 400, "the interrupt took %lld ms", itest_now_ms() - t0);
+	jreply_free(&r);
+	jc_collect(c, 4, 5000, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	ck_assert_int_eq(jc_worker_pid(c, 5), pid);
+	jc_close(c);
+	itest_stop(d);
+	free(yaml);
+	free(bin);
+}
+END_TEST
+
 /* A timeout is never cut short: the loop's clock has whole milliseconds,
  * and a timer started on it fired up to 1 ms before the time asked for
  * (19.4 ms of a 20 ms timeout, the first time this test ran). */
@@ -581,6 +625,7 @@ main(void)
 	tcase_add_test(tc, interrupt_right_after_request);
 	tcase_add_test(tc, timeout_counts_from_start);
 	tcase_add_test(tc, timeout_is_never_early);
+	tcase_add_test(tc, interrupt_reaches_python_off_the_first_thread);
 	tcase_add_test(tc, swallowed_interrupt);
 	tcase_add_test(tc, interrupt_reaches_a_main_thread_that_did_not_take_it);
 	tcase_add_test(tc, control_interrupt_keeps_pid);
