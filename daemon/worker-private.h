@@ -61,7 +61,8 @@ struct worker {
 	int debugger;          /* a debugger runs in it (a debug op succeeded) */
 	int paused;            /* threads of the running request stopped in the debugger */
 	int limit_held;        /* ... and its time limit's timer is stopped, with */
-	uint64_t paused_left;  /* the ms it had left */
+	uint64_t paused_left;  /* the ns it had left */
+	uint64_t limit_end_ns; /* when the running request's limit ends (uv_hrtime) */
 	int lingering;         /* exited, and an output pipe is still open ... */
 	uint64_t exited_ns;    /* ... since then */
 	int held;              /* ... and the reaper holds it (hold), to cut at the daemon's exit */

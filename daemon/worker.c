@@ -748,8 +748,10 @@ worker_run(struct worker *w, struct request *r)
 	 * It counts whole milliseconds, so now is up to 1 ms past it: one
 	 * more keeps the timeout from ending the code before its time. */
 	uv_update_time(w->timer.loop);
-	if (timeout > 0)
+	if (timeout > 0) {
+		w->limit_end_ns = uv_hrtime() + (uint64_t)(timeout * 1e9);
 		uv_timer_start(&w->timer, on_timer, ms_at_least(timeout) + 1, 0);
+	}
 	request_start(r, w);
 	request_agent_line(r, w->current_id, &line, &code, &code_len);
 	worker_agent_send_line(w, line.data, line.len, code, code_len);
@@ -768,8 +770,12 @@ worker_hold_limit(struct worker *w, int paused)
 		    w->escalated)
 			return;
 		if (w->paused++ == 0 && uv_is_active((uv_handle_t *)&w->timer)) {
+			uint64_t now = uv_hrtime();
+
+			/* on the exact clock: the loop's has whole ms, and
+			 * a request paused many times would drift with it */
 			w->limit_held = 1;
-			w->paused_left = uv_timer_get_due_in(&w->timer);
+			w->paused_left = w->limit_end_ns > now ? w->limit_end_ns - now : 0;
 			uv_timer_stop(&w->timer);
 		}
 	} else if (w->paused > 0 && --w->paused == 0 && w->limit_held) {
@@ -777,9 +783,13 @@ worker_hold_limit(struct worker *w, int paused)
 		 * escalation has the timer now */
 		w->limit_held = 0;
 		if ((w->state == WORKER_BUSY || w->state == WORKER_INTERRUPTING) && !w->timed_out &&
-		    !w->escalated)
+		    !w->escalated) {
 			/* the 1 ms the loop's clock may be behind, as in worker_run */
-			uv_timer_start(&w->timer, on_timer, w->paused_left + 1, 0);
+			uv_update_time(w->timer.loop);
+			w->limit_end_ns = uv_hrtime() + w->paused_left;
+			uv_timer_start(&w->timer, on_timer,
+			               ms_at_least((double)w->paused_left / 1e9) + 1, 0);
+		}
 	}
 }
 

@@ -113,11 +113,12 @@ class DebugPython(unittest.TestCase):
     def test_breakpoint_variable_continue_output_done(self):
         s = Session(self, "pydbg:3", hooks={"pydbg.yaml": POOL_HOOK})
         module = s.write("scaled.py", MODULE)
-        script = s.write("script.py", SCRIPT)
+        # after the breakpoint, a second of the time the timeout has left
+        script = s.write("script.py", SCRIPT + "import time\ntime.sleep(1)\n")
         answers = s.dap.attach({module: [3]})
         self.assertTrue(answers[module][0]["verified"], answers)
         # a timeout shorter than the time the code stands at the breakpoint:
-        # stopped time does not count
+        # stopped time does not count, and what was left runs on after it
         run = s.exec_in_session(script, "--timeout", "3")
         stopped = s.dap.wait_event("stopped")
         self.assertEqual(stopped["body"]["reason"], "breakpoint")
