@@ -693,14 +693,16 @@ worker_spawn(uv_loop_t *loop, const struct worker_spec *spec, const struct worke
 	return 0;
 }
 
-/* seconds in whole milliseconds, rounded up */
-static uint64_t
-ms_at_least(double seconds)
+/* Start the running request's time limit, ns from now, the loop's clock
+ * just brought up to date. That clock counts whole milliseconds, so now
+ * is up to 1 ms past it: the timer runs the limit rounded up and one
+ * more, never ending the code before its time. The end is kept on the
+ * exact clock, for a debugger's pause to hold. */
+static void
+start_limit(struct worker *w, uint64_t ns)
 {
-	double ms = seconds * 1000;
-	uint64_t n = (uint64_t)ms;
-
-	return (double)n < ms ? n + 1 : n;
+	w->limit_end_ns = uv_hrtime() + ns;
+	uv_timer_start(&w->timer, on_timer, (ns + 999999) / 1000000 + 1, 0);
 }
 
 void
@@ -744,14 +746,10 @@ worker_run(struct worker *w, struct request *r)
 	w->paused = 0;
 	w->limit_held = 0;
 	/* The loop's clock is the time this turn began: whatever ran before
-	 * in this turn (a slow version probe) must not count as the code's.
-	 * It counts whole milliseconds, so now is up to 1 ms past it: one
-	 * more keeps the timeout from ending the code before its time. */
+	 * in this turn (a slow version probe) must not count as the code's. */
 	uv_update_time(w->timer.loop);
-	if (timeout > 0) {
-		w->limit_end_ns = uv_hrtime() + (uint64_t)(timeout * 1e9);
-		uv_timer_start(&w->timer, on_timer, ms_at_least(timeout) + 1, 0);
-	}
+	if (timeout > 0)
+		start_limit(w, (uint64_t)(timeout * 1e9));
 	request_start(r, w);
 	request_agent_line(r, w->current_id, &line, &code, &code_len);
 	worker_agent_send_line(w, line.data, line.len, code, code_len);
@@ -772,8 +770,6 @@ worker_hold_limit(struct worker *w, int paused)
 		if (w->paused++ == 0 && uv_is_active((uv_handle_t *)&w->timer)) {
 			uint64_t now = uv_hrtime();
 
-			/* on the exact clock: the loop's has whole ms, and
-			 * a request paused many times would drift with it */
 			w->limit_held = 1;
 			w->paused_left = w->limit_end_ns > now ? w->limit_end_ns - now : 0;
 			uv_timer_stop(&w->timer);
@@ -784,11 +780,8 @@ worker_hold_limit(struct worker *w, int paused)
 		w->limit_held = 0;
 		if ((w->state == WORKER_BUSY || w->state == WORKER_INTERRUPTING) && !w->timed_out &&
 		    !w->escalated) {
-			/* the 1 ms the loop's clock may be behind, as in worker_run */
 			uv_update_time(w->timer.loop);
-			w->limit_end_ns = uv_hrtime() + w->paused_left;
-			uv_timer_start(&w->timer, on_timer,
-			               ms_at_least((double)w->paused_left / 1e9) + 1, 0);
+			start_limit(w, w->paused_left);
 		}
 	}
 }
