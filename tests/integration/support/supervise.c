@@ -119,7 +119,7 @@ itest_wait_in_syscall(pid_t pid, long nr, int deadline_ms)
 		/* unreadable (ptrace_scope, a process gone) is no answer to wait for */
 		ck_assert_msg(text && *text, "cannot read %s: %s", path, strerror(errno));
 		/* the number, then its arguments; "running" or -1 outside one */
-		found = text && text[0] >= '0' && text[0] <= '9' && strtol(text, NULL, 10) == nr;
+		found = text[0] >= '0' && text[0] <= '9' && strtol(text, NULL, 10) == nr;
 		free(text);
 		if (found || itest_now_ms() >= end)
 			break;
