@@ -304,6 +304,9 @@ START_TEST(interrupt_reaches_python_off_the_first_thread)
 	ck_assert_msg(tid != pid, "Python runs on the process's first thread (%ld)", tid);
 	jc_send_exec(c, 3, "import time\nprint('sleeping', flush=True)\ntime.sleep(30)", 0);
 	expect_output(c, 3, "sleeping\n");
+	/* in the sleep, not still in the print, which a SIGINT then ends */
+	ck_assert_msg(itest_wait_in_syscall((pid_t)tid, SYS_clock_nanosleep, 5000),
+	              "Python's main thread did not go to sleep");
 	t0 = itest_now_ms();
 	jc_send_line(c, "{\"id\":4,\"op\":\"interrupt\"}");
 	jc_collect(c, 3, 10000, &r);

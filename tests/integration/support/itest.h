@@ -307,9 +307,9 @@ int itest_wait_gone(pid_t pid, int deadline_ms);
 	"finally:\n"                                                                               \
 	"    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n"
 
-/* Wait until pid's main thread is in system call nr (as
- * /proc/PID/syscall has it); 1, or 0 at the deadline. Fails the test at
- * once when that file cannot be read. */
+/* Wait until thread id (a pid: the process's first thread) is in system
+ * call nr (as /proc/ID/syscall has it); 1, or 0 at the deadline. Fails
+ * the test at once when that file cannot be read. */
 int itest_wait_in_syscall(pid_t pid, long nr, int deadline_ms);
 
 /* Live (not zombie) processes whose environment holds the entry "K=V";
