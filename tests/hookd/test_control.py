@@ -165,7 +165,6 @@ class ControlTest(unittest.TestCase):
         self.assertEqual(woken, 0, "woken %d times while waiting for a request" % woken)
 
 
-
 class SendDoneTest(unittest.TestCase):
     """send_done's formatted line for a plain done is the encoder's."""
 
@@ -195,6 +194,7 @@ class SendDoneTest(unittest.TestCase):
             self.assertEqual(self.sent(req_id, reply), self.encoded(req_id, reply))
         self.assertEqual(self.sent(True, {"ok": True}), b'{"id":true,"event":"done","ok":true}\n')
         self.assertEqual(self.sent(3, {"ok": 1}), b'{"id":3,"event":"done","ok":1}\n')
+
 
 if __name__ == "__main__":
     unittest.main()
