@@ -154,8 +154,10 @@ class KernelTest(unittest.TestCase):
 
     def interrupt_case(self, session):
         pid = session.value("__import__('os').getpid()")
-        msg_id = session.kc.execute("import time\nprint('sleeping', flush=True)\n"
-                                    "time.sleep(60)\n", stop_on_error=False)
+        # one line: the output can arrive before print returns, and an
+        # interrupt that lands then is raised in print, not in the sleep
+        msg_id = session.kc.execute("import time\nprint('sleeping', flush=True); time.sleep(60)\n",
+                                    stop_on_error=False)
         # wait until the cell runs in the worker, then interrupt it
         deadline = time.monotonic() + TIMEOUT
         while True:
@@ -168,7 +170,7 @@ class KernelTest(unittest.TestCase):
         self.assertLess(time.monotonic() - t0, 10)
         content = reply["content"]
         self.assertEqual((content["status"], content["ename"]), ("error", "KeyboardInterrupt"))
-        self.assertIn("    time.sleep(60)", content["traceback"])
+        self.assertIn("    print('sleeping', flush=True); time.sleep(60)", content["traceback"])
         # the worker stayed warm, its namespace too
         self.assertEqual(session.value("__import__('os').getpid()"), pid)
 

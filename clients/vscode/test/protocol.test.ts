@@ -185,13 +185,15 @@ describe("tracebacks of real local files", () => {
 describe("interrupt and timeout", () => {
   // The code sleeps in short steps: a SIGINT that lands between CPython's
   // last check for signals and a sleep's system call waits for the call to
-  // return (CPython's race), which with one time.sleep(30) is 30 s.
+  // return (CPython's race), which with one time.sleep(30) is 30 s. The print
+  // shares the loop's line: the output can arrive before print returns, and
+  // an interrupt that lands then is raised in it, on the same line.
   test("interrupt stops sleeping code with KeyboardInterrupt; the worker stays warm", async () => {
     const before = await conn.ping();
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
     const t0 = Date.now();
-    const run = conn.exec("import time\nprint('sleeping', flush=True)\nfor _ in range(3000): time.sleep(0.01)", {}, {
+    const run = conn.exec("import time\nfor i in range(3000): i or print('sleeping', flush=True); time.sleep(0.01)", {}, {
       onStdout: (d) => d.includes("sleeping") && started(),
     });
     // checked from now on: the interrupt may end it before its own answer comes
