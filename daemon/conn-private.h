@@ -87,6 +87,7 @@ struct conn {
 #include "conn.h"
 
 void conn_write(struct conn *c, const char *data, size_t len);
+void conn_write_buf(struct conn *c, struct buf *b);
 void conn_puts(struct conn *c, const char *s);
 void conn_write_json(struct conn *c, json_t *msg);
 void conn_fail(struct conn *c, int json, const char *type, const char *message);

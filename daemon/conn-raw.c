@@ -18,6 +18,9 @@
 #include "pool.h"
 #include "utf8.h"
 
+#define OUT_HEAD "OUTPUT: \n"
+#define OUT_HEAD_LEN (sizeof(OUT_HEAD) - 1)
+
 static int
 raw_output(struct request *r, int fd, const char *data, size_t len)
 {
@@ -41,15 +44,20 @@ raw_output(struct request *r, int fd, const char *data, size_t len)
 		c->raw_err_dropped += len - take;
 		return 0;
 	}
-	if (!c->raw_out_started && !c->hdr.stream && c->raw_out.len + len <= RAW_HOLD_MAX) {
+	/* raw_out is the reply as it will leave: its head, then stdout */
+	if (!c->raw_out_started && !c->hdr.stream &&
+	    (c->raw_out.len ? c->raw_out.len - OUT_HEAD_LEN : 0) + len <= RAW_HOLD_MAX) {
+		if (!c->raw_out.len)
+			buf_append(&c->raw_out, OUT_HEAD, OUT_HEAD_LEN);
 		buf_append(&c->raw_out, data, len);
 		return 0;
 	}
 	if (!c->raw_out_started) {
 		/* too much to hold: what is held goes first, the rest streams */
-		conn_puts(c, "OUTPUT: \n");
-		conn_write(c, c->raw_out.data, c->raw_out.len);
-		buf_free(&c->raw_out);
+		if (c->raw_out.len)
+			conn_write_buf(c, &c->raw_out);
+		else
+			conn_puts(c, OUT_HEAD);
 		c->raw_out_started = 1;
 	}
 	conn_write(c, data, len);
@@ -60,7 +68,6 @@ static void
 raw_done(struct request *r, json_t *result)
 {
 	struct conn *c = request_sink_data(r);
-	struct buf reply = BUF_INIT;
 
 	request_owner_remove(&c->reqs, r);
 	request_free(r);
@@ -69,20 +76,15 @@ raw_done(struct request *r, json_t *result)
 		           c->raw_err_dropped);
 	if (!json_is_true(json_object_get(result, "ok")))
 		errfmt_report(json_object_get(result, "error"), &c->raw_err);
-	/* What is left of the reply, in one write. */
-	buf_reserve(&reply, c->raw_out.len + c->raw_err.len + 32);
-	if (!c->raw_out_started && c->raw_out.len) {
-		buf_puts(&reply, "OUTPUT: \n");
-		buf_append(&reply, c->raw_out.data, c->raw_out.len);
-		buf_free(&c->raw_out);
-	}
+	/* What is left of the reply, in one write: after the stdout held in
+	 * raw_out (none once it streams), without copying that. */
 	if (c->raw_err.len) {
-		buf_puts(&reply, "ERRORS: \n");
-		buf_append(&reply, c->raw_err.data, c->raw_err.len);
-	} else if (!c->raw_out_started && !reply.len)
-		buf_puts(&reply, "Script executed (no output).");
-	conn_write(c, reply.data, reply.len);
-	buf_free(&reply);
+		buf_puts(&c->raw_out, "ERRORS: \n");
+		buf_append(&c->raw_out, c->raw_err.data, c->raw_err.len);
+		buf_free(&c->raw_err);
+	} else if (!c->raw_out_started && !c->raw_out.len)
+		buf_puts(&c->raw_out, "Script executed (no output).");
+	conn_write_buf(c, &c->raw_out);
 	conn_end(c);
 }
 

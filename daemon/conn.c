@@ -32,10 +32,13 @@
 
 #define IN_KEEP (256u << 10) /* capacity of the input buffer kept between requests */
 
+/* What the socket did not take at once: a copy in data, or the rest of a
+ * buffer the connection was given (owned, freed when it is written). */
 struct write_req {
 	uv_write_t req;
 	struct conn *conn;
 	size_t len;
+	char *owned;
 	char data[];
 };
 
@@ -196,6 +199,7 @@ on_write_done(uv_write_t *req, int status)
 	struct request *r;
 
 	c->write_queued -= w->len;
+	free(w->owned);
 	free(w);
 	if (status < 0) {
 		if (c->state != CONN_CLOSING)
@@ -215,16 +219,18 @@ on_write_done(uv_write_t *req, int status)
 	}
 }
 
-void
-conn_write(struct conn *c, const char *data, size_t len)
+/* Write data[0..len): what the socket takes now, and queue only the rest,
+ * so output flowing to a reading client is not copied at all. The rest is
+ * copied, or, when data lies in owned (which the connection then frees),
+ * queued from where it is. */
+static void
+write_out(struct conn *c, const char *data, size_t len, char *owned)
 {
 	struct write_req *w;
 	uv_buf_t b;
 
 	if (!len || c->state == CONN_CLOSING)
-		return;
-	/* Nothing queued: write what the socket takes now and copy only the
-	 * rest, so output flowing to a reading client is not copied at all. */
+		goto out;
 	if (!c->write_queued) {
 		int n;
 
@@ -234,21 +240,27 @@ conn_write(struct conn *c, const char *data, size_t len)
 			data += n;
 			len -= (size_t)n;
 			if (!len)
-				return;
+				goto out;
 		} else if (n < 0 && n != UV_EAGAIN) {
 			conn_abort(c);
-			return;
+			goto out;
 		}
 	}
-	w = xmalloc(sizeof(*w) + len);
+	if (owned) {
+		w = xmalloc(sizeof(*w));
+		b = uv_buf_init((char *)data, (unsigned)len);
+	} else {
+		w = xmalloc(sizeof(*w) + len);
+		memcpy(w->data, data, len);
+		b = uv_buf_init(w->data, (unsigned)len);
+	}
 	w->conn = c;
 	w->len = len;
-	memcpy(w->data, data, len);
-	b = uv_buf_init(w->data, (unsigned)len);
+	w->owned = owned;
 	if (uv_write(&w->req, &c->h.stream, &b, 1, on_write_done) < 0) {
 		free(w);
 		conn_abort(c);
-		return;
+		goto out;
 	}
 	c->write_queued += len;
 	if (c->write_queued > WRITE_HIGH) {
@@ -261,6 +273,27 @@ conn_write(struct conn *c, const char *data, size_t len)
 			c->read_paused = 1;
 		}
 	}
+	return;
+out:
+	free(owned);
+}
+
+void
+conn_write(struct conn *c, const char *data, size_t len)
+{
+	write_out(c, data, len, NULL);
+}
+
+/* conn_write of a whole buffer, whose memory the connection takes (b is
+ * left empty): a large reply is not copied to be queued. */
+void
+conn_write_buf(struct conn *c, struct buf *b)
+{
+	char *data = b->data;
+	size_t len = b->len;
+
+	*b = (struct buf)BUF_INIT;
+	write_out(c, data, len, data);
 }
 
 void
