@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -139,7 +138,7 @@ START_TEST(blender_interrupt_reaches_a_main_thread_that_did_not_take_it)
 	jc_send_exec(c, 2, ITEST_SIGINT_TAKEN_ELSEWHERE, 0);
 	wait_running(c, 2);
 	/* in the sleep, not still in the print, which a SIGINT then ends */
-	ck_assert_msg(itest_wait_in_syscall((pid_t)pid, SYS_clock_nanosleep, 5000),
+	ck_assert_msg(itest_wait_in_sleep((pid_t)pid, 5000),
 	              "Blender's main thread did not go to sleep");
 	t0 = itest_now_ms();
 	jc_send_line(c, "{\"id\":3,\"op\":\"interrupt\",\"request\":2}");

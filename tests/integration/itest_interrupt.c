@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -147,7 +146,7 @@ START_TEST(interrupt_reaches_a_main_thread_that_did_not_take_it)
 	jc_send_exec(c, 2, ITEST_SIGINT_TAKEN_ELSEWHERE, 0);
 	expect_output(c, 2, "sleeping\n");
 	/* in the sleep, not still in the print, which a SIGINT then ends */
-	ck_assert_msg(itest_wait_in_syscall((pid_t)pid, SYS_clock_nanosleep, 5000),
+	ck_assert_msg(itest_wait_in_sleep((pid_t)pid, 5000),
 	              "the code's main thread did not go to sleep");
 	t0 = itest_now_ms();
 	jc_send_line(c, "{\"id\":3,\"op\":\"interrupt\"}");
@@ -305,7 +304,7 @@ START_TEST(interrupt_reaches_python_off_the_first_thread)
 	jc_send_exec(c, 3, "import time\nprint('sleeping', flush=True)\ntime.sleep(30)", 0);
 	expect_output(c, 3, "sleeping\n");
 	/* in the sleep, not still in the print, which a SIGINT then ends */
-	ck_assert_msg(itest_wait_in_syscall((pid_t)tid, SYS_clock_nanosleep, 5000),
+	ck_assert_msg(itest_wait_in_sleep((pid_t)tid, 5000),
 	              "Python's main thread did not go to sleep");
 	t0 = itest_now_ms();
 	jc_send_line(c, "{\"id\":4,\"op\":\"interrupt\"}");
