@@ -78,10 +78,16 @@ def on_wake(signum, frame):
 def main_thread_id():
     """The OS thread id of the calling thread, the interpreter's main one,
     which runs signal handlers: the one the daemon wakes after an
-    interrupt. A DCC may run Python off its process's first thread; 0
-    where Python cannot tell (before 3.8)."""
+    interrupt. A DCC may run Python off its process's first thread. Before
+    Python 3.8 (Maya 2022's mayapy is 3.7) it is read from Linux's
+    /proc/thread-self; 0 where nothing tells."""
     get = getattr(threading, "get_native_id", None)
-    return get() if get else 0
+    if get:
+        return get()
+    try:
+        return int(os.readlink("/proc/thread-self").rsplit("/", 1)[1])
+    except (OSError, ValueError):
+        return 0
 
 
 def on_sigterm(signum, frame):

@@ -5,7 +5,9 @@ import socket
 import sys
 import threading
 import time
+import types
 import unittest
+from unittest import mock
 
 from harness import AGENT_DIR
 
@@ -194,6 +196,32 @@ class SendDoneTest(unittest.TestCase):
             self.assertEqual(self.sent(req_id, reply), self.encoded(req_id, reply))
         self.assertEqual(self.sent(True, {"ok": True}), b'{"id":true,"event":"done","ok":true}\n')
         self.assertEqual(self.sent(3, {"ok": 1}), b'{"id":3,"event":"done","ok":1}\n')
+
+
+@unittest.skipUnless(os.path.exists("/proc/thread-self"), "Linux's /proc/thread-self")
+class MainThreadIdTest(unittest.TestCase):
+    """The thread id the agent reports where threading.get_native_id is
+    missing (Python before 3.8) is the calling thread's, as that gives."""
+
+    def test_read_from_proc_without_get_native_id(self):
+        got = {}
+
+        def other():
+            got["other"] = hotload_agent.main_thread_id()
+            got["native"] = getattr(threading, "get_native_id", lambda: None)()
+
+        # the agent's threading without get_native_id; threading itself
+        # needs it to start a thread
+        with mock.patch.object(hotload_agent, "threading", types.SimpleNamespace()):
+            thread = threading.Thread(target=other)
+            thread.start()
+            thread.join()
+            mine = hotload_agent.main_thread_id()
+        self.assertEqual(mine, os.getpid())
+        self.assertNotEqual(got["other"], os.getpid())
+        self.assertGreater(got["other"], 0)
+        if got["native"] is not None:
+            self.assertEqual(got["other"], got["native"])
 
 
 if __name__ == "__main__":
