@@ -78,7 +78,8 @@ struct conn {
 
 	/* raw mode reply */
 	int raw_out_started;    /* "OUTPUT: " is written: stdout streams */
-	struct buf raw_out;     /* stdout, held until the end of the reply (RAW_HOLD_MAX) */
+	struct buf raw_out;     /* the reply as it will leave: "OUTPUT: \n" and the stdout
+	                         * held (RAW_HOLD_MAX), then the errors at the end */
 	struct buf raw_err;     /* stderr, held until the end of the reply */
 	size_t raw_err_dropped; /* stderr bytes past RAW_ERR_MAX, not kept */
 };

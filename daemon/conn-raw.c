@@ -44,6 +44,8 @@ raw_output(struct request *r, int fd, const char *data, size_t len)
 		c->raw_err_dropped += len - take;
 		return 0;
 	}
+	if (!len) /* nothing to hold: not even the head */
+		return 0;
 	/* raw_out is the reply as it will leave: its head, then stdout */
 	if (!c->raw_out_started && !c->hdr.stream &&
 	    (c->raw_out.len ? c->raw_out.len - OUT_HEAD_LEN : 0) + len <= RAW_HOLD_MAX) {

@@ -309,9 +309,9 @@ int itest_wait_gone(pid_t pid, int deadline_ms);
 
 /* Wait until thread id (a pid: the process's first thread) is in the
  * system call of Python's time.sleep (as /proc/ID/syscall has it):
- * clock_nanosleep since Python 3.11, select before (pselect6 where there
- * is no select); 1, or 0 at the deadline. Fails the test at once when that
- * file cannot be read. */
+ * clock_nanosleep since Python 3.11, select() before, which glibc makes
+ * select or pselect6 by its version and the architecture; 1, or 0 at the
+ * deadline. Fails the test at once when that file cannot be read. */
 int itest_wait_in_sleep(pid_t id, int deadline_ms);
 
 /* Live (not zombie) processes whose environment holds the entry "K=V";
