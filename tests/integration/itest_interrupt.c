@@ -87,6 +87,34 @@ interrupt_a_sleep(struct jclient *c, json_int_t id)
 	jreply_free(&r);
 }
 
+/* Interrupt request id, sleeping in time.sleep(30) on thread tid, with an
+ * interrupt (id + 1) that names no request, once the thread is in the
+ * sleep's system call rather than still in the print before it (which a
+ * SIGINT then ends): a KeyboardInterrupt at the sleep, well before
+ * interrupt_grace (0.5 s here) rather than at the sleep's end, and the
+ * interrupt's answer, one request interrupted. */
+static void
+interrupt_in_sleep(struct jclient *c, json_int_t id, pid_t tid)
+{
+	char *line = itest_strf("{\"id\":%lld,\"op\":\"interrupt\"}", (long long)id + 1);
+	struct jreply r;
+	long long t0;
+
+	ck_assert_msg(itest_wait_in_sleep(tid, 5000), "Python's main thread did not go to sleep");
+	t0 = itest_now_ms();
+	jc_send_line(c, line);
+	free(line);
+	jc_collect(c, id, 10000, &r);
+	jreply_assert_error(&r, "KeyboardInterrupt");
+	itest_assert_contains(jreply_error_str(&r, "traceback"), "time.sleep(30)");
+	ck_assert_msg(itest_now_ms() - t0 < 400, "the interrupt took %lld ms", itest_now_ms() - t0);
+	jreply_free(&r);
+	jc_collect(c, id + 1, 5000, &r);
+	jreply_assert_ok(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "interrupted")), 1);
+	jreply_free(&r);
+}
+
 /* An interrupt sent right behind its request, in the same write, lands
  * before the agent has started the code: it must interrupt all the same,
  * every time it is acknowledged (it once did in only a quarter of tries). */
@@ -140,25 +168,10 @@ START_TEST(interrupt_reaches_a_main_thread_that_did_not_take_it)
 	struct itest_daemon *d = start_daemon();
 	struct jclient *c = jc_open(d, ITEST_UNIX, JSON_HDR);
 	long pid = jc_worker_pid(c, 1);
-	struct jreply r;
-	long long t0;
 
 	jc_send_exec(c, 2, ITEST_SIGINT_TAKEN_ELSEWHERE, 0);
 	expect_output(c, 2, "sleeping\n");
-	/* in the sleep, not still in the print, which a SIGINT then ends */
-	ck_assert_msg(itest_wait_in_sleep((pid_t)pid, 5000),
-	              "the code's main thread did not go to sleep");
-	t0 = itest_now_ms();
-	jc_send_line(c, "{\"id\":3,\"op\":\"interrupt\"}");
-	jc_collect(c, 3, 5000, &r);
-	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "interrupted")), 1);
-	jreply_free(&r);
-	/* interrupt_grace is 0.5 s here: well before it, not at the sleep's end */
-	jc_collect(c, 2, 10000, &r);
-	jreply_assert_error(&r, "KeyboardInterrupt");
-	itest_assert_contains(jreply_error_str(&r, "traceback"), "time.sleep(30)");
-	ck_assert_msg(itest_now_ms() - t0 < 400, "the interrupt took %lld ms", itest_now_ms() - t0);
-	jreply_free(&r);
+	interrupt_in_sleep(c, 2, (pid_t)pid);
 	/* the same worker, and an interrupt of the next request is as usual */
 	ck_assert_int_eq(jc_worker_pid(c, 4), pid);
 	interrupt_a_sleep(c, 5);
@@ -297,26 +310,11 @@ START_TEST(interrupt_reaches_python_off_the_first_thread)
 	struct jclient *c = jc_open(d, ITEST_UNIX, "offthread:3 mode=json");
 	long pid = jc_worker_pid(c, 1);
 	long tid = jc_eval_long(c, 2, "__import__('threading').get_native_id()");
-	struct jreply r;
-	long long t0;
 
 	ck_assert_msg(tid != pid, "Python runs on the process's first thread (%ld)", tid);
 	jc_send_exec(c, 3, "import time\nprint('sleeping', flush=True)\ntime.sleep(30)", 0);
 	expect_output(c, 3, "sleeping\n");
-	/* in the sleep, not still in the print, which a SIGINT then ends */
-	ck_assert_msg(itest_wait_in_sleep((pid_t)tid, 5000),
-	              "Python's main thread did not go to sleep");
-	t0 = itest_now_ms();
-	jc_send_line(c, "{\"id\":4,\"op\":\"interrupt\"}");
-	jc_collect(c, 3, 10000, &r);
-	jreply_assert_error(&r, "KeyboardInterrupt");
-	itest_assert_contains(jreply_error_str(&r, "traceback"), "time.sleep(30)");
-	/* interrupt_grace is 0.5 s here: well before it, not at its end */
-	ck_assert_msg(itest_now_ms() - t0 < 400, "the interrupt took %lld ms", itest_now_ms() - t0);
-	jreply_free(&r);
-	jc_collect(c, 4, 5000, &r);
-	jreply_assert_ok(&r);
-	jreply_free(&r);
+	interrupt_in_sleep(c, 3, (pid_t)tid);
 	ck_assert_int_eq(jc_worker_pid(c, 5), pid);
 	jc_close(c);
 	itest_stop(d);
