@@ -172,6 +172,12 @@ conn_end(struct conn *c)
 	if (c->state == CONN_CLOSING)
 		return;
 	conn_drop_requests(c);
+	if (c->eof && !c->write_queued) {
+		/* the client has said all it will, and the socket has the
+		 * answer: closing now is what the shutdown would lead to */
+		conn_close(c);
+		return;
+	}
 	uv_read_stop(&c->h.stream);
 	c->shutdown.data = c;
 	if (uv_shutdown(&c->shutdown, &c->h.stream, on_shutdown) < 0) {
@@ -755,6 +761,47 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	conn_input(c);
 }
 
+/* Whether the client's socket is to be read: not after its end of file,
+ * a raw payload taken, or the connection's end, nor while its answers pile
+ * up unread (write_out). */
+static int
+conn_reading(const struct conn *c)
+{
+	return c->state != CONN_CLOSING && c->state != CONN_RAW_RUN && !c->eof && !c->read_paused;
+}
+
+/* Read what a new client has sent already, before its socket is watched.
+ * Most clients send their header, and raw clients their payload and end of
+ * file, as soon as they connect: read here, a raw request is taken in at
+ * accept, and its socket is never added to the loop's poll set (nor woken
+ * once more for the end of file it keeps reporting). Reads stop at the
+ * first one that would wait, and after a few, as libuv's own do; the loop
+ * reads from there. */
+static void
+conn_read_now(struct conn *c)
+{
+	uv_os_fd_t fd;
+	uv_buf_t b;
+	ssize_t n;
+	int reads;
+
+	if (uv_fileno(&c->h.handle, &fd) < 0)
+		return;
+	for (reads = 0; reads < 4 && conn_reading(c); reads++) {
+		on_alloc(&c->h.handle, 0, &b);
+		do
+			n = recv(fd, b.base, b.len, MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n == 0)
+			n = UV_EOF;
+		else if (n < 0)
+			n = uv_translate_sys_error(errno);
+		on_read(&c->h.stream, n, &b);
+	}
+}
+
 /* Handle what the client has sent so far. */
 void
 conn_input(struct conn *c)
@@ -828,7 +875,8 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 		conn_route(c);
 	} else
 		uv_timer_start(&c->timer, on_quiet, HEADER_TIMEOUT_MS, 0);
-	if (c->state != CONN_CLOSING)
+	conn_read_now(c);
+	if (conn_reading(c))
 		uv_read_start(&c->h.stream, on_alloc, on_read);
 	return c;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -201,6 +202,48 @@ START_TEST(one_mib_output)
 }
 END_TEST
 
+/* A client whose header, payload and end of file come apart, after the
+ * daemon has taken the connection (most clients send them at once, and
+ * the daemon reads them at accept): the same reply, over both sockets. */
+START_TEST(payload_in_pieces)
+{
+	static const char *const pieces[] = {"pyth", "on:3\nprint(", "'pie", "ces')\n"};
+	static const enum itest_via vias[] = {ITEST_UNIX, ITEST_TCP};
+	struct itest_daemon *d = start_tcp();
+	size_t v, i;
+
+	for (v = 0; v < 2; v++) {
+		int fd = itest_connect(d, vias[v]);
+		char *r;
+
+		for (i = 0; i < 4; i++) {
+			itest_sleep_ms(30);
+			itest_send_str(fd, pieces[i]);
+		}
+		itest_sleep_ms(30);
+		shutdown(fd, SHUT_WR);
+		r = itest_read_all(fd, 10000, NULL);
+		ck_assert_str_eq(r, "OUTPUT: \npieces\n");
+		free(r);
+		close(fd);
+	}
+	/* all of it at once, its end of file after the daemon read it */
+	for (v = 0; v < 2; v++) {
+		int fd = itest_connect(d, vias[v]);
+		char *r;
+
+		itest_send_str(fd, "python:3\nprint('later eof')\n");
+		itest_sleep_ms(100);
+		shutdown(fd, SHUT_WR);
+		r = itest_read_all(fd, 10000, NULL);
+		ck_assert_str_eq(r, "OUTPUT: \nlater eof\n");
+		free(r);
+		close(fd);
+	}
+	itest_stop(d);
+}
+END_TEST
+
 /* An 8 MiB script: a big string literal whose length and CRC the code prints. */
 START_TEST(eight_mib_payload)
 {
@@ -340,6 +383,7 @@ main(void)
 	tcase_add_test(tc, namespaces);
 	tcase_add_test(tc, invalid_utf8);
 	tcase_add_test(tc, one_mib_output);
+	tcase_add_test(tc, payload_in_pieces);
 	tcase_add_test(tc, eight_mib_payload);
 	tcase_add_test(tc, shutdown_token);
 	tcase_add_test(tc, shutdown_token_without_worker);
