@@ -412,22 +412,23 @@ def print_targets(results):
         print("  raw no-op p50 / direct (original)     %5.2fx  (target <= 1.20x)" % (rd / rb))
 
 
-def concurrent_client(path, target, mode, n, barrier, results):
-    """One of the concurrent clients: n no-ops, in JSON mode on a connection
-    of its own or in raw mode with a connection each, once every client
-    has warmed up; puts (start, end) on results."""
+def concurrent_client(path, target, mode, n, barrier, results, code="pass", warm=20):
+    """One of the concurrent clients: n requests running code (no-ops by
+    default), in JSON mode on a connection of its own or in raw mode with a
+    connection each, once every client has warmed up (warm requests); puts
+    (start, end) on results."""
     c = Client(path, target)
 
     def once():
         if mode == "json":
-            c.json_exec("pass")
+            c.json_exec(code)
         else:
-            c.raw("pass")
+            c.raw(code)
 
     if mode == "json":
         c.json_open()
     try:
-        for _ in range(20):
+        for _ in range(warm):
             once()
         barrier.wait(120)
         t0 = time.perf_counter()
@@ -438,25 +439,26 @@ def concurrent_client(path, target, mode, n, barrier, results):
         c.json_close()
 
 
-def run_concurrency(args, servers):
-    """--clients processes sending no-ops at once to each server in turn;
-    aggregate requests/s (all of them over the time from the first start
-    to the last end), best of --rounds, the servers alternating from round
-    to round as the other cases do, so that a slow spell of the machine
-    does not fall on one server's rounds alone. servers: (label, mode,
-    socket path, target); the direct server serves one connection at a
-    time, so it is measured in raw mode only. Returns {label: req/s}."""
+def run_concurrency(args, servers, code="pass", n=None, what="no-ops", warm=20):
+    """--clients processes sending requests (no-ops unless code says
+    otherwise; n each, default --n-concurrent) at once to each server in
+    turn; aggregate requests/s (all of them over the time from the first
+    start to the last end), best of --rounds, the servers alternating from
+    round to round as the other cases do, so that a slow spell of the
+    machine does not fall on one server's rounds alone. servers: (label,
+    mode, socket path, target); the direct server serves one connection at
+    a time, so it is measured in raw mode only. Returns {label: req/s}."""
+    n = args.n_concurrent if n is None else n
     print()
-    print("%d concurrent clients (processes), no-ops, %d each, best of %d rounds:"
-          % (args.clients, args.n_concurrent, args.rounds))
+    print("%d concurrent clients (processes), %s, %d each, best of %d rounds:"
+          % (args.clients, what, n, args.rounds))
     ctx = multiprocessing.get_context("fork")
     rates = {label: 0.0 for label, _, _, _ in servers}
     for _ in range(args.rounds):
         for label, mode, path, target in servers:
             barrier, results = ctx.Barrier(args.clients), ctx.Queue()
             procs = [ctx.Process(target=concurrent_client,
-                                 args=(path, target, mode, args.n_concurrent, barrier,
-                                       results))
+                                 args=(path, target, mode, n, barrier, results, code, warm))
                      for _ in range(args.clients)]
             for p in procs:
                 p.start()
@@ -464,9 +466,39 @@ def run_concurrency(args, servers):
             for p in procs:
                 p.join()
             wall = max(e for _, e in spans) - min(s for s, _ in spans)
-            rates[label] = max(rates[label], args.clients * args.n_concurrent / wall)
+            rates[label] = max(rates[label], args.clients * n / wall)
     for label, _, _, _ in servers:
         print("  %-24s %8.0f req/s" % (label, rates[label]))
+    return rates
+
+
+def run_work(args, servers, direct_path):
+    """The concurrency case again with requests that do work: a pure-Python
+    loop of --work-loops steps each, which a pool's workers can run side by
+    side and a one-process server cannot. No target of the issue's is for
+    this: it shows what a pool is for, where the no-op case shows what
+    passing requests costs. Returns {label: req/s}."""
+    code = "x = 0\nfor i in range(%d):\n    x += i\n" % args.work_loops
+    one = Client(direct_path, args.target)
+    one.raw(code)  # compiled and warm
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        one.raw(code)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    work = [s for s in servers if s[1] == "json" or s[0] == "raw, direct"]
+    rates = run_concurrency(args, work, code, args.n_work,
+                            "each request a loop of %d steps (%s alone, direct)"
+                            % (args.work_loops, fmt_time(times[2])), warm=2)
+    one, two = rates.get("json, pool of 1"), rates.get("json, pool of 2")
+    direct = rates.get("raw, direct")
+    if one and two:
+        print("  json pool of 2 / pool of 1            %5.2fx  (no target: work, not no-ops)"
+              % (two / one))
+    if two and direct:
+        print("  json pool of 2 / direct               %5.2fx  (no target: work, not no-ops)"
+              % (two / direct))
     return rates
 
 
@@ -836,6 +868,11 @@ def main():
                     help="seconds the idle case leaves the daemon alone (0: none)")
     ap.add_argument("--n-concurrent", type=int, default=500,
                     help="no-ops per concurrent client (0: no concurrency case)")
+    ap.add_argument("--work-loops", type=int, default=25000,
+                    help="steps of the loop each request runs in the concurrency case "
+                         "with work (0: no such case)")
+    ap.add_argument("--n-work", type=int, default=25,
+                    help="requests per client in the concurrency case with work")
     ap.add_argument("--pin", default="0,1" if (os.cpu_count() or 1) >= 2 else "",
                     metavar="CLIENT_CPU,SERVER_CPU",
                     help="run the client on one CPU and every server process on another "
@@ -916,6 +953,13 @@ def main():
             if best and direct:
                 print("  json pool of 2 / direct               %5.2fx  (target >= 1.00x)"
                       % (best / direct))
+            if args.work_loops > 0 and args.pool2_target:
+                args.pinning.everywhere(args.daemon_pid)
+                try:
+                    results[("concurrency with work", "rates")] = run_work(
+                        args, servers, direct_path)
+                finally:
+                    args.pinning.again(args.daemon_pid)
         if not args.only and args.daemon_pid:
             if args.big_out_mib > 0:
                 results[("big output", "MiB/s")] = run_big_output(args, args.daemon_pid)
