@@ -198,11 +198,43 @@ def error_of(exc, message=None):
     return {"type": type(exc).__name__, "message": message, "traceback": text}
 
 
+class SourceEntry(tuple):
+    """A linecache entry, (size, None, lines, filename), whose lines are
+    split out of the code only when something reads them: a traceback, the
+    code's own traceback.print_exc() or inspect.getsource(), a debugger.
+    Splitting every request's code into lines, for the few that need them,
+    cost more than a quarter of the agent's time for a 1 MiB script. Read by
+    index or by unpacking, as linecache and its callers do, it is the whole
+    entry; the tuple itself holds an empty list in its place, which only C
+    code reading the tuple's slots would see (none in CPython reads
+    linecache's entries). An mtime of None keeps it, as before, out of
+    linecache.checkcache()'s reach."""
+
+    def __new__(cls, code, filename):
+        entry = tuple.__new__(cls, (len(code), None, [], filename))
+        entry.code = code
+        entry.whole = None
+        return entry
+
+    def entry(self):
+        if self.whole is None:
+            self.whole = (len(self.code), None, self.code.splitlines(True),
+                          tuple.__getitem__(self, 3))
+            self.code = None
+        return self.whole
+
+    def __getitem__(self, i):
+        return self.entry()[i]
+
+    def __iter__(self):
+        return iter(self.entry())
+
+
 def remember_source(filename, code):
     """Put code in linecache under filename so tracebacks show its lines."""
     sources.pop(filename, None)
     sources[filename] = True
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    linecache.cache[filename] = SourceEntry(code, filename)
     if len(sources) > SOURCES_KEPT:
         oldest = next(iter(sources))
         del sources[oldest]

@@ -56,6 +56,34 @@ class CoreCases:
         self.assertAgentFramesLeftOut(tb)
         self.assertTrue(agent.request("ping")["ok"])
 
+    def test_code_reads_its_own_lines(self):
+        """What the code prints of its own source while it runs
+        (traceback.print_exc, inspect.getsource) and what a later request
+        reads of an earlier one's are the lines that were sent."""
+        agent = self.start()
+        agent.ready()
+        code = ("import inspect, traceback\n"
+                "def half(n):\n"
+                "    return n / 0  # the failing line\n"
+                "try:\n"
+                "    half(4)\n"
+                "except ZeroDivisionError:\n"
+                "    traceback.print_exc()\n"
+                "print(inspect.getsource(half), end='')\n")
+        before = len(agent.stderr())
+        done = agent.request("exec", code=code)
+        self.assertTrue(done["ok"], done)
+        err = agent.stderr()[before:]
+        self.assertIn("line 5, in <module>\n    half(4)\n", err)
+        self.assertIn("line 3, in half\n    return n / 0  # the failing line\n", err)
+        self.assertIn("def half(n):\n    return n / 0  # the failing line\n", agent.stdout())
+        before = len(agent.stdout())
+        done = agent.request("exec", code="import linecache\n"
+                                           "print(linecache.getline(half.__code__.co_filename, 3)"
+                                           ", end='')\n")
+        self.assertTrue(done["ok"], done)
+        self.assertEqual(agent.stdout()[before:], "    return n / 0  # the failing line\n")
+
     def test_sigint_interrupts_running_code(self):
         agent = self.start()
         agent.ready()

@@ -1,4 +1,5 @@
 """The agent's reader of the control socket (hotload_agent.Control), alone."""
+import linecache
 import os
 import signal
 import socket
@@ -196,6 +197,35 @@ class SendDoneTest(unittest.TestCase):
             self.assertEqual(self.sent(req_id, reply), self.encoded(req_id, reply))
         self.assertEqual(self.sent(True, {"ok": True}), b'{"id":true,"event":"done","ok":true}\n')
         self.assertEqual(self.sent(3, {"ok": 1}), b'{"id":3,"event":"done","ok":1}\n')
+
+
+class SourceEntryTest(unittest.TestCase):
+    """A request's code in linecache is split into lines only when they are
+    read, and is then the entry linecache would have made."""
+
+    def setUp(self):
+        self.name = "<hotload-test-%d>" % id(self)
+        self.addCleanup(linecache.cache.pop, self.name, None)
+        self.code = "a = 1\r\nb = 2\n\nc = 3"
+
+    def test_lines_when_read(self):
+        hotload_agent.remember_source(self.name, self.code)
+        entry = linecache.cache[self.name]
+        self.assertEqual(len(entry), 4)
+        linecache.checkcache("/no/such/file.py")
+        self.assertIsNone(entry.whole)  # not split yet
+        self.assertEqual(linecache.getline(self.name, 2), "b = 2\n")
+        self.assertEqual(linecache.getlines(self.name), ["a = 1\r\n", "b = 2\n", "\n", "c = 3"])
+        self.assertEqual(tuple(entry), (len(self.code), None, self.code.splitlines(True),
+                                        self.name))
+        self.assertEqual(entry[2:], (self.code.splitlines(True), self.name))
+        size, mtime, lines, name = entry
+        self.assertEqual((size, mtime, name), (len(self.code), None, self.name))
+
+    def test_kept_by_checkcache(self):
+        hotload_agent.remember_source(self.name, self.code)
+        linecache.checkcache()
+        self.assertEqual(linecache.getline(self.name, 4), "c = 3")
 
 
 @unittest.skipUnless(os.path.exists("/proc/thread-self"), "Linux's /proc/thread-self")
