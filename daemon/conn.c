@@ -173,9 +173,11 @@ conn_end(struct conn *c)
 		return;
 	conn_drop_requests(c);
 	if (c->eof && !c->write_queued) {
-		/* the client has said all it will, and the socket has the
-		 * answer: closing now is what the shutdown would lead to */
-		conn_close(c);
+		/* The client has said all it will, and the socket has the
+		 * answer: a close is what the shutdown would lead to. From the
+		 * loop, as conn_abort's: a request's done, a pool's dispatch,
+		 * may be what called. */
+		conn_abort(c);
 		return;
 	}
 	uv_read_stop(&c->h.stream);

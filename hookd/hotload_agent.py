@@ -203,12 +203,15 @@ class SourceEntry(tuple):
     split out of the code only when something reads them: a traceback, the
     code's own traceback.print_exc() or inspect.getsource(), a debugger.
     Splitting every request's code into lines, for the few that need them,
-    cost more than a quarter of the agent's time for a 1 MiB script. Read by
-    index or by unpacking, as linecache and its callers do, it is the whole
-    entry; the tuple itself holds an empty list in its place, which only C
-    code reading the tuple's slots would see (none in CPython reads
-    linecache's entries). An mtime of None keeps it, as before, out of
-    linecache.checkcache()'s reach."""
+    cost more than a quarter of the agent's time for a 1 MiB script.
+
+    Indexed, unpacked, compared, copied or pickled, it is the whole entry,
+    lines made at the first of these (linecache.checkcache of its file
+    unpacks it, and so does a checkcache() of all files, which pdb runs at
+    every breakpoint: the lines are made then, once). The tuple itself holds
+    an empty list in their place, which only C code reading the tuple's
+    slots would see; none in CPython reads linecache's entries. An mtime of
+    None keeps it in the cache through checkcache(), as before."""
 
     def __new__(cls, code, filename):
         entry = tuple.__new__(cls, (len(code), None, [], filename))
@@ -217,17 +220,46 @@ class SourceEntry(tuple):
         return entry
 
     def entry(self):
-        if self.whole is None:
-            self.whole = (len(self.code), None, self.code.splitlines(True),
-                          tuple.__getitem__(self, 3))
+        """The plain entry, made once (threads may ask at the same time)."""
+        whole = self.whole
+        if whole is None:
+            code = self.code
+            if code is None:  # another thread made it meanwhile
+                return self.whole
+            whole = (len(code), None, code.splitlines(True), tuple.__getitem__(self, 3))
+            self.whole = whole
             self.code = None
-        return self.whole
+        return whole
 
     def __getitem__(self, i):
         return self.entry()[i]
 
     def __iter__(self):
         return iter(self.entry())
+
+    def __contains__(self, value):
+        return value in self.entry()
+
+    def __eq__(self, other):
+        return self.entry() == other
+
+    def __ne__(self, other):
+        return self.entry() != other
+
+    def __hash__(self):
+        return hash(self.entry())
+
+    def __repr__(self):
+        return repr(self.entry())
+
+    def __reduce__(self):
+        return (tuple, (self.entry(),))
+
+    def count(self, value):
+        return self.entry().count(value)
+
+    def index(self, *args):
+        return self.entry().index(*args)
 
 
 def remember_source(filename, code):

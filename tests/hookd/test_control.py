@@ -1,6 +1,8 @@
 """The agent's reader of the control socket (hotload_agent.Control), alone."""
+import copy
 import linecache
 import os
+import pickle
 import signal
 import socket
 import sys
@@ -212,8 +214,12 @@ class SourceEntryTest(unittest.TestCase):
         hotload_agent.remember_source(self.name, self.code)
         entry = linecache.cache[self.name]
         self.assertEqual(len(entry), 4)
-        linecache.checkcache("/no/such/file.py")
+        other = self.name + "-other"
+        self.addCleanup(linecache.cache.pop, other, None)
+        hotload_agent.remember_source(other, "x = 1\n")
+        linecache.checkcache(other)  # another file's entry, unpacked
         self.assertIsNone(entry.whole)  # not split yet
+        self.assertIsNotNone(linecache.cache[other].whole)
         self.assertEqual(linecache.getline(self.name, 2), "b = 2\n")
         self.assertEqual(linecache.getlines(self.name), ["a = 1\r\n", "b = 2\n", "\n", "c = 3"])
         self.assertEqual(tuple(entry), (len(self.code), None, self.code.splitlines(True),
@@ -225,7 +231,47 @@ class SourceEntryTest(unittest.TestCase):
     def test_kept_by_checkcache(self):
         hotload_agent.remember_source(self.name, self.code)
         linecache.checkcache()
+        self.assertIs(type(linecache.cache[self.name]), hotload_agent.SourceEntry)
         self.assertEqual(linecache.getline(self.name, 4), "c = 3")
+
+    def test_the_plain_entry_everywhere(self):
+        """Compared, copied, pickled or shown, it is the entry linecache made."""
+        plain = (len(self.code), None, self.code.splitlines(True), self.name)
+        for made in (lambda e: e, copy.copy, copy.deepcopy,
+                     lambda e: pickle.loads(pickle.dumps(e))):
+            entry = hotload_agent.SourceEntry(self.code, self.name)
+            self.assertEqual(made(entry), plain)
+        entry = hotload_agent.SourceEntry(self.code, self.name)
+        self.assertEqual(repr(entry), repr(plain))
+        self.assertIn(plain[2], entry)
+        self.assertEqual(entry.index(self.name), 3)
+        self.assertEqual(entry.count(None), 1)
+        self.assertFalse(entry != plain)
+
+    def test_made_while_another_reader_makes_it(self):
+        """A reader that finds the lines not made, and then another thread
+        makes them all before it goes on, gets them too. The other thread is
+        played, at that very point, by a trace function."""
+        entry = hotload_agent.SourceEntry(self.code, self.name)
+        other = []
+
+        def in_entry(frame, event, arg):
+            if event == "line" and not other and frame.f_locals.get("whole", 0) is None:
+                other.append(entry.entry())
+            return in_entry
+
+        def tracer(frame, event, arg):
+            if frame.f_code is hotload_agent.SourceEntry.entry.__code__:
+                return in_entry
+            return None
+
+        sys.settrace(tracer)
+        try:
+            lines = entry[2]
+        finally:
+            sys.settrace(None)
+        self.assertEqual(len(other), 1)
+        self.assertEqual(lines, self.code.splitlines(True))
 
 
 @unittest.skipUnless(os.path.exists("/proc/thread-self"), "Linux's /proc/thread-self")
