@@ -33,6 +33,7 @@ SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)  # a dead daemon is EPIPE, not S
 CONTROL_READ = 65536  # bytes asked of the control socket per read
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 SOURCES_KEPT = 256  # newest request sources kept in linecache for tracebacks
+SPLIT_AT_ONCE = 256  # shorter sources are split into lines at once: cheaper than a SourceEntry
 STREAM_SETTINGS = (
     {"encoding": "utf-8", "errors": "backslashreplace", "line_buffering": True},
     {"line_buffering": True},
@@ -266,7 +267,10 @@ def remember_source(filename, code):
     """Put code in linecache under filename so tracebacks show its lines."""
     sources.pop(filename, None)
     sources[filename] = True
-    linecache.cache[filename] = SourceEntry(code, filename)
+    if len(code) < SPLIT_AT_ONCE:
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    else:
+        linecache.cache[filename] = SourceEntry(code, filename)
     if len(sources) > SOURCES_KEPT:
         oldest = next(iter(sources))
         del sources[oldest]

@@ -208,7 +208,9 @@ class SourceEntryTest(unittest.TestCase):
     def setUp(self):
         self.name = "<hotload-test-%d>" % id(self)
         self.addCleanup(linecache.cache.pop, self.name, None)
-        self.code = "a = 1\r\nb = 2\n\nc = 3"
+        # longer than hotload_agent.SPLIT_AT_ONCE, under which the lines
+        # are made at once
+        self.code = "a = 1\r\nb = 2\n\n# " + "-" * 300 + "\nc = 3"
 
     def test_lines_when_read(self):
         hotload_agent.remember_source(self.name, self.code)
@@ -216,12 +218,13 @@ class SourceEntryTest(unittest.TestCase):
         self.assertEqual(len(entry), 4)
         other = self.name + "-other"
         self.addCleanup(linecache.cache.pop, other, None)
-        hotload_agent.remember_source(other, "x = 1\n")
+        hotload_agent.remember_source(other, self.code)
         linecache.checkcache(other)  # another file's entry, unpacked
         self.assertIsNone(entry.whole)  # not split yet
         self.assertIsNotNone(linecache.cache[other].whole)
         self.assertEqual(linecache.getline(self.name, 2), "b = 2\n")
-        self.assertEqual(linecache.getlines(self.name), ["a = 1\r\n", "b = 2\n", "\n", "c = 3"])
+        self.assertEqual(linecache.getlines(self.name), self.code.splitlines(True))
+        self.assertEqual(len(linecache.getlines(self.name)), 5)
         self.assertEqual(tuple(entry), (len(self.code), None, self.code.splitlines(True),
                                         self.name))
         self.assertEqual(entry[2:], (self.code.splitlines(True), self.name))
@@ -232,7 +235,12 @@ class SourceEntryTest(unittest.TestCase):
         hotload_agent.remember_source(self.name, self.code)
         linecache.checkcache()
         self.assertIs(type(linecache.cache[self.name]), hotload_agent.SourceEntry)
-        self.assertEqual(linecache.getline(self.name, 4), "c = 3")
+        self.assertEqual(linecache.getline(self.name, 5), "c = 3")
+
+    def test_short_source_split_at_once(self):
+        hotload_agent.remember_source(self.name, "a = 1\nb = 2\n")
+        self.assertEqual(linecache.cache[self.name], (12, None, ["a = 1\n", "b = 2\n"], self.name))
+        self.assertIs(type(linecache.cache[self.name]), tuple)
 
     def test_the_plain_entry_everywhere(self):
         """Compared, copied, pickled or shown, it is the entry linecache made."""
