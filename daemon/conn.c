@@ -107,6 +107,8 @@ conn_close(struct conn *c)
 		return;
 	c->closed = 1;
 	c->state = CONN_CLOSING;
+	if (c->aborting)
+		server_conns_closing(c->srv, -1);
 	server_hold(c->srv, c->held, 0);
 	c->held = 0;
 	probes_cancel(server_probes(c->srv), c->wait);
@@ -116,6 +118,7 @@ conn_close(struct conn *c)
 	conn_end_sessions(c);
 	uv_timer_stop(&c->timer);
 	uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+	uv_close((uv_handle_t *)&c->first_read, on_conn_closed);
 	uv_close(&c->h.handle, on_conn_closed);
 	server_conn_gone(c->srv, c);
 }
@@ -143,6 +146,7 @@ conn_abort(struct conn *c)
 		return;
 	c->state = CONN_CLOSING;
 	c->aborting = 1;
+	server_conns_closing(c->srv, 1);
 	uv_read_stop(&c->h.stream);
 	uv_timer_start(&c->timer, on_abort, 0, 0);
 }
@@ -778,7 +782,15 @@ conn_reading(const struct conn *c)
  * accept, and its socket is never added to the loop's poll set (nor woken
  * once more for the end of file it keeps reporting). Reads stop at the
  * first one that would wait, and after a few, as libuv's own do; the loop
- * reads from there. */
+ * reads from there.
+ *
+ * A client that closed one connection and opened the next must find the
+ * first one's watches and debug sessions gone. Both can come in one
+ * wake-up, in either order, and a close is done at the loop's next turn
+ * (conn_abort, or the shutdown's callback). So this runs once the events
+ * of the accept's turn are handled (on_first_read), and not at all while
+ * a connection waits to be closed: the loop reads this one then, after
+ * the close. */
 static void
 conn_read_now(struct conn *c)
 {
@@ -787,7 +799,7 @@ conn_read_now(struct conn *c)
 	ssize_t n;
 	int reads;
 
-	if (uv_fileno(&c->h.handle, &fd) < 0)
+	if (server_conns_closing(c->srv, 0) || uv_fileno(&c->h.handle, &fd) < 0)
 		return;
 	for (reads = 0; reads < 4 && conn_reading(c); reads++) {
 		on_alloc(&c->h.handle, 0, &b);
@@ -802,6 +814,19 @@ conn_read_now(struct conn *c)
 			n = uv_translate_sys_error(errno);
 		on_read(&c->h.stream, n, &b);
 	}
+}
+
+static void
+on_first_read(uv_check_t *h)
+{
+	struct conn *c = h->data;
+
+	uv_check_stop(h);
+	if (c->state == CONN_CLOSING)
+		return;
+	conn_read_now(c);
+	if (conn_reading(c))
+		uv_read_start(&c->h.stream, on_alloc, on_read);
 }
 
 /* Handle what the client has sent so far. */
@@ -832,8 +857,9 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 	else
 		uv_tcp_init(server_loop(srv), &c->h.tcp);
 	uv_timer_init(server_loop(srv), &c->timer);
-	c->h.handle.data = c->timer.data = c;
-	c->open_handles = 2;
+	uv_check_init(server_loop(srv), &c->first_read);
+	c->h.handle.data = c->timer.data = c->first_read.data = c;
+	c->open_handles = 3;
 	if (listener_accept(l, &c->h.stream) < 0) {
 		conn_close(c);
 		return NULL;
@@ -877,8 +903,7 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 		conn_route(c);
 	} else
 		uv_timer_start(&c->timer, on_quiet, HEADER_TIMEOUT_MS, 0);
-	conn_read_now(c);
-	if (conn_reading(c))
-		uv_read_start(&c->h.stream, on_alloc, on_read);
+	if (c->state != CONN_CLOSING)
+		uv_check_start(&c->first_read, on_first_read);
 	return c;
 }

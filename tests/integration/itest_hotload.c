@@ -582,6 +582,47 @@ START_TEST(connection_watch)
 }
 END_TEST
 
+/* A client that closes a connection and at once opens another finds the
+ * first one's watch= gone: the daemon ends a connection before it takes
+ * a request from one it accepts after it. Both can reach the daemon in
+ * one wake-up; here they are sent while the daemon is stopped. */
+START_TEST(close_before_the_next_connection)
+{
+	struct itest_daemon *d = itest_start(NULL);
+	char *src = itest_strf("%s/src", d->dir);
+	char *hdr = itest_strf("python:3 mode=json watch=%s", src);
+	struct jclient *c, *c2;
+	struct jreply r;
+	json_t *m, *t;
+	int round;
+
+	ck_assert_int_eq(mkdir(src, 0700), 0);
+	for (round = 0; round < 3; round++) {
+		c = jc_open(d, ITEST_UNIX, hdr);
+		jc_call(c, 1, "ping", NULL, &r);
+		jreply_assert_ok(&r);
+		jreply_free(&r);
+		assert_roots(d, "python:3", src);
+		ck_assert_int_eq(kill(d->pid, SIGSTOP), 0);
+		jc_close(c);
+		c2 = jc_open(d, ITEST_UNIX, "hotload mode=json");
+		jc_send_line(c2, "{\"id\":1,\"op\":\"status\",\"target\":\"python:3\"}");
+		itest_sleep_ms(50);
+		ck_assert_int_eq(kill(d->pid, SIGCONT), 0);
+		m = jc_next(c2, 10000);
+		ck_assert_ptr_nonnull(m);
+		t = json_array_get(json_object_get(json_object_get(m, "status"), "targets"), 0);
+		ck_assert_msg(t && json_array_size(json_object_get(t, "watch")) == 0,
+		              "round %d: the closed connection's watch is still there", round);
+		json_decref(m);
+		jc_close(c2);
+	}
+	free(hdr);
+	free(src);
+	itest_stop(d);
+}
+END_TEST
+
 /* exec --watch: a run, then one per save (in place, or by rename); a run
  * still going when the next save comes is interrupted; Ctrl-C ends it. */
 START_TEST(exec_watch_reruns)
@@ -776,6 +817,7 @@ main(void)
 	tcase_add_test(tc, reload_modules_command);
 	tcase_add_test(tc, fallback_and_poll);
 	tcase_add_test(tc, connection_watch);
+	tcase_add_test(tc, close_before_the_next_connection);
 	tcase_add_test(tc, exec_watch_reruns);
 	tcase_add_test(tc, recycle_keeps_requests);
 	tcase_add_test(tc, recycle_after_and_max_rss);
