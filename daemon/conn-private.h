@@ -39,7 +39,7 @@ struct conn {
 		uv_tcp_t tcp;
 	} h;
 	uv_timer_t timer;
-	uv_check_t first_read; /* the read at accept, once the loop's turn is done */
+	uv_idle_t first_read; /* the read at accept, at the loop's next turn */
 	uv_shutdown_t shutdown;
 	int open_handles;
 

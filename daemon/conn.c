@@ -107,8 +107,6 @@ conn_close(struct conn *c)
 		return;
 	c->closed = 1;
 	c->state = CONN_CLOSING;
-	if (c->aborting)
-		server_conns_closing(c->srv, -1);
 	server_hold(c->srv, c->held, 0);
 	c->held = 0;
 	probes_cancel(server_probes(c->srv), c->wait);
@@ -146,7 +144,6 @@ conn_abort(struct conn *c)
 		return;
 	c->state = CONN_CLOSING;
 	c->aborting = 1;
-	server_conns_closing(c->srv, 1);
 	uv_read_stop(&c->h.stream);
 	uv_timer_start(&c->timer, on_abort, 0, 0);
 }
@@ -784,13 +781,13 @@ conn_reading(const struct conn *c)
  * first one that would wait, and after a few, as libuv's own do; the loop
  * reads from there.
  *
- * A client that closed one connection and opened the next must find the
- * first one's watches and debug sessions gone. Both can come in one
- * wake-up, in either order, and a close is done at the loop's next turn
- * (conn_abort, or the shutdown's callback). So this runs once the events
- * of the accept's turn are handled (on_first_read), and not at all while
- * a connection waits to be closed: the loop reads this one then, after
- * the close. */
+ * It runs at the start of the loop's next turn (on_first_read, an idle
+ * handle, which also keeps the loop from waiting in between), after the
+ * timers and the pending callbacks that close connections ended in the
+ * accept's turn (conn_abort, the shutdown's callback). A client that
+ * closed one connection and opened the next finds the first one's
+ * watches and debug sessions gone: both can come in one wake-up, in
+ * either order. */
 static void
 conn_read_now(struct conn *c)
 {
@@ -799,7 +796,7 @@ conn_read_now(struct conn *c)
 	ssize_t n;
 	int reads;
 
-	if (server_conns_closing(c->srv, 0) || uv_fileno(&c->h.handle, &fd) < 0)
+	if (uv_fileno(&c->h.handle, &fd) < 0)
 		return;
 	for (reads = 0; reads < 4 && conn_reading(c); reads++) {
 		on_alloc(&c->h.handle, 0, &b);
@@ -817,11 +814,11 @@ conn_read_now(struct conn *c)
 }
 
 static void
-on_first_read(uv_check_t *h)
+on_first_read(uv_idle_t *h)
 {
 	struct conn *c = h->data;
 
-	uv_check_stop(h);
+	uv_idle_stop(h);
 	if (c->state == CONN_CLOSING)
 		return;
 	conn_read_now(c);
@@ -857,7 +854,7 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 	else
 		uv_tcp_init(server_loop(srv), &c->h.tcp);
 	uv_timer_init(server_loop(srv), &c->timer);
-	uv_check_init(server_loop(srv), &c->first_read);
+	uv_idle_init(server_loop(srv), &c->first_read);
 	c->h.handle.data = c->timer.data = c->first_read.data = c;
 	c->open_handles = 3;
 	if (listener_accept(l, &c->h.stream) < 0) {
@@ -904,6 +901,6 @@ conn_accept(struct server *srv, struct listener *l, size_t max_payload, int over
 	} else
 		uv_timer_start(&c->timer, on_quiet, HEADER_TIMEOUT_MS, 0);
 	if (c->state != CONN_CLOSING)
-		uv_check_start(&c->first_read, on_first_read);
+		uv_idle_start(&c->first_read, on_first_read);
 	return c;
 }

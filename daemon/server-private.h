@@ -24,7 +24,6 @@ struct server {
 	size_t n_pools;
 	struct conn **conns;
 	size_t n_conns;
-	size_t n_closing;       /* of them, to be closed from the loop */
 	uv_timer_t *trim_timer; /* server_quiet's, for the rest of the second */
 	uint64_t trimmed_ms;    /* uv_now of the last trim */
 	struct access *access;

@@ -265,16 +265,6 @@ server_conn_gone(struct server *s, struct conn *c)
 		}
 }
 
-size_t
-server_conns_closing(struct server *s, int delta)
-{
-	if (delta > 0)
-		s->n_closing++;
-	else if (delta < 0 && s->n_closing)
-		s->n_closing--;
-	return s->n_closing;
-}
-
 void
 server_conn_freed(struct server *s)
 {

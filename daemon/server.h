@@ -69,9 +69,6 @@ int server_list(const struct server *s, json_t **ret);
 /* Connection bookkeeping, for limits and status. */
 void server_conn_add(struct server *s, struct conn *c);
 void server_conn_gone(struct server *s, struct conn *c);
-/* Connections to be closed from the loop (conn_abort), not closed yet:
- * delta +1 when one is, -1 when it is closed; the count is returned. */
-size_t server_conns_closing(struct server *s, int delta);
 /* A connection's memory is freed: when no request is left, the daemon is
  * quiet, and gives the heap it no longer uses back to the system (as it
  * does when the last request is freed). */

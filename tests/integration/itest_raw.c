@@ -1,5 +1,6 @@
 /* itest_raw.c - raw mode (the original project's replies), byte for byte,
  * over the Unix socket, TCP and a headerless compat port */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,47 @@ START_TEST(payload_in_pieces)
 }
 END_TEST
 
+/* One client more than the daemon accepts in one turn of its loop (it
+ * takes 16, and the next one at the start of the next turn), over a
+ * socket and a compat port: the last one, which sends a request while the
+ * others say nothing, is answered at once. They all connect while the
+ * daemon is stopped, so that they wait for it together. Left unread, it
+ * would wait for whatever timer woke the daemon next: the silent
+ * clients' header timeouts, 30 s. */
+START_TEST(burst_of_connections)
+{
+	enum { N = 17 };
+	struct itest_opts o = {.compat = "python:3"};
+	struct itest_daemon *d = itest_start(&o);
+	int fds[N], i, round;
+	long long t0;
+	char *r;
+
+	free(itest_raw(d, ITEST_UNIX, "python:3", "pass")); /* a warm worker */
+	for (round = 0; round < 2; round++) {
+		enum itest_via via = round ? ITEST_COMPAT : ITEST_UNIX;
+
+		itest_sleep_ms(1200); /* past the heap trim's timer, after the last request */
+		ck_assert_int_eq(kill(d->pid, SIGSTOP), 0);
+		for (i = 0; i < N; i++)
+			fds[i] = itest_connect(d, via);
+		itest_send_str(fds[N - 1], round ? "print(7 * 6)\n" : "python:3\nprint(7 * 6)\n");
+		shutdown(fds[N - 1], SHUT_WR);
+		ck_assert_int_eq(kill(d->pid, SIGCONT), 0);
+		t0 = itest_now_ms();
+		r = itest_read_all(fds[N - 1], 40000, NULL);
+		ck_assert_msg(!strcmp(r, "OUTPUT: \n42\n"), "round %d: \"%s\"", round, r);
+		ck_assert_msg(itest_now_ms() - t0 < 1000,
+		              "%s: the last client was answered after %lld ms",
+		              round ? "compat port" : "unix socket", itest_now_ms() - t0);
+		free(r);
+		for (i = 0; i < N; i++)
+			close(fds[i]);
+	}
+	itest_stop(d);
+}
+END_TEST
+
 /* An 8 MiB script: a big string literal whose length and CRC the code prints. */
 START_TEST(eight_mib_payload)
 {
@@ -384,6 +426,7 @@ main(void)
 	tcase_add_test(tc, invalid_utf8);
 	tcase_add_test(tc, one_mib_output);
 	tcase_add_test(tc, payload_in_pieces);
+	tcase_add_test(tc, burst_of_connections);
 	tcase_add_test(tc, eight_mib_payload);
 	tcase_add_test(tc, shutdown_token);
 	tcase_add_test(tc, shutdown_token_without_worker);
