@@ -66,7 +66,7 @@ struct conn {
 	int congested;
 	int read_paused;    /* not reading requests until the client takes its replies */
 	int busy;           /* handling request lines: the connection may not end yet */
-	int aborting;       /* a write failed: closing from the loop */
+	int aborting;       /* closing from the loop (conn_abort) */
 	uint64_t linger_ms; /* conn_end_by: closed when the client takes nothing this long */
 	int draining;       /* answered: reading what the client still sends, to drop it */
 	int no_linger;      /* refused at accept: closed as soon as it is answered */

@@ -134,9 +134,10 @@ on_abort(uv_timer_t *t)
 	conn_close(t->data);
 }
 
-/* A write failed: the client is gone. Close from the loop rather than
- * here, where the caller may be walking this connection's requests or a
- * pool's queue that conn_close would change under it. */
+/* A write failed (the client is gone), or conn_end has nothing left to
+ * wait for. Close from the loop rather than here, where the caller may be
+ * walking this connection's requests or a pool's queue that conn_close
+ * would change under it. */
 static void
 conn_abort(struct conn *c)
 {
@@ -819,8 +820,6 @@ on_first_read(uv_idle_t *h)
 	struct conn *c = h->data;
 
 	uv_idle_stop(h);
-	if (c->state == CONN_CLOSING)
-		return;
 	conn_read_now(c);
 	if (conn_reading(c))
 		uv_read_start(&c->h.stream, on_alloc, on_read);

@@ -479,12 +479,12 @@ def run_work(args, servers, direct_path):
     this: it shows what a pool is for, where the no-op case shows what
     passing requests costs. Returns {label: req/s}."""
     code = "x = 0\nfor i in range(%d):\n    x += i\n" % args.work_loops
-    one = Client(direct_path, args.target)
-    one.raw(code)  # compiled and warm
+    alone = Client(direct_path, args.target)
+    alone.raw(code)  # compiled and warm
     times = []
     for _ in range(5):
         t0 = time.perf_counter()
-        one.raw(code)
+        alone.raw(code)
         times.append(time.perf_counter() - t0)
     times.sort()
     work = [s for s in servers if s[1] == "json" or s[0] == "raw, direct"]
