@@ -75,22 +75,6 @@ buf_reserve(struct buf *b, size_t extra)
 }
 
 void
-buf_append(struct buf *b, const void *data, size_t len)
-{
-	buf_reserve(b, len);
-	if (len)
-		memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-}
-
-void
-buf_puts(struct buf *b, const char *s)
-{
-	buf_append(b, s, strlen(s));
-}
-
-void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -3,6 +3,7 @@
 #define HOTLOAD_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 /* A byte buffer. Always NUL-terminated past len when data != NULL, so a
  * buffer of text can be handed to C string functions. */
@@ -18,8 +19,6 @@ struct buf {
 	}
 
 void buf_reserve(struct buf *b, size_t extra);
-void buf_append(struct buf *b, const void *data, size_t len);
-void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_put_int(struct buf *b, long long v); /* its decimal digits, without printf */
 void buf_consume(struct buf *b, size_t n);
@@ -29,6 +28,26 @@ void buf_free(struct buf *b);
  * through), so a long-lived buffer does not hold its largest size. */
 void buf_shrink(struct buf *b, size_t keep);
 char *buf_steal(struct buf *b);
+
+/* Append len bytes of data. Inline, as buf_puts is: the daemon writes each
+ * line it sends in many short pieces, most of them string literals, whose
+ * length and copy the compiler then works out where they are written. */
+static inline void
+buf_append(struct buf *b, const void *data, size_t len)
+{
+	if (b->len + len >= b->cap)
+		buf_reserve(b, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+static inline void
+buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
 
 /* Length of the first line in b including its '\n', or 0 when b holds no
  * complete line yet. */
