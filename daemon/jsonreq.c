@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -77,15 +78,69 @@ is_name(const char *s, size_t min, size_t max, int allow_dot)
 	return 1;
 }
 
+/* The members of a request that anything looks at, found in one pass over
+ * the object: most requests have three or four members, and a hash lookup
+ * for each name that may be there cost more than taking the request
+ * apart. Members of other names are ignored, as they always were. */
+struct fields {
+	json_t *id, *op, *code, *code_bytes, *file, *ns, *timeout, *deadline, *path, *cwd, *argv,
+	        *session, *interactive, *modules, *strategy, *request, *host, *port, *access_token,
+	        *client_access_token;
+};
+
+static void
+gather_fields(json_t *msg, struct fields *f)
+{
+	static const struct {
+		const char *name;
+		size_t at;
+	} names[] = {
+	        {"id", offsetof(struct fields, id)},
+	        {"op", offsetof(struct fields, op)},
+	        {"code", offsetof(struct fields, code)},
+	        {"code_bytes", offsetof(struct fields, code_bytes)},
+	        {"file", offsetof(struct fields, file)},
+	        {"ns", offsetof(struct fields, ns)},
+	        {"timeout", offsetof(struct fields, timeout)},
+	        {"deadline", offsetof(struct fields, deadline)},
+	        {"path", offsetof(struct fields, path)},
+	        {"cwd", offsetof(struct fields, cwd)},
+	        {"argv", offsetof(struct fields, argv)},
+	        {"session", offsetof(struct fields, session)},
+	        {"interactive", offsetof(struct fields, interactive)},
+	        {"modules", offsetof(struct fields, modules)},
+	        {"strategy", offsetof(struct fields, strategy)},
+	        {"request", offsetof(struct fields, request)},
+	        {"host", offsetof(struct fields, host)},
+	        {"port", offsetof(struct fields, port)},
+	        {"access_token", offsetof(struct fields, access_token)},
+	        {"client_access_token", offsetof(struct fields, client_access_token)},
+	};
+	const char *key;
+	size_t key_len, i;
+	json_t *value;
+
+	memset(f, 0, sizeof(*f));
+	json_object_keylen_foreach(msg, key, key_len, value)
+	{
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (key[0] == names[i].name[0] && key_len == strlen(names[i].name) &&
+			    !memcmp(key, names[i].name, key_len)) {
+				*(json_t **)((char *)f + names[i].at) = value;
+				break;
+			}
+	}
+}
+
 /* The fields of op debug: where the worker's debugger connects (a port on
  * an IPv4 loopback address: the debugger runs code for whoever it talks
  * to) and the two tokens its connection is authenticated with. */
 static int
-parse_debug(json_t *msg, struct jsonreq *q, struct buf *err)
+parse_debug(const struct fields *f, struct jsonreq *q, struct buf *err)
 {
-	json_t *host = json_object_get(msg, "host");
-	json_t *port = json_object_get(msg, "port");
+	json_t *host = f->host, *port = f->port;
 	const char *names[] = {"access_token", "client_access_token"};
+	json_t *given[] = {f->access_token, f->client_access_token};
 	const char *tokens[2];
 	struct in_addr a;
 	size_t i;
@@ -103,7 +158,7 @@ parse_debug(json_t *msg, struct jsonreq *q, struct buf *err)
 		return -EINVAL;
 	}
 	for (i = 0; i < 2; i++) {
-		tokens[i] = json_string_value(json_object_get(msg, names[i]));
+		tokens[i] = json_string_value(given[i]);
 		if (!tokens[i] || !is_name(tokens[i], JSONREQ_TOKEN_MIN, JSONREQ_TOKEN_MAX, 0)) {
 			buf_printf(err,
 			           "op 'debug' needs field '%s' (%d to %d characters of A-Z, a-z, "
@@ -122,19 +177,12 @@ parse_debug(json_t *msg, struct jsonreq *q, struct buf *err)
 /* Check the fields of a request for a worker (msg is an object) and fill
  * q from them; -EINVAL with a reason in err when one is wrong. */
 static int
-parse_fields(json_t *msg, int framed, struct jsonreq *q, struct buf *err)
+parse_fields(const struct fields *f, int framed, struct jsonreq *q, struct buf *err)
 {
-	const char *opname = json_string_value(json_object_get(msg, "op"));
-	json_t *code = json_object_get(msg, "code");
-	json_t *file = json_object_get(msg, "file");
-	json_t *ns = json_object_get(msg, "ns");
-	json_t *timeout = json_object_get(msg, "timeout");
-	json_t *deadline = json_object_get(msg, "deadline");
-	json_t *path = json_object_get(msg, "path");
-	json_t *cwd = json_object_get(msg, "cwd");
-	json_t *argv = json_object_get(msg, "argv"), *arg;
-	json_t *session = json_object_get(msg, "session");
-	json_t *interactive = json_object_get(msg, "interactive");
+	const char *opname = json_string_value(f->op);
+	json_t *code = f->code, *file = f->file, *ns = f->ns, *timeout = f->timeout;
+	json_t *deadline = f->deadline, *path = f->path, *cwd = f->cwd, *argv = f->argv, *arg;
+	json_t *session = f->session, *interactive = f->interactive;
 	size_t i;
 
 	if (!opname) {
@@ -157,7 +205,7 @@ parse_fields(json_t *msg, int framed, struct jsonreq *q, struct buf *err)
 		return -EINVAL;
 	}
 	if (q->op == JSONREQ_RELOAD) {
-		json_t *modules = json_object_get(msg, "modules"), *m, *strategy;
+		json_t *modules = f->modules, *m, *strategy = f->strategy;
 		int ok = json_is_array(modules) && json_array_size(modules) > 0;
 
 		json_array_foreach(modules, i, m) ok =
@@ -168,7 +216,6 @@ parse_fields(json_t *msg, int framed, struct jsonreq *q, struct buf *err)
 			         "names, like [\"mytools\"])");
 			return -EINVAL;
 		}
-		strategy = json_object_get(msg, "strategy");
 		if (strategy && !json_is_null(strategy) &&
 		    (!json_is_string(strategy) || (strcmp(json_string_value(strategy), "reload") &&
 		                                   strcmp(json_string_value(strategy), "purge")))) {
@@ -188,7 +235,7 @@ parse_fields(json_t *msg, int framed, struct jsonreq *q, struct buf *err)
 		           JSONREQ_SESSION_MAX);
 		return -EINVAL;
 	}
-	if (q->op == JSONREQ_DEBUG && parse_debug(msg, q, err) < 0)
+	if (q->op == JSONREQ_DEBUG && parse_debug(f, q, err) < 0)
 		return -EINVAL;
 	if (file && !json_is_string(file) && !json_is_null(file)) {
 		buf_puts(err, "field 'file' must be a string");
@@ -280,6 +327,7 @@ jsonreq_parse_framed(const char *line, size_t len, unsigned flags, size_t max_by
 	struct jsonreq q;
 	json_error_t jerr;
 	json_t *bad_id = NULL, *code_bytes = NULL;
+	struct fields f;
 	const char *opname;
 	int rc = -EINVAL;
 
@@ -302,7 +350,8 @@ jsonreq_parse_framed(const char *line, size_t len, unsigned flags, size_t max_by
 		buf_puts(err, "a request must be a JSON object");
 		goto fail;
 	}
-	if (ret_payload && (code_bytes = json_object_get(q.msg, "code_bytes"))) {
+	gather_fields(q.msg, &f);
+	if (ret_payload && (code_bytes = f.code_bytes)) {
 		json_int_t n = json_integer_value(code_bytes);
 
 		if (!json_is_integer(code_bytes) || n < 0 || (uint64_t)n > max_bytes) {
@@ -310,25 +359,25 @@ jsonreq_parse_framed(const char *line, size_t len, unsigned flags, size_t max_by
 			           "field 'code_bytes' must be the number of bytes of code after "
 			           "the line, from 0 to %zu (limits.max_payload less the line)",
 			           max_bytes);
-			bad_id = json_incref(json_object_get(q.msg, "id"));
+			bad_id = json_incref(f.id);
 			rc = -EPROTO;
 			goto fail;
 		}
 		*ret_payload = (size_t)n;
 	}
-	q.id = json_object_get(q.msg, "id");
+	q.id = f.id;
 	if (!q.id) {
 		buf_puts(err, "missing field 'id'");
 		goto fail;
 	}
-	opname = json_string_value(json_object_get(q.msg, "op"));
+	opname = json_string_value(f.op);
 	if (flags & JSONREQ_ANY_OP) {
 		q.op = JSONREQ_CONTROL;
 	} else if (opname && !strcmp(opname, "interrupt")) {
 		/* Nothing else of an interrupt is looked at. */
 		q.op = JSONREQ_INTERRUPT;
-		q.target = json_object_get(q.msg, "request");
-	} else if (parse_fields(q.msg, code_bytes != NULL, &q, err) < 0) {
+		q.target = f.request;
+	} else if (parse_fields(&f, code_bytes != NULL, &q, err) < 0) {
 		bad_id = json_incref(q.id);
 		goto fail;
 	}
