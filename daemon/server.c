@@ -143,11 +143,14 @@ server_routes_clear(struct server *s)
 	s->n_routes = 0;
 }
 
-/* hook_resolve, remembered for a few seconds while the file is there. */
+/* hook_resolve, remembered for a few seconds while the file is there. The
+ * path and version returned are the cache's: they last until the next call
+ * or until the routes are cleared. */
 static int
-resolve_cached(struct server *s, const struct hook *h, const char *want, char **ret_path,
-               char **ret_version, struct buf *searched)
+resolve_cached(struct server *s, const struct hook *h, const char *want, const char **ret_path,
+               const char **ret_version, struct buf *searched)
 {
+	char *path, *version;
 	uint64_t now = uv_hrtime();
 	struct route *rt;
 	size_t i;
@@ -161,8 +164,8 @@ resolve_cached(struct server *s, const struct hook *h, const char *want, char **
 		    (now - rt->checked_ns < ROUTE_CHECK_NS || access(rt->path, X_OK) == 0)) {
 			if (now - rt->checked_ns >= ROUTE_CHECK_NS)
 				rt->checked_ns = now;
-			*ret_path = xstrdup(rt->path);
-			*ret_version = xstrdup(rt->version);
+			*ret_path = rt->path;
+			*ret_version = rt->version;
 			return 0;
 		}
 		free(rt->want);
@@ -171,16 +174,18 @@ resolve_cached(struct server *s, const struct hook *h, const char *want, char **
 		*rt = s->routes[--s->n_routes];
 		break;
 	}
-	r = hook_resolve(h, want, s->probes, ret_path, ret_version, searched);
+	r = hook_resolve(h, want, s->probes, &path, &version, searched);
 	if (r < 0)
 		return r;
 	s->routes = xrealloc(s->routes, (s->n_routes + 1) * sizeof(*s->routes));
 	rt = &s->routes[s->n_routes++];
 	rt->hook = h;
 	rt->want = xstrdup(want);
-	rt->path = xstrdup(*ret_path);
-	rt->version = xstrdup(*ret_version);
+	rt->path = path;
+	rt->version = version;
 	rt->at_ns = rt->checked_ns = now;
+	*ret_path = rt->path;
+	*ret_version = rt->version;
 	return 0;
 }
 
@@ -294,7 +299,7 @@ server_route(struct server *s, const char *dcc, const char *version, int create,
 {
 	const struct hook *h = hookset_find(s->hooks, dcc);
 	struct buf searched = BUF_INIT;
-	char *path = NULL, *ver = NULL;
+	const char *path = NULL, *ver = NULL;
 	struct pool *p = NULL;
 	size_t i;
 	int r;
@@ -346,17 +351,12 @@ server_route(struct server *s, const char *dcc, const char *version, int create,
 	for (i = 0; i < s->n_pools && !p; i++)
 		if (pool_matches(s->pools[i], h, path))
 			p = s->pools[i];
-	if (!p && !create) {
-		free(path);
-		free(ver);
+	if (!p && !create)
 		return -ESRCH;
-	}
 	if (!p) {
 		if (s->shutting_down) {
 			buf_puts(message, "the daemon is shutting down");
 			*reterr_type = "ShuttingDown";
-			free(path);
-			free(ver);
 			return -ESHUTDOWN;
 		}
 		p = pool_new(&s->pool_ctx, h, path, ver);
@@ -364,8 +364,6 @@ server_route(struct server *s, const char *dcc, const char *version, int create,
 		s->pools[s->n_pools++] = p;
 		log_debug("new target %s: %s", pool_name(p), path);
 	}
-	free(path);
-	free(ver);
 	*ret = p;
 	return 0;
 }
