@@ -180,6 +180,20 @@ worker_interrupt_kill_error(json_t *res, const char *how)
 	buf_free(&m);
 }
 
+/* {"ok": true}, what most requests end with: one object that is never
+ * changed, rather than a new one for each. */
+static json_t *
+plain_ok(void)
+{
+	static json_t *ok;
+
+	if (!ok)
+		ok = json_pack("{s:b}", "ok", 1);
+	return ok;
+}
+
+/* The request ended: msg is the agent's done event, or NULL for a done
+ * that said only that the request succeeded. */
 static void
 on_request_done(struct worker *w, json_t *msg)
 {
@@ -189,11 +203,17 @@ on_request_done(struct worker *w, json_t *msg)
 
 	worker_drain_output(w);
 	worker_finish_carry(w);
-	res = json_incref(msg); /* ours: parsed for this call alone */
-	json_object_del(res, "id");
-	json_object_del(res, "event");
-	if (!json_is_boolean(json_object_get(res, "ok")))
-		json_object_set_new(res, "ok", json_false());
+	if (msg) {
+		res = json_incref(msg); /* ours: parsed for this call alone */
+		json_object_del(res, "id");
+		json_object_del(res, "event");
+		if (!json_is_boolean(json_object_get(res, "ok")))
+			json_object_set_new(res, "ok", json_false());
+	} else if (request_op(r) == REQUEST_PING || w->timed_out || w->interrupt_kill) {
+		res = json_pack("{s:b}", "ok", 1); /* added to below */
+	} else {
+		res = json_incref(plain_ok());
+	}
 	request_ran(r);
 	/* a ping says who answered: the target's name, as status has it */
 	if (request_op(r) == REQUEST_PING) {
@@ -301,10 +321,7 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 	int r;
 
 	if (w->current && is_plain_done(line, len, w->current_id)) {
-		msg = json_object();
-		json_object_set_new(msg, "ok", json_true());
-		on_request_done(w, msg);
-		json_decref(msg);
+		on_request_done(w, NULL);
 		return;
 	}
 	msg = json_loadb(line, len, 0, &jerr);
