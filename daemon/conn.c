@@ -724,9 +724,12 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
 	struct conn *c = h->data;
 
-	/* Small until the header is in: most raw requests are small, and a
-	 * large first allocation is an mmap and munmap per connection. */
-	buf_reserve(&c->in, c->state == CONN_HEADER ? 4096 : 65536);
+	/* Small until the header is in, and while 4 KiB are free: most raw
+	 * requests are small, and a large first allocation is an mmap and
+	 * munmap per connection. A raw request whose header and code came in
+	 * the first read needs no room to grow for its end of file: growing
+	 * to 128 KiB for it was an allocation and a copy per request. */
+	buf_reserve(&c->in, c->state == CONN_HEADER || c->in.cap - c->in.len > 4096 ? 4096 : 65536);
 	*b = uv_buf_init(c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len - 1));
 }
 
