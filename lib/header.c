@@ -242,14 +242,36 @@ header_parse(const char *line, size_t len, struct header *ret, char *reterr, siz
 	return 0;
 }
 
+/* Put s at out + n, as much of it as fits before the last byte of out's
+ * outlen; returns the new length. */
+static size_t
+put_cut(char *out, size_t outlen, size_t n, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len > outlen - 1 - n)
+		len = outlen - 1 - n;
+	memcpy(out + n, s, len);
+	return n + len;
+}
+
 /* "dcc" or "dcc:version" of h. */
 void
 header_target(const struct header *h, char *out, size_t outlen)
 {
-	if (h->version[0])
-		snprintf(out, outlen, "%s:%s", h->dcc, h->version);
-	else
-		snprintf(out, outlen, "%s", h->dcc);
+	size_t n;
+
+	/* what snprintf's "%s:%s" gives, cut where it would cut: this is made
+	 * for every connection, and printf cost about as much as parsing the
+	 * header */
+	if (!outlen)
+		return;
+	n = put_cut(out, outlen, 0, h->dcc);
+	if (h->version[0]) {
+		n = put_cut(out, outlen, n, ":");
+		n = put_cut(out, outlen, n, h->version);
+	}
+	out[n] = '\0';
 }
 
 /* The parser decides, so that what a client accepts is what the daemon

@@ -360,6 +360,15 @@ START_TEST(test_target)
 	ck_assert_str_eq(out, "hython:20.5");
 	header_target(&h, out, 5);
 	ck_assert_str_eq(out, "hyth");
+	/* cut as snprintf cuts: at the colon, just past it, to nothing */
+	header_target(&h, out, 7);
+	ck_assert_str_eq(out, "hython");
+	header_target(&h, out, 8);
+	ck_assert_str_eq(out, "hython:");
+	header_target(&h, out, 9);
+	ck_assert_str_eq(out, "hython:2");
+	header_target(&h, out, 1);
+	ck_assert_str_eq(out, "");
 }
 END_TEST
 
