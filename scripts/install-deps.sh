@@ -5,7 +5,7 @@
 set -eu
 
 build="build-essential cmake pkg-config libuv1-dev libsystemd-dev libjansson-dev libyaml-dev python3"
-test_pkgs="check blender python3-dev python3-venv python3-setuptools python3-wheel systemd dpkg-dev debootstrap systemd-container clang-format clang libclang-rt-14-dev neovim python3-ipykernel python3-jupyter-client jupyter-nbconvert python3-debugpy"
+test_pkgs="check blender python3-dev python3-venv python3-setuptools python3-wheel systemd dpkg-dev debootstrap systemd-container clang-format clang libclang-rt-14-dev neovim python3-ipykernel python3-jupyter-client jupyter-nbconvert python3-debugpy valgrind"
 
 pkgs="$build"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs $test_pkgs"

@@ -22,59 +22,14 @@
 # A benchmark, not a test: it prints figures and judges none of them.
 set -eu
 cd "$(dirname "$0")/../.."
-root=$(pwd)
 
-# The real interpreter, not a wrapper script (pyenv shims are shell scripts).
-python=$("${PYTHON:-python3}" -c 'import sys; print(sys.executable)') || {
-	echo "bench: cannot run ${PYTHON:-python3}" >&2
-	exit 1
-}
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hotload-bench.XXXXXX")
-pid=
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || :
-		wait "$pid" 2>/dev/null || :
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ -z "${HOTLOADD:-}" ]; then
-	build=${BUILD_DIR:-build-bench-release}
-	if ! { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-		-DHOTLOAD_ASAN=OFF -DHOTLOAD_UBSAN=OFF &&
-		cmake --build "$build" -j"$(nproc)" --target hotloadd agent-bytecode; } >"$tmp/build.log" 2>&1; then
-		cat "$tmp/build.log" >&2
-		echo "bench: the build failed" >&2
-		exit 1
-	fi
-	HOTLOADD=$root/$build/bin/hotloadd
-fi
-
-# The floor of a second hop: relay.c, bytes only, in front of the direct server.
-if ! cc -O2 -o "$tmp/relay" tests/bench/relay.c $(pkg-config --cflags --libs libuv) \
-	>"$tmp/relay-build.log" 2>&1; then
-	cat "$tmp/relay-build.log" >&2
-	echo "bench: cannot build tests/bench/relay.c" >&2
-	exit 1
-fi
+. tests/bench/lib.sh
+bench_start
+bench_build_hotloadd
+bench_build_relay
 
 # The worker and the direct baseline run the same interpreter.
-mkdir "$tmp/hooks"
-cat >"$tmp/hooks/benchpy.yaml" <<EOF
-name: benchpy
-description: the benchmark's python3 ($python)
-hints:
-  linux:
-    - path: $python
-      version: "3"
-  macos:
-    - path: $python
-      version: "3"
-EOF
+bench_hook
 # The same interpreter with 2,000 modules under a watch root (events): what
 # watching costs a request while nothing changes.
 mkdir "$tmp/watched"
@@ -123,16 +78,8 @@ fi
 
 "$HOTLOADD" --config "$tmp/hotloadd.yaml" 2>"$tmp/hotloadd.log" &
 pid=$!
-i=0
-while [ ! -S "$tmp/hotloadd.sock" ]; do
-	i=$((i + 1))
-	if [ "$i" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-		echo "bench: hotloadd did not start:" >&2
-		cat "$tmp/hotloadd.log" >&2
-		exit 1
-	fi
-	sleep 0.05
-done
+pids=$pid
+bench_wait_socket "$tmp/hotloadd.sock" "$pid" "$tmp/hotloadd.log"
 
 echo "hotloadd: $HOTLOADD (pid $pid)${AGENT:+, agent $agent}"
 "$python" tests/bench/bench.py --socket "$tmp/hotloadd.sock" --target benchpy:3 \
