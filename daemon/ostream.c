@@ -156,14 +156,25 @@ ostream_resume(struct ostream *os)
 		uv_read_start((uv_stream_t *)&os->pipe, readbuf_alloc, on_read);
 }
 
+int
+ostream_drain_fd(struct ostream *os)
+{
+	uv_os_fd_t fd;
+
+	if (!os || !os->started || os->eof || os->closing ||
+	    uv_fileno((uv_handle_t *)&os->pipe, &fd) < 0)
+		return -1;
+	return fd;
+}
+
 void
 ostream_drain(struct ostream *os)
 {
-	uv_os_fd_t fd;
 	ssize_t n;
 	char *rb;
+	int fd;
 
-	if (!os->started || os->eof || os->closing || uv_fileno((uv_handle_t *)&os->pipe, &fd) < 0)
+	if ((fd = ostream_drain_fd(os)) < 0)
 		return;
 	rb = readbuf_borrow();
 	/* libuv made the pipe non-blocking: this ends when it is empty. */

@@ -36,6 +36,9 @@ int ostream_paused(const struct ostream *os);
 
 /* Read whatever is in the pipe already, without waiting, paused or not. */
 void ostream_drain(struct ostream *os);
+/* The pipe's descriptor while ostream_drain would read it, for a poll()
+ * that tells whether there is anything to read; -1 when there is none. */
+int ostream_drain_fd(struct ostream *os);
 
 /* The end of a piece of output (a request, the process): a character cut
  * off at the end of the last read stays cut, as U+FFFD. */
