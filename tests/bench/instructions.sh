@@ -33,13 +33,7 @@ bench_start
 bench_build_hotloadd
 bench_build_relay
 bench_hook
-cat >"$tmp/hotloadd.yaml" <<CONF
-listen:
-  unix: $tmp/hotloadd.sock
-  tcp: ""
-hooks_dirs: [$tmp/hooks]
-log_level: warning
-CONF
+bench_config
 
 "$python" tests/bench/direct_server.py "$tmp/direct.sock" >"$tmp/direct.out" &
 pids=$!

@@ -68,6 +68,18 @@ hints:
 HOOK
 }
 
+# $tmp/hotloadd.yaml: the daemon on $tmp/hotloadd.sock (no TCP), with the
+# hooks in $tmp/hooks.
+bench_config() {
+	cat >"$tmp/hotloadd.yaml" <<CONF
+listen:
+  unix: $tmp/hotloadd.sock
+  tcp: ""
+hooks_dirs: [$tmp/hooks]
+log_level: warning
+CONF
+}
+
 # Wait for the Unix socket $1 of process $2 (its log: $3).
 bench_wait_socket() {
 	i=0

@@ -64,13 +64,7 @@ if [ -x /usr/bin/blender ]; then
 	bv=$(blender --version 2>/dev/null | sed -n 's/^Blender \([0-9.]*\).*/\1/p' | head -1)
 	newworker="$newworker --new-worker blender,benchblender:$bv,benchblenderfork:$bv"
 fi
-cat >"$tmp/hotloadd.yaml" <<EOF
-listen:
-  unix: $tmp/hotloadd.sock
-  tcp: ""
-hooks_dirs: [$tmp/hooks]
-log_level: warning
-EOF
+bench_config
 if [ -n "${AGENT:-}" ]; then
 	agent=$(cd "$(dirname "$AGENT")" && pwd)/$(basename "$AGENT")
 	echo "agent: $agent" >>"$tmp/hotloadd.yaml"
