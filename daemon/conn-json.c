@@ -297,7 +297,7 @@ conn_json_line(struct conn *c, const char *line, size_t len, const char *rest, s
 		json_decref(bad_id);
 		goto out;
 	}
-	if (payload || json_object_get(q.msg, "code_bytes")) {
+	if (payload || q.framed) {
 		if (utf8_valid_len(rest, payload) != payload) {
 			json_reject(c, q.id, "BadRequest",
 			            "the code after the line (code_bytes) is not valid UTF-8");

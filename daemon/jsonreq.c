@@ -351,6 +351,7 @@ jsonreq_parse_framed(const char *line, size_t len, unsigned flags, size_t max_by
 		goto fail;
 	}
 	gather_fields(q.msg, &f);
+	q.framed = f.code_bytes != NULL;
 	if (ret_payload && (code_bytes = f.code_bytes)) {
 		json_int_t n = json_integer_value(code_bytes);
 

@@ -31,6 +31,7 @@ struct jsonreq {
 	const char *code; /* "code", code_len bytes; NULL unless a string (exec, eval: always,
 	                   * unless framed) */
 	size_t code_len;
+	int framed;       /* the request has a "code_bytes" member */
 	const char *file; /* "file"; NULL when absent or null: the agent's default */
 	int fresh;        /* "ns": "fresh" */
 	int isolated;     /* "ns": "isolated" */
