@@ -18,7 +18,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 n=${1:-2000}
 case $n in
-'' | *[!0-9]*)
+'' | 0* | *[!0-9]*) # a count of 1 or more, in decimal
 	echo "usage: sh tests/bench/instructions.sh [N]" >&2
 	exit 2
 	;;
@@ -39,8 +39,10 @@ bench_config
 pids=$!
 bench_wait_socket "$tmp/direct.sock" "$pids" "$tmp/direct.out"
 
-# count SERVER MODE COUNT: the instructions a run of SERVER (hotloadd or
-# relay) under callgrind took for 50 warm-up no-ops and COUNT more in MODE.
+# count SERVER MODE COUNT: total= the instructions a run of SERVER
+# (hotloadd or relay) under callgrind took for 50 warm-up no-ops and COUNT
+# more in MODE. In this shell, not a subshell, so that the server is in
+# $pids while it runs and is stopped at exit whatever happens.
 count() {
 	sock=$tmp/$1.sock
 	out=$tmp/callgrind.$1.$2.$3
@@ -52,30 +54,32 @@ count() {
 		valgrind --tool=callgrind --callgrind-out-file="$out" \
 			"$tmp/relay" "$sock" "$tmp/direct.sock" 2>"$tmp/valgrind.log" &
 	fi
-	server=$!
-	bench_wait_socket "$sock" "$server" "$tmp/valgrind.log"
+	server_pid=$!
+	pids="$pids $server_pid"
+	bench_wait_socket "$sock" "$server_pid" "$tmp/valgrind.log"
 	"$python" tests/bench/noops.py "$sock" benchpy:3 json 50
 	if [ "$3" -gt 0 ]; then
 		"$python" tests/bench/noops.py "$sock" benchpy:3 "$2" "$3"
 	fi
-	kill -TERM "$server"
-	{ wait "$server"; } 2>/dev/null || : # not the shell's "Terminated"
+	kill -TERM "$server_pid"
+	{ wait "$server_pid"; } 2>/dev/null || : # not the shell's "Terminated"
+	pids=${pids% "$server_pid"}
 	total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$out")
 	if [ -z "$total" ]; then
 		echo "bench: no totals in $out:" >&2
 		cat "$tmp/valgrind.log" >&2
 		exit 1
 	fi
-	echo "$total"
 }
 
 echo "instructions per no-op in user space (callgrind; $n no-ops a mode):"
 for mode in json raw; do
 	line=$(printf '  %-5s' "$mode")
 	for server in hotloadd relay; do
-		base=$(count "$server" "$mode" 0)
-		with=$(count "$server" "$mode" "$n")
-		per=$(((with - base) / n))
+		count "$server" "$mode" 0
+		base=$total
+		count "$server" "$mode" "$n"
+		per=$(((total - base) / n))
 		eval "per_$server=\$per"
 		line="$line $(printf '%s %7d   ' "$server" "$per")"
 	done
