@@ -230,6 +230,23 @@ def cpu_sample(pids):
     return ns, switches
 
 
+def machine_sample():
+    """The whole machine's CPU time so far, all CPUs, in seconds, from
+    /proc/stat: (busy, steal, total). busy is what this machine ran (user,
+    nice, system, interrupts), steal what the hypervisor gave to others
+    while this machine's CPUs wanted to run. None without /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    if len(ticks) < 8:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = ticks
+    hz = float(os.sysconf("SC_CLK_TCK"))
+    return ((user + nice + system + irq + softirq) / hz, steal / hz, sum(ticks) / hz)
+
+
 def pct(sorted_lat, p):
     """The p-th percentile (nearest rank) of sorted latencies."""
     k = max(0, min(len(sorted_lat) - 1, int(round(p / 100.0 * len(sorted_lat) + 0.5)) - 1))
@@ -410,13 +427,18 @@ def print_targets(results):
         # a connection per request, against the original project's design
         # (accept, read to EOF, exec, reply, close): the direct server
         print("  raw no-op p50 / direct (original)     %5.2fx  (target <= 1.20x)" % (rd / rb))
+    rr = get("raw no-op", "relay")
+    if rr and rb:
+        # what any design with a second process between client and
+        # interpreter starts from: bytes passed on, nothing else
+        print("  raw no-op: relay floor / direct       %5.2fx  (the hop alone)" % (rr / rb))
 
 
 def concurrent_client(path, target, mode, n, barrier, results, code="pass", warm=20):
     """One of the concurrent clients: n requests running code (no-ops by
     default), in JSON mode on a connection of its own or in raw mode with a
     connection each, once every client has warmed up (warm requests); puts
-    (start, end) on results."""
+    (start, end, its own CPU seconds meanwhile) on results."""
     c = Client(path, target)
 
     def once():
@@ -431,10 +453,10 @@ def concurrent_client(path, target, mode, n, barrier, results, code="pass", warm
         for _ in range(warm):
             once()
         barrier.wait(120)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         for _ in range(n):
             once()
-        results.put((t0, time.perf_counter()))
+        results.put((t0, time.perf_counter(), time.process_time() - cpu0))
     finally:
         c.json_close()
 
@@ -447,29 +469,62 @@ def run_concurrency(args, servers, code="pass", n=None, what="no-ops", warm=20):
     round to round as the other cases do, so that a slow spell of the
     machine does not fall on one server's rounds alone. servers: (label,
     mode, socket path, target); the direct server serves one connection at
-    a time, so it is measured in raw mode only. Returns {label: req/s}."""
+    a time, so it is measured in raw mode only.
+
+    With each rate it prints how busy the whole machine was meanwhile (all
+    CPUs, from /proc/stat), the CPU time per request of the clients and the
+    servers' processes together (theirs from /proc/PID/schedstat), and the
+    rate that would take every CPU at that cost: a server that needs more
+    CPU per request than another can outrun it only while CPU is left
+    over. Returns ({label: req/s}, {label: (busy fraction, steal fraction,
+    CPU seconds per request)}), the latter of each server's best round,
+    left out where /proc could not be read."""
     n = args.n_concurrent if n is None else n
     print()
     print("%d concurrent clients (processes), %s, %d each, best of %d rounds:"
           % (args.clients, what, n, args.rounds))
     ctx = multiprocessing.get_context("fork")
     rates = {label: 0.0 for label, _, _, _ in servers}
+    usage = {}
     for _ in range(args.rounds):
         for label, mode, path, target in servers:
-            barrier, results = ctx.Barrier(args.clients), ctx.Queue()
+            # this process waits at the barrier too, so that the machine's
+            # CPU is sampled when the clients start their timed requests
+            barrier, results = ctx.Barrier(args.clients + 1), ctx.Queue()
             procs = [ctx.Process(target=concurrent_client,
                                  args=(path, target, mode, n, barrier, results, code, warm))
                      for _ in range(args.clients)]
             for p in procs:
                 p.start()
+            # hotloadd, its workers and the other servers: an idle one
+            # adds nothing
+            pids = args.pinning.server_pids(args.daemon_pid)
+            barrier.wait(120)
+            before, servers_before = machine_sample(), cpu_sample(pids)
             spans = [results.get(timeout=600) for _ in procs]
+            after, servers_after = machine_sample(), cpu_sample(pids)
             for p in procs:
                 p.join()
-            wall = max(e for _, e in spans) - min(s for s, _ in spans)
-            rates[label] = max(rates[label], args.clients * n / wall)
+            wall = max(e for _, e, _ in spans) - min(s for s, _, _ in spans)
+            rate = args.clients * n / wall
+            if rate > rates[label]:
+                rates[label] = rate
+                if before and after and after[2] > before[2] and servers_before \
+                        and servers_after:
+                    busy, steal, total = (a - b for a, b in zip(after, before))
+                    cpu = sum(c for _, _, c in spans) + \
+                        (servers_after[0] - servers_before[0]) / 1e9
+                    usage[label] = (busy / total, steal / total, cpu / (args.clients * n))
+    ncpu = os.cpu_count() or 1
     for label, _, _, _ in servers:
-        print("  %-24s %8.0f req/s" % (label, rates[label]))
-    return rates
+        line = "  %-24s %8.0f req/s" % (label, rates[label])
+        if label in usage:
+            busy, steal, per = usage[label]
+            line += ("   machine %3.0f%% busy, %2.0f%% stolen, %s of CPU a request:"
+                     " at most %.0f req/s on %d CPUs" % (
+                         100 * busy, 100 * steal, fmt_time(per), ncpu / per, ncpu))
+        print(line)
+    return rates, usage
 
 
 def run_work(args, servers, direct_path):
@@ -488,9 +543,9 @@ def run_work(args, servers, direct_path):
         times.append(time.perf_counter() - t0)
     times.sort()
     work = [s for s in servers if s[1] == "json" or s[0] == "raw, direct"]
-    rates = run_concurrency(args, work, code, args.n_work,
-                            "each request a loop of %d steps (%s alone, direct)"
-                            % (args.work_loops, fmt_time(times[2])), warm=2)
+    rates, usage = run_concurrency(args, work, code, args.n_work,
+                                   "each request a loop of %d steps (%s alone, direct)"
+                                   % (args.work_loops, fmt_time(times[2])), warm=2)
     one, two = rates.get("json, pool of 1"), rates.get("json, pool of 2")
     direct = rates.get("raw, direct")
     if one and two:
@@ -940,10 +995,11 @@ def main():
             servers.append(("raw, direct", "raw", direct_path, args.target))
             args.pinning.everywhere(args.daemon_pid)
             try:
-                rates = run_concurrency(args, servers)
+                rates, usage = run_concurrency(args, servers)
             finally:
                 args.pinning.again(args.daemon_pid)
             results[("concurrency", "rates")] = rates
+            results[("concurrency", "machine")] = usage
             for mode in ("json", "raw"):
                 one, two = rates.get("%s, pool of 1" % mode), rates.get("%s, pool of 2" % mode)
                 if one and two:
