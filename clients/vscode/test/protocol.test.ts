@@ -117,6 +117,17 @@ describe("exec and eval", () => {
     assert.equal((await conn.eval("1 + 1")).value, "2");
   });
 
+  test("code runs byte for byte as written: non-ASCII, request-like lines, empty, large, back to back", async () => {
+    const code = 'x = "é→😀"\nprint(len(x), x)\nprint(\'{"id":1,"op":"ping"}\')\n';
+    assert.equal((await conn.exec(code)).stdout, '3 é→😀\n{"id":1,"op":"ping"}\n');
+    assert.equal((await conn.exec("")).stdout, "");
+    const big = ("# ü" + "x".repeat(97) + "\n").repeat(3000) + "print('end')\n";
+    assert.equal((await conn.exec(big, { file: "<big>" })).stdout, "end\n");
+    const [a, b] = await Promise.all([conn.eval("'a' + 'é'"), conn.eval("2 * 21")]);
+    assert.equal(a.json, "aé");
+    assert.equal(b.json, 42);
+  });
+
   test("large output and a large value arrive whole", async () => {
     let chunks = 0;
     const r = await conn.exec("import sys\nfor i in range(20000):\n    sys.stdout.write('%07d' % i + 'x' * 392 + '\\n')", {}, {

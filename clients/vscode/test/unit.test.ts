@@ -3,6 +3,7 @@
 
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
@@ -13,6 +14,7 @@ import { StreamMarker } from "../src/output";
 import {
   BadArgument,
   checkSocketDir,
+  Connection,
   DaemonUnavailable,
   defaultSocketPath,
   describeAddress,
@@ -396,6 +398,79 @@ describe("modules", () => {
   test("the lookup expression quotes any path safely", () => {
     const expr = modulesOfFileExpr('/tmp/we"ird\\path/x.py');
     assert.ok(expr.includes('realpath("/tmp/we\\"ird\\\\path/x.py")'));
+  });
+});
+
+describe("the wire", () => {
+  /** What a Connection writes, as a server that answers nothing receives it. */
+  async function written(send: (c: Connection) => void, until: (got: Buffer) => boolean): Promise<Buffer> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hotload-wire-"));
+    const sock = path.join(dir, "s.sock");
+    let got = Buffer.alloc(0);
+    let arrived: () => void = () => undefined;
+    let failed: (e: Error) => void = () => undefined;
+    const enough = new Promise<void>((resolve, reject) => {
+      arrived = resolve;
+      failed = reject;
+    });
+    const timer = setTimeout(() => failed(new Error(`after 5 s, only this had come: ${JSON.stringify(got.toString("utf8"))}`)), 5000);
+    const server = net.createServer((s) =>
+      s.on("data", (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        if (until(got)) arrived();
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    let c: Connection | undefined;
+    try {
+      c = await Connection.open("python:3", { socket: sock, env: {} });
+      send(c);
+      await enough;
+    } finally {
+      c?.close();
+      clearTimeout(timer);
+      server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    return got;
+  }
+
+  test("code goes after its line as UTF-8 bytes (code_bytes), not escaped in it", async () => {
+    const code = 'print("é→😀")\n{"id":9,"op":"ping"}\n';
+    const want = Buffer.from(code, "utf8");
+    const header = "python:3 mode=json\n";
+    let pending: Promise<unknown>[] = [];
+    const got = await written(
+      (c) => {
+        pending = [c.exec(code, { file: "x.py" }), c.eval("1 + 1")];
+        for (const p of pending) p.catch(() => undefined); // they fail at close
+      },
+      (b) => b.toString("utf8").endsWith('"code_bytes":5}\n1 + 1'),
+    );
+    assert.equal(got.subarray(0, header.length).toString(), header);
+    let rest = got.subarray(header.length);
+    const nl = rest.indexOf(0x0a);
+    const first = JSON.parse(rest.subarray(0, nl).toString("utf8"));
+    assert.deepEqual(first, { file: "x.py", id: 1, op: "exec", code_bytes: want.length });
+    assert.ok(want.length > code.length, "the count is of bytes, not of UTF-16 units");
+    rest = rest.subarray(nl + 1);
+    assert.deepEqual(rest.subarray(0, want.length), want);
+    rest = rest.subarray(want.length);
+    const [second, tail] = rest.toString("utf8").split("\n");
+    assert.deepEqual(JSON.parse(second), { id: 2, op: "eval", code_bytes: 5 });
+    assert.equal(tail, "1 + 1");
+  });
+
+  test("a lone surrogate is sent as U+FFFD; a request without code has no code_bytes", async () => {
+    const got = await written(
+      (c) => {
+        c.exec("s = '\ud800'").catch(() => undefined);
+        c.ping().catch(() => undefined);
+      },
+      (b) => b.toString("utf8").endsWith('"op":"ping"}\n'),
+    );
+    const text = got.toString("utf8");
+    assert.ok(text.endsWith('{"id":1,"op":"exec","code_bytes":9}\n' + "s = '\ufffd'" + '{"id":2,"op":"ping"}\n'), text);
   });
 });
 
