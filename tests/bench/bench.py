@@ -472,11 +472,12 @@ def run_concurrency(args, servers, code="pass", n=None, what="no-ops", warm=20):
     a time, so it is measured in raw mode only.
 
     With each rate it prints how busy the whole machine was meanwhile (all
-    CPUs, from /proc/stat), the CPU time per request of the clients and the
-    servers' processes together (theirs from /proc/PID/schedstat), and the
-    rate that would take every CPU at that cost: a server that needs more
-    CPU per request than another can outrun it only while CPU is left
-    over. Returns ({label: req/s}, {label: (busy fraction, steal fraction,
+    CPUs, from /proc/stat: the whole host's in a container), the CPU time
+    per request of the clients and the servers' processes together (theirs
+    from /proc/PID/schedstat; the daemon's only with --daemon-pid), and the
+    rate at which that cost would take every CPU: an estimate of the most
+    the machine can do at that round's load, as the cost per request falls
+    a little as the load rises. Returns ({label: req/s}, {label: (busy fraction, steal fraction,
     CPU seconds per request)}), the latter of each server's best round,
     left out where /proc could not be read."""
     n = args.n_concurrent if n is None else n
@@ -509,19 +510,22 @@ def run_concurrency(args, servers, code="pass", n=None, what="no-ops", warm=20):
             rate = args.clients * n / wall
             if rate > rates[label]:
                 rates[label] = rate
+                # hotloadd's CPU is known only with its pid; the figures of
+                # a slower round must not stay next to this round's rate
+                usage.pop(label, None)
                 if before and after and after[2] > before[2] and servers_before \
-                        and servers_after:
+                        and servers_after and (args.daemon_pid or path != args.socket):
                     busy, steal, total = (a - b for a, b in zip(after, before))
                     cpu = sum(c for _, _, c in spans) + \
                         (servers_after[0] - servers_before[0]) / 1e9
                     usage[label] = (busy / total, steal / total, cpu / (args.clients * n))
-    ncpu = os.cpu_count() or 1
+    ncpu = len(os.sched_getaffinity(0))  # unpinned here: every CPU it may use
     for label, _, _, _ in servers:
         line = "  %-24s %8.0f req/s" % (label, rates[label])
         if label in usage:
             busy, steal, per = usage[label]
-            line += ("   machine %3.0f%% busy, %2.0f%% stolen, %s of CPU a request:"
-                     " at most %.0f req/s on %d CPUs" % (
+            line += ("   machine %3.0f%% busy, %2.0f%% stolen, %s of CPU a request,"
+                     " which at %.0f req/s would take all %d CPUs" % (
                          100 * busy, 100 * steal, fmt_time(per), ncpu / per, ncpu))
         print(line)
     return rates, usage
@@ -532,7 +536,7 @@ def run_work(args, servers, direct_path):
     loop of --work-loops steps each, which a pool's workers can run side by
     side and a one-process server cannot. No target of the issue's is for
     this: it shows what a pool is for, where the no-op case shows what
-    passing requests costs. Returns {label: req/s}."""
+    passing requests costs. Returns what run_concurrency does."""
     code = "x = 0\nfor i in range(%d):\n    x += i\n" % args.work_loops
     alone = Client(direct_path, args.target)
     alone.raw(code)  # compiled and warm
@@ -554,7 +558,7 @@ def run_work(args, servers, direct_path):
     if two and direct:
         print("  json pool of 2 / direct               %5.2fx  (no target: work, not no-ops)"
               % (two / direct))
-    return rates
+    return rates, usage
 
 
 class Pinning:
@@ -1012,7 +1016,8 @@ def main():
             if args.work_loops > 0 and args.pool2_target:
                 args.pinning.everywhere(args.daemon_pid)
                 try:
-                    results[("concurrency with work", "rates")] = run_work(
+                    (results[("concurrency with work", "rates")],
+                     results[("concurrency with work", "machine")]) = run_work(
                         args, servers, direct_path)
                 finally:
                     args.pinning.again(args.daemon_pid)
