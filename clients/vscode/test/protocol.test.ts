@@ -117,7 +117,7 @@ describe("exec and eval", () => {
     assert.equal((await conn.eval("1 + 1")).value, "2");
   });
 
-  test("code runs byte for byte as written: non-ASCII, request-like lines, empty, large, back to back", async () => {
+  test("code runs byte for byte as written: non-ASCII, request-like lines, empty, large, back to back", { timeout: 30000 }, async () => {
     const code = 'x = "é→😀"\nprint(len(x), x)\nprint(\'{"id":1,"op":"ping"}\')\n';
     assert.equal((await conn.exec(code)).stdout, '3 é→😀\n{"id":1,"op":"ping"}\n');
     assert.equal((await conn.exec("")).stdout, "");

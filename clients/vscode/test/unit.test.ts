@@ -461,16 +461,19 @@ describe("the wire", () => {
     assert.equal(tail, "1 + 1");
   });
 
-  test("a lone surrogate is sent as U+FFFD; a request without code has no code_bytes", async () => {
+  test("code with a lone surrogate is refused unsent; only exec and eval carry code_bytes", async () => {
+    let refused: unknown;
     const got = await written(
       (c) => {
-        c.exec("s = '\ud800'").catch(() => undefined);
-        c.ping().catch(() => undefined);
+        c.exec("s = '\ud800'").catch((e) => (refused = e));
+        c.eval("'\udc00' + 'x'").catch((e) => (refused = refused ?? e));
+        c.request("ping", { code: "x" }).done.catch(() => undefined);
       },
       (b) => b.toString("utf8").endsWith('"op":"ping"}\n'),
     );
-    const text = got.toString("utf8");
-    assert.ok(text.endsWith('{"id":1,"op":"exec","code_bytes":9}\n' + "s = '\ufffd'" + '{"id":2,"op":"ping"}\n'), text);
+    await new Promise((r) => setImmediate(r));
+    assert.ok(refused instanceof BadArgument && /lone surrogate at position 5/.test(refused.message), String(refused));
+    assert.equal(got.toString("utf8"), 'python:3 mode=json\n{"code":"x","id":3,"op":"ping"}\n');
   });
 });
 
