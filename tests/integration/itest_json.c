@@ -716,6 +716,14 @@ START_TEST(framed_code)
 
 	/* a count past the limit: answered, then the connection ends */
 	itest_send_str(c->fd, "{\"id\":7,\"op\":\"exec\",\"code_bytes\":99999999999}\n");
+	expect_last_error(c, "done", "the code is 99999999999 bytes, more than the ");
+
+	/* a count that is not one */
+	c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	itest_send_str(c->fd, "{\"id\":7,\"op\":\"exec\",\"code_bytes\":-1}\n");
+	expect_last_error(c, "done", "'code_bytes' must be");
+	c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	itest_send_str(c->fd, "{\"id\":7,\"op\":\"exec\",\"code_bytes\":\"12\"}\n");
 	expect_last_error(c, "done", "'code_bytes' must be");
 
 	/* the client goes before its code is all there */
