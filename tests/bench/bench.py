@@ -477,9 +477,9 @@ def run_concurrency(args, servers, code="pass", n=None, what="no-ops", warm=20):
     from /proc/PID/schedstat; the daemon's only with --daemon-pid), and the
     rate at which that cost would take every CPU: an estimate of the most
     the machine can do at that round's load, as the cost per request falls
-    a little as the load rises. Returns ({label: req/s}, {label: (busy fraction, steal fraction,
-    CPU seconds per request)}), the latter of each server's best round,
-    left out where /proc could not be read."""
+    a little as the load rises. Returns ({label: req/s}, {label: (busy
+    fraction, steal fraction, CPU seconds per request)}), the latter of
+    each server's best round, left out where /proc could not be read."""
     n = args.n_concurrent if n is None else n
     print()
     print("%d concurrent clients (processes), %s, %d each, best of %d rounds:"
