@@ -23,6 +23,8 @@ export interface DaemonOptions {
   tcp?: boolean;
   /** listen.token: required. */
   token?: boolean;
+  /** limits.max_payload, e.g. "64K". */
+  maxPayload?: string;
 }
 
 function freePort(): Promise<number> {
@@ -101,6 +103,7 @@ export class TestDaemon {
           `  tcp: ${JSON.stringify(this.opts.tcp ? `127.0.0.1:${this.port}` : "")}\n` +
           (this.opts.token ? "  token: required\n" : "") +
           `hooks_dirs: [${JSON.stringify(path.join(this.dir, "hooks.d"))}]\n` +
+          (this.opts.maxPayload ? `limits:\n  max_payload: ${this.opts.maxPayload}\n` : "") +
           "log_level: info\n",
       );
       const env = { ...process.env };

@@ -431,6 +431,35 @@ describe("connecting", () => {
   });
 });
 
+describe("a file larger than limits.max_payload", () => {
+  let small: TestDaemon;
+  before(async () => {
+    small = await TestDaemon.start({ maxPayload: "64K" });
+  });
+  after(async () => {
+    await small?.stop();
+  });
+
+  test("is refused with its size and the limit; the connection ends and a new one serves", { timeout: 30000 }, async () => {
+    const c = await Connection.open(TARGET, { socket: small.socket, env: {} });
+    const big = "# " + "x".repeat(100 * 1024) + "\nprint('ran')\n";
+    await assert.rejects(c.exec(big), (e: unknown) => {
+      assert.ok(e instanceof RequestFailed, String(e));
+      assert.equal(e.type, "BadRequest");
+      assert.match(e.message, /^the code is 102416 bytes, more than the \d+ that limits\.max_payload leaves after its request line$/);
+      return true;
+    });
+    await new Promise<void>((resolve) => c.onClose(() => resolve()));
+    assert.ok(c.closed);
+    const again = await Connection.open(TARGET, { socket: small.socket, env: {} });
+    try {
+      assert.equal((await again.exec("print('ran')")).stdout, "ran\n");
+    } finally {
+      again.close();
+    }
+  });
+});
+
 describe("TCP with a required token", () => {
   let tcp: TestDaemon;
   before(async () => {
