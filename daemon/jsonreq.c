@@ -355,21 +355,18 @@ jsonreq_parse_framed(const char *line, size_t len, unsigned flags, size_t max_by
 	if (ret_payload && (code_bytes = f.code_bytes)) {
 		json_int_t n = json_integer_value(code_bytes);
 
-		if (json_is_integer(code_bytes) && n > 0 && (uint64_t)n > max_bytes) {
-			/* a file too large to send, the likeliest cause: say so */
-			buf_printf(err,
-			           "the code is %lld bytes, more than the %zu that "
-			           "limits.max_payload leaves after its request line",
-			           (long long)n, max_bytes);
-			bad_id = json_incref(f.id);
-			rc = -EPROTO;
-			goto fail;
-		}
-		if (!json_is_integer(code_bytes) || n < 0) {
-			buf_printf(err,
-			           "field 'code_bytes' must be the number of bytes of code after "
-			           "the line, from 0 to %zu (limits.max_payload less the line)",
-			           max_bytes);
+		if (!json_is_integer(code_bytes) || n < 0 || (uint64_t)n > max_bytes) {
+			if (json_is_integer(code_bytes) && n >= 0) /* a file too large to send */
+				buf_printf(err,
+				           "the code is %lld bytes, more than the %zu that "
+				           "limits.max_payload leaves after its request line",
+				           (long long)n, max_bytes);
+			else
+				buf_printf(err,
+				           "field 'code_bytes' must be the number of bytes of code "
+				           "after the line, from 0 to %zu (limits.max_payload less "
+				           "the line)",
+				           max_bytes);
 			bad_id = json_incref(f.id);
 			rc = -EPROTO;
 			goto fail;

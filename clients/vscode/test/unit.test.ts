@@ -439,11 +439,9 @@ describe("the wire", () => {
     const code = 'print("é→😀")\n{"id":9,"op":"ping"}\n';
     const want = Buffer.from(code, "utf8");
     const header = "python:3 mode=json\n";
-    let pending: Promise<unknown>[] = [];
     const got = await written(
       (c) => {
-        pending = [c.exec(code, { file: "x.py" }), c.eval("1 + 1")];
-        for (const p of pending) p.catch(() => undefined); // they fail at close
+        for (const p of [c.exec(code, { file: "x.py" }), c.eval("1 + 1")]) p.catch(() => undefined); // they fail at close
       },
       (b) => b.toString("utf8").endsWith('"code_bytes":5}\n1 + 1'),
     );
