@@ -469,7 +469,7 @@ def run_concurrency(args, servers, code="pass", n=None, what="no-ops", warm=20):
     round to round as the other cases do, so that a slow spell of the
     machine does not fall on one server's rounds alone. servers: (label,
     mode, socket path, target); the direct server serves one connection at
-    a time, so it is measured in raw mode only.
+    a time, so it is measured in raw mode only, alone and behind the relay.
 
     With each rate it prints how busy the whole machine was meanwhile (all
     CPUs, from /proc/stat: the whole host's in a container), the CPU time
@@ -997,6 +997,10 @@ def main():
                     servers.append(("%s, pool of 2" % mode, mode, args.socket,
                                     args.pool2_target))
             servers.append(("raw, direct", "raw", direct_path, args.target))
+            if relay:
+                # the floor of a second hop under load: the relay, which
+                # only passes bytes, in front of the same direct server
+                servers.append(("raw, relay to direct", "raw", relay_path, args.target))
             args.pinning.everywhere(args.daemon_pid)
             try:
                 rates, usage = run_concurrency(args, servers)
@@ -1013,6 +1017,13 @@ def main():
             if best and direct:
                 print("  json pool of 2 / direct               %5.2fx  (target >= 1.00x)"
                       % (best / direct))
+            floor = rates.get("raw, relay to direct")
+            if floor and direct:
+                print("  raw relay to direct / direct          %5.2fx  (the hop alone)"
+                      % (floor / direct))
+            if floor and best:
+                print("  json pool of 2 / relay to direct      %5.2fx  (against the hop's floor)"
+                      % (best / floor))
             if args.work_loops > 0 and args.pool2_target:
                 args.pinning.everywhere(args.daemon_pid)
                 try:
