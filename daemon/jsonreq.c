@@ -311,6 +311,16 @@ parse_fields(const struct fields *f, int framed, struct jsonreq *q, struct buf *
 	return 0;
 }
 
+/* Whether a line that is not valid JSON may have a member code_bytes: it
+ * holds the name, or an escape that could spell it ("code\u005fbytes").
+ * Such a line may be followed by code, which must not be read as the next
+ * requests, and its count cannot be read, so the connection cannot go on. */
+static int
+may_name_code_bytes(const char *line, size_t len)
+{
+	return memmem(line, len, "code_bytes", 10) || memmem(line, len, "\\u", 2);
+}
+
 /* Take one request line apart; see jsonreq.h. The checks and their order
  * are the protocol's: the first one that fails is the one reported. */
 int
@@ -344,6 +354,11 @@ jsonreq_parse_framed(const char *line, size_t len, unsigned flags, size_t max_by
 		 * be made at all. */
 		buf_printf(err, "invalid JSON at column %d: ", jerr.column);
 		append_quoted(err, jerr.text);
+		if (ret_payload && may_name_code_bytes(line, len)) {
+			buf_puts(err, "; the line may give code_bytes, so where the next "
+			              "request starts is not known");
+			rc = -EPROTO;
+		}
 		goto fail;
 	}
 	if (!json_is_object(q.msg)) {

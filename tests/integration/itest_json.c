@@ -726,6 +726,17 @@ START_TEST(framed_code)
 	itest_send_str(c->fd, "{\"id\":7,\"op\":\"exec\",\"code_bytes\":\"12\"}\n");
 	expect_last_error(c, "done", "'code_bytes' must be");
 
+	/* a line that is not valid JSON but gives code_bytes: its code, here
+	 * a request line, must not run, and the connection ends */
+	c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	itest_send_str(c->fd, "{\"id\":7,\"id\":8,\"op\":\"exec\",\"code_bytes\":55}\n"
+	                      "{\"id\":\"INJ\",\"op\":\"exec\",\"code\":\"print('injected')\"}\n");
+	expect_last_error(c, "done", "; the line may give code_bytes, so where the next");
+	c = jc_open(d, ITEST_UNIX, JSON_HDR);
+	itest_send_str(c->fd, "{\"id\":7,\"op\":\"exec\",\"code_bytes\":99999999999999999999}\n"
+	                      "{\"id\":\"INJ\",\"op\":\"exec\",\"code\":\"print('injected')\"}\n");
+	expect_last_error(c, "done", "invalid JSON at column ");
+
 	/* the client goes before its code is all there */
 	c = jc_open(d, ITEST_UNIX, JSON_HDR);
 	itest_send_str(c->fd, "{\"id\":8,\"op\":\"exec\",\"code_bytes\":100}\nprint(1)");

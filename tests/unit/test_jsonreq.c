@@ -474,6 +474,62 @@ START_TEST(test_framed_code)
 }
 END_TEST
 
+/* A line that is not valid JSON may still have given code_bytes: its count
+ * cannot be read, so its code would be read as the next requests, and the
+ * connection must end (-EPROTO). A bad line that cannot have given it goes
+ * on (-EINVAL), as does any bad line where no code follows lines. */
+START_TEST(test_framed_unparsable)
+{
+	static const struct {
+		const char *line;
+		int rc;
+	} cases[] = {
+	        /* a count too large for jansson */
+	        {"{\"id\":1,\"op\":\"exec\",\"code_bytes\":99999999999999999999}", -EPROTO},
+	        /* members given twice */
+	        {"{\"id\":1,\"id\":2,\"op\":\"exec\",\"code_bytes\":5}", -EPROTO},
+	        {"{\"id\":1,\"op\":\"exec\",\"code_bytes\":5,\"code_bytes\":6}", -EPROTO},
+	        /* invalid UTF-8 in a file name */
+	        {"{\"id\":1,\"op\":\"exec\",\"code_bytes\":5,\"file\":\"\xff\"}", -EPROTO},
+	        /* the name spelt with an escape */
+	        {"{\"id\":1,\"id\":2,\"op\":\"exec\",\"code\\u005fbytes\":5}", -EPROTO},
+	        /* a line cut short */
+	        {"{\"id\":1,\"op\":\"exec\",\"code_bytes\":5", -EPROTO},
+	        /* no code can follow these */
+	        {"{\"id\":1,\"id\":2,\"op\":\"exec\",\"code\":\"pass\"}", -EINVAL},
+	        {"not json", -EINVAL},
+	        {"{\"id\":1,\"op\":\"exec\",\"code\":\"\xff\"}", -EINVAL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *line = cases[i].line;
+		size_t len = strlen(line);
+		struct buf err = BUF_INIT, unframed = BUF_INIT;
+		struct jsonreq q;
+		json_t *bad_id = (json_t *)1;
+		size_t payload = 99;
+		int rc = jsonreq_parse_framed(line, len, 0, 100, &payload, &q, &bad_id, &err);
+
+		ck_assert_msg(rc == cases[i].rc, "case %zu: %d", i, rc);
+		ck_assert_uint_eq(payload, 0);
+		ck_assert_ptr_null(bad_id);
+		ck_assert_msg(!strncmp(err.data, "invalid JSON at column ", 23), "%s", err.data);
+		ck_assert_msg((strstr(err.data, "; the line may give code_bytes, so where the next "
+		                                "request starts is not known") != NULL) ==
+		                      (rc == -EPROTO),
+		              "case %zu: %s", i, err.data);
+		/* where no code follows the line, the connection goes on */
+		bad_id = (json_t *)1;
+		ck_assert_int_eq(jsonreq_parse(line, len, 0, &q, &bad_id, &unframed), -EINVAL);
+		ck_assert_ptr_null(bad_id);
+		ck_assert_ptr_null(strstr(unframed.data, "the line may give"));
+		buf_free(&err);
+		buf_free(&unframed);
+	}
+}
+END_TEST
+
 /* The line is len bytes, not a C string; the reason is appended to err. */
 START_TEST(test_bytes_and_append)
 {
@@ -526,6 +582,7 @@ jsonreq_suite(void)
 	tcase_add_test(tc, test_bytes_and_append);
 	tcase_add_test(tc, test_done_twice);
 	tcase_add_test(tc, test_framed_code);
+	tcase_add_test(tc, test_framed_unparsable);
 	suite_add_tcase(s, tc);
 	return s;
 }
