@@ -324,7 +324,7 @@ on_agent_message(struct worker *w, const char *line, size_t len)
 		on_request_done(w, NULL);
 		return;
 	}
-	msg = json_loadb(line, len, 0, &jerr);
+	msg = json_loadb(line, len, JSON_ALLOW_NUL, &jerr); /* "\u0000" is in strings */
 	event = json_string_value(json_object_get(msg, "event"));
 	if (!event) {
 		worker_log(w, LOG_LEVEL_ERR, "bad message from the agent: %.200s", line);

@@ -5,42 +5,51 @@
 #include "buf.h"
 #include "errfmt.h"
 
-/* A string member, or def when it is missing or not a string. */
+/* A string member and its length, NULs and all (Python's messages may
+ * hold them), or def when it is missing or not a string. */
 static const char *
-str(json_t *obj, const char *key, const char *def)
+str(json_t *obj, const char *key, const char *def, size_t *len)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
+	json_t *v = json_object_get(obj, key);
 
-	return s ? s : def;
+	if (!json_is_string(v)) {
+		*len = strlen(def);
+		return def;
+	}
+	*len = json_string_length(v);
+	return json_string_value(v);
 }
 
 /* "Type: message"; see errfmt.h. */
 void
 errfmt_summary(json_t *error, struct buf *out)
 {
-	const char *type = str(error, "type", "Error");
-	const char *message = str(error, "message", "");
+	size_t type_len, message_len;
+	const char *type = str(error, "type", "Error", &type_len);
+	const char *message = str(error, "message", "", &message_len);
 
-	if (message[0])
-		buf_printf(out, "%s: %s", type, message);
-	else
-		buf_puts(out, type);
+	buf_append(out, type, type_len);
+	if (message_len) {
+		buf_puts(out, ": ");
+		buf_append(out, message, message_len);
+	}
 }
 
 /* The traceback, or the summary; see errfmt.h. */
 void
 errfmt_report(json_t *error, struct buf *out)
 {
-	const char *tb = str(error, "traceback", "");
+	size_t tb_len, type_len;
+	const char *tb = str(error, "traceback", "", &tb_len);
 
-	if (tb[0]) {
-		buf_puts(out, tb);
-		if (tb[strlen(tb) - 1] != '\n')
+	if (tb_len) {
+		buf_append(out, tb, tb_len);
+		if (tb[tb_len - 1] != '\n')
 			buf_puts(out, "\n");
 	}
 	/* The traceback says what the code raised; an error the daemon
 	 * made (a timeout, a dead worker) says its own type after it. */
-	if (!tb[0] || !strcmp(str(error, "type", ""), "Timeout")) {
+	if (!tb_len || !strcmp(str(error, "type", "", &type_len), "Timeout")) {
 		errfmt_summary(error, out);
 		buf_puts(out, "\n");
 	}

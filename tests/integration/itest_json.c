@@ -355,6 +355,7 @@ START_TEST(errors_and_file_names)
 	json_t *file = json_pack("{s:s}", "file", "my_tool.py");
 	struct jreply r;
 	const char *tb;
+	json_t *msg;
 	long pid;
 
 	pid = jc_worker_pid(c, 1);
@@ -377,6 +378,17 @@ START_TEST(errors_and_file_names)
 	jreply_free(&r);
 	jc_call(c, 5, "exec", "raise KeyboardInterrupt", &r);
 	jreply_assert_error(&r, "KeyboardInterrupt");
+	jreply_free(&r);
+	/* a NUL in a message or a value is a character like another */
+	jc_call(c, 7, "exec", "raise ValueError('a\\x00b')", &r);
+	jreply_assert_error(&r, "ValueError");
+	msg = json_object_get(json_object_get(r.done, "error"), "message");
+	ck_assert_uint_eq(json_string_length(msg), 3);
+	ck_assert(!memcmp(json_string_value(msg), "a\0b", 3));
+	jreply_free(&r);
+	jc_call(c, 8, "eval", "'\\x00'", &r);
+	jreply_assert_ok(&r);
+	ck_assert_uint_eq(json_string_length(json_object_get(r.done, "json")), 1);
 	jreply_free(&r);
 	ck_assert_int_eq(jc_worker_pid(c, 6), pid);
 

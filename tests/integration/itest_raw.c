@@ -55,7 +55,8 @@ START_TEST(exception_after_print)
 	struct itest_daemon *d = itest_start(NULL);
 	const char *head = "OUTPUT: \npartial\nERRORS: \nTraceback (most recent call last):\n"
 	                   "  File \"<";
-	const char *tail = "ZeroDivisionError: division by zero\n";
+	const char *tail = "ZeroDivisionError: division by zero\n", *nul;
+	static const char nul_tail[] = "\nValueError: a\0b\n";
 	char *r = itest_raw(d, ITEST_UNIX, "python:3", "print('partial')\nx = 1\n1/0\n");
 	size_t n = strlen(r);
 
@@ -82,6 +83,14 @@ START_TEST(exception_after_print)
 	free(r);
 	r = itest_raw(d, ITEST_UNIX, "python:3", "print('still here')");
 	ck_assert_str_eq(r, "OUTPUT: \nstill here\n");
+	free(r);
+
+	/* A NUL in the message: the reply has it, and what follows it. */
+	nul = "raise ValueError('a\\x00b')";
+	r = itest_raw_n(d, ITEST_UNIX, "python:3", nul, strlen(nul), 10000, &n);
+	ck_assert_msg(n > sizeof(nul_tail) - 1 && !memcmp(r + n - (sizeof(nul_tail) - 1), nul_tail,
+	                                                  sizeof(nul_tail) - 1),
+	              "%s", r);
 	free(r);
 	itest_stop(d);
 }

@@ -61,6 +61,28 @@ START_TEST(test_report)
 }
 END_TEST
 
+/* A message may hold a NUL (Python's may): nothing after it is lost. */
+START_TEST(test_nul)
+{
+	static const char report[] = "T\nValueError: a\0b\n", summary[] = "ValueError: a\0b";
+	json_t *e = json_loads("{\"type\":\"ValueError\",\"message\":\"a\\u0000b\","
+	                       "\"traceback\":\"T\\nValueError: a\\u0000b\\n\"}",
+	                       JSON_ALLOW_NUL, NULL);
+	struct buf b = BUF_INIT;
+
+	ck_assert_ptr_nonnull(e);
+	errfmt_report(e, &b);
+	ck_assert_uint_eq(b.len, sizeof(report) - 1);
+	ck_assert(!memcmp(b.data, report, b.len));
+	buf_free(&b);
+	errfmt_summary(e, &b);
+	ck_assert_uint_eq(b.len, sizeof(summary) - 1);
+	ck_assert(!memcmp(b.data, summary, b.len));
+	buf_free(&b);
+	json_decref(e);
+}
+END_TEST
+
 static Suite *
 errfmt_suite(void)
 {
@@ -69,6 +91,7 @@ errfmt_suite(void)
 
 	tcase_add_test(tc, test_summary);
 	tcase_add_test(tc, test_report);
+	tcase_add_test(tc, test_nul);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -129,7 +129,7 @@ next_from_socket(struct jclient *c, int deadline_ms)
 		}
 	}
 	len = (size_t)(nl - c->in);
-	m = json_loadb(c->in, len, 0, &err);
+	m = json_loadb(c->in, len, JSON_ALLOW_NUL, &err);
 	ck_assert_msg(m != NULL, "the daemon sent invalid JSON (%s at column %d): \"%.*s\"",
 	              err.text, err.column, (int)len, c->in);
 	ck_assert_msg(json_is_object(m), "the daemon sent a non-object: \"%.*s\"", (int)len, c->in);
