@@ -1,4 +1,5 @@
 /* main.c - hotloadd: start-up, signals, shut-down */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -109,19 +110,64 @@ check_trusted(const char *path, const char *what, struct buf *err)
 	return r;
 }
 
+/* Every entry of dir, and of the directories in it down to depth more
+ * levels: what a worker may import from there, and the byte code Python
+ * runs in place of a module's source (__pycache__), which a planted .pyc
+ * would be. An entry gone meanwhile (Python renames byte code into
+ * place) is no risk. */
+static int
+check_agent_tree(const char *dir, int depth, struct buf *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int r = 0;
+
+	if (!d) {
+		buf_printf(err, "cannot read the agent's directory %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	while (r >= 0 && (e = readdir(d))) {
+		struct buf path = BUF_INIT;
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		buf_printf(&path, "%s/%s", dir, e->d_name);
+		if (lstat(path.data, &st) == 0) {
+			char msg[1024];
+
+			r = pathsafe_trusted(path.data, geteuid(), msg, sizeof(msg));
+			if (r == -ENOENT)
+				r = 0;
+			else if (r < 0)
+				buf_printf(err, "%s; refusing to use the agent in %s", msg, dir);
+			else if (S_ISDIR(st.st_mode) && depth > 0)
+				r = check_agent_tree(path.data, depth - 1, err);
+		}
+		buf_free(&path);
+	}
+	closedir(d);
+	return r;
+}
+
 /* The agent, and its directory: the first entry of every worker's
- * sys.path, where a planted csv.py would run on "import csv". */
+ * sys.path, where a planted csv.py would run on "import csv", and whose
+ * modules and their byte code are the agent too. */
 static int
 check_agent(const char *agent, struct buf *err)
 {
 	char *dir = xstrdup(agent), *slash = strrchr(dir, '/');
 	int r;
 
-	if (slash && slash != dir)
+	if (slash)
 		*slash = '\0';
+	if (slash == dir)
+		strcpy(dir, "/");
 	r = check_trusted(agent, "the agent", err);
 	if (r >= 0 && slash)
 		r = check_trusted(dir, "the agent's directory", err);
+	if (r >= 0 && slash)
+		r = check_agent_tree(dir, 2, err);
 	free(dir);
 	return r;
 }

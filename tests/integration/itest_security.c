@@ -135,6 +135,88 @@ START_TEST(tcp_refuses_other_users)
 }
 END_TEST
 
+/* hotloadd --check-config of config: it ends with status, and its stderr
+ * holds want unless want is NULL. */
+static void
+check_agent(const char *config, int status, const char *want)
+{
+	char *bin = itest_bin("hotloadd");
+	const char *argv[] = {bin, "--config", config, "--check-config", NULL};
+	struct itest_proc p;
+
+	itest_run(argv, NULL, NULL, 0, &p);
+	ck_assert_msg(p.status == status, "status %d: %s", p.status, p.err);
+	if (want)
+		itest_assert_contains(p.err, want);
+	itest_proc_free(&p);
+	free(bin);
+}
+
+/* What a worker runs of the agent is every module of its directory and
+ * their byte code, not hookd.py alone: a module, __pycache__, a .pyc or a
+ * package that others can write is refused like hookd.py is. */
+START_TEST(agent_tree_is_checked)
+{
+	char *bin = itest_bin("hotloadd"), dir[] = "/tmp/hl-agent-XXXXXX", *src, *hookd, *config;
+	char *mod, *cache, *pyc, *pkg, *pkgmod, *yaml;
+	const char *cp[5] = {"/bin/cp", "-r", NULL, NULL, NULL};
+	struct itest_proc p;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* BINARY_DIR/bin/hotloadd: the built agent is BINARY_DIR/lib/hotload/hookd */
+	*strrchr(bin, '/') = '\0';
+	*strrchr(bin, '/') = '\0';
+	src = itest_strf("%s/lib/hotload/hookd", bin);
+	cp[2] = src;
+	cp[3] = dir;
+	itest_run(cp, NULL, NULL, 0, &p);
+	ck_assert_int_eq(p.status, 0);
+	itest_proc_free(&p);
+	hookd = itest_strf("%s/hookd", dir);
+	config = itest_strf("%s/hotloadd.yaml", dir);
+	mod = itest_strf("%s/hotload_agent.py", hookd);
+	cache = itest_strf("%s/__pycache__", hookd);
+	pyc = itest_strf("%s/__pycache__/planted.cpython-3.pyc", hookd);
+	pkg = itest_strf("%s/pkg", hookd);
+	pkgmod = itest_strf("%s/pkg/mod.py", hookd);
+	yaml = itest_strf("agent: %s/hookd.py\n", hookd);
+	itest_write_file(config, yaml, strlen(yaml));
+	mkdir(cache, 0755);
+	itest_write_file(pyc, "", 0);
+	ck_assert_int_eq(mkdir(pkg, 0755), 0);
+	itest_write_file(pkgmod, "", 0);
+	ck_assert_int_eq(chmod(pyc, 0644), 0);
+	ck_assert_int_eq(chmod(pkgmod, 0644), 0);
+	check_agent(config, 0, NULL);
+
+	ck_assert_int_eq(chmod(mod, 0666), 0);
+	check_agent(config, 78, "hotload_agent.py is writable by everyone (mode 0666");
+	ck_assert_int_eq(chmod(mod, 0644), 0);
+	ck_assert_int_eq(chmod(cache, 0777), 0);
+	check_agent(config, 78, "__pycache__ is writable by everyone (mode 0777");
+	ck_assert_int_eq(chmod(cache, 0755), 0);
+	ck_assert_int_eq(chmod(pyc, 0664), 0);
+	check_agent(config, 78, "planted.cpython-3.pyc is writable by its group (mode 0664");
+	ck_assert_int_eq(chmod(pyc, 0644), 0);
+	ck_assert_int_eq(chmod(pkgmod, 0646), 0);
+	check_agent(config, 78, "pkg/mod.py is writable by everyone (mode 0646");
+	ck_assert_int_eq(chmod(pkgmod, 0644), 0);
+	check_agent(config, 0, NULL);
+
+	itest_remove_tree(dir);
+	free(bin);
+	free(src);
+	free(hookd);
+	free(config);
+	free(mod);
+	free(cache);
+	free(pyc);
+	free(pkg);
+	free(pkgmod);
+	free(yaml);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -142,6 +224,7 @@ main(void)
 	TCase *tc = tcase_create("security");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, agent_tree_is_checked);
 	if (getuid() == 0) {
 		tcase_add_test(tc, unix_socket_is_private);
 		tcase_add_test(tc, tcp_refuses_other_users);
