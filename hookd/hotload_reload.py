@@ -22,6 +22,9 @@ import traceback
 import types
 
 AGENT_FILES = {os.path.abspath(__file__)}  # hookd.py adds itself
+# The agent's own modules are here: never reloaded nor purged, which would
+# start the running agent's state afresh (its count of requests, sources).
+AGENT_DIR = os.path.dirname(os.path.realpath(__file__))
 NOTE_MAX = 400  # characters of notes per module in an answer
 # Class attributes that are the class's machinery, not what its source says:
 # never copied from the new class nor deleted from the old one.
@@ -441,6 +444,12 @@ class Reloader:
         for name in names:
             module = sys.modules.get(name)
             path = source_file(module)
+            if path is not None and os.path.dirname(self.real_path(path)) == AGENT_DIR:
+                if explicit:
+                    entries.append({"module": name, "file": path, "status": "unchanged",
+                                    "note": "a module of the hotload agent, never reloaded; "
+                                            "a new worker runs its saved file"})
+                continue
             if strategy == "purge":
                 todo.append(name)
                 continue

@@ -253,6 +253,26 @@ class ReloadTest(unittest.TestCase):
         write(self.path("c.py"), "def value():\n    return 'again'\n")
         self.assertEqual(self.value("__import__('mytools.c').c.value()")[0], "again")
 
+    def test_agent_modules_are_never_reloaded(self):
+        name = "__import__('sys')._getframe().f_code.co_filename"
+        before = self.value(name)[0]
+        agent = self.value("__import__('hotload_agent').__file__")[0]
+        modules, done = self.reload_op(["hotload_agent", "hotload_reload"])
+        self.assertTrue(done["ok"], done)
+        self.assertEqual(self.statuses(modules),
+                         [("hotload_agent", "unchanged"), ("hotload_reload", "unchanged")])
+        self.assertIn("a module of the hotload agent", modules[0]["note"])
+        modules, done = self.reload_op(["hotload_agent"], strategy="purge")
+        self.assertEqual(self.statuses(modules), [("hotload_agent", "unchanged")])
+        # a save of the agent's file under a watch root reloads nothing
+        self.assertEqual(self.value("1", changed=[os.path.realpath(agent)]), (1, None))
+        self.assertEqual(self.value("1", poll_roots=[os.path.dirname(os.path.realpath(agent))]),
+                         (1, None))
+        # the agent kept its count: requests are still numbered on
+        after = self.value(name)[0]
+        self.assertEqual(int(after.strip("<>").split("-")[1]),
+                         int(before.strip("<>").split("-")[1]) + 4, (before, after))
+
     def test_reload_op_failure_and_bad_requests(self):
         self.ok("import mytools.a")
         write(self.path("b.py"), "raise ValueError('no')\n")
