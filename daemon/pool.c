@@ -90,6 +90,7 @@ struct pool {
 
 static void pool_dispatch(struct pool *p);
 static void stop_template(struct pool *p, const char *why);
+static void replace_template_of(struct pool *p, struct worker *w);
 
 /* Take r out of the queue. */
 static void
@@ -506,6 +507,8 @@ on_worker_idle(struct worker *w, void *data)
 		log_debug("%s: stopping worker %d: its ns=isolated request is done", p->name,
 		          worker_pid(w));
 		worker_stop(w);
+		if (h->reload_recycle && worker_reload_failed(w))
+			replace_template_of(p, w);
 	} else if (s && !worker_debugger(w)) {
 		/* its debug op failed: what it loaded of the debugger stays */
 		end_session(p, s, "could not start", 1);
@@ -521,8 +524,7 @@ on_worker_idle(struct worker *w, void *data)
 		recycle(p, w, why);
 	} else if (h->reload_recycle && worker_reload_failed(w)) {
 		recycle(p, w, "a module failed to reload (reload_fallback: recycle)");
-		/* a fork of the template would have the old module again */
-		stop_template(p, "a module failed to reload (reload_fallback: recycle)");
+		replace_template_of(p, w);
 	}
 	pool_dispatch(p);
 }
@@ -555,7 +557,8 @@ may_reap(struct worker *w, void *data)
 {
 	struct pool *p = data;
 
-	return live_workers(p) > p->hook->min_workers;
+	/* min_workers counts workers for any request, not ns=isolated ones */
+	return worker_isolated(w) || live_workers(p) > p->hook->min_workers;
 }
 
 /* A start-up failure: tell the requests that were waiting why, at once,
@@ -582,10 +585,12 @@ start_failed(struct pool *p, struct worker *w, const struct worker_exit *e)
 	p->last_error = buf_steal(&m);
 }
 
+/* An interpreter of the pool ended (a worker, or a template): count it
+ * unless it was asked for, restart, back off or fail the target, and hand
+ * the queue on. */
 static void
-on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
+supervise_end(struct pool *p, struct worker *w, const struct worker_exit *e)
 {
-	struct pool *p = data;
 	struct supervise_exit se = {
 	        .requested = e->requested,
 	        .was_ready = e->was_ready,
@@ -594,27 +599,37 @@ on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
 	        .busy_hash = e->busy_hash,
 	};
 	struct supervise_decision d;
+
+	if (p->stopping)
+		return;
+	supervise_exit(&p->history, p->ctx.sup, &se, now_s(), (double)rand() / RAND_MAX, &d);
+	if (d.action != SUPERVISE_NONE) {
+		p->restarts++;
+		free(p->last_exit);
+		p->last_exit = xstrdup(e->reason);
+	}
+	if (d.start_failure)
+		start_failed(p, w, e);
+	if (d.action == SUPERVISE_FAIL)
+		enter_failed(p, d.what, d.failures);
+	else if (d.action == SUPERVISE_BACKOFF)
+		enter_backoff(p, d.delay);
+	pool_dispatch(p);
+}
+
+static void
+on_worker_exited(struct worker *w, const struct worker_exit *e, void *data)
+{
+	struct pool *p = data;
 	struct session *s;
 
 	remove_worker(p, w);
 	if ((s = session_of_worker(p, w)))
 		end_session(p, s, "ended: its worker exited", 0);
-	if (!p->stopping) {
-		supervise_exit(&p->history, p->ctx.sup, &se, now_s(), (double)rand() / RAND_MAX,
-		               &d);
-		if (d.action != SUPERVISE_NONE) {
-			p->restarts++;
-			free(p->last_exit);
-			p->last_exit = xstrdup(e->reason);
-		}
-		if (d.start_failure)
-			start_failed(p, w, e);
-		if (d.action == SUPERVISE_FAIL)
-			enter_failed(p, d.what, d.failures);
-		else if (d.action == SUPERVISE_BACKOFF)
-			enter_backoff(p, d.delay);
-		pool_dispatch(p);
-	}
+	/* one that went with its template is the template's end, told next:
+	 * neither a crash of its own nor a time to start workers */
+	if (!e->with_template)
+		supervise_end(p, w, e);
 	if (!p->n_workers && !p->n_templates && p->ctx.on_empty)
 		p->ctx.on_empty(p, p->ctx.data);
 }
@@ -636,8 +651,9 @@ static const struct worker_events worker_events = {
         .output = on_worker_output,
 };
 
-/* The template. Its workers went with it already (worker-fork.c), each
- * counted as a worker's exit; the next one starts a new template. */
+/* The template. Its workers went with it already (worker-fork.c), told as
+ * gone with it; its end counts once, as a worker's would, and the next
+ * worker starts a new template. */
 static void
 on_template_ready(struct worker *w, void *data)
 {
@@ -663,6 +679,7 @@ on_template_exited(struct worker *w, const struct worker_exit *e, void *data)
 	if (!e->requested && e->was_ready)
 		log_warn("%s: template %d %s; the next worker starts a new one", p->name,
 		         worker_pid(w), e->reason);
+	supervise_end(p, w, e);
 	if (!p->n_workers && !p->n_templates && p->ctx.on_empty)
 		p->ctx.on_empty(p, p->ctx.data);
 }
@@ -684,6 +701,17 @@ stop_template(struct pool *p, const char *why)
 	if (why)
 		log_info("%s: stopping template %d: %s", p->name, worker_pid(p->tmpl), why);
 	worker_stop(p->tmpl);
+}
+
+/* A module failed to reload in w (reload_fallback: recycle): a fork of the
+ * template it came from would have the old module again, so that template
+ * is replaced, if it still is the one workers are forked from. Its other
+ * workers serve on: it waits for them before it goes. */
+static void
+replace_template_of(struct pool *p, struct worker *w)
+{
+	if (p->tmpl && worker_template(w) == p->tmpl)
+		stop_template(p, "a module failed to reload (reload_fallback: recycle)");
 }
 
 /* HOTLOAD_HOOK for the agent: what to run before READY and at teardown. */
@@ -905,6 +933,19 @@ pool_dispatch(struct pool *p)
 		worker_run(w, r);
 		next = TAILQ_FIRST(&p->queue); /* running it may change the queue */
 		waiting = 0;
+	}
+	/* an ns=isolated worker whose request went (its deadline passed, its
+	 * client left) before it was ready serves nobody: no isolated request
+	 * waits, or it would have taken it */
+	for (i = 0; !iso_waiting && i < p->n_workers; i++) {
+		struct worker *w = p->workers[i];
+
+		if (worker_isolated(w) && worker_state(w) == WORKER_IDLE && !worker_requests(w)) {
+			log_debug("%s: stopping worker %d: the ns=isolated request it was for "
+			          "is gone",
+			          p->name, worker_pid(w));
+			worker_stop(w);
+		}
 	}
 	if (p->stopping || p->state != POOL_OK)
 		return;

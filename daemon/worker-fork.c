@@ -13,7 +13,10 @@
  *
  * A template that goes takes its workers with it: they die with it
  * (PR_SET_PDEATHSIG in the agent, and its hotload-launch kills what it
- * leaves), so each is told "killed by signal 9" here. */
+ * leaves), so each is told "killed by signal 9" here, as gone with its
+ * template: the template's own end is the one that counts. A template
+ * asked to stop forks no more and waits for its workers to go before its
+ * stop_grace starts. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -245,12 +248,15 @@ worker_fork_forget(struct worker *w)
 	for (i = 0; i < tmpl->n_children; i++)
 		if (tmpl->children[i] == w) {
 			tmpl->children[i] = tmpl->children[--tmpl->n_children];
-			return;
+			break;
 		}
+	/* a template asked to stop waited for this, its last worker */
+	if (tmpl->state == WORKER_STOPPING && !tmpl->n_children && !tmpl->escalated)
+		worker_stop_grace(tmpl);
 }
 
 void
-worker_template_exited(struct worker *tmpl, const json_t *start_error, const char *reason)
+worker_template_exited(struct worker *tmpl, const char *reason)
 {
 	while (tmpl->n_children) {
 		struct worker *c = tmpl->children[0];
@@ -264,20 +270,8 @@ worker_template_exited(struct worker *tmpl, const json_t *start_error, const cha
 		           worker_pid(tmpl), reason);
 		if (c->pid > 0)
 			kill(-c->pid, SIGKILL);
-		if (c->state == WORKER_STARTING) {
-			json_decref(c->start_error);
-			if (start_error) {
-				/* the template's own reason is the worker's */
-				c->start_error = json_deep_copy(start_error);
-			} else {
-				struct buf m = BUF_INIT;
-
-				buf_printf(&m, "its template %s before it was forked", reason);
-				c->start_error = json_pack("{s:s, s:s}", "type",
-				                           "WorkerStartFailed", "message", m.data);
-				buf_free(&m);
-			}
-		}
+		/* one end, the template's, is counted, not one per worker */
+		c->with_template = 1;
 		worker_exited(c, 0, SIGKILL);
 	}
 }

@@ -79,6 +79,7 @@ struct worker {
 	 * its parent and tells its exit); fork_fds are its ends of fds 1, 2
 	 * and 3 until they are handed to the template (-1 after). */
 	int forked;
+	int with_template; /* killed because its template went */
 	struct worker *tmpl;
 	uint64_t fork_id;
 	int fork_fds[3];
@@ -104,6 +105,8 @@ void worker_log(const struct worker *w, int level, const char *fmt, ...)
 void worker_drain_output(struct worker *w);
 void worker_finish_carry(struct worker *w);
 void worker_arm_idle_timer(struct worker *w);
+/* A worker asked to stop has stop_grace to end before SIGTERM, from now. */
+void worker_stop_grace(struct worker *w);
 struct worker *worker_new(uv_loop_t *loop, const struct worker_spec *spec,
                           const struct worker_events *ev, void *data);
 void worker_start_io(struct worker *w, const struct worker_spec *spec);
@@ -118,9 +121,10 @@ void worker_template_ready(struct worker *tmpl);
 /* A template's "forked", "fork-failed" or "exited" (msg); 0 when event is
  * none of these. */
 int worker_template_event(struct worker *tmpl, const char *event, json_t *msg);
-/* The template is gone (why: reason; start_error when it never was
- * ready), and the workers forked from it with it. */
-void worker_template_exited(struct worker *tmpl, const json_t *start_error, const char *reason);
+/* The template is gone (why: reason), and the workers forked from it with
+ * it: each is told to its owner as gone with its template, before the
+ * template is. */
+void worker_template_exited(struct worker *tmpl, const char *reason);
 /* A forked worker is gone: forget it in its template. */
 void worker_fork_forget(struct worker *w);
 

@@ -498,13 +498,14 @@ worker_exited(struct worker *w, int64_t status, int sig)
 	e.while_busy = was == WORKER_BUSY || was == WORKER_INTERRUPTING;
 	e.start_error = start_err;
 	e.reason = reason.data;
+	e.with_template = w->with_template;
 	/* Before exited(): that may be the daemon's last worker, and the
 	 * reaper goes with it, cutting what it holds. */
 	linger_start(w);
 	if (w->forked)
 		worker_fork_forget(w);
 	else if (w->is_template)
-		worker_template_exited(w, start_err, reason.data); /* those forked from it first */
+		worker_template_exited(w, reason.data); /* those forked from it first */
 	/* The owner forgets the worker now; the record may outlive it. */
 	w->ev->exited(w, &e, w->data);
 	buf_free(&msg);
@@ -834,8 +835,19 @@ worker_stop(struct worker *w)
 	msg = json_pack("{s:i, s:s}", "id", 0, "op", "stop");
 	worker_agent_send(w, msg);
 	json_decref(msg);
+	/* A template forks no more, and waits for the workers forked from it,
+	 * which die with it: its grace counts from when the last has gone
+	 * (worker_stop_grace, from worker-fork.c), not before. */
+	if (w->is_template && w->n_children)
+		return;
 	if (was == WORKER_IDLE || !w->timed_out)
-		uv_timer_start(&w->timer, on_timer, (uint64_t)(w->stop_grace * 1000), 0);
+		worker_stop_grace(w);
+}
+
+void
+worker_stop_grace(struct worker *w)
+{
+	uv_timer_start(&w->timer, on_timer, (uint64_t)(w->stop_grace * 1000), 0);
 }
 
 /* interrupt_grace after a user's interrupt, the request still runs: the
@@ -896,6 +908,12 @@ int
 worker_isolated(const struct worker *w)
 {
 	return w->isolated;
+}
+
+struct worker *
+worker_template(const struct worker *w)
+{
+	return w->tmpl;
 }
 
 int

@@ -29,6 +29,8 @@ struct worker_exit {
 	uint64_t busy_hash;  /* request_hash() of that request */
 	json_t *start_error; /* never ready: {"type","message",…} (borrowed), else NULL */
 	const char *reason;  /* "killed by signal 11 (Segmentation fault)" */
+	int with_template;   /* forked: it went because its template did, which the
+	                      * template's own exit, told after it, accounts for */
 };
 
 /* What a worker tells its owner (the pool). After exited() the owner must
@@ -115,6 +117,10 @@ int worker_debugger(const struct worker *w);
 /* ns=isolated: the worker is for one such request, and goes after it. */
 void worker_set_isolated(struct worker *w);
 int worker_isolated(const struct worker *w);
+
+/* spawn: fork: the template w was forked from, while it has not exited
+ * (NULL for a worker of its own process). */
+struct worker *worker_template(const struct worker *w);
 
 /* Requests it has served; its resident memory in bytes (0: unknown). */
 unsigned worker_requests(const struct worker *w);

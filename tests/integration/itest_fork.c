@@ -391,6 +391,221 @@ START_TEST(isolated_requests)
 }
 END_TEST
 
+/* Isolated workers of target now in its status (each counted once). */
+static int
+isolated_workers(const struct itest_daemon *d)
+{
+	json_t *t = itest_target_status(d, "forky:1"), *w;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(t, "workers"), i, w) n +=
+	        json_is_true(json_object_get(w, "isolated"));
+	json_decref(t);
+	return n;
+}
+
+/* When a template dies its workers die with it: that is one end, the
+ * template's, not a crash of each worker. With as many workers as
+ * crash_budget, the target is not failed, the running request alone gets
+ * WorkerDied, and the next one is served by a fork of a new template. */
+START_TEST(template_death_counts_once)
+{
+	struct itest_daemon *d = itest_start(&(struct itest_opts){
+	        .empty_hooks_dir = 1, .extra_config = ITEST_SUPERVISION("2", "1")});
+	struct jclient *c[4];
+	struct jreply r;
+	json_t *t;
+	long pid[4], tmpl;
+	int i, j;
+
+	use_hook(d, ITEST_PY_HOOK("forky") "spawn: fork\nmax_workers: 4\n");
+	/* four at once: four workers, crash_budget of them */
+	for (i = 0; i < 4; i++) {
+		c[i] = jc_open(d, ITEST_UNIX, "forky mode=json");
+		jc_send_exec(c[i], 1, "import os, time\ntime.sleep(0.5)\nprint(os.getpid())", 0);
+	}
+	for (i = 0; i < 4; i++) {
+		jc_collect(c[i], 1, 0, &r);
+		jreply_assert_ok(&r);
+		pid[i] = atol(r.out);
+		jreply_free(&r);
+		for (j = 0; j < i; j++)
+			ck_assert_int_ne(pid[i], pid[j]);
+	}
+	tmpl = template_pid(d);
+	jc_send_exec(c[0], 2, "import time\nprint('started', flush=True)\ntime.sleep(30)", 0);
+	json_decref(jc_next_output(c[0], 0));
+	ck_assert_int_eq(kill((pid_t)tmpl, SIGKILL), 0);
+	jc_collect(c[0], 2, 0, &r);
+	jreply_assert_error(&r, "WorkerDied");
+	jreply_free(&r);
+	for (i = 0; i < 4; i++)
+		ck_assert(itest_wait_gone((pid_t)pid[i], 5000));
+
+	for (i = 0; i < 4; i++)
+		ck_assert_int_ne(jc_eval_long(c[i], 3, "__import__('os').getppid()"), tmpl);
+	t = itest_target_status(d, "forky:1");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "state")), "ok");
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "restarts")), 1);
+	json_decref(t);
+	for (i = 0; i < 4; i++)
+		jc_close(c[i]);
+	itest_stop(d);
+}
+END_TEST
+
+/* reload_fallback: recycle, and a module fails to reload in one worker: a
+ * fork of its template would have the old module, so the template is
+ * replaced, but its other workers serve on (a request running in one
+ * runs to its end: the old template waits for them), and none of it is a
+ * crash. Another worker of the old template that fails to reload later
+ * leaves the new template alone. The module fails when it runs a second
+ * time in one interpreter, as a reload does, and imports fresh. */
+START_TEST(reload_failure_replaces_the_template_only)
+{
+	struct itest_daemon *d = itest_start(&(struct itest_opts){
+	        .empty_hooks_dir = 1, .extra_config = ITEST_SUPERVISION("1", "1")});
+	char *src = itest_strf("%s/src", d->dir), *mod = itest_strf("%s/fmod.py", src);
+	char *hook;
+	struct jclient *a, *b;
+	struct jreply r;
+	json_t *t;
+	long tmpl, fresh, pid_a, pid_b;
+
+	ck_assert_int_eq(mkdir(src, 0700), 0);
+	write_text(mod, "import sys\nsys.fmod_loaded = 1\nVALUE = 1\n");
+	hook = itest_strf(ITEST_PY_HOOK("forky") "spawn: fork\n"
+	                                         "max_workers: 2\n"
+	                                         "reload_fallback: recycle\n"
+	                                         "python_path: [%s]\n"
+	                                         "watch: [%s]\n"
+	                                         "initialize: import fmod\n",
+	                  src, src);
+	use_hook(d, hook);
+	free(hook);
+	a = jc_open(d, ITEST_UNIX, "forky mode=json");
+	b = jc_open(d, ITEST_UNIX, "forky mode=json");
+	pid_a = jc_eval_long(a, 1, "__import__('os').getpid()");
+	tmpl = template_pid(d);
+
+	/* worker A runs for longer than stop_grace */
+	jc_send_exec(a, 2,
+	             "import time\nprint('started', flush=True)\ntime.sleep(2.5)\nprint('end')", 0);
+	json_decref(jc_next_output(a, 0));
+	write_text(mod, "import sys\nif getattr(sys, 'fmod_loaded', 0):\n"
+	                "    raise RuntimeError('run twice')\nsys.fmod_loaded = 1\nVALUE = 2\n");
+	itest_sleep_ms(300); /* the watch's debounce */
+	/* worker B, a new fork: the reload fails, the old code runs, and B
+	 * and the template are replaced */
+	jc_call(b, 1, "eval", "__import__('fmod').VALUE", &r);
+	jreply_assert_ok(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")), 1);
+	jreply_free(&r);
+	/* the next worker is a fork of a new template, which has the new code */
+	ck_assert_int_eq(jc_eval_long(b, 2, "__import__('fmod').VALUE"), 2);
+	fresh = template_pid(d);
+	ck_assert_int_gt(fresh, 0);
+	ck_assert_int_ne(fresh, tmpl);
+	pid_b = jc_eval_long(b, 3, "__import__('os').getpid()");
+	/* A's request ran to its end */
+	jc_collect(a, 2, 0, &r);
+	jreply_assert_ok(&r);
+	itest_assert_contains(r.out, "end\n"); /* after "started", read above */
+	jreply_free(&r);
+	ck_assert(itest_pid_alive((pid_t)tmpl)); /* the old template waits for A */
+
+	/* A fails to reload too: A is replaced, and the old template goes
+	 * with its last worker; the new one stays, past stop_grace */
+	jc_call(a, 3, "eval", "__import__('os').getpid()", &r);
+	jreply_assert_ok(&r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")), pid_a);
+	jreply_free(&r);
+	ck_assert(itest_wait_gone((pid_t)pid_a, 5000));
+	ck_assert(itest_wait_gone((pid_t)tmpl, 5000));
+	itest_sleep_ms(1500);
+	ck_assert_int_eq(template_pid(d), fresh);
+	ck_assert_int_eq(jc_eval_long(b, 4, "__import__('os').getpid()"), pid_b);
+	ck_assert_int_eq(jc_eval_long(a, 4, "__import__('os').getppid()"), fresh);
+	t = itest_target_status(d, "forky:1");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "state")), "ok");
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "restarts")), 0);
+	json_decref(t);
+	jc_close(a);
+	jc_close(b);
+	itest_stop(d);
+	free(src);
+	free(mod);
+}
+END_TEST
+
+/* An ns=isolated request that goes before its worker is ready (its
+ * deadline passed) leaves no worker behind; a module that fails to reload
+ * in an isolated worker replaces the template (reload_fallback: recycle). */
+START_TEST(isolated_workers_do_not_stay)
+{
+	struct itest_daemon *d = itest_start(&(struct itest_opts){.empty_hooks_dir = 1});
+	char *src = itest_strf("%s/src", d->dir), *mod = itest_strf("%s/fmod.py", src);
+	char *hook;
+	struct jclient *c;
+	struct jreply r;
+	json_t *extra = json_pack("{s:s, s:f}", "ns", "isolated", "deadline", 0.3);
+	long tmpl;
+	long long end;
+
+	ck_assert_int_eq(mkdir(src, 0700), 0);
+	write_text(mod, "VALUE = 1\n");
+	hook = itest_strf(ITEST_PY_HOOK("forky") "spawn: fork\n"
+	                                         "idle_timeout: 600\n"
+	                                         "reload_fallback: recycle\n"
+	                                         "python_path: [%s]\n"
+	                                         "watch: [%s]\n"
+	                                         "initialize: |\n"
+	                                         "  import time, fmod\n"
+	                                         "  time.sleep(1)\n",
+	                  src, src);
+	use_hook(d, hook);
+	free(hook);
+	c = jc_open(d, ITEST_UNIX, "forky mode=json");
+	jc_call_with(c, 1, "eval", "1", extra, 0, &r);
+	jreply_assert_error(&r, "Timeout");
+	itest_assert_contains(jreply_error_str(&r, "message"), "it was not run");
+	jreply_free(&r);
+	/* the template starts, the fork is made, and goes: nobody waits */
+	end = itest_now_ms() + 10000;
+	while (template_pid(d) <= 0 && itest_now_ms() < end)
+		itest_sleep_ms(20);
+	ck_assert_int_gt(template_pid(d), 0);
+	itest_sleep_ms(500);
+	while (isolated_workers(d) && itest_now_ms() < end)
+		itest_sleep_ms(20);
+	ck_assert_int_eq(isolated_workers(d), 0);
+
+	/* a reload that fails in an isolated worker: a new template */
+	tmpl = template_pid(d);
+	write_text(mod, "VALUE = (\n");
+	itest_sleep_ms(300);
+	json_object_del(extra, "deadline");
+	jc_call_with(c, 2, "eval", "__import__('fmod').VALUE", extra, 0, &r);
+	jreply_assert_ok(&r);
+	jreply_free(&r);
+	write_text(mod, "VALUE = 2\n");
+	itest_sleep_ms(300);
+	jc_call_with(c, 3, "eval", "(__import__('fmod').VALUE, __import__('os').getppid())", extra,
+	             0, &r);
+	jreply_assert_ok(&r);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(r.done, "json"), 0)), 2);
+	ck_assert_int_ne(json_integer_value(json_array_get(json_object_get(r.done, "json"), 1)),
+	                 tmpl);
+	jreply_free(&r);
+	json_decref(extra);
+	jc_close(c);
+	itest_stop(d);
+	free(src);
+	free(mod);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -404,6 +619,9 @@ main(void)
 	tcase_add_test(tc, template_start_failure);
 	tcase_add_test(tc, forked_workers_reload_what_changed);
 	tcase_add_test(tc, isolated_requests);
+	tcase_add_test(tc, template_death_counts_once);
+	tcase_add_test(tc, reload_failure_replaces_the_template_only);
+	tcase_add_test(tc, isolated_workers_do_not_stay);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }
