@@ -138,10 +138,14 @@ worker_fork(struct worker *tmpl, const struct worker_spec *spec, const struct wo
 	w->forked = 1;
 	w->tmpl = tmpl;
 	w->fork_id = ++tmpl->next_fork;
-	if ((r = uv_pipe_open(ostream_pipe(w->out), sv[0][0])) < 0 ||
-	    (r = uv_pipe_open(ostream_pipe(w->err), sv[1][0])) < 0 ||
-	    (r = uv_pipe_open(&w->ctl, sv[2][0])) < 0) {
-		/* what is not open yet is not the handles' to close */
+	i = 0;
+	if ((r = uv_pipe_open(ostream_pipe(w->out), sv[i++][0])) < 0 ||
+	    (r = uv_pipe_open(ostream_pipe(w->err), sv[i++][0])) < 0 ||
+	    (r = uv_pipe_open(&w->ctl, sv[i++][0])) < 0) {
+		/* the handles close what they opened: the one that failed,
+		 * and those after it, are ours to close */
+		for (i--; i < 3; i++)
+			close(sv[i][0]);
 		for (i = 0; i < 3; i++)
 			close(sv[i][1]);
 		worker_close(w);

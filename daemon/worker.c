@@ -527,6 +527,15 @@ on_worker_exit(uv_process_t *p, int64_t status, int sig)
 	worker_exited(p->data, status, sig);
 }
 
+/* A forked worker was sent SIGKILL: its end is told by its template, which
+ * may not answer; on_timer ends it after kill_grace if it has not. */
+static void
+kill_timer(struct worker *w)
+{
+	w->escalated = SIGKILL;
+	uv_timer_start(&w->timer, on_timer, (uint64_t)(w->kill_grace * 1000), 0);
+}
+
 /* The next step of escalation: SIGINT (timeouts only), SIGTERM, SIGKILL,
  * each after its grace period. */
 static void
@@ -554,6 +563,8 @@ escalate(struct worker *w)
 		worker_kill(w, sig);
 	if (sig != SIGKILL)
 		uv_timer_start(&w->timer, on_timer, (uint64_t)(grace * 1000), 0);
+	else if (w->forked)
+		kill_timer(w);
 }
 
 static void
@@ -561,6 +572,16 @@ on_timer(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 
+	if (w->forked && w->escalated == SIGKILL) {
+		/* killed, and its template, the parent that reaps it, did not
+		 * say so in kill_grace: it does not answer, and the worker is
+		 * gone all the same (or will be once the template is) */
+		worker_log(w, LOG_LEVEL_WARNING,
+		           "its template did not report its end within %g s of SIGKILL",
+		           w->kill_grace);
+		worker_exited(w, 0, SIGKILL);
+		return;
+	}
 	switch (w->state) {
 	case WORKER_STARTING: {
 		char m[256];
@@ -573,10 +594,24 @@ on_timer(uv_timer_t *t)
 		/* a fork its template has not made (or said it made) yet has
 		 * no process to kill: it ends here, and one made later is
 		 * killed when the template says so */
-		if (w->forked && w->pid <= 0)
+		if (w->forked && w->pid <= 0) {
+			/* and a ready template that was asked to and did not
+			 * fork in that time does not answer: it forks no more,
+			 * the next worker has a new one (it goes once its
+			 * workers have) */
+			if (w->tmpl && w->tmpl->state == WORKER_IDLE && w->fork_fds[0] < 0) {
+				worker_log(w->tmpl, LOG_LEVEL_ERR,
+				           "did not fork a worker within %.0f s (startup_timeout), "
+				           "stopping it",
+				           w->startup_timeout);
+				worker_stop(w->tmpl);
+			}
 			worker_exited(w, 0, SIGKILL);
-		else
+		} else {
 			worker_kill(w, SIGKILL);
+			if (w->forked)
+				kill_timer(w);
+		}
 		break;
 	}
 	case WORKER_IDLE:

@@ -606,6 +606,48 @@ START_TEST(isolated_workers_do_not_stay)
 }
 END_TEST
 
+/* A template that does not answer (stopped with SIGSTOP here) is given up
+ * once a fork asked of it is not made within startup_timeout: the request
+ * hears why, the next worker is a fork of a new template, the running
+ * worker of the old one runs on, and the stop ends them all (a worker
+ * whose end its template cannot report is taken as gone after kill_grace
+ * past its SIGKILL). The running request outlasts the new template's
+ * start, so that the next request is not the old worker's. */
+START_TEST(hung_template_is_replaced)
+{
+	struct itest_daemon *d = itest_start(&(struct itest_opts){
+	        .empty_hooks_dir = 1, .extra_config = ITEST_SUPERVISION("1", "1")});
+	struct jclient *a, *b;
+	struct jreply r;
+	long tmpl, pid_a;
+
+	use_hook(d, ITEST_PY_HOOK("forky") "spawn: fork\nmax_workers: 2\nstartup_timeout: 1\n");
+	a = jc_open(d, ITEST_UNIX, "forky mode=json");
+	b = jc_open(d, ITEST_UNIX, "forky mode=json");
+	pid_a = jc_eval_long(a, 1, "__import__('os').getpid()");
+	tmpl = template_pid(d);
+	jc_send_exec(a, 2, "import time\nprint('started', flush=True)\ntime.sleep(4)\nprint('end')",
+	             0);
+	json_decref(jc_next_output(a, 0));
+	ck_assert_int_eq(kill((pid_t)tmpl, SIGSTOP), 0);
+	jc_call(b, 1, "eval", "1", &r);
+	jreply_assert_error(&r, "WorkerStartFailed");
+	itest_assert_contains(jreply_error_str(&r, "message"), "did not become ready within 1 s");
+	jreply_free(&r);
+	ck_assert_int_ne(jc_eval_long(b, 2, "__import__('os').getppid()"), tmpl);
+	ck_assert_int_ne(template_pid(d), tmpl);
+	jc_collect(a, 2, 0, &r);
+	jreply_assert_ok(&r);
+	itest_assert_contains(r.out, "end\n");
+	jreply_free(&r);
+	jc_close(a);
+	jc_close(b);
+	itest_stop(d);
+	ck_assert(itest_wait_gone((pid_t)pid_a, 5000));
+	ck_assert(itest_wait_gone((pid_t)tmpl, 5000));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -622,6 +664,7 @@ main(void)
 	tcase_add_test(tc, template_death_counts_once);
 	tcase_add_test(tc, reload_failure_replaces_the_template_only);
 	tcase_add_test(tc, isolated_workers_do_not_stay);
+	tcase_add_test(tc, hung_template_is_replaced);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }
