@@ -10,9 +10,11 @@ See docs/agent-protocol.md.
 """
 import ast
 import builtins
+import io
 import json
 import linecache
 import os
+import re
 import select
 import signal
 import socket
@@ -34,6 +36,10 @@ CONTROL_READ = 65536  # bytes asked of the control socket per read
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 SOURCES_KEPT = 256  # newest request sources kept in linecache for tracebacks
 SPLIT_AT_ONCE = 256  # shorter sources are split into lines at once: cheaper than a SourceEntry
+# Where str.splitlines() ends a line and Python's compiler does not (form
+# feed, vertical tab, ...): a source holding one is split as linecache
+# splits a file, or a traceback would show the wrong lines.
+NOT_LINE_ENDS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 STREAM_SETTINGS = (
     {"encoding": "utf-8", "errors": "backslashreplace", "line_buffering": True},
     {"line_buffering": True},
@@ -227,7 +233,7 @@ class SourceEntry(tuple):
             code = self.code
             if code is None:  # another thread made it meanwhile
                 return self.whole
-            whole = (len(code), None, code.splitlines(True), tuple.__getitem__(self, 3))
+            whole = (len(code), None, source_lines(code), tuple.__getitem__(self, 3))
             self.whole = whole
             self.code = None
         return whole
@@ -263,12 +269,19 @@ class SourceEntry(tuple):
         return self.entry().index(*args)
 
 
+def source_lines(code):
+    """code's lines as the compiler numbers them, each with its line end."""
+    if NOT_LINE_ENDS.search(code) is None:
+        return code.splitlines(True)
+    return io.StringIO(code, newline=None).readlines()  # \n, \r\n and \r only
+
+
 def remember_source(filename, code):
     """Put code in linecache under filename so tracebacks show its lines."""
     sources.pop(filename, None)
     sources[filename] = True
     if len(code) < SPLIT_AT_ONCE:
-        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        linecache.cache[filename] = (len(code), None, source_lines(code), filename)
     else:
         linecache.cache[filename] = SourceEntry(code, filename)
     if len(sources) > SOURCES_KEPT:
@@ -532,6 +545,27 @@ def arm_sigint():
         signal.signal(signal.SIGINT, on_sigint)
 
 
+def interrupt_waiting(control, req):
+    """Whether a SIGINT that came while no code ran was for req: its
+    interrupt line is waiting (see Control). SIGINT is held meanwhile, so
+    that one more cannot cut the look at the lines short and lose one; it
+    lands when the look is done."""
+    global idle_sigint
+    if not idle_sigint:
+        return False
+    idle_sigint = False
+    if control is None:
+        return False
+    hold = hasattr(signal, "pthread_sigmask")
+    if hold:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return control.interrupted(req.get("id"))
+    finally:
+        if hold:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def interrupted_reply(message):
     """done's fields for a request a KeyboardInterrupt ended outside its code."""
     return {"ok": False, "error": {"type": "KeyboardInterrupt", "message": message,
@@ -606,7 +640,7 @@ def reload_first(sock, req, control, reloader):
     return not interrupted
 
 
-def reload_modules(sock, req, reloader):
+def reload_modules(sock, req, reloader, control=None):
     """The reload op: reload (or purge) the named packages, with SIGINT live;
     the reloaded event, then done's fields."""
     global running
@@ -619,6 +653,8 @@ def reload_modules(sock, req, reloader):
     arm_sigint()
     running = True
     try:
+        if interrupt_waiting(control, req):  # it came before the reload started
+            raise KeyboardInterrupt
         entries = reloader.reload_op(modules, strategy)
         interrupted = any(e.pop("interrupted", False) for e in entries)
     except KeyboardInterrupt as exc:
@@ -646,7 +682,7 @@ def reload_modules(sock, req, reloader):
 
 def execute(req, main_ns, control=None, hook=None):
     """Run an exec or eval request with SIGINT live; return its done fields."""
-    global requests_run, running, idle_sigint
+    global requests_run, running
     requests_run += 1
     code, ns_name = req.get("code"), req.get("ns") or "main"
     filename = req.get("file") or "<hotload-%d>" % requests_run
@@ -662,12 +698,8 @@ def execute(req, main_ns, control=None, hook=None):
         arm_sigint()
         running = True
         try:
-            if idle_sigint:
-                # A SIGINT came before the code started: this request's, if
-                # its interrupt line is waiting (see Control).
-                idle_sigint = False
-                if control is not None and control.interrupted(req.get("id")):
-                    raise KeyboardInterrupt
+            if idle_sigint and interrupt_waiting(control, req):  # it came before the code started
+                raise KeyboardInterrupt
             with ScriptContext(req, ns):
                 if req["op"] == "exec" and req.get("interactive") is True:
                     value = run_interactive(code, filename, ns)
@@ -800,7 +832,7 @@ def serve(sock, hook=None, main_ns=None, reloader=None):
                     else:
                         reply = interrupted_reply("interrupted while reloading changed modules")
                 elif op == "reload" and reloader is not None:
-                    reply = reload_modules(sock, pending, reloader)
+                    reply = reload_modules(sock, pending, reloader, control)
                 elif op == "reset":
                     try:
                         main_ns = new_main(hook)
@@ -819,6 +851,9 @@ def serve(sock, hook=None, main_ns=None, reloader=None):
                 error = {"type": "BadRequest", "message": str(exc), "traceback": ""}
                 reply = {"ok": False, "error": error}
             req_id, pending = pending.get("id"), None
+            # the code may have put another SIGINT handler in (or none):
+            # a SIGINT between requests must not end the worker
+            arm_sigint()
             send_done(sock, req_id, reply)
     except Terminated as exc:
         if pending is not None:

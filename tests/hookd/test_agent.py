@@ -100,6 +100,42 @@ class CoreCases:
         self.assertEqual(agent.request("eval", code="6 * 7")["json"], 42)
         self.assertIsNone(agent.proc.poll())
 
+    def test_lines_around_form_feeds(self):
+        """A form feed, a vertical tab or U+2028 does not end a line for
+        the compiler: tracebacks and inspect.getsource show the lines it
+        numbered, for short sources and long ones (split when read)."""
+        agent = self.start()
+        agent.ready()
+        for pad in ("", "#" * 400 + "\n"):
+            code = (pad + "import inspect\n"
+                    "def first():\n    pass  # \u2028 in a comment\n"
+                    "\x0c\n"
+                    "def second():\n    return 1 / 0  # \x0b here\n"
+                    "print(inspect.getsource(second), end='')\n"
+                    "second()\n")
+            before = len(agent.stdout())
+            done = agent.request("exec", code=code)
+            self.assertEqual(done["error"]["type"], "ZeroDivisionError")
+            tb = done["error"]["traceback"]
+            self.assertIn("in second\n    return 1 / 0  # \x0b here\n", tb)
+            self.assertIn("in <module>\n    second()\n", tb)
+            self.assertEqual(agent.stdout()[before:],
+                             "def second():\n    return 1 / 0  # \x0b here\n")
+
+    def test_sigint_idle_after_code_replaced_the_handler(self):
+        """Code that puts Python's default SIGINT handling back (or the
+        system's) does not leave a worker that a SIGINT between requests
+        ends."""
+        agent = self.start()
+        agent.ready()
+        for handler in ("signal.default_int_handler", "signal.SIG_DFL"):
+            done = agent.request("exec", code="import signal\n"
+                                               "signal.signal(signal.SIGINT, %s)" % handler)
+            self.assertTrue(done["ok"], done)
+            agent.signal(signal.SIGINT)
+            self.assertTrue(agent.request("ping")["ok"])
+            self.assertIsNone(agent.proc.poll())
+
     def test_sigint_ignored_while_idle(self):
         agent = self.start()
         agent.ready()

@@ -3,6 +3,7 @@ under this Python and, for a bpy.types.Operator, inside real Blender."""
 import json
 import os
 import shutil
+import signal
 import tempfile
 import textwrap
 import time
@@ -272,6 +273,22 @@ class ReloadTest(unittest.TestCase):
         after = self.value(name)[0]
         self.assertEqual(int(after.strip("<>").split("-")[1]),
                          int(before.strip("<>").split("-")[1]) + 4, (before, after))
+
+    def test_reload_op_interrupted_before_it_started(self):
+        """A SIGINT that came while the agent was idle, for a reload op
+        whose interrupt line follows it: the reload does not run."""
+        write(self.path("slow.py"), "import time\ntime.sleep(1)\n")
+        self.ok("import mytools.slow")
+        write(self.path("slow.py"), "import time\ntime.sleep(1)\nVALUE = 2\n")
+        self.agent.signal(signal.SIGINT)
+        t0 = time.monotonic()
+        req_id = self.agent.send("reload", modules=["mytools.slow"])
+        self.agent.send_line(json.dumps({"id": req_id, "op": "interrupt"}).encode() + b"\n")
+        done = self.agent.recv()
+        self.assertEqual((done["event"], done["id"]), ("done", req_id), done)
+        self.assertEqual(done["error"]["type"], "KeyboardInterrupt")
+        self.assertLess(time.monotonic() - t0, 0.9)
+        self.assertFalse(self.value("hasattr(__import__('mytools.slow').slow, 'VALUE')")[0])
 
     def test_reload_op_failure_and_bad_requests(self):
         self.ok("import mytools.a")
