@@ -1021,9 +1021,10 @@ def main():
             if floor and direct:
                 print("  raw relay to direct / direct          %5.2fx  (the hop alone)"
                       % (floor / direct))
-            if floor and best:
-                print("  json pool of 2 / relay to direct      %5.2fx  (against the hop's floor)"
-                      % (best / floor))
+            raw2 = rates.get("raw, pool of 2")
+            if floor and raw2:
+                print("  raw pool of 2 / relay to direct       %5.2fx  (against the hop's floor)"
+                      % (raw2 / floor))
             if args.work_loops > 0 and args.pool2_target:
                 args.pinning.everywhere(args.daemon_pid)
                 try:
