@@ -488,7 +488,17 @@ enter_failed(struct pool *p, const char *what, size_t n)
 static void
 on_worker_ready(struct worker *w, void *data)
 {
-	pool_dispatch(data);
+	struct pool *p = data;
+
+	pool_dispatch(p);
+	/* an ns=isolated worker that no isolated request took now (it would
+	 * have) is for one that went before it was ready: past its deadline,
+	 * or its client left. It serves nobody else. */
+	if (worker_isolated(w) && worker_state(w) == WORKER_IDLE && !worker_requests(w)) {
+		log_debug("%s: stopping worker %d: the ns=isolated request it was for is gone",
+		          p->name, worker_pid(w));
+		worker_stop(w);
+	}
 }
 
 /* Between requests: a worker that served recycle_after requests, grew past
@@ -933,19 +943,6 @@ pool_dispatch(struct pool *p)
 		worker_run(w, r);
 		next = TAILQ_FIRST(&p->queue); /* running it may change the queue */
 		waiting = 0;
-	}
-	/* an ns=isolated worker whose request went (its deadline passed, its
-	 * client left) before it was ready serves nobody: no isolated request
-	 * waits, or it would have taken it */
-	for (i = 0; !iso_waiting && i < p->n_workers; i++) {
-		struct worker *w = p->workers[i];
-
-		if (worker_isolated(w) && worker_state(w) == WORKER_IDLE && !worker_requests(w)) {
-			log_debug("%s: stopping worker %d: the ns=isolated request it was for "
-			          "is gone",
-			          p->name, worker_pid(w));
-			worker_stop(w);
-		}
 	}
 	if (p->stopping || p->state != POOL_OK)
 		return;
