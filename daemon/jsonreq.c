@@ -311,14 +311,38 @@ parse_fields(const struct fields *f, int framed, struct jsonreq *q, struct buf *
 	return 0;
 }
 
+/* How many bytes at p spell the ASCII character c in a JSON string: c
+ * itself, or its \u escape ("\u005f" or "\u005F" for '_'); 0 if neither. */
+static size_t
+spelt(const char *p, size_t left, char c)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (left >= 1 && p[0] == c)
+		return 1;
+	if (left >= 6 && p[0] == '\\' && p[1] == 'u' && p[2] == '0' && p[3] == '0' &&
+	    (p[4] | 0x20) == hex[(unsigned char)c >> 4] && (p[5] | 0x20) == hex[c & 15])
+		return 6;
+	return 0;
+}
+
 /* Whether a line that is not valid JSON may have a member code_bytes: it
- * holds the name, or an escape that could spell it ("code\u005fbytes").
- * Such a line may be followed by code, which must not be read as the next
+ * holds the name, spelt out or with escapes ("code\u005fbytes"). Such a
+ * line may be followed by code, which must not be read as the next
  * requests, and its count cannot be read, so the connection cannot go on. */
 static int
 may_name_code_bytes(const char *line, size_t len)
 {
-	return memmem(line, len, "code_bytes", 10) || memmem(line, len, "\\u", 2);
+	static const char name[] = "code_bytes";
+	size_t i, j, at, n;
+
+	for (i = 0; i < len; i++) {
+		for (j = 0, at = i; name[j] && (n = spelt(line + at, len - at, name[j])) > 0; j++)
+			at += n;
+		if (!name[j])
+			return 1;
+	}
+	return 0;
 }
 
 /* Take one request line apart; see jsonreq.h. The checks and their order

@@ -74,7 +74,7 @@ int jsonreq_parse(const char *line, size_t len, unsigned flags, struct jsonreq *
  * point at them. A "code_bytes" that is not an integer from 0 to max_bytes
  * returns -EPROTO with the reason: where the next request starts is not
  * known then. So does a line that is not valid JSON and may have a
- * "code_bytes" (it holds the name, or a \u escape that could spell it).
+ * "code_bytes" (it holds the name, spelt out or with \u escapes).
  * Not with JSONREQ_ANY_OP. */
 int jsonreq_parse_framed(const char *line, size_t len, unsigned flags, size_t max_bytes,
                          size_t *ret_payload, struct jsonreq *ret, json_t **err_id,

@@ -491,13 +491,18 @@ START_TEST(test_framed_unparsable)
 	        {"{\"id\":1,\"op\":\"exec\",\"code_bytes\":5,\"code_bytes\":6}", -EPROTO},
 	        /* invalid UTF-8 in a file name */
 	        {"{\"id\":1,\"op\":\"exec\",\"code_bytes\":5,\"file\":\"\xff\"}", -EPROTO},
-	        /* the name spelt with an escape */
+	        /* the name spelt with escapes */
 	        {"{\"id\":1,\"id\":2,\"op\":\"exec\",\"code\\u005fbytes\":5}", -EPROTO},
+	        {"{\"id\":1,\"id\":2,\"op\":\"exec\",\"\\u0063ode_b\\u0079te\\u0073\":5}", -EPROTO},
+	        {"{\"id\":1,\"id\":2,\"op\":\"exec\",\"code\\u005Fbytes\":5}", -EPROTO},
 	        /* a line cut short */
 	        {"{\"id\":1,\"op\":\"exec\",\"code_bytes\":5", -EPROTO},
 	        /* no code can follow these */
 	        {"{\"id\":1,\"id\":2,\"op\":\"exec\",\"code\":\"pass\"}", -EINVAL},
 	        {"not json", -EINVAL},
+	        {"{\"id\":\"\\ud800\",\"op\":\"ping\"}", -EINVAL},
+	        {"{\"id\":1,\"id\":2,\"op\":\"exec\",\"code\":\"\\u00e9 code\\u005f bytes\"}",
+	         -EINVAL},
 	        {"{\"id\":1,\"op\":\"exec\",\"code\":\"\xff\"}", -EINVAL},
 	};
 	size_t i;
