@@ -89,7 +89,7 @@ struct pool {
 };
 
 static void pool_dispatch(struct pool *p);
-static void stop_template(struct pool *p, const char *why);
+static void stop_templates(struct pool *p, const char *why);
 static void replace_template_of(struct pool *p, struct worker *w);
 
 /* Take r out of the queue. */
@@ -524,6 +524,9 @@ on_worker_idle(struct worker *w, void *data)
 		end_session(p, s, "could not start", 1);
 	} else if (s) {
 		/* leased: kept as it is until the session ends */
+	} else if (worker_template(w) && worker_state(worker_template(w)) == WORKER_STOPPING) {
+		/* its template was replaced, and waits for it */
+		recycle(p, w, "its template is replaced");
 	} else if (h->recycle_after && worker_requests(w) >= h->recycle_after) {
 		snprintf(why, sizeof(why), "it served %u requests (recycle_after)",
 		         worker_requests(w));
@@ -701,27 +704,41 @@ static const struct worker_events template_events = {
         .output = on_worker_output,
 };
 
-/* Stop the template too: a fresh one (what is on disk now) is started for
- * the next worker. */
+/* Every worker is being stopped: so are the templates, the current one
+ * (a fresh one, of what is on disk now, is started for the next worker)
+ * and any replaced one still waiting for its workers. */
 static void
-stop_template(struct pool *p, const char *why)
+stop_templates(struct pool *p, const char *why)
 {
-	if (!p->tmpl)
-		return;
-	if (why)
-		log_info("%s: stopping template %d: %s", p->name, worker_pid(p->tmpl), why);
-	worker_stop(p->tmpl);
+	size_t i;
+
+	if (p->tmpl) {
+		if (why)
+			log_info("%s: stopping template %d: %s", p->name, worker_pid(p->tmpl), why);
+		worker_stop_with_workers(p->tmpl);
+	}
+	for (i = 0; i < p->n_workers; i++) {
+		struct worker *t = worker_template(p->workers[i]);
+
+		if (t)
+			worker_stop_with_workers(t);
+	}
 }
 
 /* A module failed to reload in w (reload_fallback: recycle): a fork of the
  * template it came from would have the old module again, so that template
- * is replaced, if it still is the one workers are forked from. Its other
- * workers serve on: it waits for them before it goes. */
+ * is replaced, if it still is the one workers are forked from. Its idle
+ * workers go now, the others when they are idle (on_worker_idle), each
+ * after its request, and it goes after them. */
 static void
 replace_template_of(struct pool *p, struct worker *w)
 {
-	if (p->tmpl && worker_template(w) == p->tmpl)
-		stop_template(p, "a module failed to reload (reload_fallback: recycle)");
+	if (!p->tmpl || worker_template(w) != p->tmpl)
+		return;
+	log_info("%s: replacing template %d: a module failed to reload (reload_fallback: "
+	         "recycle)",
+	         p->name, worker_pid(p->tmpl));
+	worker_retire_template(p->tmpl);
 }
 
 /* HOTLOAD_HOOK for the agent: what to run before READY and at teardown. */
@@ -1178,7 +1195,7 @@ pool_stop(struct pool *p)
 	fail_queue(p, "ShuttingDown", "the daemon is shutting down");
 	for (i = 0; i < p->n_workers; i++)
 		worker_stop(p->workers[i]);
-	stop_template(p, NULL);
+	stop_templates(p, NULL);
 }
 
 void
@@ -1188,7 +1205,7 @@ pool_stop_workers(struct pool *p)
 
 	for (i = 0; i < p->n_workers; i++)
 		worker_stop(p->workers[i]);
-	stop_template(p, NULL);
+	stop_templates(p, NULL);
 }
 
 int
@@ -1204,7 +1221,7 @@ pool_recycle(struct pool *p)
 		recycle(p, p->workers[i], "asked to (recycle)");
 		n++;
 	}
-	stop_template(p, "asked to (recycle)");
+	stop_templates(p, "asked to (recycle)");
 	pool_dispatch(p); /* the replacements, as min_workers wants them */
 	return (int)n;
 }

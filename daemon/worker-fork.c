@@ -109,6 +109,7 @@ send_fork(struct worker *tmpl, struct worker *w)
 		return;
 	}
 	close_fork_fds(w); /* the template holds them now */
+	worker_time_start(w);
 	worker_log(w, LOG_LEVEL_DEBUG, "asked template %d to fork (fork %llu)", worker_pid(tmpl),
 	           (unsigned long long)w->fork_id);
 }
@@ -255,7 +256,7 @@ worker_fork_forget(struct worker *w)
 			break;
 		}
 	/* a template asked to stop waited for this, its last worker */
-	if (tmpl->state == WORKER_STOPPING && !tmpl->n_children && !tmpl->escalated)
+	if (tmpl->stop_waits && !tmpl->n_children && !tmpl->escalated)
 		worker_stop_grace(tmpl);
 }
 

@@ -72,6 +72,7 @@ struct worker {
 	 * them (children) until they exit, sends each the fds of its new
 	 * worker when it is ready, and reports each fork and each exit. */
 	int is_template;
+	int stop_waits; /* stopped, and waits for its workers before its grace */
 	struct worker **children;
 	size_t n_children;
 	uint64_t next_fork;
@@ -105,6 +106,8 @@ void worker_log(const struct worker *w, int level, const char *fmt, ...)
 void worker_drain_output(struct worker *w);
 void worker_finish_carry(struct worker *w);
 void worker_arm_idle_timer(struct worker *w);
+/* A worker has startup_timeout to become ready, from now. */
+void worker_time_start(struct worker *w);
 /* A worker asked to stop has stop_grace to end before SIGTERM, from now. */
 void worker_stop_grace(struct worker *w);
 struct worker *worker_new(uv_loop_t *loop, const struct worker_spec *spec,

@@ -595,16 +595,15 @@ on_timer(uv_timer_t *t)
 		 * no process to kill: it ends here, and one made later is
 		 * killed when the template says so */
 		if (w->forked && w->pid <= 0) {
-			/* and a ready template that was asked to and did not
-			 * fork in that time does not answer: it forks no more,
-			 * the next worker has a new one (it goes once its
-			 * workers have) */
-			if (w->tmpl && w->tmpl->state == WORKER_IDLE && w->fork_fds[0] < 0) {
+			/* and a ready template that was asked to (the time
+			 * counts from then) and did not fork does not answer:
+			 * it forks no more, the next worker has a new one */
+			if (w->tmpl && w->tmpl->state == WORKER_IDLE) {
 				worker_log(w->tmpl, LOG_LEVEL_ERR,
 				           "did not fork a worker within %.0f s (startup_timeout), "
 				           "stopping it",
 				           w->startup_timeout);
-				worker_stop(w->tmpl);
+				worker_retire_template(w->tmpl);
 			}
 			worker_exited(w, 0, SIGKILL);
 		} else {
@@ -677,15 +676,24 @@ worker_new(uv_loop_t *loop, const struct worker_spec *spec, const struct worker_
 	return w;
 }
 
-/* Read its output and its agent, and time its start. */
+/* Read its output and its agent, and time its start: a fork's from when
+ * its template is asked for it (worker_time_start), since the template's
+ * own start is timed by the template's timer. */
 void
 worker_start_io(struct worker *w, const struct worker_spec *spec)
 {
 	ostream_start(w->out);
 	ostream_start(w->err);
 	uv_read_start((uv_stream_t *)&w->ctl, readbuf_alloc, worker_agent_read);
-	if (spec->startup_timeout > 0)
-		uv_timer_start(&w->timer, on_timer, (uint64_t)(spec->startup_timeout * 1000), 0);
+	if (!w->forked)
+		worker_time_start(w);
+}
+
+void
+worker_time_start(struct worker *w)
+{
+	if (w->startup_timeout > 0)
+		uv_timer_start(&w->timer, on_timer, (uint64_t)(w->startup_timeout * 1000), 0);
 }
 
 int
@@ -873,15 +881,47 @@ worker_stop(struct worker *w)
 	/* A template forks no more, and waits for the workers forked from it,
 	 * which die with it: its grace counts from when the last has gone
 	 * (worker_stop_grace, from worker-fork.c), not before. */
-	if (w->is_template && w->n_children)
+	if (w->is_template && w->n_children) {
+		w->stop_waits = 1;
 		return;
+	}
 	if (was == WORKER_IDLE || !w->timed_out)
 		worker_stop_grace(w);
 }
 
 void
+worker_retire_template(struct worker *tmpl)
+{
+	size_t i;
+
+	worker_stop(tmpl);
+	for (i = 0; i < tmpl->n_children; i++) {
+		struct worker *c = tmpl->children[i];
+
+		if (c->state == WORKER_IDLE && !c->leased) {
+			worker_log(c, LOG_LEVEL_INFO, "stopping: its template is replaced");
+			worker_stop(c);
+		}
+	}
+}
+
+void
+worker_stop_with_workers(struct worker *tmpl)
+{
+	worker_stop(tmpl);
+	if (!tmpl->stop_waits || tmpl->escalated)
+		return;
+	/* its workers are stopped too, and have stop_grace and kill_grace
+	 * before their SIGKILL: it has its stop_grace after that */
+	tmpl->stop_waits = 0;
+	uv_timer_start(&tmpl->timer, on_timer,
+	               (uint64_t)((tmpl->stop_grace + tmpl->kill_grace) * 1000), 0);
+}
+
+void
 worker_stop_grace(struct worker *w)
 {
+	w->stop_waits = 0;
 	uv_timer_start(&w->timer, on_timer, (uint64_t)(w->stop_grace * 1000), 0);
 }
 

@@ -122,6 +122,17 @@ int worker_isolated(const struct worker *w);
  * (NULL for a worker of its own process). */
 struct worker *worker_template(const struct worker *w);
 
+/* A template that is replaced: it forks no more, its idle workers are
+ * stopped now (not one leased to a debug session), the others are left to
+ * their owner to stop when they are idle (their template is stopping),
+ * and it goes after the last of them, with no time limit of its own. */
+void worker_retire_template(struct worker *tmpl);
+
+/* A template whose workers are all being stopped: it waits for them, but
+ * no longer than their stop may take (stop_grace and kill_grace), before
+ * its own stop_grace. */
+void worker_stop_with_workers(struct worker *tmpl);
+
 /* Requests it has served; its resident memory in bytes (0: unknown). */
 unsigned worker_requests(const struct worker *w);
 size_t worker_rss_bytes(const struct worker *w);

@@ -256,6 +256,27 @@ write_text(const char *path, const char *text)
 	free(tmp);
 }
 
+/* Hook forky (spawn: fork) with DIR/src on its python_path and watched,
+ * and the keys more (an initialize that imports fmod, say), with
+ * DIR/src/fmod.py holding source; returns that file's path. */
+static char *
+use_fmod_hook(struct itest_daemon *d, const char *source, const char *more)
+{
+	char *src = itest_strf("%s/src", d->dir), *mod = itest_strf("%s/fmod.py", src);
+	char *hook = itest_strf(ITEST_PY_HOOK("forky") "spawn: fork\n"
+	                                               "python_path: [%s]\n"
+	                                               "watch: [%s]\n"
+	                                               "%s",
+	                        src, src, more);
+
+	ck_assert_int_eq(mkdir(src, 0700), 0);
+	write_text(mod, source);
+	use_hook(d, hook);
+	free(hook);
+	free(src);
+	return mod;
+}
+
 /* The template imported a module at its start; a save reloads it in the
  * forked worker before its next request, and a worker forked after the
  * save (from the template that has the old code) reloads it too. A
@@ -263,23 +284,13 @@ write_text(const char *path, const char *text)
 START_TEST(forked_workers_reload_what_changed)
 {
 	struct itest_daemon *d = itest_start(&(struct itest_opts){.empty_hooks_dir = 1});
-	char *src = itest_strf("%s/src", d->dir), *mod = itest_strf("%s/fmod.py", src);
-	char *hook;
+	char *mod = use_fmod_hook(d, "VALUE = 1\n", "initialize: import fmod\n");
 	struct jclient *c;
 	struct jreply r;
 	json_t *res, *fields;
 	long tmpl, pid;
 	long long end;
 
-	ck_assert_int_eq(mkdir(src, 0700), 0);
-	write_text(mod, "VALUE = 1\n");
-	hook = itest_strf(ITEST_PY_HOOK("forky") "spawn: fork\n"
-	                                         "python_path: [%s]\n"
-	                                         "watch: [%s]\n"
-	                                         "initialize: import fmod\n",
-	                  src, src);
-	use_hook(d, hook);
-	free(hook);
 	c = jc_open(d, ITEST_UNIX, "forky mode=json");
 	ck_assert_int_eq(jc_eval_long(c, 1, "__import__('fmod').VALUE"), 1);
 	tmpl = template_pid(d);
@@ -310,7 +321,6 @@ START_TEST(forked_workers_reload_what_changed)
 	ck_assert_int_ne(jc_eval_long(c, 8, "__import__('os').getppid()"), tmpl);
 	jc_close(c);
 	itest_stop(d);
-	free(src);
 	free(mod);
 }
 END_TEST
@@ -458,40 +468,31 @@ END_TEST
 /* reload_fallback: recycle, and a module fails to reload in one worker: a
  * fork of its template would have the old module, so the template is
  * replaced, but its other workers serve on (a request running in one
- * runs to its end: the old template waits for them), and none of it is a
- * crash. Another worker of the old template that fails to reload later
- * leaves the new template alone. The module fails when it runs a second
- * time in one interpreter, as a reload does, and imports fresh. */
+ * runs to its end, past stop_grace), each replaced when it is idle, and
+ * the old template goes after the last; none of it is a crash. The
+ * module fails when it runs a second time in one interpreter, as a
+ * reload does, and imports fresh. */
 START_TEST(reload_failure_replaces_the_template_only)
 {
 	struct itest_daemon *d = itest_start(&(struct itest_opts){
 	        .empty_hooks_dir = 1, .extra_config = ITEST_SUPERVISION("1", "1")});
-	char *src = itest_strf("%s/src", d->dir), *mod = itest_strf("%s/fmod.py", src);
-	char *hook;
+	char *mod = use_fmod_hook(d, "import sys\nsys.fmod_loaded = 1\nVALUE = 1\n",
+	                          "max_workers: 2\n"
+	                          "reload_fallback: recycle\n"
+	                          "initialize: import fmod\n");
 	struct jclient *a, *b;
 	struct jreply r;
 	json_t *t;
 	long tmpl, fresh, pid_a, pid_b;
 
-	ck_assert_int_eq(mkdir(src, 0700), 0);
-	write_text(mod, "import sys\nsys.fmod_loaded = 1\nVALUE = 1\n");
-	hook = itest_strf(ITEST_PY_HOOK("forky") "spawn: fork\n"
-	                                         "max_workers: 2\n"
-	                                         "reload_fallback: recycle\n"
-	                                         "python_path: [%s]\n"
-	                                         "watch: [%s]\n"
-	                                         "initialize: import fmod\n",
-	                  src, src);
-	use_hook(d, hook);
-	free(hook);
 	a = jc_open(d, ITEST_UNIX, "forky mode=json");
 	b = jc_open(d, ITEST_UNIX, "forky mode=json");
 	pid_a = jc_eval_long(a, 1, "__import__('os').getpid()");
 	tmpl = template_pid(d);
 
 	/* worker A runs for longer than stop_grace */
-	jc_send_exec(a, 2,
-	             "import time\nprint('started', flush=True)\ntime.sleep(2.5)\nprint('end')", 0);
+	jc_send_exec(a, 2, "import time\nprint('started', flush=True)\ntime.sleep(4)\nprint('end')",
+	             0);
 	json_decref(jc_next_output(a, 0));
 	write_text(mod, "import sys\nif getattr(sys, 'fmod_loaded', 0):\n"
 	                "    raise RuntimeError('run twice')\nsys.fmod_loaded = 1\nVALUE = 2\n");
@@ -508,25 +509,21 @@ START_TEST(reload_failure_replaces_the_template_only)
 	ck_assert_int_gt(fresh, 0);
 	ck_assert_int_ne(fresh, tmpl);
 	pid_b = jc_eval_long(b, 3, "__import__('os').getpid()");
-	/* A's request ran to its end */
+	ck_assert(itest_pid_alive((pid_t)tmpl)); /* the old template waits for A */
+	/* A's request ran to its end; then A and the old template go */
 	jc_collect(a, 2, 0, &r);
 	jreply_assert_ok(&r);
 	itest_assert_contains(r.out, "end\n"); /* after "started", read above */
 	jreply_free(&r);
-	ck_assert(itest_pid_alive((pid_t)tmpl)); /* the old template waits for A */
-
-	/* A fails to reload too: A is replaced, and the old template goes
-	 * with its last worker; the new one stays, past stop_grace */
-	jc_call(a, 3, "eval", "__import__('os').getpid()", &r);
-	jreply_assert_ok(&r);
-	ck_assert_int_eq(json_integer_value(json_object_get(r.done, "json")), pid_a);
-	jreply_free(&r);
 	ck_assert(itest_wait_gone((pid_t)pid_a, 5000));
 	ck_assert(itest_wait_gone((pid_t)tmpl, 5000));
+
+	/* the new template stays, past stop_grace; its forks run the saved code */
 	itest_sleep_ms(1500);
 	ck_assert_int_eq(template_pid(d), fresh);
 	ck_assert_int_eq(jc_eval_long(b, 4, "__import__('os').getpid()"), pid_b);
-	ck_assert_int_eq(jc_eval_long(a, 4, "__import__('os').getppid()"), fresh);
+	ck_assert_int_eq(jc_eval_long(a, 3, "__import__('os').getppid()"), fresh);
+	ck_assert_int_eq(jc_eval_long(a, 4, "__import__('fmod').VALUE"), 2);
 	t = itest_target_status(d, "forky:1");
 	ck_assert_str_eq(json_string_value(json_object_get(t, "state")), "ok");
 	ck_assert_int_eq(json_integer_value(json_object_get(t, "restarts")), 0);
@@ -534,7 +531,6 @@ START_TEST(reload_failure_replaces_the_template_only)
 	jc_close(a);
 	jc_close(b);
 	itest_stop(d);
-	free(src);
 	free(mod);
 }
 END_TEST
@@ -545,27 +541,18 @@ END_TEST
 START_TEST(isolated_workers_do_not_stay)
 {
 	struct itest_daemon *d = itest_start(&(struct itest_opts){.empty_hooks_dir = 1});
-	char *src = itest_strf("%s/src", d->dir), *mod = itest_strf("%s/fmod.py", src);
-	char *hook;
+	char *mod = use_fmod_hook(d, "VALUE = 1\n",
+	                          "idle_timeout: 600\n"
+	                          "reload_fallback: recycle\n"
+	                          "initialize: |\n"
+	                          "  import time, fmod\n"
+	                          "  time.sleep(1)\n");
 	struct jclient *c;
 	struct jreply r;
 	json_t *extra = json_pack("{s:s, s:f}", "ns", "isolated", "deadline", 0.3);
 	long tmpl;
 	long long end;
 
-	ck_assert_int_eq(mkdir(src, 0700), 0);
-	write_text(mod, "VALUE = 1\n");
-	hook = itest_strf(ITEST_PY_HOOK("forky") "spawn: fork\n"
-	                                         "idle_timeout: 600\n"
-	                                         "reload_fallback: recycle\n"
-	                                         "python_path: [%s]\n"
-	                                         "watch: [%s]\n"
-	                                         "initialize: |\n"
-	                                         "  import time, fmod\n"
-	                                         "  time.sleep(1)\n",
-	                  src, src);
-	use_hook(d, hook);
-	free(hook);
 	c = jc_open(d, ITEST_UNIX, "forky mode=json");
 	jc_call_with(c, 1, "eval", "1", extra, 0, &r);
 	jreply_assert_error(&r, "Timeout");
@@ -601,7 +588,6 @@ START_TEST(isolated_workers_do_not_stay)
 	json_decref(extra);
 	jc_close(c);
 	itest_stop(d);
-	free(src);
 	free(mod);
 }
 END_TEST
@@ -640,11 +626,39 @@ START_TEST(hung_template_is_replaced)
 	jreply_assert_ok(&r);
 	itest_assert_contains(r.out, "end\n");
 	jreply_free(&r);
+	/* then the old worker is replaced, and the old template goes, though
+	 * it cannot say that its worker ended */
+	ck_assert(itest_wait_gone((pid_t)tmpl, 15000));
+	ck_assert(itest_wait_gone((pid_t)pid_a, 5000));
 	jc_close(a);
 	jc_close(b);
 	itest_stop(d);
-	ck_assert(itest_wait_gone((pid_t)pid_a, 5000));
-	ck_assert(itest_wait_gone((pid_t)tmpl, 5000));
+}
+END_TEST
+
+/* A template that does not start within startup_timeout is one start-up
+ * failure, not one more for the fork that waited for it. */
+START_TEST(template_start_timeout_counts_once)
+{
+	struct itest_daemon *d = itest_start(&(struct itest_opts){
+	        .empty_hooks_dir = 1, .extra_config = ITEST_SUPERVISION("1", "1")});
+	struct jclient *c;
+	struct jreply r;
+	json_t *t;
+
+	use_hook(d, ITEST_PY_HOOK("forky") "spawn: fork\nstartup_timeout: 1\n"
+	                                   "initialize: __import__('time').sleep(60)\n");
+	c = jc_open(d, ITEST_UNIX, "forky mode=json");
+	jc_call(c, 1, "eval", "1", &r);
+	jreply_assert_error(&r, "WorkerStartFailed");
+	itest_assert_contains(jreply_error_str(&r, "message"), "did not become ready within 1 s");
+	jreply_free(&r);
+	itest_sleep_ms(500); /* the template's end is told after its kill */
+	t = itest_target_status(d, "forky:1");
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "restarts")), 1);
+	json_decref(t);
+	jc_close(c);
+	itest_stop(d);
 }
 END_TEST
 
@@ -665,6 +679,7 @@ main(void)
 	tcase_add_test(tc, reload_failure_replaces_the_template_only);
 	tcase_add_test(tc, isolated_workers_do_not_stay);
 	tcase_add_test(tc, hung_template_is_replaced);
+	tcase_add_test(tc, template_start_timeout_counts_once);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }
