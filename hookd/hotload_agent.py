@@ -547,23 +547,27 @@ def arm_sigint():
 
 def interrupt_waiting(control, req):
     """Whether a SIGINT that came while no code ran was for req: its
-    interrupt line is waiting (see Control). SIGINT is held meanwhile, so
-    that one more cannot cut the look at the lines short and lose one; it
-    lands when the look is done."""
+    interrupt line is waiting (see Control). Called while running is False,
+    so that another SIGINT meanwhile is noted, not raised in the middle of
+    the look, where it could lose a line read on the way."""
     global idle_sigint
-    if not idle_sigint:
-        return False
     idle_sigint = False
-    if control is None:
-        return False
-    hold = hasattr(signal, "pthread_sigmask")
-    if hold:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        return control.interrupted(req.get("id"))
-    finally:
-        if hold:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    return control is not None and control.interrupted(req.get("id"))
+
+
+def start_running(control, req):
+    """From here a SIGINT raises KeyboardInterrupt in req's code; raise it
+    now if one came for req already: noted before, with its interrupt line
+    waiting, or noted while the agent looked, after req was read, which
+    makes it req's (a SIGINT for the request before is delivered before
+    the daemon sends the next one)."""
+    global running, idle_sigint
+    if idle_sigint and interrupt_waiting(control, req):
+        raise KeyboardInterrupt
+    running = True
+    if idle_sigint:
+        idle_sigint = False
+        raise KeyboardInterrupt
 
 
 def interrupted_reply(message):
@@ -651,10 +655,8 @@ def reload_modules(sock, req, reloader, control=None):
     if strategy not in ("reload", "purge"):
         raise BadRequest("strategy must be 'reload' or 'purge', not %r" % (strategy,))
     arm_sigint()
-    running = True
     try:
-        if interrupt_waiting(control, req):  # it came before the reload started
-            raise KeyboardInterrupt
+        start_running(control, req)
         entries = reloader.reload_op(modules, strategy)
         interrupted = any(e.pop("interrupted", False) for e in entries)
     except KeyboardInterrupt as exc:
@@ -696,10 +698,8 @@ def execute(req, main_ns, control=None, hook=None):
         if ns is not main_ns and hook is not None:
             hook.prepare(ns)
         arm_sigint()
-        running = True
         try:
-            if idle_sigint and interrupt_waiting(control, req):  # it came before the code started
-                raise KeyboardInterrupt
+            start_running(control, req)
             with ScriptContext(req, ns):
                 if req["op"] == "exec" and req.get("interactive") is True:
                     value = run_interactive(code, filename, ns)
@@ -728,7 +728,9 @@ def execute(req, main_ns, control=None, hook=None):
 
 
 def ints_fit(value):
-    """Tell whether every integer in value fits 64 bits, as the daemon's JSON needs."""
+    """Tell whether every integer in value fits 64 bits and no key holds a
+    NUL, as the daemon's JSON needs (jansson takes NULs in strings, not in
+    an object's keys)."""
     todo = [value]
     while todo:
         v = todo.pop()
@@ -736,6 +738,8 @@ def ints_fit(value):
             if not INT64_MIN <= v <= INT64_MAX:
                 return False
         elif isinstance(v, dict):
+            if any(isinstance(k, str) and "\0" in k for k in v):
+                return False
             todo.extend(v.values())
         elif isinstance(v, (list, tuple)):
             todo.extend(v)

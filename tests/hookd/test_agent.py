@@ -282,7 +282,8 @@ class PythonAgentTest(unittest.TestCase):
         for code, value in (("{1, 2}", "{1, 2}"), ("float('nan')", "nan"),
                             ("[float('inf')]", "[inf]"), ("'\\udcff'", "'\\udcff'"),
                             ("2**63", "9223372036854775808"),
-                            ("{'a': [-2**63 - 1]}", "{'a': [-9223372036854775809]}")):
+                            ("{'a': [-2**63 - 1]}", "{'a': [-9223372036854775809]}"),
+                            ("{'a\\x00': 1}", "{'a\\x00': 1}")):
             done = agent.request("eval", code=code)
             self.assertTrue(done["ok"], done)
             self.assertEqual(done["value"], value)

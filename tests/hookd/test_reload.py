@@ -282,8 +282,13 @@ class ReloadTest(unittest.TestCase):
         write(self.path("slow.py"), "import time\ntime.sleep(1)\nVALUE = 2\n")
         self.agent.signal(signal.SIGINT)
         t0 = time.monotonic()
-        req_id = self.agent.send("reload", modules=["mytools.slow"])
-        self.agent.send_line(json.dumps({"id": req_id, "op": "interrupt"}).encode() + b"\n")
+        # as the daemon does: the interrupt line is there before the
+        # signal, here before the agent reads the request
+        self.agent.next_id += 1
+        req_id = self.agent.next_id
+        self.agent.send_line(json.dumps({"id": req_id, "op": "reload",
+                                         "modules": ["mytools.slow"]}).encode() + b"\n" +
+                             json.dumps({"id": req_id, "op": "interrupt"}).encode() + b"\n")
         done = self.agent.recv()
         self.assertEqual((done["event"], done["id"]), ("done", req_id), done)
         self.assertEqual(done["error"]["type"], "KeyboardInterrupt")

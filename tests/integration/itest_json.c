@@ -390,6 +390,12 @@ START_TEST(errors_and_file_names)
 	jreply_assert_ok(&r);
 	ck_assert_uint_eq(json_string_length(json_object_get(r.done, "json")), 1);
 	jreply_free(&r);
+	/* not in a key, which JSON may hold and jansson may not: no "json" */
+	jc_call(c, 9, "eval", "{'a\\x00': 1}", &r);
+	jreply_assert_ok(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.done, "value")), "{'a\\x00': 1}");
+	ck_assert_ptr_null(json_object_get(r.done, "json"));
+	jreply_free(&r);
 	ck_assert_int_eq(jc_worker_pid(c, 6), pid);
 
 	json_decref(file);
