@@ -110,11 +110,12 @@ check_trusted(const char *path, const char *what, struct buf *err)
 	return r;
 }
 
-/* Every entry of dir, and of the directories in it down to depth more
- * levels: what a worker may import from there, and the byte code Python
- * runs in place of a module's source (__pycache__), which a planted .pyc
- * would be. An entry gone meanwhile (Python renames byte code into
- * place) is no risk. */
+/* Every entry of dir, and of the directories in it (symlinks followed)
+ * down to depth more levels: what a worker may import from there, and the
+ * byte code Python runs in place of a module's source (__pycache__),
+ * which a planted .pyc would be. A symlink to nothing is refused: whoever
+ * may create its target would choose what runs. An entry gone meanwhile
+ * is no risk. */
 static int
 check_agent_tree(const char *dir, int depth, struct buf *err)
 {
@@ -123,26 +124,34 @@ check_agent_tree(const char *dir, int depth, struct buf *err)
 	int r = 0;
 
 	if (!d) {
-		buf_printf(err, "cannot read the agent's directory %s: %s", dir, strerror(errno));
-		return -errno;
+		r = -errno;
+		buf_printf(err, "cannot read the agent's directory %s: %s", dir, strerror(-r));
+		return r;
 	}
 	while (r >= 0 && (e = readdir(d))) {
 		struct buf path = BUF_INIT;
 		struct stat st;
+		char msg[1024];
 
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		buf_printf(&path, "%s/%s", dir, e->d_name);
-		if (lstat(path.data, &st) == 0) {
-			char msg[1024];
-
-			r = pathsafe_trusted(path.data, geteuid(), msg, sizeof(msg));
-			if (r == -ENOENT)
-				r = 0;
-			else if (r < 0)
-				buf_printf(err, "%s; refusing to use the agent in %s", msg, dir);
-			else if (S_ISDIR(st.st_mode) && depth > 0)
-				r = check_agent_tree(path.data, depth - 1, err);
+		buf_printf(&path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", e->d_name);
+		if (lstat(path.data, &st) < 0) {
+			buf_free(&path);
+			continue;
+		}
+		r = pathsafe_trusted(path.data, geteuid(), msg, sizeof(msg));
+		if (r == -ENOENT && S_ISLNK(st.st_mode)) {
+			buf_printf(err,
+			           "%s is a symlink to nothing; refusing to use the agent in %s",
+			           path.data, dir);
+			r = -EPERM;
+		} else if (r == -ENOENT) {
+			r = 0;
+		} else if (r < 0) {
+			buf_printf(err, "%s; refusing to use the agent in %s", msg, dir);
+		} else if (depth > 0 && stat(path.data, &st) == 0 && S_ISDIR(st.st_mode)) {
+			r = check_agent_tree(path.data, depth - 1, err);
 		}
 		buf_free(&path);
 	}
@@ -159,14 +168,16 @@ check_agent(const char *agent, struct buf *err)
 	char *dir = xstrdup(agent), *slash = strrchr(dir, '/');
 	int r;
 
-	if (slash)
-		*slash = '\0';
-	if (slash == dir)
+	if (!slash)
+		strcpy(dir, "."); /* a relative name: the directory it is found in */
+	else if (slash == dir)
 		strcpy(dir, "/");
+	else
+		*slash = '\0';
 	r = check_trusted(agent, "the agent", err);
-	if (r >= 0 && slash)
+	if (r >= 0)
 		r = check_trusted(dir, "the agent's directory", err);
-	if (r >= 0 && slash)
+	if (r >= 0)
 		r = check_agent_tree(dir, 2, err);
 	free(dir);
 	return r;

@@ -12,6 +12,10 @@ _here = os.path.dirname(os.path.abspath(__file__))
 if _here not in sys.path:
     sys.path.insert(0, _here)
 
+# no byte code written next to the agent, which is not the workers' to write
+_write = sys.dont_write_bytecode
+sys.dont_write_bytecode = True
 import hotload_agent  # noqa: E402  (after the path it is found on)
+sys.dont_write_bytecode = _write
 
 hotload_agent.main()

@@ -545,6 +545,19 @@ def arm_sigint():
         signal.signal(signal.SIGINT, on_sigint)
 
 
+def agent_module(name):
+    """Import one of the agent's own modules without writing byte code next
+    to it: the agent's directory is not the workers' to write (hotloadd
+    checks everything in it, and a .pyc a worker left there, with the
+    worker's umask, could stop the next start)."""
+    write = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        return __import__(name)
+    finally:
+        sys.dont_write_bytecode = write
+
+
 def interrupt_waiting(control, req):
     """Whether a SIGINT that came while no code ran was for req: its
     interrupt line is waiting (see Control). Called while running is False,
@@ -795,8 +808,7 @@ def start_debugger(sock, req):
 
     global debugging
     try:
-        import hotload_debug
-        reply = hotload_debug.start(req, notify, AGENT_DIR)
+        reply = agent_module("hotload_debug").start(req, notify, AGENT_DIR)
         debugging = True
         return reply
     except Terminated:
@@ -885,7 +897,8 @@ def main():
     if AGENT_DIR not in sys.path:
         sys.path.insert(0, AGENT_DIR)
     try:
-        import hotload_reload
+        hotload_reload = agent_module("hotload_reload")
+        agent_module("hotload_hook")  # for the hook's class, which imports it
         hotload_reload.install_stamps()  # before any user module is imported
         hotload_reload.AGENT_FILES.add(os.path.abspath(__file__))
         hotload_reload.AGENT_FILES.add(os.path.join(AGENT_DIR, "hookd.py"))
@@ -904,7 +917,7 @@ def main():
                  "python": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable}
         child = sock
         if template:  # spawn: fork: fork workers until stop; a child goes on below
-            import hotload_template
+            hotload_template = agent_module("hotload_template")
             send(sock, dict(ready, template=True))
             child, stop = hotload_template.Template(sock).serve()
             if child is not None:

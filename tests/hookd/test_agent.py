@@ -1,6 +1,7 @@
 """The agent under the real python3: the control protocol end to end."""
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -192,6 +193,33 @@ class PythonAgentTest(unittest.TestCase):
         done = agent.request("exec", code=code, **fields)
         self.assertTrue(done["ok"], done)
         return agent.stdout()[before:]
+
+    def test_no_byte_code_written_next_to_the_agent(self):
+        """Workers do not write in the agent's directory, which hotloadd
+        checks: byte code a worker left there, with the worker's umask,
+        could stop hotloadd's next start. Its own modules are imported
+        without writing any; the code's modules still get theirs."""
+        tmp = tempfile.mkdtemp(prefix="hotload-agent-")
+        self.addCleanup(shutil.rmtree, tmp)
+        here = os.path.dirname(AGENT)
+        for name in os.listdir(here):
+            if name.endswith(".py"):
+                shutil.copy(os.path.join(here, name), tmp)
+        mods = os.path.join(tmp, "mods")
+        os.mkdir(mods)
+        with open(os.path.join(mods, "usermod.py"), "w") as f:
+            f.write("VALUE = 1\n")
+        env = {"PYTHONDONTWRITEBYTECODE": ""}  # empty: Python writes byte code
+        agent = Agent([sys.executable, os.path.join(tmp, "hookd.py")], None, env)
+        self.addCleanup(agent.close)
+        agent.ready()
+        done = agent.request("exec", code="import sys\nsys.path.insert(0, %r)\n"
+                                           "import usermod, hotload_hook" % mods)
+        self.assertTrue(done["ok"], done)
+        self.assertFalse(os.path.exists(os.path.join(tmp, "__pycache__")),
+                         os.listdir(os.path.join(tmp, "__pycache__"))
+                         if os.path.exists(os.path.join(tmp, "__pycache__")) else None)
+        self.assertTrue(os.listdir(os.path.join(mods, "__pycache__")))
 
     def test_ready_message(self):
         agent = self.start()

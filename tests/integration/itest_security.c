@@ -154,11 +154,12 @@ check_agent(const char *config, int status, const char *want)
 
 /* What a worker runs of the agent is every module of its directory and
  * their byte code, not hookd.py alone: a module, __pycache__, a .pyc or a
- * package that others can write is refused like hookd.py is. */
+ * package (a symlink to one too) that others can write is refused like
+ * hookd.py is, and so is a symlink to nothing. */
 START_TEST(agent_tree_is_checked)
 {
 	char *bin = itest_bin("hotloadd"), dir[] = "/tmp/hl-agent-XXXXXX", *src, *hookd, *config;
-	char *mod, *cache, *pyc, *pkg, *pkgmod, *yaml;
+	char *mod, *cache, *pyc, *pkg, *pkgmod, *yaml, *outside, *outmod, *missing, *link;
 	const char *cp[5] = {"/bin/cp", "-r", NULL, NULL, NULL};
 	struct itest_proc p;
 
@@ -179,6 +180,10 @@ START_TEST(agent_tree_is_checked)
 	pyc = itest_strf("%s/__pycache__/planted.cpython-3.pyc", hookd);
 	pkg = itest_strf("%s/pkg", hookd);
 	pkgmod = itest_strf("%s/pkg/mod.py", hookd);
+	outside = itest_strf("%s/outside", dir);
+	outmod = itest_strf("%s/outside/mod.py", dir);
+	missing = itest_strf("%s/missing.py", dir);
+	link = itest_strf("%s/csv.py", hookd);
 	yaml = itest_strf("agent: %s/hookd.py\n", hookd);
 	itest_write_file(config, yaml, strlen(yaml));
 	mkdir(cache, 0755);
@@ -200,7 +205,16 @@ START_TEST(agent_tree_is_checked)
 	ck_assert_int_eq(chmod(pyc, 0644), 0);
 	ck_assert_int_eq(chmod(pkgmod, 0646), 0);
 	check_agent(config, 78, "pkg/mod.py is writable by everyone (mode 0646");
-	ck_assert_int_eq(chmod(pkgmod, 0644), 0);
+	/* a package that is a symlink is looked into too */
+	ck_assert_int_eq(rename(pkg, outside), 0);
+	ck_assert_int_eq(symlink(outside, pkg), 0);
+	check_agent(config, 78, "/mod.py is writable by everyone (mode 0646");
+	ck_assert_int_eq(chmod(outmod, 0644), 0);
+	check_agent(config, 0, NULL);
+	/* a symlink to nothing: whoever creates its target chooses */
+	ck_assert_int_eq(symlink(missing, link), 0);
+	check_agent(config, 78, "csv.py is a symlink to nothing");
+	ck_assert_int_eq(unlink(link), 0);
 	check_agent(config, 0, NULL);
 
 	itest_remove_tree(dir);
@@ -214,6 +228,10 @@ START_TEST(agent_tree_is_checked)
 	free(pkg);
 	free(pkgmod);
 	free(yaml);
+	free(outside);
+	free(outmod);
+	free(missing);
+	free(link);
 }
 END_TEST
 
