@@ -163,14 +163,13 @@ show_reloaded(struct reqrun *rr, json_t *ev)
 		if (note)
 			buf_printf(&line, " (%s)", note);
 		if (error) {
-			struct buf text = BUF_INIT;
-			const char *tb = ctl_str(error, "traceback", "");
+			json_t *tb = json_object_get(error, "traceback");
 
-			errfmt_summary(error, &text);
-			buf_printf(&line, ": %s\n", text.data);
-			if (*tb)
-				buf_puts(&line, tb);
-			buf_free(&text);
+			buf_puts(&line, ": ");
+			errfmt_summary(error, &line);
+			buf_puts(&line, "\n");
+			buf_append(&line, json_string_value(tb) ? json_string_value(tb) : "",
+			           json_string_length(tb));
 		} else
 			buf_puts(&line, "\n");
 		if (rr->reload_report && !failed)

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "errfmt.h"
 #include "mcp-rpc.h"
 #include "mcp-server.h"
 #include "mcp-tools.h"
@@ -228,12 +229,19 @@ mcptools_list(const struct mcp_config *cfg)
 	return list;
 }
 
-/* A CallToolResult: structured (taken) with text beside it. */
+/* A CallToolResult: structured (taken) with text (len bytes, NULs and
+ * all) beside it. */
+static json_t *
+result_newn(json_t *structured, const char *text, size_t len, int is_error)
+{
+	return json_pack("{s:[{s:s, s:s%}], s:o, s:b}", "content", "type", "text", "text", text,
+	                 len, "structuredContent", structured, "isError", is_error);
+}
+
 static json_t *
 result_new(json_t *structured, const char *text, int is_error)
 {
-	return json_pack("{s:[{s:s, s:s}], s:o, s:b}", "content", "type", "text", "text", text,
-	                 "structuredContent", structured, "isError", is_error);
+	return result_newn(structured, text, strlen(text), is_error);
 }
 
 /* A CallToolResult for a call that could not be made: bad arguments, a
@@ -377,15 +385,17 @@ run_request(struct mcp_server *s, const char *target, json_t *req, double timeou
 	return 0;
 }
 
-/* s cut to max bytes with a note, as output is: a new string. */
+/* The string s (a JSON string, NULs and all; "" when it is not one) cut
+ * to max bytes with a note, as output is: a new string. */
 static json_t *
-cut_string(const char *s, size_t max, const char *name)
+cut_string(json_t *s, size_t max, const char *name)
 {
 	struct mcprpc_out o;
 	json_t *v;
 
 	mcprpc_out_init(&o, max);
-	mcprpc_out_add(&o, s, strlen(s));
+	if (json_is_string(s))
+		mcprpc_out_add(&o, json_string_value(s), json_string_length(s));
 	v = mcprpc_out_json(&o, name);
 	mcprpc_out_free(&o);
 	return v;
@@ -408,16 +418,17 @@ run_result(const char *target, struct run *run, json_t *done)
 	json_object_set_new(res, "stderr_dropped_bytes",
 	                    json_integer((json_int_t)run->err.dropped));
 	if (json_is_object(error)) {
-		const char *msg = json_string_value(json_object_get(error, "message"));
-		const char *tb = json_string_value(json_object_get(error, "traceback"));
-		json_t *e = json_pack("{s:s, s:o}", "type",
-		                      json_string_value(json_object_get(error, "type"))
-		                              ? json_string_value(json_object_get(error, "type"))
-		                              : "Error",
-		                      "message", cut_string(msg ? msg : "", max, "the message"));
+		json_t *tb = json_object_get(error, "traceback");
+		json_t *e = json_pack(
+		        "{s:s, s:o}", "type",
+		        json_string_value(json_object_get(error, "type"))
+		                ? json_string_value(json_object_get(error, "type"))
+		                : "Error",
+		        "message",
+		        cut_string(json_object_get(error, "message"), max, "the message"));
 
 		/* an exception's message can be megabytes too */
-		if (tb)
+		if (json_is_string(tb))
 			json_object_set_new(e, "traceback", cut_string(tb, max, "the traceback"));
 		json_object_set_new(res, "error", e);
 	}
@@ -426,12 +437,25 @@ run_result(const char *target, struct run *run, json_t *done)
 	return res;
 }
 
+/* Append the JSON string s (NULs and all) and, when it does not end in
+ * one, a newline; nothing when s is empty or not a string. */
+static void
+put_lines(struct buf *b, const char *head, json_t *s)
+{
+	size_t len = json_string_length(s);
+
+	if (!len)
+		return;
+	buf_puts(b, head);
+	buf_append(b, json_string_value(s), len);
+	if (json_string_value(s)[len - 1] != '\n')
+		buf_puts(b, "\n");
+}
+
 /* The text a model reads: output, then the value or the error. */
 static json_t *
 run_text_result(json_t *res, const char *value_repr)
 {
-	const char *out = json_string_value(json_object_get(res, "stdout"));
-	const char *err = json_string_value(json_object_get(res, "stderr"));
 	json_t *error = json_object_get(res, "error");
 	int ok = json_is_true(json_object_get(res, "ok"));
 	struct buf b = BUF_INIT;
@@ -439,24 +463,17 @@ run_text_result(json_t *res, const char *value_repr)
 
 	if (value_repr)
 		buf_printf(&b, "%s\n", value_repr);
-	if (out && out[0])
-		buf_printf(&b, "%s%s%s", value_repr ? "stdout:\n" : "", out,
-		           out[strlen(out) - 1] == '\n' ? "" : "\n");
-	if (err && err[0])
-		buf_printf(&b, "stderr:\n%s%s", err, err[strlen(err) - 1] == '\n' ? "" : "\n");
+	put_lines(&b, value_repr ? "stdout:\n" : "", json_object_get(res, "stdout"));
+	put_lines(&b, "stderr:\n", json_object_get(res, "stderr"));
 	if (error) {
-		const char *tb = json_string_value(json_object_get(error, "traceback"));
-
-		if (tb && tb[0])
-			buf_printf(&b, "%s", tb);
+		if (json_string_length(json_object_get(error, "traceback")))
+			put_lines(&b, "", json_object_get(error, "traceback"));
 		else
-			buf_printf(&b, "%s: %s\n",
-			           json_string_value(json_object_get(error, "type")),
-			           json_string_value(json_object_get(error, "message")));
+			errfmt_report(error, &b);
 	}
 	if (!b.len)
 		buf_puts(&b, ok ? "(no output)" : "(failed, no output)");
-	r = result_new(res, b.data, !ok);
+	r = result_newn(res, b.data, b.len, !ok);
 	buf_free(&b);
 	return r;
 }

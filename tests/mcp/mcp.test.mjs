@@ -223,6 +223,14 @@ describe("tools", () => {
     assert.match(r.content[0].text, /KeyError: 'missing'/);
   });
 
+  test("a NUL in an error's message: nothing after it is lost", async () => {
+    const r = await c.callTool({ name: "execute_python", arguments: { target: "python:3", code: "raise ValueError('a\\x00b-after-nul')" } });
+    assert.equal(r.isError, true);
+    assert.equal(r.structuredContent.error.message, "a\u0000b-after-nul");
+    assert.match(r.structuredContent.error.traceback, /ValueError: a\u0000b-after-nul\n$/);
+    assert.match(r.content[0].text, /ValueError: a\u0000b-after-nul/);
+  });
+
   test("a cancelled call interrupts the code; the worker stays warm with its state", async () => {
     const pid = (await c.callTool({ name: "evaluate_python", arguments: { target: "python:3", expression: "__import__('os').getpid()" } })).structuredContent.value;
     const ac = new AbortController();
