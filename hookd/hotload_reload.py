@@ -448,7 +448,8 @@ class Reloader:
                 if explicit:
                     entries.append({"module": name, "file": path, "status": "unchanged",
                                     "note": "a module of the hotload agent, never reloaded; "
-                                            "a new worker runs its saved file"})
+                                            "a worker started anew (hotloadctl restart) "
+                                            "runs its saved file"})
                 continue
             if strategy == "purge":
                 todo.append(name)
