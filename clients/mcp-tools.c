@@ -465,12 +465,8 @@ run_text_result(json_t *res, const char *value_repr)
 		buf_printf(&b, "%s\n", value_repr);
 	put_lines(&b, value_repr ? "stdout:\n" : "", json_object_get(res, "stdout"));
 	put_lines(&b, "stderr:\n", json_object_get(res, "stderr"));
-	if (error) {
-		if (json_string_length(json_object_get(error, "traceback")))
-			put_lines(&b, "", json_object_get(error, "traceback"));
-		else
-			errfmt_report(error, &b);
-	}
+	if (error) /* as a raw reply says it: a timeout after its traceback too */
+		errfmt_report(error, &b);
 	if (!b.len)
 		buf_puts(&b, ok ? "(no output)" : "(failed, no output)");
 	r = result_newn(res, b.data, b.len, !ok);

@@ -165,7 +165,9 @@ check_agent_tree(const char *dir, int depth, struct buf *err)
 static int
 check_agent(const char *agent, struct buf *err)
 {
-	char *dir = xstrdup(agent), *slash = strrchr(dir, '/');
+	/* Python puts the directory of the script's real path on sys.path */
+	char *real = realpath(agent, NULL);
+	char *dir = xstrdup(real ? real : agent), *slash = strrchr(dir, '/');
 	int r;
 
 	if (!slash)
@@ -180,6 +182,7 @@ check_agent(const char *agent, struct buf *err)
 	if (r >= 0)
 		r = check_agent_tree(dir, 2, err);
 	free(dir);
+	free(real);
 	return r;
 }
 

@@ -490,6 +490,14 @@ on_worker_ready(struct worker *w, void *data)
 {
 	struct pool *p = data;
 
+	/* forked from a template replaced while it started: it has the old
+	 * code, as its template's idle workers, which went then */
+	if (worker_template(w) && worker_state(worker_template(w)) == WORKER_STOPPING &&
+	    !session_of_worker(p, w)) {
+		recycle(p, w, "its template is replaced");
+		pool_dispatch(p);
+		return;
+	}
 	pool_dispatch(p);
 	/* an ns=isolated worker that no isolated request took now (it would
 	 * have) is for one that went before it was ready: past its deadline,

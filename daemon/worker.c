@@ -912,7 +912,7 @@ worker_stop_with_workers(struct worker *tmpl)
 	if (!tmpl->stop_waits || tmpl->escalated)
 		return;
 	/* its workers are stopped too, and have stop_grace and kill_grace
-	 * before their SIGKILL: it has its stop_grace after that */
+	 * before their SIGKILL: it has as long, then SIGTERM */
 	tmpl->stop_waits = 0;
 	uv_timer_start(&tmpl->timer, on_timer,
 	               (uint64_t)((tmpl->stop_grace + tmpl->kill_grace) * 1000), 0);

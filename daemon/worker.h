@@ -129,8 +129,8 @@ struct worker *worker_template(const struct worker *w);
 void worker_retire_template(struct worker *tmpl);
 
 /* A template whose workers are all being stopped: it waits for them, but
- * no longer than their stop may take (stop_grace and kill_grace), before
- * its own stop_grace. */
+ * no longer than their stop may take (stop_grace and kill_grace), and is
+ * then sent SIGTERM, as a worker is after its stop_grace. */
 void worker_stop_with_workers(struct worker *tmpl);
 
 /* Requests it has served; its resident memory in bytes (0: unknown). */

@@ -636,6 +636,47 @@ START_TEST(hung_template_is_replaced)
 }
 END_TEST
 
+/* A fork that is still starting when its template is replaced has the
+ * old code too: it is replaced once it is ready, and the old template goes
+ * after it, though min_workers would keep an idle worker. The template's
+ * second fork starts slowly (3 s), which the test makes sure of. */
+START_TEST(fork_started_while_its_template_is_replaced)
+{
+	struct itest_daemon *d = itest_start(&(struct itest_opts){
+	        .empty_hooks_dir = 1, .extra_config = ITEST_SUPERVISION("1", "1")});
+	char *mod = use_fmod_hook(d, "import sys\nsys.fmod_loaded = 1\nVALUE = 1\n",
+	                          "min_workers: 2\n"
+	                          "max_workers: 2\n"
+	                          "reload_fallback: recycle\n"
+	                          "initialize: |\n"
+	                          "  import os, time, fmod\n"
+	                          "  forks = [0]\n"
+	                          "  def count():\n"
+	                          "      forks[0] += 1\n"
+	                          "  def child():\n"
+	                          "      if forks[0] == 2:\n"
+	                          "          time.sleep(3)\n"
+	                          "  os.register_at_fork(before=count, after_in_child=child)\n");
+	struct jclient *c = jc_open(d, ITEST_UNIX, "forky mode=json");
+	long tmpl;
+
+	ck_assert_int_gt(jc_eval_long(c, 1, "__import__('os').getpid()"), 0);
+	tmpl = template_pid(d);
+	write_text(mod, "import sys\nif getattr(sys, 'fmod_loaded', 0):\n"
+	                "    raise RuntimeError('run twice')\nsys.fmod_loaded = 1\nVALUE = 2\n");
+	itest_sleep_ms(300); /* the watch's debounce */
+	/* the first fork fails to reload: the template is replaced while its
+	 * second fork sleeps */
+	ck_assert_int_eq(jc_eval_long(c, 2, "__import__('fmod').VALUE"), 1);
+	ck_assert_msg(itest_wait_gone((pid_t)tmpl, 15000), "the old template stays");
+	ck_assert_int_eq(jc_eval_long(c, 3, "__import__('fmod').VALUE"), 2);
+	ck_assert_int_ne(jc_eval_long(c, 4, "__import__('os').getppid()"), tmpl);
+	jc_close(c);
+	itest_stop(d);
+	free(mod);
+}
+END_TEST
+
 /* A template that does not start within startup_timeout is one start-up
  * failure, not one more for the fork that waited for it. */
 START_TEST(template_start_timeout_counts_once)
@@ -680,6 +721,7 @@ main(void)
 	tcase_add_test(tc, isolated_workers_do_not_stay);
 	tcase_add_test(tc, hung_template_is_replaced);
 	tcase_add_test(tc, template_start_timeout_counts_once);
+	tcase_add_test(tc, fork_started_while_its_template_is_replaced);
 	suite_add_tcase(s, tc);
 	return itest_run_suite(s);
 }

@@ -160,6 +160,7 @@ START_TEST(agent_tree_is_checked)
 {
 	char *bin = itest_bin("hotloadd"), dir[] = "/tmp/hl-agent-XXXXXX", *src, *hookd, *config;
 	char *mod, *cache, *pyc, *pkg, *pkgmod, *yaml, *outside, *outmod, *missing, *link;
+	char *agent, *linkdir, *linked, *yaml2;
 	const char *cp[5] = {"/bin/cp", "-r", NULL, NULL, NULL};
 	struct itest_proc p;
 
@@ -184,6 +185,10 @@ START_TEST(agent_tree_is_checked)
 	outmod = itest_strf("%s/outside/mod.py", dir);
 	missing = itest_strf("%s/missing.py", dir);
 	link = itest_strf("%s/csv.py", hookd);
+	agent = itest_strf("%s/hookd.py", hookd);
+	linkdir = itest_strf("%s/elsewhere", dir);
+	linked = itest_strf("%s/elsewhere/hookd.py", dir);
+	yaml2 = itest_strf("agent: %s\n", linked);
 	yaml = itest_strf("agent: %s/hookd.py\n", hookd);
 	itest_write_file(config, yaml, strlen(yaml));
 	mkdir(cache, 0755);
@@ -216,6 +221,14 @@ START_TEST(agent_tree_is_checked)
 	check_agent(config, 78, "csv.py is a symlink to nothing");
 	ck_assert_int_eq(unlink(link), 0);
 	check_agent(config, 0, NULL);
+	/* named through a symlink: Python puts the real directory on sys.path */
+	ck_assert_int_eq(mkdir(linkdir, 0755), 0);
+	ck_assert_int_eq(symlink(agent, linked), 0);
+	itest_write_file(config, yaml2, strlen(yaml2));
+	check_agent(config, 0, NULL);
+	ck_assert_int_eq(chmod(mod, 0666), 0);
+	check_agent(config, 78, "hotload_agent.py is writable by everyone (mode 0666");
+	ck_assert_int_eq(chmod(mod, 0644), 0);
 
 	itest_remove_tree(dir);
 	free(bin);
@@ -232,6 +245,10 @@ START_TEST(agent_tree_is_checked)
 	free(outmod);
 	free(missing);
 	free(link);
+	free(agent);
+	free(linkdir);
+	free(linked);
+	free(yaml2);
 }
 END_TEST
 

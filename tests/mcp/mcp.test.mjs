@@ -288,6 +288,8 @@ describe("tools", () => {
     assert.equal(r.isError, true);
     assert.ok(Date.now() - started < 15_000);
     assert.match(r.structuredContent.error.type, /Timeout|KeyboardInterrupt/);
+    // the text a model reads says so after the interrupted code's traceback
+    if (r.structuredContent.error.type === "Timeout") assert.match(r.content[0].text, /\nTimeout: /);
     const again = await c.callTool({ name: "evaluate_python", arguments: { target: "python:3", expression: "mcp_state" } });
     assert.equal(again.structuredContent.value, 7, "the worker is still warm after the interrupt");
   });
