@@ -256,6 +256,14 @@ write_text(const char *path, const char *text)
 	free(tmp);
 }
 
+/* A module that imports in a fresh interpreter and fails when it runs a
+ * second time in one, as a reload does: FMOD_ONCE, then FMOD_NOT_TWICE
+ * saved over it. */
+#define FMOD_ONCE "import sys\nsys.fmod_loaded = 1\nVALUE = 1\n"
+#define FMOD_NOT_TWICE                                                                             \
+	"import sys\nif getattr(sys, 'fmod_loaded', 0):\n    raise RuntimeError('run twice')\n"    \
+	"sys.fmod_loaded = 1\nVALUE = 2\n"
+
 /* Hook forky (spawn: fork) with DIR/src on its python_path and watched,
  * and the keys more (an initialize that imports fmod, say), with
  * DIR/src/fmod.py holding source; returns that file's path. */
@@ -476,7 +484,7 @@ START_TEST(reload_failure_replaces_the_template_only)
 {
 	struct itest_daemon *d = itest_start(&(struct itest_opts){
 	        .empty_hooks_dir = 1, .extra_config = ITEST_SUPERVISION("1", "1")});
-	char *mod = use_fmod_hook(d, "import sys\nsys.fmod_loaded = 1\nVALUE = 1\n",
+	char *mod = use_fmod_hook(d, FMOD_ONCE,
 	                          "max_workers: 2\n"
 	                          "reload_fallback: recycle\n"
 	                          "initialize: import fmod\n");
@@ -494,8 +502,7 @@ START_TEST(reload_failure_replaces_the_template_only)
 	jc_send_exec(a, 2, "import time\nprint('started', flush=True)\ntime.sleep(4)\nprint('end')",
 	             0);
 	json_decref(jc_next_output(a, 0));
-	write_text(mod, "import sys\nif getattr(sys, 'fmod_loaded', 0):\n"
-	                "    raise RuntimeError('run twice')\nsys.fmod_loaded = 1\nVALUE = 2\n");
+	write_text(mod, FMOD_NOT_TWICE);
 	itest_sleep_ms(300); /* the watch's debounce */
 	/* worker B, a new fork: the reload fails, the old code runs, and B
 	 * and the template are replaced */
@@ -644,7 +651,7 @@ START_TEST(fork_started_while_its_template_is_replaced)
 {
 	struct itest_daemon *d = itest_start(&(struct itest_opts){
 	        .empty_hooks_dir = 1, .extra_config = ITEST_SUPERVISION("1", "1")});
-	char *mod = use_fmod_hook(d, "import sys\nsys.fmod_loaded = 1\nVALUE = 1\n",
+	char *mod = use_fmod_hook(d, FMOD_ONCE,
 	                          "min_workers: 2\n"
 	                          "max_workers: 2\n"
 	                          "reload_fallback: recycle\n"
@@ -662,8 +669,7 @@ START_TEST(fork_started_while_its_template_is_replaced)
 
 	ck_assert_int_gt(jc_eval_long(c, 1, "__import__('os').getpid()"), 0);
 	tmpl = template_pid(d);
-	write_text(mod, "import sys\nif getattr(sys, 'fmod_loaded', 0):\n"
-	                "    raise RuntimeError('run twice')\nsys.fmod_loaded = 1\nVALUE = 2\n");
+	write_text(mod, FMOD_NOT_TWICE);
 	itest_sleep_ms(300); /* the watch's debounce */
 	/* the first fork fails to reload: the template is replaced while its
 	 * second fork sleeps */
