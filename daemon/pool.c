@@ -485,6 +485,14 @@ enter_failed(struct pool *p, const char *what, size_t n)
 	fail_queue(p, "TargetFailed", p->failed_reason);
 }
 
+/* Whether w was forked from a template that is stopping: replaced (or,
+ * when the target stops, going with its workers). */
+static int
+template_replaced(const struct worker *w)
+{
+	return worker_template(w) && worker_state(worker_template(w)) == WORKER_STOPPING;
+}
+
 static void
 on_worker_ready(struct worker *w, void *data)
 {
@@ -492,12 +500,8 @@ on_worker_ready(struct worker *w, void *data)
 
 	/* forked from a template replaced while it started: it has the old
 	 * code, as its template's idle workers, which went then */
-	if (worker_template(w) && worker_state(worker_template(w)) == WORKER_STOPPING &&
-	    !session_of_worker(p, w)) {
+	if (template_replaced(w) && !session_of_worker(p, w))
 		recycle(p, w, "its template is replaced");
-		pool_dispatch(p);
-		return;
-	}
 	pool_dispatch(p);
 	/* an ns=isolated worker that no isolated request took now (it would
 	 * have) is for one that went before it was ready: past its deadline,
@@ -532,8 +536,8 @@ on_worker_idle(struct worker *w, void *data)
 		end_session(p, s, "could not start", 1);
 	} else if (s) {
 		/* leased: kept as it is until the session ends */
-	} else if (worker_template(w) && worker_state(worker_template(w)) == WORKER_STOPPING) {
-		/* its template was replaced, and waits for it */
+	} else if (template_replaced(w)) {
+		/* its template waits for it */
 		recycle(p, w, "its template is replaced");
 	} else if (h->recycle_after && worker_requests(w) >= h->recycle_after) {
 		snprintf(why, sizeof(why), "it served %u requests (recycle_after)",

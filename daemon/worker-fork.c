@@ -256,7 +256,7 @@ worker_fork_forget(struct worker *w)
 			break;
 		}
 	/* a template asked to stop waited for this, its last worker */
-	if (tmpl->stop_waits && !tmpl->n_children && !tmpl->escalated)
+	if (tmpl->stop_waits && !tmpl->n_children)
 		worker_stop_grace(tmpl);
 }
 

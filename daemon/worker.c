@@ -909,7 +909,7 @@ void
 worker_stop_with_workers(struct worker *tmpl)
 {
 	worker_stop(tmpl);
-	if (!tmpl->stop_waits || tmpl->escalated)
+	if (!tmpl->stop_waits) /* its grace runs already */
 		return;
 	/* its workers are stopped too, and have stop_grace and kill_grace
 	 * before their SIGKILL: it has as long, then SIGTERM */

@@ -5,18 +5,21 @@
 #include "buf.h"
 #include "errfmt.h"
 
-/* A string member and its length, NULs and all (Python's messages may
- * hold them), or def when it is missing or not a string. */
+/* A string member and (len, unless NULL) its length, NULs and all
+ * (Python's messages may hold them), or def when it is missing or not a
+ * string. */
 static const char *
 str(json_t *obj, const char *key, const char *def, size_t *len)
 {
 	json_t *v = json_object_get(obj, key);
 
 	if (!json_is_string(v)) {
-		*len = strlen(def);
+		if (len)
+			*len = strlen(def);
 		return def;
 	}
-	*len = json_string_length(v);
+	if (len)
+		*len = json_string_length(v);
 	return json_string_value(v);
 }
 
@@ -39,7 +42,7 @@ errfmt_summary(json_t *error, struct buf *out)
 void
 errfmt_report(json_t *error, struct buf *out)
 {
-	size_t tb_len, type_len;
+	size_t tb_len;
 	const char *tb = str(error, "traceback", "", &tb_len);
 
 	if (tb_len) {
@@ -49,7 +52,7 @@ errfmt_report(json_t *error, struct buf *out)
 	}
 	/* The traceback says what the code raised; an error the daemon
 	 * made (a timeout, a dead worker) says its own type after it. */
-	if (!tb_len || !strcmp(str(error, "type", "", &type_len), "Timeout")) {
+	if (!tb_len || !strcmp(str(error, "type", "", NULL), "Timeout")) {
 		errfmt_summary(error, out);
 		buf_puts(out, "\n");
 	}
